@@ -1,0 +1,19 @@
+//! Latchkey's cryptography: random ids and secrets, keyed hashes for client secrets and tokens,
+//! and the master key from which every server key is derived.
+
+pub mod keyed_hash;
+pub mod master_key;
+pub mod random;
+
+pub use keyed_hash::SecretHasher;
+pub use master_key::MasterKey;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CryptoError {
+    #[error("the system random generator failed")]
+    Random,
+    #[error("invalid master key: {0}")]
+    InvalidMasterKey(String),
+}

@@ -1,0 +1,12 @@
+//! The management API's wire types: request bodies as the SDK sends them and response models as
+//! it parses them (spec/management-api.md §4), with their OpenAPI schemas.
+
+pub mod envelope;
+pub mod organization;
+pub mod service_account;
+pub mod zone;
+
+use std::collections::BTreeMap;
+
+/// `permissions` expansion: `{resource type: {action: allowed}}`.
+pub type Permissions = BTreeMap<String, BTreeMap<String, bool>>;

@@ -1,0 +1,84 @@
+//! Command line and environment: one typed `Config` per subcommand, read by clap from flags with
+//! `LATCHKEY_*` environment fallbacks.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Latchkey: a self-hostable identity and access server for AI agents"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (management API and every zone's authorization server).
+    Serve(ServeConfig),
+    /// Apply pending database migrations and exit.
+    Migrate(StorageConfig),
+}
+
+/// Where data lives.
+#[derive(Debug, Clone, Args)]
+pub struct StorageConfig {
+    /// Database URL: `sqlite://PATH` or `postgres://…`. Default: a SQLite file in the data directory.
+    #[arg(long, env = "LATCHKEY_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Directory for the embedded database, the master key and the generated admin key.
+    #[arg(long, env = "LATCHKEY_DATA_DIR", default_value = "./latchkey-data")]
+    pub data_dir: PathBuf,
+}
+
+impl StorageConfig {
+    /// The database URL to use.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("latchkey.db").display()
+            )
+        })
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Base of every URL the server advertises (zone issuers are `{public_url}/z/{zone_id}`).
+    /// Default: `http://` + the listen address.
+    #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Platform-admin API key for the default organization, installed at start (at least 16
+    /// characters). Without it, a new database gets a generated key written to
+    /// `<data-dir>/admin-api-key`.
+    #[arg(
+        long = "bootstrap-api-key",
+        env = "LATCHKEY_BOOTSTRAP_API_KEY",
+        hide_env_values = true
+    )]
+    pub bootstrap_api_key: Option<String>,
+
+    /// Master key (32 bytes, base64url) from which every server key is derived. Default: the file
+    /// `<data-dir>/master.key`, created on first start.
+    #[arg(
+        long = "master-key",
+        env = "LATCHKEY_MASTER_KEY",
+        hide_env_values = true
+    )]
+    pub master_key: Option<String>,
+
+    #[command(flatten)]
+    pub storage: StorageConfig,
+}

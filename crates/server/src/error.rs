@@ -1,0 +1,135 @@
+//! The management API's error type and its `{message, code, status}` JSON body. 4xx messages name
+//! the offending field; 5xx bodies are generic and the cause is logged once, here.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_domain::{StoreError, ValidationError};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Human-readable description that names the offending field or object.
+    message: String,
+    /// Machine-readable error code, e.g. `invalid_field`, `not_found`, `conflict`.
+    code: &'static str,
+    /// The HTTP status, repeated.
+    status: u16,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_field(field: &str, message: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            format!("`{field}`: {message}"),
+        )
+    }
+
+    pub fn invalid_query(param: &str, message: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("query parameter `{param}`: {message}"),
+        )
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn platform_owned(what: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "platform_owned",
+            format!("{what} is platform-owned and cannot be modified"),
+        )
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal server error",
+        )
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        Self::invalid_field(&e.field, e.message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Self::not_found(what),
+            StoreError::Conflict(message) => Self::conflict(message),
+            StoreError::Backend(cause) => {
+                tracing::error!(%cause, "store failure");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<latchkey_crypto::CryptoError> for ApiError {
+    fn from(e: latchkey_crypto::CryptoError) -> Self {
+        tracing::error!(cause = %e, "crypto failure");
+        Self::internal()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            message: self.message,
+            code: self.code,
+            status: self.status.as_u16(),
+        };
+        let mut res = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::CONFLICT {
+            // The SDK retries 409 twice unless told not to (spec §1.5).
+            res.headers_mut()
+                .insert("x-should-retry", HeaderValue::from_static("false"));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}

@@ -1,0 +1,114 @@
+//! The `latchkey` server: configuration, start-up, and the HTTP surface (management API now,
+//! zone authorization servers as they land). `main.rs` only parses the command line and calls
+//! [`run`].
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod oauth_error;
+pub mod routes;
+pub mod service;
+pub mod state;
+
+use std::sync::Arc;
+
+use latchkey_domain::store::Store;
+use latchkey_store::SqlStore;
+use tokio::net::TcpListener;
+
+use crate::config::{ServeConfig, StorageConfig};
+use crate::service::bootstrap::{self, BootstrapError};
+use crate::state::AppState;
+
+/// Opens the store named by `storage`, creating the data directory (mode 0700) if needed.
+pub async fn open_store(storage: &StorageConfig) -> Result<SqlStore, BootstrapError> {
+    create_data_dir(&storage.data_dir)?;
+    SqlStore::open(&storage.database_url())
+        .await
+        .map_err(BootstrapError::Store)
+}
+
+fn create_data_dir(dir: &std::path::Path) -> Result<(), BootstrapError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| BootstrapError::Io(format!("creating {}: {e}", dir.display())))
+}
+
+/// Builds the application state: master key, store checks, default organization, bootstrap key.
+pub async fn prepare(
+    config: &ServeConfig,
+    store: Arc<dyn Store>,
+    public_url: String,
+) -> Result<AppState, BootstrapError> {
+    let master =
+        bootstrap::load_master_key(config.master_key.as_deref(), &config.storage.data_dir)?;
+    bootstrap::check_master_key(store.as_ref(), &master).await?;
+    let default_org = bootstrap::default_organization(store.as_ref()).await?;
+    let state = AppState {
+        store,
+        hasher: master.secret_hasher(),
+        public_url: public_url.trim_end_matches('/').into(),
+        default_org,
+    };
+    bootstrap::bootstrap_key(
+        &state,
+        config.bootstrap_api_key.as_deref(),
+        &config.storage.data_dir,
+    )
+    .await?;
+    Ok(state)
+}
+
+/// Runs the server until SIGTERM or Ctrl-C, then drains in-flight requests and closes the store.
+pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
+    let store = Arc::new(open_store(&config.storage).await?);
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| BootstrapError::Io(format!("binding {}: {e}", config.listen)))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| BootstrapError::Io(e.to_string()))?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+    let state = prepare(&config, store.clone(), public_url.clone()).await?;
+    tracing::info!(address = %local, %public_url, backend = ?store.backend(), "latchkey listening");
+    axum::serve(listener, routes::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| BootstrapError::Io(format!("server error: {e}")))?;
+    store.close().await;
+    tracing::info!("latchkey stopped cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,87 @@
+//! OAuth 2.0 error responses (RFC 6749 §5.2): `{error, error_description}`, `Cache-Control:
+//! no-store`, and 401 + `WWW-Authenticate` for `invalid_client` when the client used HTTP Basic.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub description: String,
+    /// Answer with `WWW-Authenticate: Basic` (the client authenticated with the header).
+    pub basic_challenge: bool,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+impl OAuthError {
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_request",
+            description: description.into(),
+            basic_challenge: false,
+        }
+    }
+
+    pub fn invalid_client(basic: bool) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: "client authentication failed".into(),
+            basic_challenge: basic,
+        }
+    }
+
+    pub fn unsupported_grant_type(grant: &str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error: "unsupported_grant_type",
+            description: format!(
+                "grant type `{}` is not supported here",
+                grant.chars().take(100).collect::<String>()
+            ),
+            basic_challenge: false,
+        }
+    }
+
+    pub fn server_error() -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: "server_error",
+            description: "internal server error".into(),
+            basic_challenge: false,
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error: self.error,
+            error_description: &self.description,
+        };
+        let mut res = (self.status, axum::Json(body)).into_response();
+        let h = res.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            let challenge = if self.basic_challenge {
+                "Basic realm=\"latchkey\""
+            } else {
+                "Bearer"
+            };
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        res
+    }
+}

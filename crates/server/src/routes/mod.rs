@@ -1,0 +1,65 @@
+//! The HTTP surface: one module per resource, each with its own `router()`. `app()` assembles
+//! them with the shared middleware (body limit, timeout, tracing, panic catching) and collects the
+//! OpenAPI document served at `/openapi.json`.
+
+mod docs;
+mod health;
+mod organizations;
+mod sa_token;
+mod service_accounts;
+mod zones;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let (router, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .merge(organizations::router())
+        .merge(service_accounts::router())
+        .merge(zones::router())
+        .split_for_parts();
+    let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
+    router
+        .merge(sa_token::router())
+        .merge(health::router(openapi_json))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal().into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("route `{method} {}`", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("method `{method}` is not allowed on `{}`", uri.path()),
+    )
+}

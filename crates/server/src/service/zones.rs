@@ -1,0 +1,250 @@
+//! Zones: create, list, retrieve, update and delete, with their protocol settings. Platform zones
+//! are read-only; deleting a zone cascades to everything it owns.
+
+use latchkey_domain::id::ZoneId;
+use latchkey_domain::model::access::Principal;
+use latchkey_domain::model::zone::{Cimd, EncryptionKey, Zone};
+use latchkey_domain::store::ZoneFilter;
+use latchkey_domain::{Page, PageRequest, Patch, Timestamp, ValidationError, text};
+
+use super::{access, new_id, opt_description};
+use crate::api::zone::{CimdBody, CreateZone, EncryptionKeyBody, OAuth2Patch, UpdateZone};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+const MAX_CIMD_ENTRIES: usize = 100;
+
+pub async fn list(
+    state: &AppState,
+    who: &Principal,
+    org_filter: Option<&str>,
+    filter: ZoneFilter,
+    page: &PageRequest,
+) -> ApiResult<Page<Zone>> {
+    let org = match org_filter {
+        Some(id) => access::organization(state, who, id).await?.id,
+        None => who.organization_id().clone(),
+    };
+    Ok(state.store.list_zones(&org, &filter, page).await?)
+}
+
+pub async fn create(state: &AppState, who: &Principal, body: CreateZone) -> ApiResult<Zone> {
+    let org = match body.organization_id.as_deref() {
+        Some(id) => access::organization(state, who, id).await?.id,
+        None => who.organization_id().clone(),
+    };
+    if body.default_mcp_gateway_application == Some(true) {
+        return Err(ApiError::invalid_field(
+            "default_mcp_gateway_application",
+            "creating a default MCP gateway application is not supported yet",
+        ));
+    }
+    let name = text::name("name", body.name)?;
+    let mut zone = Zone::new(ZoneId::new(new_id()?), org, name, Timestamp::now());
+    zone.slug = text::slugify(&zone.name, "zone");
+    zone.description = opt_description("description", body.description)?;
+    zone.encryption_key = body.encryption_key.map(encryption_key).transpose()?;
+    if let Some(v) = body.requires_invitation {
+        zone.requires_invitation = v;
+    }
+    if let Some(flow) = body.login_flow {
+        zone.login_flow = flow;
+    }
+    if let Some(oauth2) = body.protocols.and_then(|p| p.oauth2) {
+        zone.dcr_enabled = oauth2.dcr_enabled.unwrap_or(zone.dcr_enabled);
+        zone.pkce_required = oauth2.pkce_required.unwrap_or(zone.pkce_required);
+        if let Some(c) = oauth2.cimd {
+            zone.cimd = cimd("protocols.oauth2.cimd", c)?;
+        }
+    }
+    Ok(state.store.create_zone(zone).await?)
+}
+
+pub async fn update(
+    state: &AppState,
+    who: &Principal,
+    zone_id: &str,
+    body: UpdateZone,
+) -> ApiResult<Zone> {
+    let mut zone = access::zone_for_change(state, who, zone_id).await?;
+    let defaults = Zone::new(
+        zone.id.clone(),
+        zone.organization_id.clone(),
+        String::new(),
+        zone.created_at,
+    );
+    zone.name =
+        required("name", body.name.try_map(|n| text::name("name", n)))?.unwrap_or(zone.name);
+    zone.description = body
+        .description
+        .try_map(|d| text::description("description", d, text::DESCRIPTION_MAX))?
+        .apply(zone.description);
+    zone.external_sync_enabled = required("external_sync_enabled", Ok(body.external_sync_enabled))?
+        .unwrap_or(zone.external_sync_enabled);
+    zone.requires_invitation = required("requires_invitation", Ok(body.requires_invitation))?
+        .unwrap_or(zone.requires_invitation);
+    zone.login_flow = required("login_flow", Ok(body.login_flow))?.unwrap_or(zone.login_flow);
+    zone.encryption_key = body
+        .encryption_key
+        .try_map(encryption_key)?
+        .apply(zone.encryption_key);
+    zone.default_resource_id = reference(
+        &zone,
+        "default_resource_id",
+        "resource",
+        body.default_resource_id,
+    )?
+    .apply(zone.default_resource_id);
+    zone.default_mcp_gateway_application_id = reference(
+        &zone,
+        "default_mcp_gateway_application_id",
+        "application",
+        body.default_mcp_gateway_application_id,
+    )?
+    .apply(zone.default_mcp_gateway_application_id);
+    zone.user_identity_provider_id = reference(
+        &zone,
+        "user_identity_provider_id",
+        "provider",
+        body.user_identity_provider_id,
+    )?
+    .apply(zone.user_identity_provider_id);
+    match body.protocols {
+        Patch::Absent => {}
+        Patch::Null => {
+            (zone.dcr_enabled, zone.pkce_required, zone.cimd) =
+                (defaults.dcr_enabled, defaults.pkce_required, defaults.cimd);
+        }
+        Patch::Value(p) => match p.oauth2 {
+            Patch::Absent => {}
+            Patch::Null => {
+                (zone.dcr_enabled, zone.pkce_required, zone.cimd) =
+                    (defaults.dcr_enabled, defaults.pkce_required, defaults.cimd);
+            }
+            Patch::Value(o) => apply_oauth2(&mut zone, &defaults, o)?,
+        },
+    }
+    zone.updated_at = Timestamp::now();
+    state.store.update_zone(&zone).await?;
+    Ok(zone)
+}
+
+/// Applies an `oauth2` protocol patch; `null` restores a setting's default.
+fn apply_oauth2(zone: &mut Zone, defaults: &Zone, o: OAuth2Patch) -> ApiResult<()> {
+    zone.dcr_enabled = o
+        .dcr_enabled
+        .apply(Some(zone.dcr_enabled))
+        .unwrap_or(defaults.dcr_enabled);
+    zone.pkce_required = o
+        .pkce_required
+        .apply(Some(zone.pkce_required))
+        .unwrap_or(defaults.pkce_required);
+    zone.cimd = match o.cimd {
+        Patch::Absent => zone.cimd.clone(),
+        Patch::Null => Cimd::default(),
+        Patch::Value(c) => cimd("protocols.oauth2.cimd", c)?,
+    };
+    Ok(())
+}
+
+pub async fn delete(state: &AppState, who: &Principal, zone_id: &str) -> ApiResult<()> {
+    let zone = access::zone_for_change(state, who, zone_id).await?;
+    state.store.delete_zone(&zone.id).await?;
+    Ok(())
+}
+
+/// A non-nullable PATCH field: `null` is refused.
+fn required<T>(field: &str, patch: Result<Patch<T>, ValidationError>) -> ApiResult<Option<T>> {
+    match patch? {
+        Patch::Absent => Ok(None),
+        Patch::Null => Err(ApiError::invalid_field(field, "cannot be null")),
+        Patch::Value(v) => Ok(Some(v)),
+    }
+}
+
+/// A reference to another object of the zone. Applications, resources and providers do not
+/// exist yet in this build, so any id is unknown.
+fn reference(
+    zone: &Zone,
+    field: &str,
+    kind: &str,
+    patch: Patch<String>,
+) -> ApiResult<Patch<String>> {
+    match patch {
+        Patch::Value(id) => Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
+                "`{field}`: {kind} `{}` not found in zone `{}`",
+                id.chars().take(64).collect::<String>(),
+                zone.id
+            ),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn encryption_key(body: EncryptionKeyBody) -> Result<EncryptionKey, ValidationError> {
+    text::check_text("encryption_key.arn", &body.arn, 1, text::IDENTIFIER_MAX)?;
+    Ok(EncryptionKey { arn: body.arn })
+}
+
+/// Checks CIMD entries (rule B40): `*`, or an absolute http(s) URL whose host may start with one
+/// `*.` label wildcard.
+fn cimd(field: &str, body: CimdBody) -> Result<Cimd, ValidationError> {
+    let ids_field = format!("{field}.allowed_client_ids");
+    if body.allowed_client_ids.len() > MAX_CIMD_ENTRIES {
+        return Err(ValidationError::new(
+            &ids_field,
+            format!("at most {MAX_CIMD_ENTRIES} entries"),
+        ));
+    }
+    for (i, entry) in body.allowed_client_ids.iter().enumerate() {
+        let f = format!("{ids_field}[{i}]");
+        text::check_text(&f, entry, 1, text::IDENTIFIER_MAX)?;
+        if entry != "*" && !valid_cimd_pattern(entry) {
+            return Err(ValidationError::new(
+                f,
+                format!(
+                    "`{entry}` must be `*`, an https URL, or an origin with one leading `*.` label"
+                ),
+            ));
+        }
+    }
+    Ok(Cimd {
+        enabled: body.enabled,
+        allowed_client_ids: body.allowed_client_ids,
+    })
+}
+
+fn valid_cimd_pattern(entry: &str) -> bool {
+    let Some(rest) = entry
+        .strip_prefix("https://")
+        .or_else(|| entry.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let stars = entry.matches('*').count();
+    let host_ok = !host.is_empty() && !host.contains(char::is_whitespace);
+    match stars {
+        0 => host_ok,
+        1 => host.starts_with("*.") && host.len() > 2 && !host[2..].contains('*'),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cimd_patterns() {
+        assert!(valid_cimd_pattern("https://app.example.com/client.json"));
+        assert!(valid_cimd_pattern("https://*.example.com"));
+        assert!(!valid_cimd_pattern("https://a.*.example.com"));
+        assert!(!valid_cimd_pattern("https://*.*.example.com"));
+        assert!(!valid_cimd_pattern("ftp://x"));
+        assert!(!valid_cimd_pattern("https://"));
+    }
+}

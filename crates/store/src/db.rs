@@ -1,0 +1,118 @@
+//! The connection pool and the little that differs between SQLite and PostgreSQL at run time:
+//! connection set-up (WAL, foreign keys, busy timeout), writer serialisation for SQLite, and a
+//! clean close.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use latchkey_domain::StoreError;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::error::OrStore;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite allows one writer; taking this before a write transaction avoids the deadlock of
+    /// two deferred transactions both upgrading to write.
+    writer: Arc<Mutex<()>>,
+}
+
+/// A write transaction, holding the SQLite writer lock for its lifetime.
+pub(crate) struct WriteTx<'a> {
+    pub tx: sqlx::Transaction<'static, sqlx::Any>,
+    _guard: Option<MutexGuard<'a, ()>>,
+}
+
+impl WriteTx<'_> {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await.store()
+    }
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Backend(
+                "database URL must start with `sqlite:` or `postgres://`".into(),
+            ));
+        };
+        let options = AnyConnectOptions::from_str(url).store()?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+            }
+        }
+        .store()?;
+        Ok(Self {
+            pool,
+            backend,
+            writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Begins a transaction that will write.
+    pub(crate) async fn write(&self) -> Result<WriteTx<'_>, StoreError> {
+        let guard = match self.backend {
+            Backend::Sqlite => Some(self.writer.lock().await),
+            Backend::Postgres => None,
+        };
+        let tx = self.pool.begin().await.store()?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// Closes the pool; for SQLite, folds the WAL back into the main file first.
+    pub async fn close(&self) {
+        if self.backend == Backend::Sqlite
+            && let Err(e) = sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint on close failed");
+        }
+        self.pool.close().await;
+    }
+}

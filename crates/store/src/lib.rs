@@ -1,0 +1,46 @@
+//! The SQL implementation of Latchkey's store traits, for SQLite (embedded default) and
+//! PostgreSQL. Queries are written once in the SQL both dialects share (`$n` placeholders, integer
+//! timestamps and flags, JSON as text) and run through sqlx's `Any` driver; the dialects differ
+//! only in their migration files and connection set-up (`db.rs`).
+
+mod access;
+mod db;
+mod error;
+mod meta;
+mod migrate;
+mod organizations;
+mod service_accounts;
+mod sql;
+mod zones;
+
+pub use db::{Backend, Db};
+pub use migrate::MIGRATIONS;
+
+use async_trait::async_trait;
+use latchkey_domain::store::Store;
+
+/// The store: one database, either back end.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    db: Db,
+}
+
+impl SqlStore {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) and runs pending migrations.
+    pub async fn open(url: &str) -> Result<Self, latchkey_domain::StoreError> {
+        let db = Db::connect(url).await?;
+        migrate::run(&db).await?;
+        Ok(Self { db })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn close(&self) {
+        self.db.close().await;
+    }
+}
