@@ -1,0 +1,390 @@
+//! The store test-suite: every test runs against SQLite (a fresh file) and PostgreSQL (a fresh
+//! database on the local server, `LATCHKEY_TEST_POSTGRES_URL` or
+//! `postgres://postgres@127.0.0.1:5432/postgres`). PostgreSQL being unreachable is a failure,
+//! not a skip: CI must exercise both back ends.
+
+mod common;
+
+use common::{new_id, org_with_zone, zone_in};
+use latchkey_domain::id::{CredentialId, OrganizationId, ServiceAccountId, ZoneId};
+use latchkey_domain::model::access::{ApiKey, Principal, ServiceAccountToken};
+use latchkey_domain::model::service_account::{ServiceAccount, ServiceAccountCredential};
+use latchkey_domain::store::{
+    AccessStore, MetaStore, OrganizationStore, ServiceAccountStore, Store, ZoneFilter, ZoneStore,
+};
+use latchkey_domain::{PageRequest, StoreError, Timestamp};
+use latchkey_store::SqlStore;
+
+store_test!(
+    migrations_are_idempotent,
+    |s: SqlStore, url: String| async move {
+        drop(s);
+        let again = SqlStore::open(&url).await.unwrap();
+        assert_eq!(again.init_meta("k", "v1").await.unwrap(), "v1");
+        assert_eq!(
+            again.init_meta("k", "v2").await.unwrap(),
+            "v1",
+            "init_meta keeps the first value"
+        );
+        again.close().await;
+    }
+);
+
+store_test!(
+    organization_labels_and_zone_slugs_are_made_unique,
+    |s: SqlStore, _url: String| async move {
+        let a = org_with_zone(&s, "Acme").await;
+        let b = org_with_zone(&s, "Acme").await;
+        assert_eq!(a.label, "acme");
+        assert_eq!(b.label, "acme-2");
+        assert_eq!(
+            s.find_organization_by_label("acme-2")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            b.id
+        );
+        let platform = s.get_zone(&a.zone_id).await.unwrap().unwrap();
+        assert_eq!(
+            platform.owner_type,
+            latchkey_domain::model::OwnerType::Platform
+        );
+
+        let z1 = s.create_zone(zone_in(&a.id, "Prod")).await.unwrap();
+        let z2 = s.create_zone(zone_in(&a.id, "Prod")).await.unwrap();
+        let z3 = s.create_zone(zone_in(&b.id, "Prod")).await.unwrap();
+        assert_eq!(
+            (z1.slug.as_str(), z2.slug.as_str(), z3.slug.as_str()),
+            ("prod", "prod-2", "prod")
+        );
+        let found = s
+            .list_zones(
+                &a.id,
+                &ZoneFilter {
+                    slug: Some("prod-2".into()),
+                },
+                &PageRequest::first(10),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            found.items.iter().map(|z| &z.id).collect::<Vec<_>>(),
+            vec![&z2.id]
+        );
+    }
+);
+
+store_test!(
+    pages_forward_and_backward_with_totals,
+    |s: SqlStore, _url: String| async move {
+        let org = org_with_zone(&s, "Pager").await;
+        let mut ids = vec![org.zone_id.clone()];
+        for i in 0..6 {
+            ids.push(
+                s.create_zone(zone_in(&org.id, &format!("z{i}")))
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        let none = ZoneFilter::default();
+        let mut seen = Vec::new();
+        let mut req = PageRequest {
+            limit: 3,
+            with_total: true,
+            ..PageRequest::default()
+        };
+        let mut pages = 0;
+        loop {
+            let page = s.list_zones(&org.id, &none, &req).await.unwrap();
+            assert_eq!(page.total, Some(7));
+            assert_eq!(page.has_prev, pages > 0, "page {pages}");
+            seen.extend(page.items.iter().map(|z| z.id.clone()));
+            pages += 1;
+            if !page.has_next {
+                break;
+            }
+            req = PageRequest {
+                after: page.end.clone(),
+                limit: 3,
+                with_total: true,
+                ..PageRequest::default()
+            };
+        }
+        assert_eq!(pages, 3);
+        let all = s
+            .list_zones(&org.id, &none, &PageRequest::first(100))
+            .await
+            .unwrap();
+        let order: Vec<ZoneId> = all.items.iter().map(|z| z.id.clone()).collect();
+        assert_eq!(
+            seen, order,
+            "pages concatenate to the full (created_at, id) order"
+        );
+        let (mut sorted_seen, mut sorted_ids) = (seen.clone(), ids.clone());
+        sorted_seen.sort();
+        sorted_ids.sort();
+        assert_eq!(sorted_seen, sorted_ids, "no gaps or repeats");
+
+        // Back from the last item: the three items before it.
+        let before = PageRequest {
+            before: all.end.clone(),
+            limit: 3,
+            ..PageRequest::default()
+        };
+        let page = s.list_zones(&org.id, &none, &before).await.unwrap();
+        assert_eq!(
+            page.items.iter().map(|z| z.id.clone()).collect::<Vec<_>>(),
+            order[3..6].to_vec()
+        );
+        assert!(page.has_prev && page.has_next);
+        assert_eq!(page.total, None, "total only when asked for");
+    }
+);
+
+store_test!(
+    deleting_credentials_or_accounts_revokes_tokens,
+    |s: SqlStore, _url: String| async move {
+        let org = org_with_zone(&s, "Tokens").await;
+        let sa = service_account(&s, &org.id).await;
+        let c1 = credential(&s, &sa, "client-1").await;
+        let c2 = credential(&s, &sa, "client-2").await;
+        let now = Timestamp::now();
+        token(&s, &c1, "hash-1", now.plus_seconds(60)).await;
+        token(&s, &c2, "hash-2", now.plus_seconds(60)).await;
+        token(&s, &c2, "hash-expired", now.plus_seconds(-1)).await;
+        let expected = Principal::ServiceAccount {
+            organization_id: org.id.clone(),
+            service_account_id: sa.id.clone(),
+        };
+        assert_eq!(
+            s.find_principal("hash-1", now).await.unwrap(),
+            Some(expected.clone())
+        );
+        assert_eq!(
+            s.find_principal("hash-expired", now).await.unwrap(),
+            None,
+            "expired tokens do not resolve"
+        );
+        let used = s
+            .get_credential(&org.id, &sa.id, &c1.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(used.last_used_at.is_some());
+
+        assert!(s.delete_credential(&org.id, &sa.id, &c1.id).await.unwrap());
+        assert_eq!(s.find_principal("hash-1", now).await.unwrap(), None);
+        assert_eq!(
+            s.find_principal("hash-2", now).await.unwrap(),
+            Some(expected)
+        );
+
+        assert!(s.delete_service_account(&org.id, &sa.id).await.unwrap());
+        assert_eq!(s.find_principal("hash-2", now).await.unwrap(), None);
+        assert!(
+            s.get_credential(&org.id, &sa.id, &c2.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            !s.delete_service_account(&org.id, &sa.id).await.unwrap(),
+            "second delete finds nothing"
+        );
+    }
+);
+
+store_test!(
+    organization_scope_is_part_of_every_key,
+    |s: SqlStore, _url: String| async move {
+        let a = org_with_zone(&s, "A").await;
+        let b = org_with_zone(&s, "B").await;
+        let sa = service_account(&s, &a.id).await;
+        assert!(
+            s.get_service_account(&b.id, &sa.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(!s.delete_service_account(&b.id, &sa.id).await.unwrap());
+        assert!(
+            s.list_service_accounts(&b.id, &PageRequest::first(10))
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+        assert_eq!(
+            s.list_service_accounts(&a.id, &PageRequest::first(10))
+                .await
+                .unwrap()
+                .items
+                .len(),
+            1
+        );
+        let only_b = s
+            .list_organizations(Some(&b.id), &PageRequest::first(10))
+            .await
+            .unwrap();
+        assert_eq!(only_b.items.len(), 1);
+    }
+);
+
+store_test!(
+    unique_and_missing_rows_map_to_domain_errors,
+    |s: SqlStore, _url: String| async move {
+        let org = org_with_zone(&s, "Errors").await;
+        let sa = service_account(&s, &org.id).await;
+        credential(&s, &sa, "dup-client").await;
+        let mut dup = make_credential(&sa, "dup-client");
+        dup.id = CredentialId::new(new_id());
+        assert!(matches!(
+            s.create_credential(&dup).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let orphan = make_credential(
+            &ServiceAccount {
+                id: ServiceAccountId::new(new_id()),
+                ..sa.clone()
+            },
+            "orphan-client",
+        );
+        assert!(matches!(
+            s.create_credential(&orphan).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let mut ghost = zone_in(&org.id, "ghost");
+        ghost.id = ZoneId::new(new_id());
+        assert!(matches!(
+            s.update_zone(&ghost).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let zone = s.create_zone(zone_in(&org.id, "Doomed")).await.unwrap();
+        assert!(s.delete_zone(&zone.id).await.unwrap());
+        assert!(!s.delete_zone(&zone.id).await.unwrap());
+        assert!(s.get_zone(&zone.id).await.unwrap().is_none());
+    }
+);
+
+store_test!(
+    zone_fields_round_trip,
+    |s: SqlStore, _url: String| async move {
+        let org = org_with_zone(&s, "Fields").await;
+        let mut z = zone_in(&org.id, "Full");
+        z.description = Some("desc ✓".into());
+        z.dcr_enabled = false;
+        z.cimd.enabled = true;
+        z.cimd.allowed_client_ids = vec!["https://*.example.com".into(), "*".into()];
+        z.requires_invitation = false;
+        z.login_flow = latchkey_domain::model::zone::LoginFlow::IdentifierFirst;
+        z.encryption_key = Some(latchkey_domain::model::zone::EncryptionKey {
+            arn: "arn:aws:kms:x".into(),
+        });
+        let created = s.create_zone(z.clone()).await.unwrap();
+        let read = s.get_zone(&created.id).await.unwrap().unwrap();
+        assert_eq!(read, created);
+        let mut changed = read.clone();
+        changed.description = None;
+        changed.encryption_key = None;
+        changed.external_sync_enabled = true;
+        s.update_zone(&changed).await.unwrap();
+        assert_eq!(s.get_zone(&created.id).await.unwrap().unwrap(), changed);
+    }
+);
+
+store_test!(
+    api_keys_resolve_and_bootstrap_key_is_replaced,
+    |s: SqlStore, _url: String| async move {
+        let org = org_with_zone(&s, "Keys").await;
+        let key = |hash: &str| ApiKey {
+            id: latchkey_domain::id::ApiKeyId::new(new_id()),
+            organization_id: org.id.clone(),
+            name: "bootstrap".into(),
+            key_hash: hash.into(),
+            platform_admin: true,
+            created_at: Timestamp::now(),
+        };
+        s.replace_named_api_key(&key("h1")).await.unwrap();
+        s.replace_named_api_key(&key("h1")).await.unwrap();
+        assert_eq!(
+            s.count_api_keys().await.unwrap(),
+            1,
+            "idempotent for the same key"
+        );
+        assert!(matches!(
+            s.find_principal("h1", Timestamp::now()).await.unwrap(),
+            Some(Principal::ApiKey {
+                platform_admin: true,
+                ..
+            })
+        ));
+        s.replace_named_api_key(&key("h2")).await.unwrap();
+        assert_eq!(s.count_api_keys().await.unwrap(), 1);
+        assert!(
+            s.find_principal("h1", Timestamp::now())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            s.find_principal("h2", Timestamp::now())
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+);
+
+async fn service_account(s: &SqlStore, org: &OrganizationId) -> ServiceAccount {
+    let now = Timestamp::now();
+    let sa = ServiceAccount {
+        id: ServiceAccountId::new(new_id()),
+        organization_id: org.clone(),
+        name: "sa".into(),
+        description: None,
+        created_at: now,
+        updated_at: now,
+    };
+    s.create_service_account(&sa).await.unwrap();
+    sa
+}
+
+fn make_credential(sa: &ServiceAccount, client_id: &str) -> ServiceAccountCredential {
+    let now = Timestamp::now();
+    ServiceAccountCredential {
+        id: CredentialId::new(new_id()),
+        organization_id: sa.organization_id.clone(),
+        service_account_id: sa.id.clone(),
+        name: "cred".into(),
+        description: Some("d".into()),
+        client_id: client_id.into(),
+        secret_hash: "not-a-real-hash".into(),
+        last_used_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn credential(
+    s: &SqlStore,
+    sa: &ServiceAccount,
+    client_id: &str,
+) -> ServiceAccountCredential {
+    let c = make_credential(sa, client_id);
+    s.create_credential(&c).await.unwrap();
+    c
+}
+
+async fn token(s: &SqlStore, c: &ServiceAccountCredential, hash: &str, expires_at: Timestamp) {
+    let t = ServiceAccountToken {
+        token_hash: hash.into(),
+        organization_id: c.organization_id.clone(),
+        service_account_id: c.service_account_id.clone(),
+        credential_id: c.id.clone(),
+        expires_at,
+        created_at: Timestamp::now().plus_seconds(-2),
+    };
+    s.record_token_issued(&t).await.unwrap();
+}
