@@ -1,6 +1,8 @@
 //! Management API behaviour through the real router: authentication, error bodies, validation,
 //! pagination envelopes, tri-state PATCH, platform ownership and organization isolation.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // integration tests
+
 mod common;
 
 use axum::body::Body;

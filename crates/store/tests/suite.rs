@@ -3,6 +3,8 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`). PostgreSQL being unreachable is a failure,
 //! not a skip: CI must exercise both back ends.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // integration tests
+
 mod common;
 
 use common::{new_id, org_with_zone, zone_in};
