@@ -1,10 +1,12 @@
 //! Latchkey's cryptography: random ids and secrets, keyed hashes for client secrets and tokens,
 //! and the master key from which every server key is derived.
 
+pub mod envelope;
 pub mod keyed_hash;
 pub mod master_key;
 pub mod random;
 
+pub use envelope::Sealer;
 pub use keyed_hash::SecretHasher;
 pub use master_key::MasterKey;
 
@@ -14,6 +16,10 @@ use thiserror::Error;
 pub enum CryptoError {
     #[error("the system random generator failed")]
     Random,
+    #[error("sealing failed")]
+    Seal,
+    #[error("sealed value could not be opened (wrong key, context or data)")]
+    Open,
     #[error("invalid master key: {0}")]
     InvalidMasterKey(String),
 }

@@ -63,6 +63,11 @@ impl MasterKey {
         SecretHasher::new(&self.derive("secret-hash"))
     }
 
+    /// The sealer for data at rest (the key-encryption key).
+    pub fn sealer(&self) -> crate::Sealer {
+        crate::Sealer::new(self.derive("kek"))
+    }
+
     /// A value stored in the database to detect a master key that does not match the data.
     pub fn check_value(&self) -> String {
         hex(&self.derive("key-check")[..16])

@@ -11,6 +11,6 @@ pub mod text;
 pub mod time;
 
 pub use error::{StoreError, ValidationError};
-pub use page::{Cursor, Page, PageRequest};
+pub use page::{Cursor, ListFilter, Page, PageRequest, SortKey, SortValue};
 pub use patch::Patch;
 pub use time::Timestamp;

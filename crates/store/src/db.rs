@@ -104,6 +104,23 @@ impl Db {
         Ok(WriteTx { tx, _guard: guard })
     }
 
+    /// Serialises, until the transaction ends, every writer that takes the same `key`.
+    /// SQLite writers are already serialised; PostgreSQL takes a transaction advisory lock.
+    pub(crate) async fn lock_scope(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1)) IS NULL AS locked")
+                .bind(key.to_owned())
+                .fetch_one(&mut *tx)
+                .await
+                .store()?;
+        }
+        Ok(())
+    }
+
     /// Closes the pool; for SQLite, folds the WAL back into the main file first.
     pub async fn close(&self) {
         if self.backend == Backend::Sqlite

@@ -11,10 +11,17 @@ use sqlx::any::AnyRow;
 
 use crate::SqlStore;
 use crate::error::OrStore;
-use crate::sql::{Filter, Sql, flag, list_page, unique_slug};
+use crate::sql::{BY_CREATED, Filter, Sql, TableSpec, flag, list_page, unique_slug};
 use crate::zones;
 
 const COLUMNS: &str = "id, name, label, sso_enabled, zone_id, created_at, updated_at";
+
+const SPEC: TableSpec = TableSpec {
+    table: "organizations",
+    columns: COLUMNS,
+    sortable: BY_CREATED,
+    fields: &[],
+};
 
 fn from_row(row: &AnyRow) -> Result<Organization, sqlx::Error> {
     Ok(Organization {
@@ -51,7 +58,15 @@ impl OrganizationStore for SqlStore {
         platform_zone: Zone,
     ) -> Result<Organization, StoreError> {
         let mut w = self.db.write().await?;
-        org.label = unique_slug(&mut w.tx, "organizations", "label", None, &org.label).await?;
+        org.label = unique_slug(
+            &self.db,
+            &mut w.tx,
+            "organizations",
+            "label",
+            None,
+            &org.label,
+        )
+        .await?;
         let mut sql = Sql::new(format!("INSERT INTO organizations ({COLUMNS}) VALUES ("));
         sql.bind(org.id.as_str())
             .push(", ")
@@ -68,7 +83,7 @@ impl OrganizationStore for SqlStore {
             .bind(org.updated_at.millis())
             .push(")");
         sql.query().execute(&mut *w.tx).await.store()?;
-        zones::insert(&mut w.tx, platform_zone).await?;
+        zones::insert(&self.db, &mut w.tx, platform_zone).await?;
         w.commit().await?;
         Ok(org)
     }
@@ -93,7 +108,7 @@ impl OrganizationStore for SqlStore {
         page: &PageRequest,
     ) -> Result<Page<Organization>, StoreError> {
         let f = Filter::default().eq_opt("id", only.map(|o| o.as_str()));
-        list_page(self.db.pool(), "organizations", COLUMNS, &f, page, from_row).await
+        list_page(self.db.pool(), &SPEC, &f, page, from_row).await
     }
 
     async fn update_organization(&self, org: &Organization) -> Result<(), StoreError> {

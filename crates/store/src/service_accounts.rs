@@ -12,11 +12,24 @@ use sqlx::any::AnyRow;
 
 use crate::SqlStore;
 use crate::error::OrStore;
-use crate::sql::{Filter, Sql, list_page};
+use crate::sql::{BY_CREATED, Filter, Sql, TableSpec, list_page};
 
 const SA_COLUMNS: &str = "organization_id, id, name, description, created_at, updated_at";
 const CRED_COLUMNS: &str = "organization_id, service_account_id, id, name, description, client_id, \
     secret_hash, last_used_at, created_at, updated_at";
+
+const SA_SPEC: TableSpec = TableSpec {
+    table: "service_accounts",
+    columns: SA_COLUMNS,
+    sortable: BY_CREATED,
+    fields: &[],
+};
+const CRED_SPEC: TableSpec = TableSpec {
+    table: "service_account_credentials",
+    columns: CRED_COLUMNS,
+    sortable: BY_CREATED,
+    fields: &[],
+};
 
 fn sa_from_row(row: &AnyRow) -> Result<ServiceAccount, sqlx::Error> {
     Ok(ServiceAccount {
@@ -92,15 +105,7 @@ impl ServiceAccountStore for SqlStore {
         org: &OrganizationId,
         page: &PageRequest,
     ) -> Result<Page<ServiceAccount>, StoreError> {
-        list_page(
-            self.db.pool(),
-            "service_accounts",
-            SA_COLUMNS,
-            &sa_filter(org),
-            page,
-            sa_from_row,
-        )
-        .await
+        list_page(self.db.pool(), &SA_SPEC, &sa_filter(org), page, sa_from_row).await
     }
 
     async fn update_service_account(&self, sa: &ServiceAccount) -> Result<(), StoreError> {
@@ -184,15 +189,7 @@ impl ServiceAccountStore for SqlStore {
         page: &PageRequest,
     ) -> Result<Page<ServiceAccountCredential>, StoreError> {
         let f = cred_filter(org, sa);
-        list_page(
-            self.db.pool(),
-            "service_account_credentials",
-            CRED_COLUMNS,
-            &f,
-            page,
-            cred_from_row,
-        )
-        .await
+        list_page(self.db.pool(), &CRED_SPEC, &f, page, cred_from_row).await
     }
 
     async fn update_credential(&self, c: &ServiceAccountCredential) -> Result<(), StoreError> {

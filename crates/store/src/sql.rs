@@ -1,7 +1,8 @@
 //! A small SQL builder over sqlx's `Any` driver: numbered `$n` placeholders (which both SQLite and
 //! PostgreSQL read), typed bind values, and the cursor-paged list query every resource shares.
 
-use latchkey_domain::{Cursor, Page, PageRequest, StoreError};
+use latchkey_domain::page::sort_signature;
+use latchkey_domain::{Cursor, ListFilter, Page, PageRequest, SortValue, StoreError};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
@@ -133,14 +134,50 @@ impl Filter {
         }
     }
 
+    /// Adds `column IN (values)` (an empty list matches nothing).
+    pub fn in_list(mut self, column: &str, values: &[String]) -> Self {
+        if values.is_empty() {
+            self.parts.push(("1 = 0".to_owned(), Vec::new()));
+        } else {
+            let marks = vec!["?"; values.len()].join(", ");
+            self.parts.push((
+                format!("{column} IN ({marks})"),
+                values.iter().map(Arg::from).collect(),
+            ));
+        }
+        self
+    }
+
+    /// Adds "any of `columns` contains any of `terms`", case-insensitively, with `%`, `_` and
+    /// `\` in terms matched literally.
+    pub fn contains_any(mut self, columns: &[&str], terms: &[String]) -> Self {
+        let mut ors = Vec::new();
+        let mut args = Vec::new();
+        for term in terms {
+            let escaped = term
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            for col in columns {
+                ors.push(format!("LOWER({col}) LIKE ? ESCAPE '\\'"));
+                args.push(Arg::Text(format!("%{escaped}%")));
+            }
+        }
+        self.parts.push((format!("({})", ors.join(" OR ")), args));
+        self
+    }
+
+    /// Adds a raw condition with `?` markers for `args`.
+    pub fn raw(mut self, condition: &str, args: Vec<Arg>) -> Self {
+        self.parts.push((condition.to_owned(), args));
+        self
+    }
+
     /// Writes ` WHERE …` (or nothing) into `sql`, numbering the `?` markers.
-    fn write(&self, sql: &mut Sql, extra: Option<(&str, Vec<Arg>)>) {
+    pub fn write(&self, sql: &mut Sql, extra: Option<(String, Vec<Arg>)>) {
         let mut first = true;
-        let all = self
-            .parts
-            .iter()
-            .map(|(t, a)| (t.as_str(), a.clone()))
-            .chain(extra);
+        let all = self.parts.iter().cloned().chain(extra);
         for (text, args) in all {
             sql.push(if first { " WHERE " } else { " AND " });
             first = false;
@@ -157,40 +194,124 @@ impl Filter {
     }
 }
 
-/// Runs a cursor-paged list over `table` in `(created_at, id)` order.
+/// How a table is listed: its name, the columns to select, and the sortable fields as
+/// `(field, SQL expression, kind)`. `created_at` must be among them. Searchable and exact-match
+/// fields map to their columns through `fields`.
+/// Sortable by creation time only.
+pub(crate) const BY_CREATED: &[(&str, &str, SortKind)] =
+    &[("created_at", "created_at", SortKind::Int)];
+
+pub(crate) struct TableSpec {
+    pub table: &'static str,
+    pub columns: &'static str,
+    pub sortable: &'static [(&'static str, &'static str, SortKind)],
+    pub fields: &'static [(&'static str, &'static str)],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SortKind {
+    Int,
+    Text,
+}
+
+impl TableSpec {
+    fn sort_column(&self, field: &str) -> Result<(&'static str, SortKind), StoreError> {
+        self.sortable
+            .iter()
+            .find(|(f, _, _)| *f == field)
+            .map(|(_, e, k)| (*e, *k))
+            .ok_or_else(|| {
+                StoreError::Backend(format!("`{field}` is not sortable on {}", self.table))
+            })
+    }
+
+    fn column(&self, field: &str) -> Result<&'static str, StoreError> {
+        self.fields
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, c)| *c)
+            .ok_or_else(|| {
+                StoreError::Backend(format!("`{field}` is not filterable on {}", self.table))
+            })
+    }
+
+    /// Adds a domain `ListFilter` to `filter`.
+    pub fn apply(&self, mut filter: Filter, list: &ListFilter) -> Result<Filter, StoreError> {
+        if let Some(ids) = &list.ids {
+            filter = filter.in_list("id", ids);
+        }
+        for (field, values) in &list.exact {
+            filter = filter.in_list(self.column(field)?, values);
+        }
+        for (fields, terms) in &list.search {
+            let columns = fields
+                .iter()
+                .map(|f| self.column(f))
+                .collect::<Result<Vec<_>, _>>()?;
+            filter = filter.contains_any(&columns, terms);
+        }
+        Ok(filter)
+    }
+}
+
+/// Runs a cursor-paged list in the requested order, `id` breaking ties.
 pub(crate) async fn list_page<T>(
     pool: &sqlx::AnyPool,
-    table: &str,
-    columns: &str,
+    spec: &TableSpec,
     filter: &Filter,
     page: &PageRequest,
     map: fn(&AnyRow) -> Result<T, sqlx::Error>,
 ) -> Result<Page<T>, StoreError> {
+    let keys: Vec<(&str, SortKind, bool)> = page
+        .sort
+        .iter()
+        .map(|k| spec.sort_column(k.field).map(|(e, kind)| (e, kind, k.desc)))
+        .collect::<Result<_, _>>()?;
+    let sig = sort_signature(&page.sort);
     let limit = i64::from(page.limit.max(1));
     let backward = page.before.is_some();
     let cursor = page.before.as_ref().or(page.after.as_ref());
+    if let Some(c) = cursor
+        && (c.sig != sig || c.keys.len() != keys.len())
+    {
+        return Err(StoreError::Backend("cursor does not match the sort".into()));
+    }
+    let select_keys: String = keys
+        .iter()
+        .enumerate()
+        .map(|(i, (e, _, _))| format!(", {e} AS sk{i}"))
+        .collect();
     let mut sql = Sql::new(format!(
-        "SELECT {columns}, created_at AS page_created_at, id AS page_id FROM {table}"
+        "SELECT {}{select_keys}, id AS page_id FROM {}",
+        spec.columns, spec.table
     ));
-    filter.write(
-        &mut sql,
-        cursor.map(|c| beyond(c, if backward { "<" } else { ">" })),
-    );
-    sql.push(if backward {
-        " ORDER BY created_at DESC, id DESC"
-    } else {
-        " ORDER BY created_at, id"
-    });
+    filter.write(&mut sql, cursor.map(|c| beyond(&keys, c, !backward)));
+    let order: Vec<String> = keys
+        .iter()
+        .map(|(e, _, desc)| format!("{e} {}", if *desc != backward { "DESC" } else { "ASC" }))
+        .chain(std::iter::once(format!(
+            "id {}",
+            if backward { "DESC" } else { "ASC" }
+        )))
+        .collect();
+    sql.push(&format!(" ORDER BY {}", order.join(", ")));
     sql.push(" LIMIT ").bind(limit + 1);
     let rows = sql.query().fetch_all(pool).await.store()?;
-    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut keyed = Vec::with_capacity(rows.len());
-    for row in rows
-        .iter()
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-    {
+    let take = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > take;
+    let mut keyed = Vec::with_capacity(rows.len().min(take));
+    for row in rows.iter().take(take) {
+        let mut values = Vec::with_capacity(keys.len());
+        for (i, (_, kind, _)) in keys.iter().enumerate() {
+            let col = format!("sk{i}");
+            values.push(match kind {
+                SortKind::Int => SortValue::Int(row.try_get(col.as_str()).store()?),
+                SortKind::Text => SortValue::Text(row.try_get(col.as_str()).store()?),
+            });
+        }
         let key = Cursor {
-            created_at: row.try_get("page_created_at").store()?,
+            sig: sig.clone(),
+            keys: values,
             id: row.try_get("page_id").store()?,
         };
         keyed.push((key, map(row).store()?));
@@ -200,11 +321,12 @@ pub(crate) async fn list_page<T>(
     }
     let start = keyed.first().map(|(k, _)| k.clone());
     let end = keyed.last().map(|(k, _)| k.clone());
-    // The side we did not page towards: is there anything beyond the cursor (or our first item)?
+    // The side we did not page towards: is there anything beyond our first (or last) item?
     let other_side = match (backward, &start, &end, cursor) {
-        (false, Some(first), _, Some(_)) => exists(pool, table, filter, first, "<").await?,
-        (true, _, Some(last), _) => exists(pool, table, filter, last, ">").await?,
-        (false, None, _, Some(c)) => exists(pool, table, filter, c, "<").await?,
+        (false, Some(first), _, Some(_)) => exists(pool, spec, filter, &keys, first, false).await?,
+        (false, None, _, Some(c)) => exists(pool, spec, filter, &keys, c, false).await?,
+        (true, _, Some(last), _) => exists(pool, spec, filter, &keys, last, true).await?,
+        (true, _, None, Some(c)) => exists(pool, spec, filter, &keys, c, true).await?,
         _ => false,
     };
     let (has_next, has_prev) = if backward {
@@ -213,7 +335,7 @@ pub(crate) async fn list_page<T>(
         (more, other_side)
     };
     let total = if page.with_total {
-        Some(count(pool, table, filter).await?)
+        Some(count(pool, spec.table, filter).await?)
     } else {
         None
     };
@@ -227,32 +349,55 @@ pub(crate) async fn list_page<T>(
     })
 }
 
-/// The condition "strictly before/after `c`" in `(created_at, id)` order.
-fn beyond(c: &Cursor, op: &str) -> (&'static str, Vec<Arg>) {
-    let text: &'static str = if op == "<" {
-        "(created_at < ? OR (created_at = ? AND id < ?))"
-    } else {
-        "(created_at > ? OR (created_at = ? AND id > ?))"
-    };
-    (
-        text,
-        vec![
-            Arg::Int(c.created_at),
-            Arg::Int(c.created_at),
-            Arg::Text(c.id.clone()),
-        ],
-    )
+/// The keyset condition "after `c`" (`forward`) or "before `c`" in the given order:
+/// `(k1 > v1) OR (k1 = v1 AND k2 > v2) OR … OR (k1 = v1 AND … AND id > vid)`, with each
+/// comparison flipped for descending keys.
+fn beyond(keys: &[(&str, SortKind, bool)], c: &Cursor, forward: bool) -> (String, Vec<Arg>) {
+    let mut clauses = Vec::new();
+    let mut args = Vec::new();
+    let n = keys.len();
+    for level in 0..=n {
+        let mut parts = Vec::new();
+        let mut level_args = Vec::new();
+        for (i, (expr, _, _)) in keys.iter().enumerate().take(level) {
+            parts.push(format!("{expr} = ?"));
+            level_args.push(value_arg(&c.keys[i]));
+        }
+        let (expr, desc) = if level < n {
+            (keys[level].0, keys[level].2)
+        } else {
+            ("id", false)
+        };
+        let op = if desc == forward { "<" } else { ">" };
+        parts.push(format!("{expr} {op} ?"));
+        level_args.push(if level < n {
+            value_arg(&c.keys[level])
+        } else {
+            Arg::Text(c.id.clone())
+        });
+        clauses.push(format!("({})", parts.join(" AND ")));
+        args.extend(level_args);
+    }
+    (format!("({})", clauses.join(" OR ")), args)
+}
+
+fn value_arg(v: &SortValue) -> Arg {
+    match v {
+        SortValue::Int(i) => Arg::Int(*i),
+        SortValue::Text(t) => Arg::Text(t.clone()),
+    }
 }
 
 async fn exists(
     pool: &sqlx::AnyPool,
-    table: &str,
+    spec: &TableSpec,
     filter: &Filter,
+    keys: &[(&str, SortKind, bool)],
     c: &Cursor,
-    op: &str,
+    forward: bool,
 ) -> Result<bool, StoreError> {
-    let mut sql = Sql::new(format!("SELECT 1 AS one FROM {table}"));
-    filter.write(&mut sql, Some(beyond(c, op)));
+    let mut sql = Sql::new(format!("SELECT 1 AS one FROM {}", spec.table));
+    filter.write(&mut sql, Some(beyond(keys, c, forward)));
     sql.push(" LIMIT 1");
     Ok(sql.query().fetch_optional(pool).await.store()?.is_some())
 }
@@ -273,12 +418,18 @@ pub(crate) async fn count(
 /// Picks the first of `base`, `base-2`, `base-3`, … not yet used in `column` of `table` within
 /// `scope` (a `column = value` pair), inside the caller's transaction.
 pub(crate) async fn unique_slug(
+    db: &crate::Db,
     tx: &mut sqlx::AnyConnection,
     table: &str,
     column: &str,
     scope: Option<(&str, &str)>,
     base: &str,
 ) -> Result<String, StoreError> {
+    let lock = match scope {
+        Some((col, val)) => format!("{table}.{column}:{col}={val}"),
+        None => format!("{table}.{column}"),
+    };
+    db.lock_scope(tx, &lock).await?;
     let mut sql = Sql::new(format!(
         "SELECT {column} AS taken FROM {table} WHERE ({column} = "
     ));

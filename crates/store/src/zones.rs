@@ -12,12 +12,19 @@ use sqlx::any::AnyRow;
 
 use crate::SqlStore;
 use crate::error::OrStore;
-use crate::sql::{Filter, Sql, flag, list_page, unique_slug};
+use crate::sql::{BY_CREATED, Filter, Sql, TableSpec, flag, list_page, unique_slug};
 
 const COLUMNS: &str = "id, organization_id, name, description, slug, owner_type, external_sync_enabled, \
     dcr_enabled, pkce_required, cimd_enabled, cimd_allowed_client_ids, requires_invitation, login_flow, \
     default_resource_id, default_mcp_gateway_application_id, user_identity_provider_id, \
     encryption_key_arn, created_at, updated_at";
+
+const SPEC: TableSpec = TableSpec {
+    table: "zones",
+    columns: COLUMNS,
+    sortable: BY_CREATED,
+    fields: &[],
+};
 
 fn from_row(row: &AnyRow) -> Result<Zone, sqlx::Error> {
     let decode = |col: &str, e: String| sqlx::Error::ColumnDecode {
@@ -61,10 +68,12 @@ fn cimd_json(zone: &Zone) -> String {
 
 /// Inserts `zone` with a slug made unique within its organization, inside `tx`.
 pub(crate) async fn insert(
+    db: &crate::Db,
     tx: &mut sqlx::AnyConnection,
     mut zone: Zone,
 ) -> Result<Zone, StoreError> {
     zone.slug = unique_slug(
+        db,
         tx,
         "zones",
         "slug",
@@ -118,7 +127,7 @@ pub(crate) async fn insert(
 impl ZoneStore for SqlStore {
     async fn create_zone(&self, zone: Zone) -> Result<Zone, StoreError> {
         let mut w = self.db.write().await?;
-        let zone = insert(&mut w.tx, zone).await?;
+        let zone = insert(&self.db, &mut w.tx, zone).await?;
         w.commit().await?;
         Ok(zone)
     }
@@ -139,7 +148,7 @@ impl ZoneStore for SqlStore {
         let f = Filter::default()
             .eq("organization_id", org.as_str())
             .eq_opt("slug", filter.slug.as_deref());
-        list_page(self.db.pool(), "zones", COLUMNS, &f, page, from_row).await
+        list_page(self.db.pool(), &SPEC, &f, page, from_row).await
     }
 
     async fn update_zone(&self, zone: &Zone) -> Result<(), StoreError> {

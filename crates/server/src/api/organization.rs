@@ -1,7 +1,7 @@
 //! Organization wire types.
 
-use latchkey_domain::Timestamp;
 use latchkey_domain::model::organization::Organization;
+use latchkey_domain::{Patch, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -47,5 +47,7 @@ pub struct CreateOrganization {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateOrganization {
-    pub name: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub name: Patch<String>,
 }

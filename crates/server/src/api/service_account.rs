@@ -1,7 +1,7 @@
 //! Service-account and service-account-credential wire types.
 
-use latchkey_domain::Timestamp;
 use latchkey_domain::model::service_account::{ServiceAccount, ServiceAccountCredential};
+use latchkey_domain::{Patch, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -80,10 +80,15 @@ pub struct CreateNamed {
     pub description: Option<String>,
 }
 
+/// PATCH body: `name` cannot be null; `description: null` clears it.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateNamed {
-    pub name: Option<String>,
-    pub description: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub name: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub description: Patch<String>,
 }
 
 /// `POST /service-account-token` success body.

@@ -6,8 +6,8 @@ use std::convert::Infallible;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use latchkey_domain::page::{DEFAULT_LIMIT, MAX_LIMIT};
-use latchkey_domain::{Cursor, PageRequest};
+use latchkey_domain::page::{DEFAULT_LIMIT, MAX_FILTER_IDS, MAX_LIMIT, sort_signature};
+use latchkey_domain::{Cursor, PageRequest, SortKey, ValidationError};
 
 use crate::error::ApiError;
 
@@ -85,9 +85,14 @@ impl QueryMap {
         }
     }
 
-    /// `after`/`before`/`limit` (and the legacy `cursor`, a synonym of `after`), plus whether
-    /// `total_count` was expanded.
-    pub fn page(&self, expand: &[String]) -> Result<PageRequest, ApiError> {
+    /// `after`/`before`/`limit` (and the legacy `cursor`, a synonym of `after`), `sort` over
+    /// `sortable` fields (comma-separated, `-` for descending), and whether `total_count` was
+    /// expanded. A cursor made for another sort is refused.
+    pub fn page(
+        &self,
+        expand: &[String],
+        sortable: &[&'static str],
+    ) -> Result<PageRequest, ApiError> {
         let after = self.get("after").or_else(|| self.get("cursor"));
         let before = self.get("before");
         if after.is_some() && before.is_some() {
@@ -119,16 +124,144 @@ impl QueryMap {
                 }
             },
         };
+        let sort = self.sort(sortable)?;
+        let sig = sort_signature(&sort);
+        for (name, c) in [("after", &after), ("before", &before)] {
+            if let Some(c) = c
+                && (c.sig != sig || c.keys.len() != sort.len())
+            {
+                return Err(cursor_error(ValidationError::new(
+                    name,
+                    "the cursor was made for another sort order",
+                )));
+            }
+        }
+        let with_total = expand.iter().any(|e| e == "total_count");
         Ok(PageRequest {
             after,
             before,
             limit,
-            with_total: expand.iter().any(|e| e == "total_count"),
+            with_total,
+            sort,
         })
+    }
+
+    /// The `sort` parameter; default `created_at` ascending.
+    fn sort(&self, sortable: &[&'static str]) -> Result<Vec<SortKey>, ApiError> {
+        let Some(raw) = self.get("sort") else {
+            return Ok(vec![SortKey::CREATED]);
+        };
+        let mut keys: Vec<SortKey> = Vec::new();
+        for part in raw.split(',') {
+            let (desc, name) = match part.strip_prefix('-') {
+                Some(n) => (true, n),
+                None => (false, part),
+            };
+            let field = sortable.iter().find(|f| **f == name).ok_or_else(|| {
+                let allowed = if sortable.is_empty() {
+                    "none".to_owned()
+                } else {
+                    sortable.join(", ")
+                };
+                ApiError::invalid_query(
+                    "sort",
+                    format!("cannot sort by `{}`; allowed: {allowed}", truncated(name)),
+                )
+            })?;
+            if keys.iter().any(|k| k.field == *field) {
+                return Err(ApiError::invalid_query(
+                    "sort",
+                    format!("`{field}` appears twice"),
+                ));
+            }
+            keys.push(SortKey { field, desc });
+        }
+        Ok(keys)
+    }
+
+    /// `filter[id]` (rule B49): at most 100 ids, never with a cursor. When present the list is
+    /// one page holding every match, so the limit is raised to the maximum.
+    pub fn ids(&self, page: &mut PageRequest) -> Result<Option<Vec<String>>, ApiError> {
+        let ids: Vec<String> = self
+            .all("filter[id]")
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        if ids.len() > MAX_FILTER_IDS {
+            return Err(ApiError::invalid_query(
+                "filter[id]",
+                format!("at most {MAX_FILTER_IDS} ids"),
+            ));
+        }
+        if page.after.is_some() || page.before.is_some() {
+            return Err(ApiError::invalid_query(
+                "filter[id]",
+                "cannot be combined with `after` or `before`",
+            ));
+        }
+        page.limit = MAX_LIMIT;
+        Ok(Some(ids))
+    }
+
+    /// Values of the exact-match filter `field`, from `filter[field]` (repeatable) and the
+    /// legacy bare `field` key.
+    pub fn exact(&self, field: &str) -> Vec<String> {
+        let bracketed = format!("filter[{field}]");
+        self.all(&bracketed)
+            .into_iter()
+            .chain(self.all(field))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Substring-search terms from `key` (e.g. `query[]`, `query[name]`), each at most 255
+    /// characters.
+    pub fn terms(&self, key: &str) -> Result<Vec<String>, ApiError> {
+        self.all(key)
+            .into_iter()
+            .map(|t| {
+                if t.chars().count() > 255 {
+                    Err(ApiError::invalid_query(
+                        key,
+                        "terms are at most 255 characters",
+                    ))
+                } else {
+                    Ok(t.to_owned())
+                }
+            })
+            .collect()
+    }
+
+    /// A single-valued enum parameter checked against `allowed`.
+    pub fn one_of(
+        &self,
+        key: &str,
+        allowed: &[&'static str],
+    ) -> Result<Option<&'static str>, ApiError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => allowed
+                .iter()
+                .find(|a| **a == v)
+                .map(|a| Some(*a))
+                .ok_or_else(|| {
+                    ApiError::invalid_query(
+                        key,
+                        format!(
+                            "unknown value `{}`; allowed: {}",
+                            truncated(v),
+                            allowed.join(", ")
+                        ),
+                    )
+                }),
+        }
     }
 }
 
-fn cursor_error(e: latchkey_domain::ValidationError) -> ApiError {
+fn cursor_error(e: ValidationError) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::BAD_REQUEST,
         "invalid_cursor",
@@ -152,7 +285,7 @@ mod tests {
         assert_eq!(q.all("filter[id]"), vec!["a", "b"]);
         let expand = q.expand(&["total_count", "permissions"]).unwrap();
         assert_eq!(expand, vec!["permissions", "total_count"]);
-        let page = q.page(&expand).unwrap();
+        let page = q.page(&expand, &[]).unwrap();
         assert_eq!(page.limit, 5);
         assert!(page.with_total);
     }
@@ -166,13 +299,24 @@ mod tests {
             "after=zzz",
             "after=a&before=b",
         ] {
-            assert!(QueryMap::parse(bad).page(&[]).is_err(), "{bad}");
+            assert!(QueryMap::parse(bad).page(&[], &["name"]).is_err(), "{bad}");
         }
         assert!(
             QueryMap::parse("expand=nope")
                 .expand(&["total_count"])
                 .is_err()
         );
-        assert_eq!(QueryMap::parse("").page(&[]).unwrap().limit, DEFAULT_LIMIT);
+        assert_eq!(
+            QueryMap::parse("").page(&[], &[]).unwrap().limit,
+            DEFAULT_LIMIT
+        );
+        let sorted = QueryMap::parse("sort=-name").page(&[], &["name"]).unwrap();
+        assert_eq!(
+            sorted.sort,
+            vec![SortKey {
+                field: "name",
+                desc: true
+            }]
+        );
     }
 }

@@ -30,7 +30,7 @@ async fn list(
     q: QueryMap,
 ) -> ApiResult<Json<OrgList<OrganizationView>>> {
     let expand = q.expand(EXPAND)?;
-    let page = organizations::list(&state, &who, &q.page(&expand)?).await?;
+    let page = organizations::list(&state, &who, &q.page(&expand, &[])?).await?;
     let perms = expand
         .iter()
         .any(|e| e == "permissions")

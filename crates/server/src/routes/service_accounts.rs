@@ -51,7 +51,7 @@ async fn list(
     q: QueryMap,
 ) -> ApiResult<Json<OrgList<ServiceAccountView>>> {
     let expand = q.expand(EXPAND)?;
-    let page = svc::list(&s, &who, &org, &q.page(&expand)?).await?;
+    let page = svc::list(&s, &who, &org, &q.page(&expand, &[])?).await?;
     Ok(Json(OrgList::from_page(page, perms(&q, &who)?, |sa| {
         ServiceAccountView::new(sa, None)
     })))
@@ -120,7 +120,7 @@ async fn list_credentials(
     q: QueryMap,
 ) -> ApiResult<Json<OrgList<CredentialView>>> {
     let expand = q.expand(EXPAND)?;
-    let page = svc::list_credentials(&s, &who, &org, &sa, &q.page(&expand)?).await?;
+    let page = svc::list_credentials(&s, &who, &org, &sa, &q.page(&expand, &[])?).await?;
     Ok(Json(OrgList::from_page(page, perms(&q, &who)?, |c| {
         CredentialView::new(c, None)
     })))

@@ -37,7 +37,7 @@ async fn list(
     q: QueryMap,
 ) -> ApiResult<Json<ZoneList<ZoneView>>> {
     let expand = q.expand(&["total_count", "permissions"])?;
-    let page = q.page(&expand)?;
+    let page = q.page(&expand, &[])?;
     let filter = ZoneFilter {
         slug: q
             .get("slug")

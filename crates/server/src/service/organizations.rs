@@ -68,7 +68,7 @@ pub async fn update(
     body: UpdateOrganization,
 ) -> ApiResult<Organization> {
     let mut org = access::organization(state, who, id_or_label).await?;
-    if let Some(name) = body.name {
+    if let Some(name) = super::required("name", body.name)? {
         org.name = text::name("name", name)?;
         org.updated_at = Timestamp::now();
         state.store.update_organization(&org).await?;

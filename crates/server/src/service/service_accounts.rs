@@ -7,7 +7,7 @@ use latchkey_domain::model::organization::Organization;
 use latchkey_domain::model::service_account::{ServiceAccount, ServiceAccountCredential};
 use latchkey_domain::{Page, PageRequest, Timestamp, text};
 
-use super::{access, new_id, opt_description};
+use super::{access, new_id, opt_description, patch_named};
 use crate::api::service_account::{CreateNamed, UpdateNamed};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -69,14 +69,13 @@ pub async fn update(
     body: UpdateNamed,
 ) -> ApiResult<ServiceAccount> {
     let (_, mut sa) = get(state, who, org, id).await?;
-    if body.name.is_none() && body.description.is_none() {
+    if !patch_named(
+        &mut sa.name,
+        &mut sa.description,
+        body.name,
+        body.description,
+    )? {
         return Ok(sa);
-    }
-    if let Some(name) = body.name {
-        sa.name = text::name("name", name)?;
-    }
-    if let Some(d) = body.description {
-        sa.description = opt_description("description", Some(d))?;
     }
     sa.updated_at = Timestamp::now();
     state.store.update_service_account(&sa).await?;
@@ -150,14 +149,13 @@ pub async fn update_credential(
 ) -> ApiResult<ServiceAccountCredential> {
     let (org, sa, id) = path;
     let mut cred = get_credential(state, who, org, sa, id).await?;
-    if body.name.is_none() && body.description.is_none() {
+    if !patch_named(
+        &mut cred.name,
+        &mut cred.description,
+        body.name,
+        body.description,
+    )? {
         return Ok(cred);
-    }
-    if let Some(name) = body.name {
-        cred.name = text::name("name", name)?;
-    }
-    if let Some(d) = body.description {
-        cred.description = opt_description("description", Some(d))?;
     }
     cred.updated_at = Timestamp::now();
     state.store.update_credential(&cred).await?;

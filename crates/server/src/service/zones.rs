@@ -7,7 +7,7 @@ use latchkey_domain::model::zone::{Cimd, EncryptionKey, Zone};
 use latchkey_domain::store::ZoneFilter;
 use latchkey_domain::{Page, PageRequest, Patch, Timestamp, ValidationError, text};
 
-use super::{access, new_id, opt_description};
+use super::{access, new_id, opt_description, required};
 use crate::api::zone::{CimdBody, CreateZone, EncryptionKeyBody, OAuth2Patch, UpdateZone};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -73,17 +73,19 @@ pub async fn update(
         String::new(),
         zone.created_at,
     );
-    zone.name =
-        required("name", body.name.try_map(|n| text::name("name", n)))?.unwrap_or(zone.name);
+    zone.name = required("name", body.name)?
+        .map(|n| text::name("name", n))
+        .transpose()?
+        .unwrap_or(zone.name);
     zone.description = body
         .description
         .try_map(|d| text::description("description", d, text::DESCRIPTION_MAX))?
         .apply(zone.description);
-    zone.external_sync_enabled = required("external_sync_enabled", Ok(body.external_sync_enabled))?
+    zone.external_sync_enabled = required("external_sync_enabled", body.external_sync_enabled)?
         .unwrap_or(zone.external_sync_enabled);
-    zone.requires_invitation = required("requires_invitation", Ok(body.requires_invitation))?
+    zone.requires_invitation = required("requires_invitation", body.requires_invitation)?
         .unwrap_or(zone.requires_invitation);
-    zone.login_flow = required("login_flow", Ok(body.login_flow))?.unwrap_or(zone.login_flow);
+    zone.login_flow = required("login_flow", body.login_flow)?.unwrap_or(zone.login_flow);
     zone.encryption_key = body
         .encryption_key
         .try_map(encryption_key)?
@@ -151,15 +153,6 @@ pub async fn delete(state: &AppState, who: &Principal, zone_id: &str) -> ApiResu
     let zone = access::zone_for_change(state, who, zone_id).await?;
     state.store.delete_zone(&zone.id).await?;
     Ok(())
-}
-
-/// A non-nullable PATCH field: `null` is refused.
-fn required<T>(field: &str, patch: Result<Patch<T>, ValidationError>) -> ApiResult<Option<T>> {
-    match patch? {
-        Patch::Absent => Ok(None),
-        Patch::Null => Err(ApiError::invalid_field(field, "cannot be null")),
-        Patch::Value(v) => Ok(Some(v)),
-    }
 }
 
 /// A reference to another object of the zone. Applications, resources and providers do not

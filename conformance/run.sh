@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the Latchkey conformance suite against a built `latchkey` binary.
+#
+#   LATCHKEY_BIN=target/debug/latchkey conformance/run.sh [pytest args...]
+#
+# Creates conformance/.venv on first use and installs conformance/requirements.txt into it.
+# Does not build the binary. Environment:
+#   LATCHKEY_BIN                    binary to test (default: target/debug/latchkey, relative to the repo root)
+#   LATCHKEY_CONFORMANCE_BACKENDS   comma-separated backends to run (default: sqlite,postgres)
+#   LATCHKEY_CONFORMANCE_PG_URL     admin URL used to create/drop the throw-away databases
+#                                   (default: postgres://postgres@127.0.0.1:5432/postgres)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+venv="$here/.venv"
+req="$here/requirements.txt"
+
+if [[ ! -x "$venv/bin/python" ]]; then
+    python3 -m venv "$venv"
+fi
+# Reinstall only when requirements.txt changed since the last successful install.
+stamp="$venv/.requirements.sha256"
+want="$(sha256sum "$req" | cut -d' ' -f1)"
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+    "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$req"
+    echo "$want" > "$stamp"
+fi
+
+bin="${LATCHKEY_BIN:-target/debug/latchkey}"
+case "$bin" in
+    /*) ;;
+    *) bin="$root/$bin" ;;
+esac
+if [[ ! -x "$bin" ]]; then
+    echo "run.sh: latchkey binary not found or not executable: $bin (build it first, e.g. cargo build -p latchkey-server)" >&2
+    exit 2
+fi
+export LATCHKEY_BIN="$bin"
+
+cd "$root"
+exec "$venv/bin/python" -m pytest -c "$here/pytest.ini" --rootdir "$here" "$here/tests" "$@"
