@@ -59,3 +59,39 @@ define_id!(
     /// An API key id.
     ApiKeyId
 );
+define_id!(
+    /// An application of a zone.
+    ApplicationId
+);
+define_id!(
+    /// A resource of a zone.
+    ResourceId
+);
+define_id!(
+    /// A provider of a zone.
+    ProviderId
+);
+define_id!(
+    /// An application credential of a zone.
+    AppCredentialId
+);
+define_id!(
+    /// A vault secret of a zone.
+    SecretId
+);
+define_id!(
+    /// A user of a zone.
+    UserId
+);
+define_id!(
+    /// A user agent (registered OAuth client program) of a zone.
+    UserAgentId
+);
+define_id!(
+    /// A user or application session of a zone.
+    SessionId
+);
+define_id!(
+    /// A delegated grant of a zone.
+    GrantId
+);

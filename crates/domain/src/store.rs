@@ -6,11 +6,19 @@ use async_trait::async_trait;
 
 use crate::error::StoreResult;
 use crate::id::{ApiKeyId, CredentialId, OrganizationId, ServiceAccountId, ZoneId};
+use crate::id::{
+    AppCredentialId, ApplicationId, GrantId, ProviderId, ResourceId, SecretId, SessionId,
+    UserAgentId, UserId,
+};
+use crate::model::OwnerType;
 use crate::model::access::{ApiKey, Principal, ServiceAccountToken};
+use crate::model::directory::{AppCredential, Application, Dependency, Provider, Resource};
+use crate::model::identity::{Grant, Session, SessionType, Status, User, UserAgent};
 use crate::model::organization::Organization;
 use crate::model::service_account::{ServiceAccount, ServiceAccountCredential};
+use crate::model::vault::{Secret, SecretKind};
 use crate::model::zone::Zone;
-use crate::page::{Page, PageRequest};
+use crate::page::{ListFilter, Page, PageRequest};
 use crate::time::Timestamp;
 
 /// Server-wide settings kept in the database.
@@ -128,10 +136,242 @@ pub trait ZoneStore: Send + Sync {
     async fn delete_zone(&self, id: &ZoneId) -> StoreResult<bool>;
 }
 
+/// Applications and their dependencies.
+#[async_trait]
+pub trait ApplicationStore: Send + Sync {
+    /// Inserts the application (slug made unique in the zone) with its initial dependencies.
+    async fn create_application(
+        &self,
+        app: Application,
+        dependencies: &[ResourceId],
+    ) -> StoreResult<Application>;
+    async fn get_application(
+        &self,
+        zone: &ZoneId,
+        id: &ApplicationId,
+    ) -> StoreResult<Option<Application>>;
+    async fn list_applications(
+        &self,
+        zone: &ZoneId,
+        filter: &ListFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Application>>;
+    async fn update_application(&self, app: &Application) -> StoreResult<()>;
+    /// Deletes the application with its credentials, dependencies and application sessions;
+    /// resources it provided and user sessions it initiated keep existing without the link.
+    async fn delete_application(&self, zone: &ZoneId, id: &ApplicationId) -> StoreResult<bool>;
+
+    /// Adds or replaces the dependency `app → resource` and its `when_accessing` conditions.
+    async fn put_dependency(
+        &self,
+        zone: &ZoneId,
+        app: &ApplicationId,
+        resource: &ResourceId,
+        when_accessing: &[ResourceId],
+    ) -> StoreResult<()>;
+    async fn get_dependency(
+        &self,
+        zone: &ZoneId,
+        app: &ApplicationId,
+        resource: &ResourceId,
+    ) -> StoreResult<Option<Dependency>>;
+    async fn list_dependencies(
+        &self,
+        zone: &ZoneId,
+        app: &ApplicationId,
+        when_accessing: Option<&ResourceId>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Dependency>>;
+    async fn delete_dependency(
+        &self,
+        zone: &ZoneId,
+        app: &ApplicationId,
+        resource: &ResourceId,
+    ) -> StoreResult<bool>;
+}
+
+/// Filters of the resources list beyond the shared ones.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceFilter {
+    pub list: ListFilter,
+    pub application_id: Option<ApplicationId>,
+    pub credential_provider_id: Option<ProviderId>,
+    pub owner_type: Option<OwnerType>,
+    /// OR of AND-groups of application traits.
+    pub traits: Vec<Vec<String>>,
+}
+
+#[async_trait]
+pub trait ResourceStore: Send + Sync {
+    async fn create_resource(&self, resource: Resource) -> StoreResult<Resource>;
+    async fn get_resource(&self, zone: &ZoneId, id: &ResourceId) -> StoreResult<Option<Resource>>;
+    async fn list_resources(
+        &self,
+        zone: &ZoneId,
+        filter: &ResourceFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Resource>>;
+    async fn update_resource(&self, resource: &Resource) -> StoreResult<()>;
+    /// Deletes the resource with its dependency links, conditions and grants, and clears the
+    /// zone's `default_resource_id` if it pointed here.
+    async fn delete_resource(&self, zone: &ZoneId, id: &ResourceId) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait ProviderStore: Send + Sync {
+    async fn create_provider(&self, provider: Provider) -> StoreResult<Provider>;
+    async fn get_provider(&self, zone: &ZoneId, id: &ProviderId) -> StoreResult<Option<Provider>>;
+    async fn list_providers(
+        &self,
+        zone: &ZoneId,
+        filter: &ListFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Provider>>;
+    async fn update_provider(&self, provider: &Provider) -> StoreResult<()>;
+    /// Deletes the provider. Refused with `Conflict` (naming them) while credentials or
+    /// resources use it; users and sessions lose the link, its grants go with it.
+    async fn delete_provider(&self, zone: &ZoneId, id: &ProviderId) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// Inserts the credential (slug made unique in the zone; client ids unique in the zone).
+    async fn create_app_credential(&self, cred: AppCredential) -> StoreResult<AppCredential>;
+    async fn get_app_credential(
+        &self,
+        zone: &ZoneId,
+        id: &AppCredentialId,
+    ) -> StoreResult<Option<AppCredential>>;
+    async fn list_app_credentials(
+        &self,
+        zone: &ZoneId,
+        application: Option<&ApplicationId>,
+        filter: &ListFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AppCredential>>;
+    async fn update_app_credential(&self, cred: &AppCredential) -> StoreResult<()>;
+    async fn delete_app_credential(&self, zone: &ZoneId, id: &AppCredentialId)
+    -> StoreResult<bool>;
+    /// The credential whose OAuth client id is `client_id`.
+    async fn find_app_credential_by_client_id(
+        &self,
+        zone: &ZoneId,
+        client_id: &str,
+    ) -> StoreResult<Option<AppCredential>>;
+}
+
+/// Filters of `GET /zones/{zone_id}/secrets`.
+#[derive(Debug, Clone, Default)]
+pub struct SecretFilter {
+    pub entity_id: Option<String>,
+    pub owner_type: Option<OwnerType>,
+    pub kind: Option<SecretKind>,
+}
+
+#[async_trait]
+pub trait VaultStore: Send + Sync {
+    async fn create_secret(&self, secret: &Secret) -> StoreResult<()>;
+    async fn get_secret(&self, zone: &ZoneId, id: &SecretId) -> StoreResult<Option<Secret>>;
+    /// Every matching secret, oldest first (the vault list is not paginated).
+    async fn list_secrets(&self, zone: &ZoneId, filter: &SecretFilter) -> StoreResult<Vec<Secret>>;
+    async fn update_secret(&self, secret: &Secret) -> StoreResult<()>;
+    async fn delete_secret(&self, zone: &ZoneId, id: &SecretId) -> StoreResult<bool>;
+}
+
+/// Filters of the users list.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub list: ListFilter,
+    pub external: Option<bool>,
+}
+
+/// Filters of the sessions list.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub include_nested: bool,
+    pub session_type: Option<SessionType>,
+    pub status: Option<Status>,
+    pub user_id: Option<UserId>,
+}
+
+/// Filters of the delegated-grants list.
+#[derive(Debug, Clone, Default)]
+pub struct GrantFilter {
+    pub status: Option<Status>,
+    pub user_id: Option<UserId>,
+    pub resource_id: Option<ResourceId>,
+}
+
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user(&self, zone: &ZoneId, id: &UserId) -> StoreResult<Option<User>>;
+    async fn list_users(
+        &self,
+        zone: &ZoneId,
+        filter: &UserFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<User>>;
+    /// Number of sessions and of grants of a user, for the `session_count`/`grant_count` expansions.
+    async fn user_counts(&self, zone: &ZoneId, id: &UserId) -> StoreResult<(u64, u64)>;
+
+    async fn insert_user_agent(&self, agent: UserAgent) -> StoreResult<UserAgent>;
+    async fn get_user_agent(
+        &self,
+        zone: &ZoneId,
+        id: &UserAgentId,
+    ) -> StoreResult<Option<UserAgent>>;
+    async fn list_user_agents(
+        &self,
+        zone: &ZoneId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UserAgent>>;
+
+    async fn insert_session(&self, session: &Session) -> StoreResult<()>;
+    async fn get_session(&self, zone: &ZoneId, id: &SessionId) -> StoreResult<Option<Session>>;
+    async fn list_sessions(
+        &self,
+        zone: &ZoneId,
+        filter: &SessionFilter,
+        now: Timestamp,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Session>>;
+    /// Revokes the session and every session below it.
+    async fn revoke_session(
+        &self,
+        zone: &ZoneId,
+        id: &SessionId,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    async fn delete_session(&self, zone: &ZoneId, id: &SessionId) -> StoreResult<bool>;
+
+    async fn insert_grant(&self, grant: &Grant) -> StoreResult<()>;
+    async fn get_grant(&self, zone: &ZoneId, id: &GrantId) -> StoreResult<Option<Grant>>;
+    async fn list_grants(
+        &self,
+        zone: &ZoneId,
+        filter: &GrantFilter,
+        now: Timestamp,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Grant>>;
+    async fn revoke_grant(&self, zone: &ZoneId, id: &GrantId, now: Timestamp) -> StoreResult<bool>;
+    async fn delete_grant(&self, zone: &ZoneId, id: &GrantId) -> StoreResult<bool>;
+}
+
 /// Everything the server needs from persistence.
 #[async_trait]
 pub trait Store:
-    MetaStore + OrganizationStore + ServiceAccountStore + AccessStore + ZoneStore
+    MetaStore
+    + OrganizationStore
+    + ServiceAccountStore
+    + AccessStore
+    + ZoneStore
+    + ApplicationStore
+    + ResourceStore
+    + ProviderStore
+    + CredentialStore
+    + VaultStore
+    + IdentityStore
 {
     /// Closes connections cleanly (checkpointing SQLite's WAL).
     async fn close(&self);

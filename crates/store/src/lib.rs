@@ -4,17 +4,24 @@
 //! only in their migration files and connection set-up (`db.rs`).
 
 mod access;
+mod app_credentials;
+mod applications;
 mod db;
 mod error;
+mod identity;
 mod meta;
 mod migrate;
 mod organizations;
+mod providers;
+mod resources;
 mod service_accounts;
 mod sql;
+mod vault;
 mod zones;
 
 pub use db::{Backend, Db};
 pub use migrate::MIGRATIONS;
+pub use providers::platform_provider_id;
 
 use async_trait::async_trait;
 use latchkey_domain::store::Store;

@@ -9,12 +9,20 @@ use crate::db::{Backend, Db};
 use crate::error::OrStore;
 
 /// (version, name, SQLite SQL, PostgreSQL SQL)
-pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "zone_directory",
+        include_str!("../migrations/sqlite/0002_zone_directory.sql"),
+        include_str!("../migrations/postgres/0002_zone_directory.sql"),
+    ),
+];
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;
 

@@ -16,6 +16,7 @@ pub(crate) enum Arg {
     OptText(Option<String>),
     Int(i64),
     OptInt(Option<i64>),
+    Bytes(Option<Vec<u8>>),
 }
 
 impl From<&str> for Arg {
@@ -70,9 +71,114 @@ pub(crate) fn bind_all(
             Arg::OptText(s) => q.bind(s.clone()),
             Arg::Int(i) => q.bind(*i),
             Arg::OptInt(i) => q.bind(*i),
+            Arg::Bytes(b) => q.bind(b.clone()),
         };
     }
     q
+}
+
+impl From<Option<Vec<u8>>> for Arg {
+    fn from(v: Option<Vec<u8>>) -> Self {
+        Self::Bytes(v)
+    }
+}
+impl From<&Option<Vec<u8>>> for Arg {
+    fn from(v: &Option<Vec<u8>>) -> Self {
+        Self::Bytes(v.clone())
+    }
+}
+
+/// An optional value stored as JSON text.
+pub(crate) fn json<T: serde::Serialize>(v: Option<&T>) -> Arg {
+    Arg::OptText(v.and_then(|v| serde_json::to_string(v).ok()))
+}
+
+/// `INSERT INTO table (cols…) VALUES ($1, …)`.
+pub(crate) fn insert_row(table: &str, values: Vec<(&str, Arg)>) -> Sql {
+    let cols: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
+    let mut sql = Sql::new(format!(
+        "INSERT INTO {table} ({}) VALUES (",
+        cols.join(", ")
+    ));
+    for (i, (_, v)) in values.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(v);
+    }
+    sql.push(")");
+    sql
+}
+
+/// `UPDATE table SET col = $n, … WHERE key = $m AND …`.
+pub(crate) fn update_row(table: &str, set: Vec<(&str, Arg)>, keys: Vec<(&str, Arg)>) -> Sql {
+    let mut sql = Sql::new(format!("UPDATE {table} SET "));
+    for (i, (c, v)) in set.into_iter().enumerate() {
+        sql.push(if i > 0 { ", " } else { "" })
+            .push(c)
+            .push(" = ")
+            .bind(v);
+    }
+    for (i, (c, v)) in keys.into_iter().enumerate() {
+        sql.push(if i > 0 { " AND " } else { " WHERE " })
+            .push(c)
+            .push(" = ")
+            .bind(v);
+    }
+    sql
+}
+
+/// Reads an optional JSON text column.
+pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
+    row: &AnyRow,
+    column: &str,
+) -> Result<Option<T>, sqlx::Error> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: e.into(),
+        })
+    })
+    .transpose()
+}
+
+/// Reads a millisecond timestamp column.
+pub(crate) fn ts(row: &AnyRow, column: &str) -> Result<latchkey_domain::Timestamp, sqlx::Error> {
+    Ok(latchkey_domain::Timestamp::from_millis(
+        row.try_get(column)?,
+    ))
+}
+
+/// Reads an optional millisecond timestamp column.
+pub(crate) fn opt_ts(
+    row: &AnyRow,
+    column: &str,
+) -> Result<Option<latchkey_domain::Timestamp>, sqlx::Error> {
+    Ok(row
+        .try_get::<Option<i64>, _>(column)?
+        .map(latchkey_domain::Timestamp::from_millis))
+}
+
+/// Reads a text column through `parse`, failing the row on an unknown value.
+pub(crate) fn parsed<T>(
+    row: &AnyRow,
+    column: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, sqlx::Error> {
+    let text: String = row.try_get(column)?;
+    parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: format!("unknown value `{text}`").into(),
+    })
+}
+
+/// Executes `sql` and reports whether it touched a row.
+pub(crate) async fn touched<'e, E: sqlx::Executor<'e, Database = Any>>(
+    exec: E,
+    sql: &Sql,
+) -> Result<bool, StoreError> {
+    Ok(sql.query().execute(exec).await.store()?.rows_affected() > 0)
 }
 
 /// SQL text plus its bind values; `arg` appends a value and returns its placeholder.

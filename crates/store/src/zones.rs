@@ -120,6 +120,7 @@ pub(crate) async fn insert(
         .bind(zone.updated_at.millis())
         .push(")");
     sql.query().execute(&mut *tx).await.store()?;
+    crate::providers::insert_platform(tx, &zone).await?;
     Ok(zone)
 }
 

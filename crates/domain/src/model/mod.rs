@@ -2,8 +2,11 @@
 //! server crate; these types carry no HTTP concerns.
 
 pub mod access;
+pub mod directory;
+pub mod identity;
 pub mod organization;
 pub mod service_account;
+pub mod vault;
 pub mod zone;
 
 use serde::{Deserialize, Serialize};
