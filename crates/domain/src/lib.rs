@@ -6,6 +6,7 @@ pub mod id;
 pub mod model;
 pub mod page;
 pub mod patch;
+pub mod resource_match;
 pub mod store;
 pub mod text;
 pub mod time;

@@ -55,6 +55,7 @@ pub async fn prepare(
     let state = AppState {
         store,
         hasher: master.secret_hasher(),
+        sealer: master.sealer(),
         public_url: public_url.trim_end_matches('/').into(),
         default_org,
     };

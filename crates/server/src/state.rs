@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use latchkey_crypto::SecretHasher;
+use latchkey_crypto::{Sealer, SecretHasher};
 use latchkey_domain::id::OrganizationId;
 use latchkey_domain::store::Store;
 
@@ -11,6 +11,8 @@ use latchkey_domain::store::Store;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub hasher: SecretHasher,
+    /// Seals data at rest (vault data, provider secrets, upstream tokens).
+    pub sealer: Sealer,
     /// Base of every URL the server advertises, without a trailing slash.
     pub public_url: Arc<str>,
     pub default_org: OrganizationId,

@@ -1,9 +1,12 @@
 //! The management API's wire types: request bodies as the SDK sends them and response models as
 //! it parses them (spec/management-api.md §4), with their OpenAPI schemas.
 
+pub mod directory;
 pub mod envelope;
+pub mod identity;
 pub mod organization;
 pub mod service_account;
+pub mod vault;
 pub mod zone;
 
 use std::collections::BTreeMap;

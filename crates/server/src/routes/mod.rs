@@ -2,10 +2,17 @@
 //! them with the shared middleware (body limit, timeout, tracing, panic catching) and collects the
 //! OpenAPI document served at `/openapi.json`.
 
+mod app_credentials;
+mod applications;
 mod docs;
 mod health;
+mod identity;
+mod list;
 mod organizations;
+mod providers;
+mod resources;
 mod sa_token;
+mod secrets;
 mod service_accounts;
 mod zones;
 
@@ -33,6 +40,12 @@ pub fn app(state: AppState) -> Router {
         .merge(organizations::router())
         .merge(service_accounts::router())
         .merge(zones::router())
+        .merge(applications::router())
+        .merge(app_credentials::router())
+        .merge(providers::router())
+        .merge(resources::router())
+        .merge(secrets::router())
+        .merge(identity::router())
         .split_for_parts();
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     router

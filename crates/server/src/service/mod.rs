@@ -2,10 +2,17 @@
 //! Handlers stay thin (extract → one service call → response); rules live here.
 
 pub mod access;
+pub mod app_credentials;
+pub mod applications;
 pub mod bootstrap;
+pub mod identity;
 pub mod organizations;
+pub mod providers;
+pub mod resources;
 pub mod sa_token;
 pub mod service_accounts;
+pub mod validate;
+pub mod vault;
 pub mod zones;
 
 use latchkey_domain::text;
@@ -49,4 +56,26 @@ pub(crate) fn patch_named(
 /// A fresh random id.
 pub(crate) fn new_id() -> ApiResult<String> {
     Ok(latchkey_crypto::random::id()?)
+}
+
+/// Maps a store conflict (a unique value already taken) to a 409 that says which value.
+pub(crate) fn taken(e: latchkey_domain::StoreError, what: impl FnOnce() -> String) -> ApiError {
+    match e {
+        latchkey_domain::StoreError::Conflict(_) => ApiError::conflict(what()),
+        other => other.into(),
+    }
+}
+
+/// A reference that must name an object of the zone: 404 naming the field otherwise.
+pub(crate) fn found<T>(value: Option<T>, field: &str, kind: &str, id: &str) -> ApiResult<T> {
+    value.ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
+                "`{field}`: {kind} `{}` not found in this zone",
+                id.chars().take(64).collect::<String>()
+            ),
+        )
+    })
 }

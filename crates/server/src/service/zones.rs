@@ -1,15 +1,16 @@
 //! Zones: create, list, retrieve, update and delete, with their protocol settings. Platform zones
 //! are read-only; deleting a zone cascades to everything it owns.
 
-use latchkey_domain::id::ZoneId;
+use latchkey_domain::id::{ApplicationId, ProviderId, ResourceId, ZoneId};
 use latchkey_domain::model::access::Principal;
 use latchkey_domain::model::zone::{Cimd, EncryptionKey, Zone};
 use latchkey_domain::store::ZoneFilter;
 use latchkey_domain::{Page, PageRequest, Patch, Timestamp, ValidationError, text};
 
 use super::{access, new_id, opt_description, required};
+use crate::api::directory::CreateApplication;
 use crate::api::zone::{CimdBody, CreateZone, EncryptionKeyBody, OAuth2Patch, UpdateZone};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 const MAX_CIMD_ENTRIES: usize = 100;
@@ -33,12 +34,6 @@ pub async fn create(state: &AppState, who: &Principal, body: CreateZone) -> ApiR
         Some(id) => access::organization(state, who, id).await?.id,
         None => who.organization_id().clone(),
     };
-    if body.default_mcp_gateway_application == Some(true) {
-        return Err(ApiError::invalid_field(
-            "default_mcp_gateway_application",
-            "creating a default MCP gateway application is not supported yet",
-        ));
-    }
     let name = text::name("name", body.name)?;
     let mut zone = Zone::new(ZoneId::new(new_id()?), org, name, Timestamp::now());
     zone.slug = text::slugify(&zone.name, "zone");
@@ -57,7 +52,23 @@ pub async fn create(state: &AppState, who: &Principal, body: CreateZone) -> ApiR
             zone.cimd = cimd("protocols.oauth2.cimd", c)?;
         }
     }
-    Ok(state.store.create_zone(zone).await?)
+    let mut zone = state.store.create_zone(zone).await?;
+    if body.default_mcp_gateway_application == Some(true) {
+        let gateway = CreateApplication {
+            identifier: format!("{}/mcp", state.zone_issuer(zone.id.as_str())),
+            name: "MCP Gateway".to_owned(),
+            consent: None,
+            dependencies: None,
+            description: Some("Default MCP gateway of the zone".to_owned()),
+            metadata: None,
+            protocols: None,
+            traits: Some(vec!["gateway".to_owned()]),
+        };
+        let app = super::applications::create(state, who, zone.id.as_str(), gateway).await?;
+        zone.default_mcp_gateway_application_id = Some(app.id.into_string());
+        state.store.update_zone(&zone).await?;
+    }
+    Ok(zone)
 }
 
 pub async fn update(
@@ -90,27 +101,31 @@ pub async fn update(
         .encryption_key
         .try_map(encryption_key)?
         .apply(zone.encryption_key);
-    zone.default_resource_id = reference(
+    let r = reference(
+        state,
         &zone,
         "default_resource_id",
-        "resource",
         body.default_resource_id,
-    )?
-    .apply(zone.default_resource_id);
-    zone.default_mcp_gateway_application_id = reference(
+    )
+    .await?;
+    zone.default_resource_id = r.apply(zone.default_resource_id.take());
+    let a = reference(
+        state,
         &zone,
         "default_mcp_gateway_application_id",
-        "application",
         body.default_mcp_gateway_application_id,
-    )?
-    .apply(zone.default_mcp_gateway_application_id);
-    zone.user_identity_provider_id = reference(
+    )
+    .await?;
+    zone.default_mcp_gateway_application_id =
+        a.apply(zone.default_mcp_gateway_application_id.take());
+    let p = reference(
+        state,
         &zone,
         "user_identity_provider_id",
-        "provider",
         body.user_identity_provider_id,
-    )?
-    .apply(zone.user_identity_provider_id);
+    )
+    .await?;
+    zone.user_identity_provider_id = p.apply(zone.user_identity_provider_id.take());
     match body.protocols {
         Patch::Absent => {}
         Patch::Null => {
@@ -155,26 +170,40 @@ pub async fn delete(state: &AppState, who: &Principal, zone_id: &str) -> ApiResu
     Ok(())
 }
 
-/// A reference to another object of the zone. Applications, resources and providers do not
-/// exist yet in this build, so any id is unknown.
-fn reference(
+/// A reference to another object of the zone: it must exist there.
+async fn reference(
+    state: &AppState,
     zone: &Zone,
     field: &str,
-    kind: &str,
     patch: Patch<String>,
 ) -> ApiResult<Patch<String>> {
-    match patch {
-        Patch::Value(id) => Err(ApiError::new(
-            axum::http::StatusCode::NOT_FOUND,
-            "not_found",
-            format!(
-                "`{field}`: {kind} `{}` not found in zone `{}`",
-                id.chars().take(64).collect::<String>(),
-                zone.id
-            ),
-        )),
-        other => Ok(other),
-    }
+    let Patch::Value(id) = &patch else {
+        return Ok(patch);
+    };
+    let exists = match field {
+        "default_resource_id" => state
+            .store
+            .get_resource(&zone.id, &ResourceId::new(id))
+            .await?
+            .is_some(),
+        "user_identity_provider_id" => state
+            .store
+            .get_provider(&zone.id, &ProviderId::new(id))
+            .await?
+            .is_some(),
+        _ => state
+            .store
+            .get_application(&zone.id, &ApplicationId::new(id))
+            .await?
+            .is_some(),
+    };
+    let kind = match field {
+        "default_resource_id" => "resource",
+        "user_identity_provider_id" => "provider",
+        _ => "application",
+    };
+    super::found(exists.then_some(()), field, kind, id)?;
+    Ok(patch)
 }
 
 fn encryption_key(body: EncryptionKeyBody) -> Result<EncryptionKey, ValidationError> {
