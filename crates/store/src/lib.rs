@@ -4,6 +4,7 @@
 //! only in their migration files and connection set-up (`db.rs`).
 
 mod access;
+pub mod admin;
 mod app_credentials;
 mod applications;
 mod db;

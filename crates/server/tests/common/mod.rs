@@ -1,5 +1,7 @@
 //! In-process HTTP fixture: the real `Router` over a fresh SQLite store, called with `oneshot`.
 
+#![allow(dead_code)] // each test binary uses a different part of the shared fixtures
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -14,7 +16,51 @@ pub const ADMIN_KEY: &str = "lk_test_admin_key_for_http_tests";
 
 pub struct TestApp {
     pub router: Router,
-    _dir: tempfile::TempDir,
+    /// The store behind the router, for fixtures the API cannot create.
+    pub store: Arc<dyn latchkey_domain::store::Store>,
+    pub dir: tempfile::TempDir,
+    pg: Option<PgDrop>,
+}
+
+/// Drops a test database when the app goes away (also on failure).
+struct PgDrop {
+    admin: String,
+    name: String,
+}
+
+impl Drop for PgDrop {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(latchkey_store::admin::drop_database(&admin, &name))
+                .unwrap();
+        })
+        .join();
+    }
+}
+
+/// Defines `<name>::sqlite` and `<name>::postgres`, each running `$body(app)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                ($body)(TestApp::new().await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                ($body)(TestApp::postgres().await).await;
+            }
+        }
+    };
 }
 
 pub struct Reply {
@@ -24,7 +70,29 @@ pub struct Reply {
 }
 
 impl TestApp {
+    /// A fresh app on an embedded SQLite database.
     pub async fn new() -> Self {
+        Self::with_database(None).await
+    }
+
+    /// A fresh app on a new PostgreSQL database (dropped when the app is).
+    pub async fn postgres() -> Self {
+        let admin = std::env::var("LATCHKEY_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let name = format!("latchkey_http_{}", latchkey_crypto::random::id().unwrap());
+        let url = latchkey_store::admin::create_database(&admin, &name)
+            .await
+            .unwrap();
+        let mut app = Self::with_database(Some(url)).await;
+        app.pg = Some(PgDrop { admin, name });
+        app
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.pg.is_none()
+    }
+
+    async fn with_database(database_url: Option<String>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -32,7 +100,7 @@ impl TestApp {
             bootstrap_api_key: Some(ADMIN_KEY.into()),
             master_key: None,
             storage: StorageConfig {
-                database_url: None,
+                database_url,
                 data_dir: dir.path().to_path_buf(),
             },
         };
@@ -40,9 +108,12 @@ impl TestApp {
         let state = latchkey_server::prepare(&config, store, "http://lk.test".into())
             .await
             .unwrap();
+        let store = state.store.clone();
         Self {
             router: latchkey_server::routes::app(state),
-            _dir: dir,
+            store,
+            dir,
+            pg: None,
         }
     }
 
@@ -111,5 +182,29 @@ impl Reply {
 
     pub fn message(&self) -> &str {
         self.json["message"].as_str().unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// Creates a zone and returns its id.
+    pub async fn zone(&self, name: &str) -> String {
+        let z = self
+            .admin(
+                Method::POST,
+                "/zones",
+                Some(serde_json::json!({"name": name})),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+        z.json["id"].as_str().unwrap().to_owned()
+    }
+
+    /// POSTs `body` to `path` as admin, expects 201 and returns the new object's id.
+    pub async fn create(&self, path: &str, body: Value) -> String {
+        let r = self
+            .admin(Method::POST, path, Some(body))
+            .await
+            .expect(StatusCode::CREATED);
+        r.json["id"].as_str().unwrap().to_owned()
     }
 }

@@ -23,12 +23,9 @@ pub async fn postgres() -> (SqlStore, String, PgDrop) {
     let admin = std::env::var("LATCHKEY_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let name = format!("latchkey_store_{}", new_id());
-    let admin_store = sqlx_admin(&admin).await;
-    admin_store
-        .execute_sql(&format!("CREATE DATABASE {name}"))
-        .await;
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-    let url = format!("{base}/{name}");
+    let url = latchkey_store::admin::create_database(&admin, &name)
+        .await
+        .unwrap();
     (
         SqlStore::open(&url).await.unwrap(),
         url,
@@ -44,37 +41,17 @@ pub struct PgDrop {
 
 impl Drop for PgDrop {
     fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let admin = self.admin.clone();
+        let (admin, name) = (self.admin.clone(), self.name.clone());
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
-            rt.block_on(async { sqlx_admin(&admin).await.execute_sql(&sql).await });
+            rt.block_on(latchkey_store::admin::drop_database(&admin, &name))
+                .unwrap();
         })
         .join();
     }
-}
-
-pub struct Admin(tokio::sync::Mutex<sqlx::AnyConnection>);
-
-impl Admin {
-    pub async fn execute_sql(&self, sql: &str) {
-        let mut conn = self.0.lock().await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-    }
-}
-
-async fn sqlx_admin(url: &str) -> Admin {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    Admin(tokio::sync::Mutex::new(
-        sqlx::AnyConnection::connect(url).await.unwrap(),
-    ))
 }
 
 pub async fn org_with_zone(s: &SqlStore, name: &str) -> Organization {
