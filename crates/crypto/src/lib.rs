@@ -2,6 +2,7 @@
 //! and the master key from which every server key is derived.
 
 pub mod envelope;
+pub mod jws;
 pub mod keyed_hash;
 pub mod master_key;
 pub mod random;
@@ -20,6 +21,8 @@ pub enum CryptoError {
     Seal,
     #[error("sealed value could not be opened (wrong key, context or data)")]
     Open,
+    #[error("invalid or unusable key")]
+    Key,
     #[error("invalid master key: {0}")]
     InvalidMasterKey(String),
 }

@@ -1,0 +1,327 @@
+//! Compact JWS for JWTs: signing with cached key pairs (RS256, ES256, EdDSA), public JWKs, and
+//! verification of tokens signed by zone keys or by foreign JWKS. The protected header of each
+//! signing key is encoded once, so signing a token costs one claims serialisation, one base64
+//! pass and one signature.
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde_json::{Value, json};
+
+use crate::CryptoError;
+
+/// A JWS signature algorithm Latchkey signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Alg {
+    Rs256,
+    Es256,
+    EdDsa,
+}
+
+impl Alg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Rs256, Self::Es256, Self::EdDsa]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}
+
+enum Pair {
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+}
+
+/// A parsed private key with its `kid` and pre-encoded protected header.
+pub struct SigningKey {
+    kid: String,
+    alg: Alg,
+    pair: Pair,
+    header_b64: String,
+    rng: SystemRandom,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey({}, {})", self.alg.as_str(), self.kid)
+    }
+}
+
+fn err<E>(_: E) -> CryptoError {
+    CryptoError::Key
+}
+
+impl SigningKey {
+    /// Generates a key; returns it with its PKCS#8 DER encoding (to be sealed and stored).
+    /// RSA generation takes tens of milliseconds: call it off the async runtime.
+    pub fn generate(alg: Alg, kid: String) -> Result<(Self, Vec<u8>), CryptoError> {
+        let der = match alg {
+            Alg::Rs256 => RsaKeyPair::generate(KeySize::Rsa2048)
+                .and_then(|k| k.as_der())
+                .map(|d| d.as_ref().to_vec()),
+            Alg::Es256 => EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+                .and_then(|k| k.to_pkcs8v1())
+                .map(|d| d.as_ref().to_vec()),
+            Alg::EdDsa => Ed25519KeyPair::generate()
+                .and_then(|k| k.to_pkcs8v1())
+                .map(|d| d.as_ref().to_vec()),
+        }
+        .map_err(err)?;
+        Ok((Self::from_pkcs8(alg, kid, &der)?, der))
+    }
+
+    /// Parses a stored PKCS#8 key.
+    pub fn from_pkcs8(alg: Alg, kid: String, der: &[u8]) -> Result<Self, CryptoError> {
+        let pair = match alg {
+            Alg::Rs256 => Pair::Rsa(RsaKeyPair::from_pkcs8(der).map_err(err)?),
+            Alg::Es256 => Pair::Ec(
+                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(err)?,
+            ),
+            Alg::EdDsa => Pair::Ed(Ed25519KeyPair::from_pkcs8(der).map_err(err)?),
+        };
+        let header = json!({"alg": alg.as_str(), "kid": kid, "typ": "JWT"});
+        let header_b64 = B64.encode(header.to_string());
+        Ok(Self {
+            kid,
+            alg,
+            pair,
+            header_b64,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn alg(&self) -> Alg {
+        self.alg
+    }
+
+    /// The public half as a JWK (`use: sig`, with `kid` and `alg`).
+    pub fn public_jwk(&self) -> Value {
+        let base = json!({"kid": self.kid, "alg": self.alg.as_str(), "use": "sig"});
+        let mut jwk = match &self.pair {
+            Pair::Rsa(k) => {
+                let p = k.public_key();
+                json!({"kty": "RSA", "n": B64.encode(p.modulus().big_endian_without_leading_zero()),
+                       "e": B64.encode(p.exponent().big_endian_without_leading_zero())})
+            }
+            Pair::Ec(k) => {
+                let point = k.public_key().as_ref();
+                let (x, y) = point
+                    .get(1..)
+                    .unwrap_or_default()
+                    .split_at(point.len().saturating_sub(1) / 2);
+                json!({"kty": "EC", "crv": "P-256", "x": B64.encode(x), "y": B64.encode(y)})
+            }
+            Pair::Ed(k) => {
+                json!({"kty": "OKP", "crv": "Ed25519", "x": B64.encode(k.public_key().as_ref())})
+            }
+        };
+        if let (Some(j), Some(b)) = (jwk.as_object_mut(), base.as_object()) {
+            j.extend(b.clone());
+        }
+        jwk
+    }
+
+    /// Signs `payload` (JSON bytes) into a compact JWS.
+    pub fn sign(&self, payload: &[u8]) -> Result<String, CryptoError> {
+        let mut out = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 400);
+        out.push_str(&self.header_b64);
+        out.push('.');
+        B64.encode_string(payload, &mut out);
+        let sig = self.raw_sign(out.as_bytes())?;
+        out.push('.');
+        B64.encode_string(sig, &mut out);
+        Ok(out)
+    }
+
+    /// Signs `message` (e.g. a JWS signing input) and returns the raw signature.
+    pub fn raw_sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        match &self.pair {
+            Pair::Rsa(k) => {
+                let mut sig = vec![0u8; k.public_modulus_len()];
+                k.sign(&signature::RSA_PKCS1_SHA256, &self.rng, message, &mut sig)
+                    .map_err(err)?;
+                Ok(sig)
+            }
+            Pair::Ec(k) => Ok(k.sign(&self.rng, message).map_err(err)?.as_ref().to_vec()),
+            Pair::Ed(k) => Ok(k.sign(message).as_ref().to_vec()),
+        }
+    }
+}
+
+/// A public key that verifies signatures, from a JWK.
+#[derive(Debug, Clone)]
+pub struct VerifyingKey {
+    pub kid: Option<String>,
+    pub alg: Alg,
+    kind: PublicKind,
+}
+
+#[derive(Debug, Clone)]
+enum PublicKind {
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Raw(Vec<u8>),
+}
+
+impl VerifyingKey {
+    /// Reads a public JWK (RSA, EC P-256 or OKP Ed25519); symmetric keys are refused.
+    pub fn from_jwk(jwk: &Value) -> Result<Self, CryptoError> {
+        let s = |k: &str| jwk.get(k).and_then(Value::as_str);
+        let b = |k: &str| {
+            s(k).and_then(|v| B64.decode(v).ok())
+                .ok_or(CryptoError::Key)
+        };
+        let kid = s("kid").map(str::to_owned);
+        match s("kty") {
+            Some("RSA") => Ok(Self {
+                kid,
+                alg: Alg::Rs256,
+                kind: PublicKind::Rsa {
+                    n: b("n")?,
+                    e: b("e")?,
+                },
+            }),
+            Some("EC") if s("crv") == Some("P-256") => {
+                let mut point = vec![4u8];
+                point.extend(b("x")?);
+                point.extend(b("y")?);
+                Ok(Self {
+                    kid,
+                    alg: Alg::Es256,
+                    kind: PublicKind::Raw(point),
+                })
+            }
+            Some("OKP") if s("crv") == Some("Ed25519") => Ok(Self {
+                kid,
+                alg: Alg::EdDsa,
+                kind: PublicKind::Raw(b("x")?),
+            }),
+            _ => Err(CryptoError::Key),
+        }
+    }
+
+    /// Checks `signature` over `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match (&self.kind, self.alg) {
+            (PublicKind::Rsa { n, e }, _) => signature::RsaPublicKeyComponents {
+                n: n.as_slice(),
+                e: e.as_slice(),
+            }
+            .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, signature)
+            .is_ok(),
+            (PublicKind::Raw(k), Alg::Es256) => {
+                UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, k)
+                    .verify(message, signature)
+                    .is_ok()
+            }
+            (PublicKind::Raw(k), _) => UnparsedPublicKey::new(&signature::ED25519, k)
+                .verify(message, signature)
+                .is_ok(),
+        }
+    }
+}
+
+/// A compact JWS split into its parts, not yet verified.
+#[derive(Debug, Clone)]
+pub struct Compact {
+    pub header: Value,
+    pub claims: Value,
+    signing_input: String,
+    signature: Vec<u8>,
+}
+
+impl Compact {
+    /// Splits and decodes `token`; `None` if it is not a well-formed compact JWS with JSON parts.
+    pub fn parse(token: &str) -> Option<Self> {
+        if token.len() > 16 * 1024 {
+            return None;
+        }
+        let mut parts = token.split('.');
+        let (h, c, s) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let header: Value = serde_json::from_slice(&B64.decode(h).ok()?).ok()?;
+        let claims: Value = serde_json::from_slice(&B64.decode(c).ok()?).ok()?;
+        let signature = B64.decode(s).ok()?;
+        (header.is_object() && claims.is_object()).then(|| Self {
+            header,
+            claims,
+            signing_input: format!("{h}.{c}"),
+            signature,
+        })
+    }
+
+    pub fn alg(&self) -> Option<Alg> {
+        self.header
+            .get("alg")
+            .and_then(Value::as_str)
+            .and_then(Alg::parse)
+    }
+
+    pub fn kid(&self) -> Option<&str> {
+        self.header.get("kid").and_then(Value::as_str)
+    }
+
+    /// Verifies the signature with `key`, whose algorithm must match the header's.
+    pub fn verify_with(&self, key: &VerifyingKey) -> bool {
+        self.alg() == Some(key.alg) && key.verify(self.signing_input.as_bytes(), &self.signature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_and_verify_every_algorithm() {
+        for alg in [Alg::Rs256, Alg::Es256, Alg::EdDsa] {
+            let (key, der) = SigningKey::generate(alg, format!("k-{}", alg.as_str())).unwrap();
+            let again = SigningKey::from_pkcs8(alg, "k".into(), &der).unwrap();
+            assert_eq!(again.public_jwk()["kty"], key.public_jwk()["kty"]);
+            let token = key.sign(br#"{"sub":"a","n":1}"#).unwrap();
+            let parsed = Compact::parse(&token).unwrap();
+            assert_eq!(parsed.kid(), Some(key.kid()));
+            assert_eq!(parsed.claims["sub"], "a");
+            let public = VerifyingKey::from_jwk(&key.public_jwk()).unwrap();
+            assert!(parsed.verify_with(&public), "{alg:?}");
+            let mut tampered = token.clone();
+            tampered.insert_str(tampered.find('.').unwrap() + 1, "eyJ4IjoxfQ");
+            assert!(
+                Compact::parse(&tampered)
+                    .map(|c| !c.verify_with(&public))
+                    .unwrap_or(true)
+            );
+            let (other, _) = SigningKey::generate(alg, "other".into()).unwrap();
+            assert!(!parsed.verify_with(&VerifyingKey::from_jwk(&other.public_jwk()).unwrap()));
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_tokens_and_keys() {
+        assert!(Compact::parse("a.b").is_none());
+        assert!(Compact::parse("a.b.c.d").is_none());
+        assert!(
+            Compact::parse("e30.e30.").is_some(),
+            "empty signature parses; it never verifies"
+        );
+        assert!(VerifyingKey::from_jwk(&json!({"kty": "oct", "k": "AAAA"})).is_err());
+    }
+}
