@@ -46,6 +46,14 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ use crate::model::OwnerType;
 use crate::model::access::{ApiKey, Principal, ServiceAccountToken};
 use crate::model::directory::{AppCredential, Application, Dependency, Provider, Resource};
 use crate::model::identity::{Grant, Session, SessionType, Status, User, UserAgent};
+use crate::model::keys::StoredKey;
 use crate::model::organization::Organization;
 use crate::model::service_account::{ServiceAccount, ServiceAccountCredential};
 use crate::model::vault::{Secret, SecretKind};
@@ -199,6 +200,8 @@ pub struct ResourceFilter {
     pub owner_type: Option<OwnerType>,
     /// OR of AND-groups of application traits.
     pub traits: Vec<Vec<String>>,
+    /// Only prefix (or only exact) resources.
+    pub prefix: Option<bool>,
 }
 
 #[async_trait]
@@ -358,6 +361,41 @@ pub trait IdentityStore: Send + Sync {
     async fn delete_grant(&self, zone: &ZoneId, id: &GrantId) -> StoreResult<bool>;
 }
 
+/// Zone signing keys and the client-assertion replay cache.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// The zone's published keys (next, current, and previous ones not yet retired at `now`).
+    async fn list_keys(&self, zone: &ZoneId, now: Timestamp) -> StoreResult<Vec<StoredKey>>;
+    /// Installs the first keys of a zone if it has none; returns whether they were inserted.
+    async fn init_keys(
+        &self,
+        zone: &ZoneId,
+        current: &StoredKey,
+        next: &StoredKey,
+    ) -> StoreResult<bool>;
+    /// Rotates atomically: drops retired keys, current → previous (until `retire_at`),
+    /// next → current, and inserts `new_next`.
+    async fn rotate_keys(
+        &self,
+        zone: &ZoneId,
+        new_next: &StoredKey,
+        retire_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Replaces the zone's `next` key (e.g. after its signing algorithm changed).
+    async fn replace_next_key(&self, zone: &ZoneId, next: &StoredKey) -> StoreResult<()>;
+    /// Zones whose current key was activated before `before`.
+    async fn zones_due_for_rotation(&self, before: Timestamp) -> StoreResult<Vec<ZoneId>>;
+    /// Records an assertion `jti`; false if it was already seen (a replay).
+    async fn remember_jti(
+        &self,
+        zone: &ZoneId,
+        jti: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+}
+
 /// Everything the server needs from persistence.
 #[async_trait]
 pub trait Store:
@@ -372,6 +410,7 @@ pub trait Store:
     + CredentialStore
     + VaultStore
     + IdentityStore
+    + KeyStore
 {
     /// Closes connections cleanly (checkpointing SQLite's WAL).
     async fn close(&self);

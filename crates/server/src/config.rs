@@ -79,6 +79,21 @@ pub struct ServeConfig {
     )]
     pub master_key: Option<String>,
 
+    /// Host mode: serve each zone at `{zone_id}.{zone_domain}` (e.g. `zones.example.com`)
+    /// instead of `{public_url}/z/{zone_id}`.
+    #[arg(long, env = "LATCHKEY_ZONE_DOMAIN")]
+    pub zone_domain: Option<String>,
+
+    /// Let outbound fetches (client JWKS, provider discovery) reach private and loopback
+    /// addresses. Default: on when listening on loopback (local development), off otherwise.
+    /// Link-local and cloud-metadata addresses are never reached.
+    #[arg(long, env = "LATCHKEY_ALLOW_PRIVATE_FETCH")]
+    pub allow_private_fetch: Option<bool>,
+
+    /// Rotate each zone's signing key after this many days (0 disables automatic rotation).
+    #[arg(long, env = "LATCHKEY_KEY_ROTATION_DAYS", default_value_t = 90)]
+    pub key_rotation_days: u32,
+
     #[command(flatten)]
     pub storage: StorageConfig,
 }

@@ -10,6 +10,7 @@ pub mod oauth_error;
 pub mod routes;
 pub mod service;
 pub mod state;
+pub mod zone;
 
 use std::sync::Arc;
 
@@ -52,12 +53,23 @@ pub async fn prepare(
         bootstrap::load_master_key(config.master_key.as_deref(), &config.storage.data_dir)?;
     bootstrap::check_master_key(store.as_ref(), &master).await?;
     let default_org = bootstrap::default_organization(store.as_ref()).await?;
+    let allow_private = config
+        .allow_private_fetch
+        .unwrap_or_else(|| config.listen.ip().is_loopback());
     let state = AppState {
+        keys: zone::keys::KeyRing::new(store.clone(), master.sealer()),
         store,
         hasher: master.secret_hasher(),
         sealer: master.sealer(),
         public_url: public_url.trim_end_matches('/').into(),
         default_org,
+        zone_domain: config
+            .zone_domain
+            .as_deref()
+            .map(|d| d.trim_matches('.').into()),
+        zones: zone::cache::ZoneCache::default(),
+        fetcher: zone::fetch::Fetcher::new(allow_private),
+        registrations: zone::registration::RateLimiter::default(),
     };
     bootstrap::bootstrap_key(
         &state,
@@ -83,13 +95,32 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
         .unwrap_or_else(|| format!("http://{local}"));
     let state = prepare(&config, store.clone(), public_url.clone()).await?;
     tracing::info!(address = %local, %public_url, backend = ?store.backend(), "latchkey listening");
-    axum::serve(listener, routes::app(state))
+    spawn_key_rotation(state.clone(), config.key_rotation_days);
+    let app = routes::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| BootstrapError::Io(format!("server error: {e}")))?;
     store.close().await;
     tracing::info!("latchkey stopped cleanly");
     Ok(())
+}
+
+/// Rotates due zone keys once a minute (when `days` > 0).
+fn spawn_key_rotation(state: AppState, days: u32) {
+    if days == 0 {
+        return;
+    }
+    let period = i64::from(days) * 86_400;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.keys.rotate_due(period).await {
+                tracing::warn!(error = %e.message, "automatic key rotation failed");
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

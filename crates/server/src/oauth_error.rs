@@ -51,6 +51,16 @@ impl OAuthError {
         }
     }
 
+    /// A 400 with `error` (e.g. `invalid_grant`, `invalid_target`, `invalid_scope`).
+    pub fn bad(error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description: description.into(),
+            basic_challenge: false,
+        }
+    }
+
     pub fn server_error() -> Self {
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,

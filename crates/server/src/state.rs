@@ -6,6 +6,11 @@ use latchkey_crypto::{Sealer, SecretHasher};
 use latchkey_domain::id::OrganizationId;
 use latchkey_domain::store::Store;
 
+use crate::zone::cache::ZoneCache;
+use crate::zone::fetch::Fetcher;
+use crate::zone::keys::KeyRing;
+use crate::zone::registration::RateLimiter;
+
 /// What handlers and services need: the store, the secret hasher and derived settings.
 #[derive(Clone)]
 pub struct AppState {
@@ -16,11 +21,27 @@ pub struct AppState {
     /// Base of every URL the server advertises, without a trailing slash.
     pub public_url: Arc<str>,
     pub default_org: OrganizationId,
+    /// Host mode: zones answer at `{zone_id}.{zone_domain}`.
+    pub zone_domain: Option<Arc<str>>,
+    pub keys: KeyRing,
+    pub zones: ZoneCache,
+    pub fetcher: Fetcher,
+    pub registrations: RateLimiter,
 }
 
 impl AppState {
-    /// The issuer of a zone in path mode: `{public_url}/z/{zone_id}`.
+    /// The issuer of a zone: `{public_url}/z/{zone_id}` in path mode, or
+    /// `{scheme}://{zone_id}.{zone_domain}[:port]` in host mode.
     pub fn zone_issuer(&self, zone_id: &str) -> String {
-        format!("{}/z/{zone_id}", self.public_url)
+        match &self.zone_domain {
+            None => format!("{}/z/{zone_id}", self.public_url),
+            Some(domain) => match url::Url::parse(&self.public_url) {
+                Ok(u) => match u.port() {
+                    Some(p) => format!("{}://{zone_id}.{domain}:{p}", u.scheme()),
+                    None => format!("{}://{zone_id}.{domain}", u.scheme()),
+                },
+                Err(_) => format!("https://{zone_id}.{domain}"),
+            },
+        }
     }
 }

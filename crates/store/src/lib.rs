@@ -10,6 +10,7 @@ mod applications;
 mod db;
 mod error;
 mod identity;
+mod keys;
 mod meta;
 mod migrate;
 mod organizations;

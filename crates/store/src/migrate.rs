@@ -22,6 +22,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_zone_directory.sql"),
         include_str!("../migrations/postgres/0002_zone_directory.sql"),
     ),
+    (
+        3,
+        "zone_keys",
+        include_str!("../migrations/sqlite/0003_zone_keys.sql"),
+        include_str!("../migrations/postgres/0003_zone_keys.sql"),
+    ),
 ];
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;

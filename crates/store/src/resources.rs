@@ -212,6 +212,7 @@ impl ResourceStore for SqlStore {
             filter.credential_provider_id.as_ref().map(|p| p.as_str()),
         );
         f = f.eq_opt("owner_type", filter.owner_type.map(|o| o.as_str()));
+        f = f.eq_opt("prefix", filter.prefix);
         if !filter.traits.is_empty() {
             let (cond, args) = traits_condition(zone, &filter.traits);
             f = f.raw(&cond, args);

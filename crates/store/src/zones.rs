@@ -17,7 +17,7 @@ use crate::sql::{BY_CREATED, Filter, Sql, TableSpec, flag, list_page, unique_slu
 const COLUMNS: &str = "id, organization_id, name, description, slug, owner_type, external_sync_enabled, \
     dcr_enabled, pkce_required, cimd_enabled, cimd_allowed_client_ids, requires_invitation, login_flow, \
     default_resource_id, default_mcp_gateway_application_id, user_identity_provider_id, \
-    encryption_key_arn, created_at, updated_at";
+    encryption_key_arn, signing_alg, created_at, updated_at";
 
 const SPEC: TableSpec = TableSpec {
     table: "zones",
@@ -57,6 +57,7 @@ fn from_row(row: &AnyRow) -> Result<Zone, sqlx::Error> {
         encryption_key: row
             .try_get::<Option<String>, _>("encryption_key_arn")?
             .map(|arn| EncryptionKey { arn }),
+        signing_alg: row.try_get("signing_alg")?,
         created_at: Timestamp::from_millis(row.try_get("created_at")?),
         updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
     })
@@ -115,6 +116,7 @@ pub(crate) async fn insert(
     sql.bind(&zone.user_identity_provider_id).push(", ");
     sql.bind(zone.encryption_key.as_ref().map(|k| k.arn.clone()))
         .push(", ");
+    sql.bind(&zone.signing_alg).push(", ");
     sql.bind(zone.created_at.millis())
         .push(", ")
         .bind(zone.updated_at.millis())
@@ -178,6 +180,7 @@ impl ZoneStore for SqlStore {
             .bind(&zone.user_identity_provider_id);
         sql.push(", encryption_key_arn = ")
             .bind(zone.encryption_key.as_ref().map(|k| k.arn.clone()));
+        sql.push(", signing_alg = ").bind(&zone.signing_alg);
         sql.push(", updated_at = ").bind(zone.updated_at.millis());
         sql.push(" WHERE id = ").bind(zone.id.as_str());
         let done = sql.query().execute(self.db.pool()).await.store()?;

@@ -64,6 +64,8 @@ pub struct Zone {
     pub default_mcp_gateway_application_id: Option<String>,
     pub user_identity_provider_id: Option<String>,
     pub encryption_key: Option<EncryptionKey>,
+    /// JWS algorithm of the zone's signing keys: `RS256` (default), `ES256` or `EdDSA`.
+    pub signing_alg: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -88,6 +90,7 @@ impl Zone {
             default_mcp_gateway_application_id: None,
             user_identity_provider_id: None,
             encryption_key: None,
+            signing_alg: "RS256".to_owned(),
             created_at: now,
             updated_at: now,
         }

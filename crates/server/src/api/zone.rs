@@ -16,6 +16,8 @@ pub mod paths {
     pub const REDIRECT: &str = "/oauth/2/redirect";
     pub const JWKS: &str = "/openidconnect/jwks";
     pub const USERINFO: &str = "/openidconnect/userinfo";
+    pub const INTROSPECT: &str = "/oauth/2/introspect";
+    pub const REVOKE: &str = "/oauth/2/revoke";
     pub const AS_METADATA: &str = "/.well-known/oauth-authorization-server";
     pub const OIDC_CONFIGURATION: &str = "/.well-known/openid-configuration";
 }
@@ -69,6 +71,8 @@ pub struct CreateZone {
     /// Latchkey extension (seed field): `default` or `identifier_first`.
     #[schema(value_type = Option<String>)]
     pub login_flow: Option<LoginFlow>,
+    /// Latchkey extension: token signing algorithm, `RS256` (default), `ES256` or `EdDSA`.
+    pub signing_alg: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -124,6 +128,10 @@ pub struct UpdateZone {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub login_flow: Patch<LoginFlow>,
+    /// Latchkey extension: the algorithm of the next signing key (takes effect at the next rotation).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub signing_alg: Patch<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -181,6 +189,8 @@ pub struct ZoneView {
     pub user_identity_provider_id: Option<String>,
     /// `default` or `identifier_first`.
     pub login_flow: &'static str,
+    /// Latchkey extension: `RS256`, `ES256` or `EdDSA`.
+    pub signing_alg: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Permissions>,
 }
@@ -234,6 +244,7 @@ impl ZoneView {
             requires_invitation: zone.requires_invitation,
             user_identity_provider_id: zone.user_identity_provider_id,
             login_flow: zone.login_flow.as_str(),
+            signing_alg: zone.signing_alg,
             permissions,
         }
     }

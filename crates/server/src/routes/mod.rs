@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, StatusCode, Uri};
+use axum::extract::Request;
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -48,7 +49,9 @@ pub fn app(state: AppState) -> Router {
         .merge(identity::router())
         .split_for_parts();
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
-    router
+    let zone_domain = state.zone_domain.clone();
+    let inner = router
+        .merge(crate::zone::router())
         .merge(sa_token::router())
         .merge(health::router(openapi_json))
         .fallback(not_found)
@@ -62,7 +65,30 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal().into_response()
         }))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http());
+    let rewrite = move |mut req: Request| {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        if let Some(path) =
+            crate::zone::normalize_path(req.uri().path(), host, zone_domain.as_deref())
+        {
+            let pq = match req.uri().query() {
+                Some(q) => format!("{path}?{q}"),
+                None => path,
+            };
+            if let Ok(uri) = pq.parse::<Uri>() {
+                *req.uri_mut() = uri;
+            }
+        }
+        req
+    };
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .map_request(rewrite)
+            .service(inner),
+    )
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {

@@ -56,6 +56,7 @@ fn filter(q: &QueryMap) -> ApiResult<(latchkey_domain::PageRequest, ResourceFilt
             .map(ProviderId::new),
         owner_type,
         traits,
+        prefix: None,
     };
     Ok((page, resource_filter))
 }

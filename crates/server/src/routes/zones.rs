@@ -21,6 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(retrieve, update, delete))
+        .routes(routes!(list_keys))
+        .routes(routes!(rotate_keys))
 }
 
 fn view(state: &AppState, who: &Principal, zone: Zone, with_permissions: bool) -> ZoneView {
@@ -97,4 +99,66 @@ async fn delete(
 ) -> ApiResult<StatusCode> {
     zones::delete(&s, &who, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A signing key as the management API shows it: public parts and lifecycle only.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct KeyView {
+    kid: String,
+    alg: String,
+    /// `next` (published, not yet signing), `current` (signing) or `previous` (retired, still published).
+    status: &'static str,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: latchkey_domain::Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    activated_at: Option<latchkey_domain::Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    retire_at: Option<latchkey_domain::Timestamp>,
+    #[schema(value_type = Object)]
+    public_jwk: serde_json::Value,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct KeyList {
+    items: Vec<KeyView>,
+}
+
+async fn key_list(s: &AppState, who: &Principal, id: &str) -> ApiResult<KeyList> {
+    let keys = zones::list_keys(s, who, id).await?;
+    let items = keys
+        .into_iter()
+        .map(|k| KeyView {
+            kid: k.kid,
+            alg: k.alg,
+            status: k.status.as_str(),
+            created_at: k.created_at,
+            activated_at: k.activated_at,
+            retire_at: k.retire_at,
+            public_jwk: k.public_jwk,
+        })
+        .collect();
+    Ok(KeyList { items })
+}
+
+/// Latchkey extension: the zone's signing keys.
+#[utoipa::path(get, path = "/zones/{zone_id}/signing-keys", tag = "zones", params(("zone_id" = String, Path)),
+    responses((status = 200, body = KeyList), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_keys(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<KeyList>> {
+    Ok(Json(key_list(&s, &who, &id).await?))
+}
+
+/// Latchkey extension: rotate the zone's signing keys now (next → current → previous).
+#[utoipa::path(post, path = "/zones/{zone_id}/signing-keys/rotate", tag = "zones", params(("zone_id" = String, Path)),
+    responses((status = 200, body = KeyList), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn rotate_keys(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<KeyList>> {
+    zones::rotate_keys(&s, &who, &id).await?;
+    Ok(Json(key_list(&s, &who, &id).await?))
 }

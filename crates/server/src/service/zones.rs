@@ -45,6 +45,9 @@ pub async fn create(state: &AppState, who: &Principal, body: CreateZone) -> ApiR
     if let Some(flow) = body.login_flow {
         zone.login_flow = flow;
     }
+    if let Some(alg) = body.signing_alg {
+        zone.signing_alg = signing_alg(alg)?;
+    }
     if let Some(oauth2) = body.protocols.and_then(|p| p.oauth2) {
         zone.dcr_enabled = oauth2.dcr_enabled.unwrap_or(zone.dcr_enabled);
         zone.pkce_required = oauth2.pkce_required.unwrap_or(zone.pkce_required);
@@ -53,6 +56,7 @@ pub async fn create(state: &AppState, who: &Principal, body: CreateZone) -> ApiR
         }
     }
     let mut zone = state.store.create_zone(zone).await?;
+    state.keys.ensure(&zone.id, &zone.signing_alg).await?;
     if body.default_mcp_gateway_application == Some(true) {
         let gateway = CreateApplication {
             identifier: format!("{}/mcp", state.zone_issuer(zone.id.as_str())),
@@ -141,8 +145,38 @@ pub async fn update(
             Patch::Value(o) => apply_oauth2(&mut zone, &defaults, o)?,
         },
     }
+    let restage = match required("signing_alg", body.signing_alg)? {
+        Some(alg) => {
+            let alg = signing_alg(alg)?;
+            let changed = alg != zone.signing_alg;
+            zone.signing_alg = alg;
+            changed
+        }
+        None => false,
+    };
     zone.updated_at = Timestamp::now();
     state.store.update_zone(&zone).await?;
+    if restage {
+        state.keys.restage(&zone.id, &zone.signing_alg).await?;
+    }
+    state.zones.invalidate(&zone.id);
+    Ok(zone)
+}
+
+fn signing_alg(alg: String) -> ApiResult<String> {
+    match alg.as_str() {
+        "RS256" | "ES256" | "EdDSA" => Ok(alg),
+        _ => Err(crate::error::ApiError::invalid_field(
+            "signing_alg",
+            "must be `RS256`, `ES256` or `EdDSA`",
+        )),
+    }
+}
+
+/// Rotates the zone's signing keys now (next → current → previous).
+pub async fn rotate_keys(state: &AppState, who: &Principal, zone_id: &str) -> ApiResult<Zone> {
+    let zone = access::zone_for_change(state, who, zone_id).await?;
+    state.keys.rotate(&zone.id, &zone.signing_alg).await?;
     Ok(zone)
 }
 
@@ -167,6 +201,8 @@ fn apply_oauth2(zone: &mut Zone, defaults: &Zone, o: OAuth2Patch) -> ApiResult<(
 pub async fn delete(state: &AppState, who: &Principal, zone_id: &str) -> ApiResult<()> {
     let zone = access::zone_for_change(state, who, zone_id).await?;
     state.store.delete_zone(&zone.id).await?;
+    state.zones.invalidate(&zone.id);
+    state.keys.forget(&zone.id);
     Ok(())
 }
 
@@ -254,6 +290,17 @@ fn valid_cimd_pattern(entry: &str) -> bool {
         1 => host.starts_with("*.") && host.len() > 2 && !host[2..].contains('*'),
         _ => false,
     }
+}
+
+/// The zone's published signing keys (public parts and lifecycle), oldest first.
+pub async fn list_keys(
+    state: &AppState,
+    who: &Principal,
+    zone_id: &str,
+) -> ApiResult<Vec<latchkey_domain::model::keys::StoredKey>> {
+    let zone = access::zone(state, who, zone_id).await?;
+    state.keys.get(&zone.id, &zone.signing_alg).await?;
+    Ok(state.store.list_keys(&zone.id, Timestamp::now()).await?)
 }
 
 #[cfg(test)]

@@ -99,6 +99,9 @@ impl TestApp {
             public_url: None,
             bootstrap_api_key: Some(ADMIN_KEY.into()),
             master_key: None,
+            zone_domain: None,
+            allow_private_fetch: Some(true),
+            key_rotation_days: 0,
             storage: StorageConfig {
                 database_url,
                 data_dir: dir.path().to_path_buf(),

@@ -1,0 +1,108 @@
+//! The zone cache: each zone's record with its issuer and pre-serialized discovery documents, so
+//! the token endpoint and metadata requests never build them per request. Management writes
+//! invalidate the entry; a short TTL covers writes made by other instances.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use latchkey_domain::id::ZoneId;
+use latchkey_domain::model::zone::Zone;
+use serde_json::json;
+
+use super::keys::etag_of;
+use crate::api::zone::paths;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+const CACHE_TTL: Duration = Duration::from_secs(15);
+
+/// A zone ready to serve OAuth requests.
+pub struct ZoneEntry {
+    pub zone: Zone,
+    pub issuer: String,
+    pub token_endpoint: String,
+    /// RFC 8414 metadata, also served as the OpenID provider configuration.
+    pub metadata: Arc<str>,
+    pub metadata_etag: String,
+}
+
+impl ZoneEntry {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+#[derive(Clone)]
+pub struct ZoneCache {
+    cache: moka::sync::Cache<ZoneId, Arc<ZoneEntry>>,
+}
+
+impl Default for ZoneCache {
+    fn default() -> Self {
+        Self {
+            cache: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(CACHE_TTL)
+                .build(),
+        }
+    }
+}
+
+impl ZoneCache {
+    pub fn invalidate(&self, zone: &ZoneId) {
+        self.cache.invalidate(zone);
+    }
+
+    /// The zone, or 404 when it does not exist.
+    pub async fn get(&self, state: &AppState, zone_id: &str) -> ApiResult<Arc<ZoneEntry>> {
+        let id = ZoneId::new(zone_id);
+        if let Some(e) = self.cache.get(&id) {
+            return Ok(e);
+        }
+        let zone = state
+            .store
+            .get_zone(&id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("zone `{zone_id}`")))?;
+        let entry = Arc::new(build(state.zone_issuer(zone_id), zone));
+        self.cache.insert(id, entry.clone());
+        Ok(entry)
+    }
+}
+
+fn build(issuer: String, zone: Zone) -> ZoneEntry {
+    let url = |p: &str| format!("{issuer}{p}");
+    let metadata = json!({
+        "issuer": issuer,
+        "authorization_endpoint": url(paths::AUTHORIZE),
+        "token_endpoint": url(paths::TOKEN),
+        "jwks_uri": url(paths::JWKS),
+        "registration_endpoint": url(paths::REGISTRATION),
+        "userinfo_endpoint": url(paths::USERINFO),
+        "introspection_endpoint": url(paths::INTROSPECT),
+        "revocation_endpoint": url(paths::REVOKE),
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",
+            "urn:ietf:params:oauth:grant-type:token-exchange"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [zone.signing_alg],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "email", "email_verified", "name"],
+        "authorization_response_iss_parameter_supported": true,
+        "client_id_metadata_document_supported": zone.cimd.enabled,
+    });
+    let metadata: Arc<str> = metadata.to_string().into();
+    ZoneEntry {
+        token_endpoint: url(paths::TOKEN),
+        metadata_etag: etag_of(metadata.as_bytes()),
+        metadata,
+        issuer,
+        zone,
+    }
+}

@@ -1,0 +1,190 @@
+//! Client authentication at the token, introspection and revocation endpoints (zone-oauth.md §3):
+//! `client_secret_basic` (raw, then form-decoded), `client_secret_post`, and — via
+//! `assertion.rs` — `private_key_jwt` and federated jwt-bearer assertions. One method per request.
+
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use latchkey_domain::model::directory::{AppCredential, Application, CredentialKind};
+
+use super::assertion;
+use super::cache::ZoneEntry;
+use crate::extract::QueryMap;
+use crate::oauth_error::OAuthError;
+use crate::state::AppState;
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// A client that proved who it is.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub application: Application,
+    pub credential: AppCredential,
+}
+
+impl Client {
+    /// The `client_id` claim of tokens issued to this client.
+    pub fn client_id(&self) -> &str {
+        &self.credential.identifier
+    }
+}
+
+/// How the client presented itself.
+enum Presented {
+    Secret {
+        id: String,
+        secret: String,
+        basic: bool,
+    },
+    Assertion {
+        assertion: String,
+        client_id: Option<String>,
+    },
+    Nothing,
+}
+
+fn form_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn presented(headers: &HeaderMap, form: &QueryMap) -> Result<Presented, OAuthError> {
+    let basic = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("basic")
+                .then(|| rest.trim().to_owned())
+        });
+    let assertion = form.get("client_assertion");
+    if let Some(encoded) = basic {
+        if assertion.is_some() || form.get("client_secret").is_some() {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method",
+            ));
+        }
+        let text = STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| OAuthError::invalid_client(true))?;
+        let (id, secret) = text
+            .split_once(':')
+            .ok_or_else(|| OAuthError::invalid_client(true))?;
+        if form
+            .get("client_id")
+            .is_some_and(|c| c != id && c != form_decode(id))
+        {
+            return Err(OAuthError::invalid_request(
+                "`client_id` differs from the authenticated client",
+            ));
+        }
+        return Ok(Presented::Secret {
+            id: id.to_owned(),
+            secret: secret.to_owned(),
+            basic: true,
+        });
+    }
+    if let Some(a) = assertion {
+        if form.get("client_assertion_type") != Some(JWT_BEARER) {
+            return Err(OAuthError::invalid_request(format!(
+                "`client_assertion_type` must be `{JWT_BEARER}`"
+            )));
+        }
+        return Ok(Presented::Assertion {
+            assertion: a.to_owned(),
+            client_id: form.get("client_id").map(str::to_owned),
+        });
+    }
+    match (form.get("client_id"), form.get("client_secret")) {
+        (Some(id), Some(secret)) => Ok(Presented::Secret {
+            id: id.to_owned(),
+            secret: secret.to_owned(),
+            basic: false,
+        }),
+        _ => Ok(Presented::Nothing),
+    }
+}
+
+/// Authenticates the confidential client of a request; `invalid_client` (401) otherwise.
+pub async fn authenticate(
+    state: &AppState,
+    zone: &ZoneEntry,
+    headers: &HeaderMap,
+    form: &QueryMap,
+) -> Result<Client, OAuthError> {
+    match presented(headers, form)? {
+        Presented::Secret { id, secret, basic } => {
+            by_secret(state, zone, &id, &secret, basic).await
+        }
+        Presented::Assertion {
+            assertion,
+            client_id,
+        } => assertion::authenticate(state, zone, &assertion, client_id.as_deref()).await,
+        Presented::Nothing => Err(OAuthError::invalid_client(false)),
+    }
+}
+
+/// `client_secret_basic`/`_post` against password credentials. The raw values are tried first
+/// (the Keycard SDK does not form-encode them), then their form-decoded forms.
+async fn by_secret(
+    state: &AppState,
+    zone: &ZoneEntry,
+    id: &str,
+    secret: &str,
+    basic: bool,
+) -> Result<Client, OAuthError> {
+    let candidates = [
+        (id.to_owned(), secret.to_owned()),
+        (form_decode(id), form_decode(secret)),
+    ];
+    for (i, (id, secret)) in candidates.iter().enumerate() {
+        if i == 1 && candidates[0] == candidates[1] {
+            break;
+        }
+        let found = state
+            .store
+            .find_app_credential_by_client_id(&zone.zone.id, id)
+            .await
+            .map_err(server)?;
+        let cred = match found {
+            Some(c) if c.kind == CredentialKind::Password => c,
+            _ => {
+                // Same cost whether or not the client exists.
+                let _ = state.hasher.hash(secret);
+                continue;
+            }
+        };
+        if cred
+            .secret_hash
+            .as_deref()
+            .is_some_and(|h| state.hasher.verify(secret, h))
+        {
+            return client_of(state, cred).await;
+        }
+    }
+    Err(OAuthError::invalid_client(basic))
+}
+
+/// The client owning `credential`.
+pub async fn client_of(state: &AppState, credential: AppCredential) -> Result<Client, OAuthError> {
+    let application = state
+        .store
+        .get_application(&credential.zone_id, &credential.application_id)
+        .await
+        .map_err(server)?
+        .ok_or_else(|| OAuthError::invalid_client(false))?;
+    Ok(Client {
+        application,
+        credential,
+    })
+}
+
+pub fn server(e: latchkey_domain::StoreError) -> OAuthError {
+    tracing::error!(cause = %e, "store failure on the token endpoint");
+    OAuthError::server_error()
+}

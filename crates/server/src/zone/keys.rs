@@ -1,0 +1,204 @@
+//! The key ring: each zone's parsed signing keys, cached in memory so that signing never
+//! re-parses a key, plus the pre-serialized JWKS document. Rotation is staged (next → current →
+//! previous) so verifiers see a key before it signs; retired keys stay published for the longest
+//! token lifetime plus five minutes. Entries expire after a short TTL so that rotations made by
+//! another instance are picked up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use latchkey_crypto::jws::{Alg, SigningKey, VerifyingKey};
+use latchkey_crypto::{CryptoError, Sealer};
+use latchkey_domain::Timestamp;
+use latchkey_domain::id::ZoneId;
+use latchkey_domain::model::keys::{KeyStatus, StoredKey};
+use latchkey_domain::store::Store;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Longest access-token lifetime (24 h) plus five minutes: how long a retired key stays published.
+pub const RETIRED_KEY_GRACE_SECONDS: i64 = 24 * 3600 + 300;
+const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// One zone's keys, ready to use.
+pub struct ZoneKeys {
+    pub signer: Arc<SigningKey>,
+    verifiers: Vec<VerifyingKey>,
+    /// `{"keys": [...]}`, serialized once.
+    pub jwks: Arc<str>,
+    pub etag: String,
+}
+
+impl ZoneKeys {
+    /// The published key with `kid`.
+    pub fn verifier(&self, kid: Option<&str>) -> Option<&VerifyingKey> {
+        match kid {
+            Some(kid) => self
+                .verifiers
+                .iter()
+                .find(|v| v.kid.as_deref() == Some(kid)),
+            None => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct KeyRing {
+    store: Arc<dyn Store>,
+    sealer: Sealer,
+    cache: moka::sync::Cache<ZoneId, Arc<ZoneKeys>>,
+}
+
+fn context(zone: &ZoneId, kid: &str) -> String {
+    format!("{zone}/signing_key/{kid}")
+}
+
+fn crypto(e: CryptoError) -> ApiError {
+    tracing::error!(cause = %e, "signing key failure");
+    ApiError::internal()
+}
+
+impl KeyRing {
+    pub fn new(store: Arc<dyn Store>, sealer: Sealer) -> Self {
+        Self {
+            store,
+            sealer,
+            cache: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(CACHE_TTL)
+                .build(),
+        }
+    }
+
+    /// Generates a sealed key for `zone` (off the async runtime: RSA generation is slow).
+    async fn generate(&self, zone: &ZoneId, alg: Alg, status: KeyStatus) -> ApiResult<StoredKey> {
+        let kid = latchkey_crypto::random::id()?;
+        let kid_for_key = kid.clone();
+        let (key, der) =
+            tokio::task::spawn_blocking(move || SigningKey::generate(alg, kid_for_key))
+                .await
+                .map_err(|_| ApiError::internal())?
+                .map_err(crypto)?;
+        let now = Timestamp::now();
+        Ok(StoredKey {
+            zone_id: zone.clone(),
+            private_key: self.sealer.seal(&context(zone, &kid), &der)?,
+            kid,
+            alg: alg.as_str().to_owned(),
+            status,
+            public_jwk: key.public_jwk(),
+            created_at: now,
+            activated_at: (status == KeyStatus::Current).then_some(now),
+            retire_at: None,
+        })
+    }
+
+    /// Creates a zone's first current and next keys if it has none.
+    pub async fn ensure(&self, zone: &ZoneId, alg: &str) -> ApiResult<()> {
+        let alg = Alg::parse(alg).unwrap_or(Alg::Rs256);
+        let current = self.generate(zone, alg, KeyStatus::Current).await?;
+        let next = self.generate(zone, alg, KeyStatus::Next).await?;
+        self.store.init_keys(zone, &current, &next).await?;
+        self.cache.invalidate(zone);
+        Ok(())
+    }
+
+    /// The zone's keys, from cache or loaded (and created if missing).
+    pub async fn get(&self, zone: &ZoneId, alg: &str) -> ApiResult<Arc<ZoneKeys>> {
+        if let Some(k) = self.cache.get(zone) {
+            return Ok(k);
+        }
+        let mut stored = self.store.list_keys(zone, Timestamp::now()).await?;
+        if !stored.iter().any(|k| k.status == KeyStatus::Current) {
+            self.ensure(zone, alg).await?;
+            stored = self.store.list_keys(zone, Timestamp::now()).await?;
+        }
+        let keys = Arc::new(self.build(zone, &stored)?);
+        self.cache.insert(zone.clone(), keys.clone());
+        Ok(keys)
+    }
+
+    fn build(&self, zone: &ZoneId, stored: &[StoredKey]) -> ApiResult<ZoneKeys> {
+        let current = stored
+            .iter()
+            .find(|k| k.status == KeyStatus::Current)
+            .ok_or_else(ApiError::internal)?;
+        let alg = Alg::parse(&current.alg).ok_or_else(ApiError::internal)?;
+        let der = self
+            .sealer
+            .open(&context(zone, &current.kid), &current.private_key)?;
+        let signer =
+            Arc::new(SigningKey::from_pkcs8(alg, current.kid.clone(), &der).map_err(crypto)?);
+        let verifiers = stored
+            .iter()
+            .filter_map(|k| VerifyingKey::from_jwk(&k.public_jwk).ok())
+            .collect();
+        let jwks_value =
+            serde_json::json!({"keys": stored.iter().map(|k| &k.public_jwk).collect::<Vec<_>>()});
+        let jwks: Arc<str> = jwks_value.to_string().into();
+        let etag = etag_of(jwks.as_bytes());
+        Ok(ZoneKeys {
+            signer,
+            verifiers,
+            jwks,
+            etag,
+        })
+    }
+
+    /// Rotates the zone's keys now; `alg` is used for the new next key.
+    pub async fn rotate(&self, zone: &ZoneId, alg: &str) -> ApiResult<()> {
+        self.get(zone, alg).await?;
+        let next = self
+            .generate(zone, Alg::parse(alg).unwrap_or(Alg::Rs256), KeyStatus::Next)
+            .await?;
+        let now = Timestamp::now();
+        self.store
+            .rotate_keys(
+                zone,
+                &next,
+                now.plus_seconds(RETIRED_KEY_GRACE_SECONDS),
+                now,
+            )
+            .await?;
+        self.cache.invalidate(zone);
+        Ok(())
+    }
+
+    /// Replaces the next key with one of `alg` (after the zone's algorithm changed).
+    pub async fn restage(&self, zone: &ZoneId, alg: &str) -> ApiResult<()> {
+        let next = self
+            .generate(zone, Alg::parse(alg).unwrap_or(Alg::Rs256), KeyStatus::Next)
+            .await?;
+        self.store.replace_next_key(zone, &next).await?;
+        self.cache.invalidate(zone);
+        Ok(())
+    }
+
+    /// Forgets a zone (after it was deleted).
+    pub fn forget(&self, zone: &ZoneId) {
+        self.cache.invalidate(zone);
+    }
+
+    /// Rotates every zone whose current key is older than `period`; returns how many.
+    pub async fn rotate_due(&self, period_seconds: i64) -> ApiResult<usize> {
+        let due = self
+            .store
+            .zones_due_for_rotation(Timestamp::now().plus_seconds(-period_seconds))
+            .await?;
+        for zone in &due {
+            let alg = match self.store.get_zone(zone).await? {
+                Some(z) => z.signing_alg,
+                None => continue,
+            };
+            self.rotate(zone, &alg).await?;
+            tracing::info!(zone = %zone, "rotated signing keys");
+        }
+        Ok(due.len())
+    }
+}
+
+/// A strong ETag for a pre-serialized document.
+pub fn etag_of(body: &[u8]) -> String {
+    use latchkey_crypto::keyed_hash::{hex, sha256};
+    format!("\"{}\"", hex(&sha256(body)[..12]))
+}

@@ -1,0 +1,56 @@
+//! The policy hook: one `authorize` call at every issuance point. Today it applies the default
+//! rule — an application may obtain tokens for resources it depends on or provides; Cedar
+//! enforcement plugs in here without touching the grant code.
+
+use latchkey_domain::model::directory::{Application, Resource};
+
+use super::client_auth::server;
+use crate::oauth_error::OAuthError;
+use crate::state::AppState;
+
+/// What is being attempted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// client_credentials: the application acting as itself.
+    IssueAppToken,
+    /// token exchange: the application acting for the subject of a token.
+    ExchangeToken,
+}
+
+/// Who asks: the authenticated application, and the subject it acts for (if any).
+pub struct Principal<'a> {
+    pub application: &'a Application,
+    pub subject: Option<&'a str>,
+}
+
+/// Allows or denies with `access_denied`.
+pub async fn authorize(
+    state: &AppState,
+    who: &Principal<'_>,
+    action: Action,
+    resource: &Resource,
+) -> Result<(), OAuthError> {
+    let app = who.application;
+    let provides = resource.application_id.as_ref() == Some(&app.id);
+    let depends = state
+        .store
+        .get_dependency(&app.zone_id, &app.id, &resource.id)
+        .await
+        .map_err(server)?
+        .is_some();
+    let allowed = match action {
+        Action::IssueAppToken => depends || provides,
+        Action::ExchangeToken => depends,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(OAuthError::bad(
+            "access_denied",
+            format!(
+                "application `{}` has no dependency on resource `{}`",
+                app.identifier, resource.identifier
+            ),
+        ))
+    }
+}

@@ -1,0 +1,127 @@
+//! Credentials the zone hands out but does not mint: vaulted secrets (`keycard-vault`
+//! resources) and upstream tokens held in users' delegated grants (`external` resources).
+
+use latchkey_domain::Timestamp;
+use latchkey_domain::model::directory::Resource;
+use latchkey_domain::model::identity::Status;
+use latchkey_domain::store::{GrantFilter, SecretFilter, UserFilter};
+use latchkey_domain::{ListFilter, PageRequest};
+
+use super::cache::ZoneEntry;
+use super::client_auth::server;
+use super::grants::{Issued, TOKEN_TYPE_ACCESS};
+use super::mint;
+use crate::api::vault::SecretData;
+use crate::oauth_error::OAuthError;
+use crate::state::AppState;
+
+fn opened<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    context: &str,
+    sealed: &[u8],
+) -> Result<T, OAuthError> {
+    let plain = state
+        .sealer
+        .open(context, sealed)
+        .map_err(|_| OAuthError::server_error())?;
+    serde_json::from_slice(&plain).map_err(|_| OAuthError::server_error())
+}
+
+/// The newest vault secret attached to the resource.
+pub async fn vaulted(
+    state: &AppState,
+    zone: &ZoneEntry,
+    resource: &Resource,
+) -> Result<Issued, OAuthError> {
+    let filter = SecretFilter {
+        entity_id: Some(resource.id.as_str().to_owned()),
+        ..Default::default()
+    };
+    let secret = state
+        .store
+        .list_secrets(&zone.zone.id, &filter)
+        .await
+        .map_err(server)?
+        .pop()
+        .ok_or_else(|| {
+            OAuthError::bad(
+                "invalid_target",
+                format!("no vaulted secret for `{}`", resource.identifier),
+            )
+        })?;
+    let context = format!("{}/secret/{}/{}", secret.zone_id, secret.id, secret.version);
+    let data: SecretData = opened(state, &context, &secret.data)?;
+    let (access_token, username) = match data {
+        SecretData::Token { token } => (token, None),
+        SecretData::Password { username, password } => (password, Some(username)),
+    };
+    Ok(Issued {
+        access_token,
+        token_type: "Bearer",
+        expires_in: mint::lifetime(resource),
+        issued_token_type: Some(TOKEN_TYPE_ACCESS),
+        scope: None,
+        refresh_token: None,
+        id_token: None,
+        username,
+    })
+}
+
+/// The upstream token of the user's active grant for the resource, or
+/// `insufficient_authorization` when there is none.
+pub async fn delegated(
+    state: &AppState,
+    zone: &ZoneEntry,
+    resource: &Resource,
+    subject: &str,
+) -> Result<Issued, OAuthError> {
+    let missing = || {
+        OAuthError::bad(
+            "insufficient_authorization",
+            format!("no active delegated grant for `{}`", resource.identifier),
+        )
+    };
+    let zone_id = &zone.zone.id;
+    let users = UserFilter {
+        list: ListFilter::default().exact("identifier", vec![subject.to_owned()]),
+        external: None,
+    };
+    let Some(user) = state
+        .store
+        .list_users(zone_id, &users, &PageRequest::first(1))
+        .await
+        .map_err(server)?
+        .items
+        .pop()
+    else {
+        return Err(missing());
+    };
+    let now = Timestamp::now();
+    let filter = GrantFilter {
+        status: Some(Status::Active),
+        user_id: Some(user.id),
+        resource_id: Some(resource.id.clone()),
+    };
+    let grants = state
+        .store
+        .list_grants(zone_id, &filter, now, &PageRequest::first(1))
+        .await
+        .map_err(server)?;
+    let grant = grants.items.into_iter().next().ok_or_else(missing)?;
+    let sealed = grant.access_token.as_ref().ok_or_else(missing)?;
+    let token: String = opened(
+        state,
+        &format!("{}/grant/{}/access_token", grant.zone_id, grant.id),
+        sealed,
+    )?;
+    Ok(Issued {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: (grant.expires_at.millis() - now.millis()) / 1000,
+        issued_token_type: Some(TOKEN_TYPE_ACCESS),
+        scope: (!grant.scopes.is_empty()).then(|| grant.scopes.join(" ")),
+        refresh_token: None,
+        id_token: None,
+        username: None,
+    })
+}
