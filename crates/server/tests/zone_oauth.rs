@@ -1,0 +1,618 @@
+//! Zone authorization servers through the real router, on both back ends: discovery (including
+//! `//` paths and a stray `Authorization` header), JWKS and staged rotation, client credentials,
+//! token exchange, errors per RFC 6749 §5.2, DCR, introspection and revocation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // integration tests
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::{Reply, TestApp};
+use latchkey_crypto::jws::{Compact, VerifyingKey};
+use serde_json::{Value, json};
+
+const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// A zone with an application that provides `https://api.test/own`, depends on
+/// `https://down.test` (prefix) and `https://plain.test`, and has a password credential.
+struct Fixture {
+    zone: String,
+    client_id: String,
+    secret: String,
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let zone = app.zone("oauth").await;
+    let own = app.create(&format!("/zones/{zone}/resources"), json!({"identifier": "https://api.test/own", "name": "Own", "scopes": ["read", "write"]})).await;
+    let down = app.create(&format!("/zones/{zone}/resources"), json!({"identifier": "https://down.test", "name": "Down", "prefix": true, "credential_lifetime_seconds": 120})).await;
+    let plain = app
+        .create(
+            &format!("/zones/{zone}/resources"),
+            json!({"identifier": "https://plain.test", "name": "Plain"}),
+        )
+        .await;
+    let a = app.create(&format!("/zones/{zone}/applications"), json!({"identifier": "svc", "name": "Svc", "dependencies": [{"id": down}, {"id": plain}]})).await;
+    app.admin(
+        Method::PATCH,
+        &format!("/zones/{zone}/resources/{own}"),
+        Some(json!({"application_id": a})),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let cred = app
+        .admin(
+            Method::POST,
+            &format!("/zones/{zone}/application-credentials"),
+            Some(json!({"application_id": a, "type": "password"})),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .json;
+    Fixture {
+        zone,
+        client_id: cred["identifier"].as_str().unwrap().into(),
+        secret: cred["password"].as_str().unwrap().into(),
+    }
+}
+
+async fn token(app: &TestApp, f: &Fixture, body: &str) -> Reply {
+    let basic = STANDARD.encode(format!("{}:{}", f.client_id, f.secret));
+    let req = Request::post(format!("/z/{}/oauth/2/token", f.zone))
+        .header("authorization", format!("Basic {basic}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    app.raw(req).await
+}
+
+fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+async fn verify_with_jwks(app: &TestApp, zone: &str, token: &str) -> bool {
+    let jwks = app
+        .call(
+            Method::GET,
+            &format!("/z/{zone}/openidconnect/jwks"),
+            None,
+            None,
+        )
+        .await
+        .json;
+    let c = Compact::parse(token).unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| VerifyingKey::from_jwk(k).ok())
+        .any(|k| k.kid.as_deref() == c.kid() && c.verify_with(&k))
+}
+
+both_backends!(
+    discovery_is_tolerant_and_consistent_with_the_zone,
+    |app: TestApp| async move {
+        let zone = app.zone("disco").await;
+        let z = app
+            .admin(Method::GET, &format!("/zones/{zone}"), None)
+            .await
+            .json;
+        let issuer = z["protocols"]["oauth2"]["issuer"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for path in [
+            format!("/z/{zone}/.well-known/oauth-authorization-server"),
+            format!("//z/{zone}//.well-known/oauth-authorization-server"),
+            format!("/.well-known/oauth-authorization-server/z/{zone}"),
+            format!("/z/{zone}/.well-known/openid-configuration"),
+        ] {
+            let req = Request::get(&path)
+                .header("authorization", "Basic Y2xpZW50OnNlY3JldA==")
+                .body(Body::empty())
+                .unwrap();
+            let r = app.raw(req).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}");
+            assert_eq!(r.json["issuer"], issuer.as_str());
+            assert!(
+                r.headers.contains_key("etag")
+                    && r.headers["cache-control"]
+                        .to_str()
+                        .unwrap()
+                        .contains("max-age")
+            );
+            for (meta, model) in [
+                ("token_endpoint", "token_endpoint"),
+                ("jwks_uri", "jwks_uri"),
+                ("registration_endpoint", "registration_endpoint"),
+                ("authorization_endpoint", "authorization_endpoint"),
+            ] {
+                assert_eq!(r.json[meta], z["protocols"]["oauth2"][model], "{meta}");
+            }
+            assert_eq!(
+                r.json["userinfo_endpoint"],
+                z["protocols"]["openid"]["userinfo_endpoint"]
+            );
+        }
+        let meta = app
+            .call(
+                Method::GET,
+                &format!("/z/{zone}/.well-known/oauth-authorization-server"),
+                None,
+                None,
+            )
+            .await;
+        let etag = meta.headers["etag"].to_str().unwrap().to_owned();
+        let cached = Request::get(format!("/z/{zone}/.well-known/oauth-authorization-server"))
+            .header("if-none-match", etag)
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(app.raw(cached).await.status, StatusCode::NOT_MODIFIED);
+        let r = app
+            .call(
+                Method::GET,
+                "/z/nonexistentzone000000000000/.well-known/oauth-authorization-server",
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+    }
+);
+
+both_backends!(
+    client_credentials_mints_the_documented_claims,
+    |app: TestApp| async move {
+        let f = fixture(&app).await;
+        let r = token(&app, &f, "grant_type=client_credentials&resource=https%3A%2F%2Fdown.test%2Fv1%2Fitems&subject_token_type=ignored").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+        assert_eq!(r.headers["cache-control"], "no-store");
+        let t = r.json["access_token"].as_str().unwrap();
+        let c = claims(t);
+        assert_eq!(
+            c["aud"], "https://down.test/v1/items",
+            "prefix resources put the requested URL in aud"
+        );
+        assert_eq!(
+            (
+                c["sub"].as_str(),
+                c["sub_profile"].as_str(),
+                c["client_id"].as_str()
+            ),
+            (Some("svc"), Some("app"), Some(f.client_id.as_str()))
+        );
+        assert!(c.get("scope").is_none(), "no scope claim unless asked");
+        assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 120);
+        assert_eq!(r.json["expires_in"], 120);
+        assert!(c["jti"].is_string() && c["keycard_app_id"].is_string());
+        assert_eq!(c["iss"], format!("http://lk.test/z/{}", f.zone));
+        assert!(verify_with_jwks(&app, &f.zone, t).await);
+        let head: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(t.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(head["alg"], "RS256");
+
+        let scoped = token(
+            &app,
+            &f,
+            "grant_type=client_credentials&audience=https%3A%2F%2Fapi.test%2Fown&scope=read",
+        )
+        .await;
+        assert_eq!(
+            claims(scoped.json["access_token"].as_str().unwrap())["scope"],
+            "read",
+            "owned resource via audience"
+        );
+        for (body, status, error) in [
+            (
+                "grant_type=client_credentials&resource=https%3A%2F%2Fapi.test%2Fown&scope=admin",
+                400,
+                "invalid_scope",
+            ),
+            (
+                "grant_type=client_credentials&resource=https%3A%2F%2Fnowhere.test",
+                400,
+                "invalid_target",
+            ),
+            ("grant_type=client_credentials", 400, "invalid_request"),
+            (
+                "grant_type=client_credentials&resource=https%3A%2F%2Fdown.test&resource=https%3A%2F%2Fplain.test",
+                400,
+                "invalid_target",
+            ),
+            (
+                "grant_type=password&username=a&password=b",
+                400,
+                "unsupported_grant_type",
+            ),
+            ("resource=x", 400, "invalid_request"),
+        ] {
+            let r = token(&app, &f, body).await;
+            assert_eq!(
+                (r.status.as_u16(), r.json["error"].as_str()),
+                (status, Some(error)),
+                "{body}: {}",
+                r.json
+            );
+        }
+        let wrong = Fixture {
+            secret: "nope".into(),
+            ..f
+        };
+        let r = token(
+            &app,
+            &wrong,
+            "grant_type=client_credentials&resource=https%3A%2F%2Fplain.test",
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.json["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+        );
+        assert!(
+            r.headers["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic")
+        );
+    }
+);
+
+both_backends!(
+    token_exchange_enforces_ownership_and_dependencies,
+    |app: TestApp| async move {
+        let f = fixture(&app).await;
+        let own = token(
+            &app,
+            &f,
+            "grant_type=client_credentials&resource=https%3A%2F%2Fapi.test%2Fown",
+        )
+        .await
+        .json["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let form = |subject: &str, target: &str| {
+            format!(
+                "grant_type={EXCHANGE}&subject_token={subject}&subject_token_type={ACCESS}&resource={target}"
+            )
+        };
+        let r = token(&app, &f, &form(&own, "https%3A%2F%2Fplain.test")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+        assert_eq!(r.json["issued_token_type"], ACCESS);
+        let c = claims(r.json["access_token"].as_str().unwrap());
+        assert_eq!(
+            (c["aud"].as_str(), c["act"]["sub"].as_str()),
+            (Some("https://plain.test"), Some("svc"))
+        );
+
+        // A token for a resource the caller does not own cannot be exchanged.
+        let plain = r.json["access_token"].as_str().unwrap().to_owned();
+        let r = token(&app, &f, &form(&plain, "https%3A%2F%2Fdown.test")).await;
+        assert_eq!(r.json["error"], "invalid_grant");
+        // The owned resource is not a dependency of the caller.
+        let r = token(&app, &f, &form(&own, "https%3A%2F%2Fapi.test%2Fown")).await;
+        assert_eq!(r.json["error"], "access_denied");
+        let mut forged = own.clone();
+        forged.push('x');
+        assert_eq!(
+            token(&app, &f, &form(&forged, "https%3A%2F%2Fplain.test"))
+                .await
+                .json["error"],
+            "invalid_grant"
+        );
+        let other = fixture(&app).await;
+        let foreign = token(
+            &app,
+            &other,
+            "grant_type=client_credentials&resource=https%3A%2F%2Fapi.test%2Fown",
+        )
+        .await
+        .json["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            token(&app, &f, &form(&foreign, "https%3A%2F%2Fplain.test"))
+                .await
+                .json["error"],
+            "invalid_grant",
+            "another zone's token"
+        );
+        let anon = Request::post(format!("/z/{}/oauth/2/token", f.zone))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form(&own, "https%3A%2F%2Fplain.test")))
+            .unwrap();
+        let r = app.raw(anon).await;
+        assert_eq!(
+            (r.status, r.json["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+        );
+    }
+);
+
+both_backends!(
+    keys_rotate_in_stages_and_stay_published,
+    |app: TestApp| async move {
+        let f = fixture(&app).await;
+        let before = token(
+            &app,
+            &f,
+            "grant_type=client_credentials&resource=https%3A%2F%2Fplain.test",
+        )
+        .await
+        .json["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let keys = app
+            .admin(
+                Method::GET,
+                &format!("/zones/{}/signing-keys", f.zone),
+                None,
+            )
+            .await
+            .expect(StatusCode::OK)
+            .json;
+        let status = |k: &Value| {
+            k["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["status"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            status(&keys),
+            vec!["current", "next"],
+            "the next key is published before it signs"
+        );
+        let next_kid = keys["items"][1]["kid"].as_str().unwrap().to_owned();
+        let jwks = app
+            .call(
+                Method::GET,
+                &format!("/z/{}/openidconnect/jwks", f.zone),
+                None,
+                None,
+            )
+            .await
+            .json;
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+        let rotated = app
+            .admin(
+                Method::POST,
+                &format!("/zones/{}/signing-keys/rotate", f.zone),
+                None,
+            )
+            .await
+            .expect(StatusCode::OK)
+            .json;
+        assert_eq!(status(&rotated), vec!["previous", "current", "next"]);
+        let after = token(
+            &app,
+            &f,
+            "grant_type=client_credentials&resource=https%3A%2F%2Fplain.test",
+        )
+        .await
+        .json["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            Compact::parse(&after).unwrap().kid(),
+            Some(next_kid.as_str()),
+            "the staged key signs after rotation"
+        );
+        assert!(
+            verify_with_jwks(&app, &f.zone, &before).await
+                && verify_with_jwks(&app, &f.zone, &after).await
+        );
+        let previous = &rotated["items"][0];
+        let retire =
+            latchkey_domain::Timestamp::parse_rfc3339(previous["retire_at"].as_str().unwrap())
+                .unwrap();
+        assert!(
+            retire.millis() - latchkey_domain::Timestamp::now().millis() > 24 * 3600 * 1000,
+            "kept for the longest lifetime + 5 min"
+        );
+
+        app.admin(
+            Method::PATCH,
+            &format!("/zones/{}", f.zone),
+            Some(json!({"signing_alg": "ES256"})),
+        )
+        .await
+        .expect(StatusCode::OK);
+        app.admin(
+            Method::POST,
+            &format!("/zones/{}/signing-keys/rotate", f.zone),
+            None,
+        )
+        .await
+        .expect(StatusCode::OK);
+        let es = token(
+            &app,
+            &f,
+            "grant_type=client_credentials&resource=https%3A%2F%2Fplain.test",
+        )
+        .await
+        .json["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            Compact::parse(&es).unwrap().alg(),
+            Some(latchkey_crypto::jws::Alg::Es256)
+        );
+        assert!(verify_with_jwks(&app, &f.zone, &es).await);
+        app.admin(
+            Method::PATCH,
+            &format!("/zones/{}", f.zone),
+            Some(json!({"signing_alg": "HS256"})),
+        )
+        .await
+        .expect(StatusCode::BAD_REQUEST);
+    }
+);
+
+async fn register(app: &TestApp, zone: &str, body: Value) -> Reply {
+    let req = Request::post(format!("/z/{zone}/oauth/2/registration"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    app.raw(req).await
+}
+
+both_backends!(
+    dynamic_registration_makes_user_agents,
+    |app: TestApp| async move {
+        let zone = app.zone("dcr").await;
+        let mcp = json!({"client_name": "MCP Client - demo", "redirect_uris": ["http://127.0.0.1:53682/callback"], "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"], "token_endpoint_auth_method": "none", "client_uri": null, "logo_uri": null, "tos_uri": null, "policy_uri": null,
+        "software_id": null, "software_version": null, "jwks_uri": null, "jwks": null, "scope": null, "extra": {"nested": true}});
+        let r = register(&app, &zone, mcp).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+        let client_id = r.json["client_id"].as_str().unwrap().to_owned();
+        assert!(client_id.starts_with("ua:") && client_id.len() == 3 + 64);
+        assert_eq!(
+            r.json["redirect_uris"],
+            json!(["http://127.0.0.1:53682/callback"])
+        );
+        assert_eq!(r.json["token_endpoint_auth_method"], "none");
+        assert!(r.json.get("client_secret").is_none());
+        let agents = app
+            .admin(Method::GET, &format!("/zones/{zone}/user-agents"), None)
+            .await
+            .json;
+        assert_eq!(agents["items"][0]["identifier"], client_id.as_str());
+        assert_eq!(agents["items"][0]["name"], "MCP Client - demo");
+        for (body, error) in [
+            (
+                json!({"redirect_uris": ["http://evil.example/cb"]}),
+                "invalid_redirect_uri",
+            ),
+            (
+                json!({"redirect_uris": ["https://ok.example/cb#frag"]}),
+                "invalid_redirect_uri",
+            ),
+            (json!({"redirect_uris": []}), "invalid_redirect_uri"),
+            (
+                json!({"redirect_uris": ["https://ok.example/cb"], "grant_types": ["client_credentials"]}),
+                "invalid_client_metadata",
+            ),
+            (
+                json!({"redirect_uris": ["https://ok.example/cb"], "token_endpoint_auth_method": "client_secret_basic"}),
+                "invalid_client_metadata",
+            ),
+            (json!({"redirect_uris": "nope"}), "invalid_client_metadata"),
+        ] {
+            let r = register(&app, &zone, body.clone()).await;
+            assert_eq!(
+                (r.status, r.json["error"].as_str()),
+                (StatusCode::BAD_REQUEST, Some(error)),
+                "{body}"
+            );
+        }
+        app.admin(
+            Method::PATCH,
+            &format!("/zones/{zone}"),
+            Some(json!({"protocols": {"oauth2": {"dcr_enabled": false}}})),
+        )
+        .await
+        .expect(StatusCode::OK);
+        let r = register(
+            &app,
+            &zone,
+            json!({"redirect_uris": ["https://ok.example/cb"]}),
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.json["error"].as_str()),
+            (StatusCode::FORBIDDEN, Some("access_denied"))
+        );
+        app.admin(
+            Method::PATCH,
+            &format!("/zones/{zone}"),
+            Some(json!({"protocols": {"oauth2": {"dcr_enabled": true}}})),
+        )
+        .await
+        .expect(StatusCode::OK);
+        let mut limited = false;
+        for _ in 0..40 {
+            if register(
+                &app,
+                &zone,
+                json!({"redirect_uris": ["https://ok.example/cb"]}),
+            )
+            .await
+            .status
+                == StatusCode::TOO_MANY_REQUESTS
+            {
+                limited = true;
+                break;
+            }
+        }
+        assert!(limited, "registrations are rate-limited per address");
+    }
+);
+
+both_backends!(introspection_and_revocation, |app: TestApp| async move {
+    let f = fixture(&app).await;
+    let t = token(
+        &app,
+        &f,
+        "grant_type=client_credentials&resource=https%3A%2F%2Fplain.test",
+    )
+    .await
+    .json["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let basic = STANDARD.encode(format!("{}:{}", f.client_id, f.secret));
+    let post = |path: &str, body: String, auth: bool| {
+        let mut req = Request::post(format!("/z/{}/oauth/2/{path}", f.zone))
+            .header("content-type", "application/x-www-form-urlencoded");
+        if auth {
+            req = req.header("authorization", format!("Basic {basic}"));
+        }
+        req.body(Body::from(body)).unwrap()
+    };
+    let r = app
+        .raw(post("introspect", format!("token={t}"), true))
+        .await;
+    assert_eq!(
+        (r.json["active"].as_bool(), r.json["aud"].as_str()),
+        (Some(true), Some("https://plain.test"))
+    );
+    assert_eq!(
+        app.raw(post("introspect", "token=garbage".into(), true))
+            .await
+            .json,
+        json!({"active": false})
+    );
+    assert_eq!(
+        app.raw(post("introspect", format!("token={t}"), false))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.raw(post("revoke", format!("token={t}"), true))
+            .await
+            .json["error"],
+        "unsupported_token_type"
+    );
+    assert_eq!(
+        app.raw(post("revoke", "token=unknown".into(), true))
+            .await
+            .status,
+        StatusCode::OK
+    );
+});
