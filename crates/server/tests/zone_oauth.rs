@@ -616,3 +616,37 @@ both_backends!(introspection_and_revocation, |app: TestApp| async move {
         StatusCode::OK
     );
 });
+
+#[tokio::test]
+async fn host_mode_serves_zones_by_host_name() {
+    let app = TestApp::host_mode("zones.test").await;
+    let zone = app.zone("hosted").await;
+    let z = app
+        .admin(Method::GET, &format!("/zones/{zone}"), None)
+        .await
+        .json;
+    let issuer = format!("http://{zone}.zones.test");
+    assert_eq!(z["protocols"]["oauth2"]["issuer"], issuer.as_str());
+    assert_eq!(
+        z["protocols"]["oauth2"]["token_endpoint"],
+        format!("{issuer}/oauth/2/token")
+    );
+    let req = Request::get("/.well-known/oauth-authorization-server")
+        .header("host", format!("{zone}.zones.test"))
+        .body(Body::empty())
+        .unwrap();
+    let r = app.raw(req).await;
+    assert_eq!(
+        (r.status, r.json["issuer"].as_str()),
+        (StatusCode::OK, Some(issuer.as_str()))
+    );
+    let req = Request::get("/openidconnect/jwks")
+        .header("host", format!("{zone}.zones.test:443"))
+        .body(Body::empty())
+        .unwrap();
+    assert!(app.raw(req).await.json["keys"].is_array());
+    // The management API still answers on the main host.
+    app.admin(Method::GET, "/zones", None)
+        .await
+        .expect(StatusCode::OK);
+}

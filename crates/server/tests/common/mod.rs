@@ -92,14 +92,23 @@ impl TestApp {
         self.pg.is_none()
     }
 
+    /// A fresh SQLite app in host mode: zones answer at `{zone_id}.{domain}`.
+    pub async fn host_mode(domain: &str) -> Self {
+        Self::build(None, Some(domain.to_owned())).await
+    }
+
     async fn with_database(database_url: Option<String>) -> Self {
+        Self::build(database_url, None).await
+    }
+
+    async fn build(database_url: Option<String>, zone_domain: Option<String>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             public_url: None,
             bootstrap_api_key: Some(ADMIN_KEY.into()),
             master_key: None,
-            zone_domain: None,
+            zone_domain,
             allow_private_fetch: Some(true),
             key_rotation_days: 0,
             storage: StorageConfig {
