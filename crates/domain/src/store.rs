@@ -189,6 +189,13 @@ pub trait ApplicationStore: Send + Sync {
         app: &ApplicationId,
         resource: &ResourceId,
     ) -> StoreResult<bool>;
+    /// Whether `app` depends on `resource` (one indexed lookup, for the token endpoint).
+    async fn has_dependency(
+        &self,
+        zone: &ZoneId,
+        app: &ApplicationId,
+        resource: &ResourceId,
+    ) -> StoreResult<bool>;
 }
 
 /// Filters of the resources list beyond the shared ones.

@@ -7,6 +7,7 @@ use latchkey_domain::id::OrganizationId;
 use latchkey_domain::store::Store;
 
 use crate::zone::cache::ZoneCache;
+use crate::zone::directory_cache::DirectoryCache;
 use crate::zone::fetch::Fetcher;
 use crate::zone::keys::KeyRing;
 use crate::zone::registration::RateLimiter;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub zones: ZoneCache,
     pub fetcher: Fetcher,
     pub registrations: RateLimiter,
+    /// What the token endpoint reads per request, cached briefly.
+    pub directory: DirectoryCache,
 }
 
 impl AppState {

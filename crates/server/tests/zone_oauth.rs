@@ -650,3 +650,71 @@ async fn host_mode_serves_zones_by_host_name() {
         .await
         .expect(StatusCode::OK);
 }
+
+both_backends!(
+    directory_changes_apply_to_the_next_token_request,
+    |app: TestApp| async move {
+        let f = fixture(&app).await;
+        let body = "grant_type=client_credentials&resource=https%3A%2F%2Fplain.test";
+        assert_eq!(token(&app, &f, body).await.status, StatusCode::OK);
+        let apps = app
+            .admin(
+                Method::GET,
+                &format!("/zones/{}/applications", f.zone),
+                None,
+            )
+            .await
+            .json;
+        let a = apps["items"][0]["id"].as_str().unwrap().to_owned();
+        let resources = app
+            .admin(
+                Method::GET,
+                &format!("/zones/{}/resources?identifier=https://plain.test", f.zone),
+                None,
+            )
+            .await
+            .json;
+        let plain = resources["items"][0]["id"].as_str().unwrap().to_owned();
+        app.admin(
+            Method::DELETE,
+            &format!("/zones/{}/applications/{a}/dependencies/{plain}", f.zone),
+            None,
+        )
+        .await
+        .expect(StatusCode::NO_CONTENT);
+        assert_eq!(
+            token(&app, &f, body).await.json["error"],
+            "access_denied",
+            "dependency removal is immediate"
+        );
+        app.admin(
+            Method::PUT,
+            &format!("/zones/{}/applications/{a}/dependencies/{plain}", f.zone),
+            None,
+        )
+        .await
+        .expect(StatusCode::NO_CONTENT);
+        assert_eq!(token(&app, &f, body).await.status, StatusCode::OK);
+        let creds = app
+            .admin(
+                Method::GET,
+                &format!("/zones/{}/application-credentials", f.zone),
+                None,
+            )
+            .await
+            .json;
+        let cred = creds["items"][0]["id"].as_str().unwrap().to_owned();
+        app.admin(
+            Method::DELETE,
+            &format!("/zones/{}/application-credentials/{cred}", f.zone),
+            None,
+        )
+        .await
+        .expect(StatusCode::NO_CONTENT);
+        assert_eq!(
+            token(&app, &f, body).await.status,
+            StatusCode::UNAUTHORIZED,
+            "credential deletion is immediate"
+        );
+    }
+);

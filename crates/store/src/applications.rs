@@ -377,4 +377,22 @@ impl ApplicationStore for SqlStore {
         w.commit().await?;
         Ok(done)
     }
+
+    async fn has_dependency(
+        &self,
+        zone: &ZoneId,
+        app: &ApplicationId,
+        resource: &ResourceId,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM application_dependencies WHERE zone_id = $1 AND application_id = $2 AND resource_id = $3",
+        )
+        .bind(zone.as_str().to_owned())
+        .bind(app.as_str().to_owned())
+        .bind(resource.as_str().to_owned())
+        .fetch_optional(self.db.pool())
+        .await
+        .store()?;
+        Ok(row.is_some())
+    }
 }

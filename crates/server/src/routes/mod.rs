@@ -50,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .split_for_parts();
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     let zone_domain = state.zone_domain.clone();
+    let directory = state.directory.clone();
     let inner = router
         .merge(crate::zone::router())
         .merge(sa_token::router())
@@ -57,6 +58,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            directory,
+            invalidate_directory,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -89,6 +94,31 @@ pub fn app(state: AppState) -> Router {
             .map_request(rewrite)
             .service(inner),
     )
+}
+
+/// After any management write under `/zones/{zone_id}`, drops that zone's cached directory
+/// entries so the token endpoint sees the change at once.
+async fn invalidate_directory(
+    axum::extract::State(directory): axum::extract::State<
+        crate::zone::directory_cache::DirectoryCache,
+    >,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let zone = (req.method() != Method::GET)
+        .then(|| {
+            req.uri()
+                .path()
+                .strip_prefix("/zones/")
+                .and_then(|rest| rest.split('/').next())
+                .map(str::to_owned)
+        })
+        .flatten();
+    let res = next.run(req).await;
+    if let Some(zone) = zone {
+        directory.invalidate_zone(&zone);
+    }
+    res
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {

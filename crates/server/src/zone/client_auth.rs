@@ -146,13 +146,9 @@ async fn by_secret(
         if i == 1 && candidates[0] == candidates[1] {
             break;
         }
-        let found = state
-            .store
-            .find_app_credential_by_client_id(&zone.zone.id, id)
-            .await
-            .map_err(server)?;
-        let cred = match found {
-            Some(c) if c.kind == CredentialKind::Password => c,
+        let found = cached_client(state, zone, id).await?;
+        let (cred, app) = match found.as_deref() {
+            Some((c, a)) if c.kind == CredentialKind::Password => (c, a),
             _ => {
                 // Same cost whether or not the client exists.
                 let _ = state.hasher.hash(secret);
@@ -164,10 +160,43 @@ async fn by_secret(
             .as_deref()
             .is_some_and(|h| state.hasher.verify(secret, h))
         {
-            return client_of(state, cred).await;
+            return Ok(Client {
+                application: app.clone(),
+                credential: cred.clone(),
+            });
         }
     }
     Err(OAuthError::invalid_client(basic))
+}
+
+/// The credential with client id `id` and its application, through the directory cache.
+async fn cached_client(
+    state: &AppState,
+    zone: &ZoneEntry,
+    id: &str,
+) -> Result<Option<std::sync::Arc<(AppCredential, Application)>>, OAuthError> {
+    let key = (zone.zone.id.clone(), id.to_owned());
+    if let Some(hit) = state.directory.clients.get(&key) {
+        return Ok(hit);
+    }
+    let found = match state
+        .store
+        .find_app_credential_by_client_id(&zone.zone.id, id)
+        .await
+        .map_err(server)?
+    {
+        Some(cred) => {
+            let app = state
+                .store
+                .get_application(&cred.zone_id, &cred.application_id)
+                .await
+                .map_err(server)?;
+            app.map(|a| std::sync::Arc::new((cred, a)))
+        }
+        None => None,
+    };
+    state.directory.clients.insert(key, found.clone());
+    Ok(found)
 }
 
 /// The client owning `credential`.

@@ -10,8 +10,11 @@ use latchkey_domain::store::ResourceFilter;
 use latchkey_domain::{ListFilter, PageRequest};
 use serde_json::Value;
 
+use std::sync::Arc;
+
 use super::cache::ZoneEntry;
 use super::client_auth::{Client, server};
+use super::directory_cache::Target;
 use super::mint::{self, Claims};
 use super::policy::{self, Action, Principal};
 use super::upstream;
@@ -42,7 +45,7 @@ pub struct Issued {
 
 /// The resource protecting `requested`, and the audience to put in tokens for it: the
 /// registered identifier, or for a prefix resource the requested URL itself.
-pub async fn resolve_resource(
+async fn lookup_resource(
     state: &AppState,
     zone: &ZoneEntry,
     requested: &str,
@@ -91,6 +94,27 @@ pub async fn resolve_resource(
                 format!("no resource `{requested}` in this zone"),
             )
         })
+}
+
+/// `requested` resolved to its resource, audience and provider type, through the directory cache.
+pub async fn resolve_target(
+    state: &AppState,
+    zone: &ZoneEntry,
+    requested: &str,
+) -> Result<Arc<Target>, OAuthError> {
+    let key = (zone.zone.id.clone(), requested.to_owned());
+    if let Some(hit) = state.directory.targets.get(&key) {
+        return Ok(hit);
+    }
+    let (resource, aud) = lookup_resource(state, zone, requested).await?;
+    let kind = kind_of(state, zone, &resource).await?;
+    let target = Arc::new(Target {
+        resource,
+        aud,
+        kind,
+    });
+    state.directory.targets.insert(key, target.clone());
+    Ok(target)
 }
 
 /// The single target of a request: `resource` (RFC 8707) or `audience` (RFC 8693).
@@ -173,16 +197,17 @@ pub async fn client_credentials(
     form: &QueryMap,
 ) -> Result<Issued, OAuthError> {
     let target = single_target(form, default_target(state, zone).await?)?;
-    let (resource, aud) = resolve_resource(state, zone, &target).await?;
+    let t = resolve_target(state, zone, &target).await?;
+    let (resource, aud) = (&t.resource, t.aud.as_str());
     let principal = Principal {
         application: &client.application,
         subject: None,
     };
-    policy::authorize(state, &principal, Action::IssueAppToken, &resource).await?;
-    let scope = scopes(form, &resource)?;
-    match kind_of(state, zone, &resource).await? {
+    policy::authorize(state, &principal, Action::IssueAppToken, resource).await?;
+    let scope = scopes(form, resource)?;
+    match t.kind {
         ProviderType::KeycardSts => {}
-        ProviderType::KeycardVault => return upstream::vaulted(state, zone, &resource).await,
+        ProviderType::KeycardVault => return upstream::vaulted(state, zone, resource).await,
         ProviderType::External => {
             return Err(OAuthError::bad(
                 "invalid_target",
@@ -195,8 +220,8 @@ pub async fn client_credentials(
     let claims = Claims {
         iss: &zone.issuer,
         sub: &app.identifier,
-        aud: &aud,
-        exp: iat + mint::lifetime(&resource),
+        aud,
+        exp: iat + mint::lifetime(resource),
         iat,
         client_id: client.client_id(),
         jti: mint::jti()?,
@@ -290,7 +315,7 @@ pub async fn token_exchange(
         })?;
     let subject_aud = first_audience(&subject)
         .ok_or_else(|| OAuthError::bad("invalid_grant", "the subject token has no audience"))?;
-    let (owned, _) = resolve_resource(state, zone, subject_aud)
+    let owned = resolve_target(state, zone, subject_aud)
         .await
         .map_err(|_| {
             OAuthError::bad(
@@ -298,14 +323,15 @@ pub async fn token_exchange(
                 "the subject token's audience is not a resource of this zone",
             )
         })?;
-    if owned.application_id.as_ref() != Some(&client.application.id) {
+    if owned.resource.application_id.as_ref() != Some(&client.application.id) {
         return Err(OAuthError::bad(
             "invalid_grant",
             "the subject token was not issued to a resource of the calling application",
         ));
     }
     let target = single_target(form, None)?;
-    let (resource, aud) = resolve_resource(state, zone, &target).await?;
+    let t = resolve_target(state, zone, &target).await?;
+    let (resource, aud) = (&t.resource, t.aud.as_str());
     let sub = subject
         .get("sub")
         .and_then(Value::as_str)
@@ -314,12 +340,12 @@ pub async fn token_exchange(
         application: &client.application,
         subject: Some(sub),
     };
-    policy::authorize(state, &principal, Action::ExchangeToken, &resource).await?;
-    let scope = scopes(form, &resource)?;
-    match kind_of(state, zone, &resource).await? {
+    policy::authorize(state, &principal, Action::ExchangeToken, resource).await?;
+    let scope = scopes(form, resource)?;
+    match t.kind {
         ProviderType::KeycardSts => {}
-        ProviderType::KeycardVault => return upstream::vaulted(state, zone, &resource).await,
-        ProviderType::External => return upstream::delegated(state, zone, &resource, sub).await,
+        ProviderType::KeycardVault => return upstream::vaulted(state, zone, resource).await,
+        ProviderType::External => return upstream::delegated(state, zone, resource, sub).await,
     }
     let iat = mint::now_seconds();
     let app = &client.application;
@@ -330,8 +356,8 @@ pub async fn token_exchange(
     let claims = Claims {
         iss: &zone.issuer,
         sub,
-        aud: &aud,
-        exp: iat + mint::lifetime(&resource),
+        aud,
+        exp: iat + mint::lifetime(resource),
         iat,
         client_id: client.client_id(),
         jti: mint::jti()?,

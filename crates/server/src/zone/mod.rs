@@ -4,6 +4,7 @@
 pub mod assertion;
 pub mod cache;
 pub mod client_auth;
+pub mod directory_cache;
 pub mod discovery;
 pub mod error;
 pub mod fetch;

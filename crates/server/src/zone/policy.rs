@@ -32,12 +32,19 @@ pub async fn authorize(
 ) -> Result<(), OAuthError> {
     let app = who.application;
     let provides = resource.application_id.as_ref() == Some(&app.id);
-    let depends = state
-        .store
-        .get_dependency(&app.zone_id, &app.id, &resource.id)
-        .await
-        .map_err(server)?
-        .is_some();
+    let key = (app.zone_id.clone(), (app.id.clone(), resource.id.clone()));
+    let depends = match state.directory.deps.get(&key) {
+        Some(d) => d,
+        None => {
+            let d = state
+                .store
+                .has_dependency(&app.zone_id, &app.id, &resource.id)
+                .await
+                .map_err(server)?;
+            state.directory.deps.insert(key, d);
+            d
+        }
+    };
     let allowed = match action {
         Action::IssueAppToken => depends || provides,
         Action::ExchangeToken => depends,
