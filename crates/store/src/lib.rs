@@ -11,6 +11,7 @@ mod db;
 mod error;
 mod identity;
 mod keys;
+mod login;
 mod meta;
 mod migrate;
 mod organizations;

@@ -28,6 +28,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_zone_keys.sql"),
         include_str!("../migrations/postgres/0003_zone_keys.sql"),
     ),
+    (
+        4,
+        "user_login",
+        include_str!("../migrations/sqlite/0004_user_login.sql"),
+        include_str!("../migrations/postgres/0004_user_login.sql"),
+    ),
 ];
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;

@@ -390,3 +390,134 @@ async fn token(s: &SqlStore, c: &ServiceAccountCredential, hash: &str, expires_a
     };
     s.record_token_issued(&t).await.unwrap();
 }
+
+fn grant_data(user: &str) -> latchkey_domain::model::login::GrantData {
+    latchkey_domain::model::login::GrantData {
+        client_id: "client".into(),
+        user_id: user.into(),
+        session_id: Some("s1".into()),
+        scope: Some("openid".into()),
+        resources: vec!["https://api".into()],
+        nonce: None,
+        auth_time: 1,
+        redirect_uri: Some("https://cb".into()),
+        code_challenge: Some("x".into()),
+        code_challenge_method: Some("S256".into()),
+    }
+}
+
+async fn zone_with_user(s: &SqlStore) -> (ZoneId, latchkey_domain::id::UserId) {
+    use latchkey_domain::model::identity::User;
+    use latchkey_domain::store::IdentityStore;
+    let org = org_with_zone(s, "Login").await;
+    let zone = s.create_zone(zone_in(&org.id, "login")).await.unwrap();
+    let now = Timestamp::now();
+    let user = User {
+        zone_id: zone.id.clone(),
+        id: latchkey_domain::id::UserId::new(new_id()),
+        organization_id: org.id.clone(),
+        email: "u@example.com".into(),
+        email_verified: true,
+        external: false,
+        identifier: new_id(),
+        status: "active".into(),
+        authenticated_at: None,
+        issuer: None,
+        provider_id: None,
+        subject: None,
+        password_hash: None,
+        created_at: now,
+        updated_at: now,
+    };
+    s.insert_user(&user).await.unwrap();
+    (zone.id, user.id)
+}
+
+store_test!(
+    codes_are_single_use,
+    |s: SqlStore, _url: String| async move {
+        use latchkey_domain::model::login::CodeUse;
+        use latchkey_domain::store::LoginStore;
+        let (zone, user) = zone_with_user(&s).await;
+        let g = grant_data(user.as_str());
+        let now = Timestamp::now();
+        s.put_code(&zone, "h1", &g, now.plus_seconds(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.use_code(&zone, "h1", now).await.unwrap(),
+            CodeUse::Fresh(g.clone())
+        );
+        assert_eq!(
+            s.use_code(&zone, "h1", now).await.unwrap(),
+            CodeUse::Replayed(g.clone())
+        );
+        assert_eq!(
+            s.use_code(&zone, "nope", now).await.unwrap(),
+            CodeUse::Invalid
+        );
+        s.put_code(&zone, "h2", &g, now.plus_seconds(-1))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.use_code(&zone, "h2", now).await.unwrap(),
+            CodeUse::Invalid,
+            "expired"
+        );
+    }
+);
+
+store_test!(
+    refresh_tokens_rotate_and_reuse_revokes_the_family,
+    |s: SqlStore, _url: String| async move {
+        use latchkey_domain::model::login::{RefreshRecord, RefreshUse};
+        use latchkey_domain::store::LoginStore;
+        let (zone, user) = zone_with_user(&s).await;
+        let g = grant_data(user.as_str());
+        let now = Timestamp::now();
+        let rec = |hash: &str| RefreshRecord {
+            token_hash: hash.into(),
+            family_id: "fam".into(),
+            grant: g.clone(),
+            expires_at: now.plus_seconds(600),
+            created_at: now,
+        };
+        s.insert_refresh(&zone, &rec("r1")).await.unwrap();
+        assert_eq!(
+            s.rotate_refresh(&zone, "r1", &rec("r2"), now)
+                .await
+                .unwrap(),
+            RefreshUse::Rotated(g.clone())
+        );
+        assert_eq!(
+            s.rotate_refresh(&zone, "r1", &rec("r3"), now)
+                .await
+                .unwrap(),
+            RefreshUse::Reused,
+            "old token replayed"
+        );
+        assert_eq!(
+            s.rotate_refresh(&zone, "r2", &rec("r4"), now)
+                .await
+                .unwrap(),
+            RefreshUse::Reused,
+            "family revoked"
+        );
+        assert_eq!(
+            s.rotate_refresh(&zone, "missing", &rec("r5"), now)
+                .await
+                .unwrap(),
+            RefreshUse::Invalid
+        );
+        let mut other = rec("x1");
+        other.family_id = "fam2".into();
+        s.insert_refresh(&zone, &other).await.unwrap();
+        assert!(s.revoke_refresh(&zone, "x1").await.unwrap());
+        assert_eq!(
+            s.rotate_refresh(&zone, "x1", &rec("x2"), now)
+                .await
+                .unwrap(),
+            RefreshUse::Reused
+        );
+    }
+);

@@ -5,6 +5,7 @@ pub mod access;
 pub mod directory;
 pub mod identity;
 pub mod keys;
+pub mod login;
 pub mod organization;
 pub mod service_account;
 pub mod vault;
