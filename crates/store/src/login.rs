@@ -205,7 +205,7 @@ impl LoginStore for SqlStore {
         next.family_id = family;
         insert_refresh_row(&mut *w.tx, zone, &next).await?;
         w.commit().await?;
-        Ok(RefreshUse::Rotated(grant))
+        Ok(RefreshUse::Rotated(Box::new(grant)))
     }
 
     async fn revoke_refresh_family(

@@ -487,7 +487,7 @@ store_test!(
             s.rotate_refresh(&zone, "r1", &rec("r2"), now)
                 .await
                 .unwrap(),
-            RefreshUse::Rotated(g.clone())
+            RefreshUse::Rotated(Box::new(g.clone()))
         );
         assert_eq!(
             s.rotate_refresh(&zone, "r1", &rec("r3"), now)

@@ -45,7 +45,7 @@ pub struct RefreshRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
     /// The token was current; it is now rotated out in favour of the new one.
-    Rotated(GrantData),
+    Rotated(Box<GrantData>),
     /// The token had already been rotated or revoked: its whole family is now revoked.
     Reused,
     /// Unknown or expired.
