@@ -332,6 +332,12 @@ pub trait IdentityStore: Send + Sync {
         zone: &ZoneId,
         id: &UserAgentId,
     ) -> StoreResult<Option<UserAgent>>;
+    /// The user agent whose OAuth client id is `identifier` (`ua:…`).
+    async fn find_user_agent(
+        &self,
+        zone: &ZoneId,
+        identifier: &str,
+    ) -> StoreResult<Option<UserAgent>>;
     async fn list_user_agents(
         &self,
         zone: &ZoneId,
@@ -452,8 +458,14 @@ pub trait LoginStore: Send + Sync {
     ) -> StoreResult<RefreshUse>;
     /// Revokes every refresh token of a family.
     async fn revoke_refresh_family(&self, zone: &ZoneId, family_id: &str) -> StoreResult<()>;
-    /// Revokes the refresh token with this hash (and its family); false when unknown.
-    async fn revoke_refresh(&self, zone: &ZoneId, token_hash: &str) -> StoreResult<bool>;
+    /// Revokes the refresh token with this hash issued to `client_id` (and its family); false
+    /// when there is no such token.
+    async fn revoke_refresh(
+        &self,
+        zone: &ZoneId,
+        token_hash: &str,
+        client_id: &str,
+    ) -> StoreResult<bool>;
     /// Revokes every refresh token issued from a session (after a code replay or logout).
     async fn revoke_refresh_for_session(&self, zone: &ZoneId, session_id: &str) -> StoreResult<()>;
 

@@ -10,8 +10,6 @@ pub struct OAuthError {
     pub status: StatusCode,
     pub error: &'static str,
     pub description: String,
-    /// Answer with `WWW-Authenticate: Basic` (the client authenticated with the header).
-    pub basic_challenge: bool,
 }
 
 #[derive(Serialize)]
@@ -26,16 +24,14 @@ impl OAuthError {
             status: StatusCode::BAD_REQUEST,
             error: "invalid_request",
             description: description.into(),
-            basic_challenge: false,
         }
     }
 
-    pub fn invalid_client(basic: bool) -> Self {
+    pub fn invalid_client() -> Self {
         Self {
             status: StatusCode::UNAUTHORIZED,
             error: "invalid_client",
             description: "client authentication failed".into(),
-            basic_challenge: basic,
         }
     }
 
@@ -47,7 +43,6 @@ impl OAuthError {
                 "grant type `{}` is not supported here",
                 grant.chars().take(100).collect::<String>()
             ),
-            basic_challenge: false,
         }
     }
 
@@ -57,7 +52,6 @@ impl OAuthError {
             status: StatusCode::BAD_REQUEST,
             error,
             description: description.into(),
-            basic_challenge: false,
         }
     }
 
@@ -66,7 +60,6 @@ impl OAuthError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             error: "server_error",
             description: "internal server error".into(),
-            basic_challenge: false,
         }
     }
 }
@@ -82,14 +75,11 @@ impl IntoResponse for OAuthError {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if self.status == StatusCode::UNAUTHORIZED {
-            let challenge = if self.basic_challenge {
-                "Basic realm=\"latchkey\""
-            } else {
-                "Bearer"
-            };
+            // Token endpoints authenticate clients with HTTP Basic among other methods, so Basic is
+            // the scheme to challenge with, whichever method the client tried (RFC 6749 §5.2).
             h.insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
+                HeaderValue::from_static("Basic realm=\"latchkey\""),
             );
         }
         res

@@ -304,6 +304,20 @@ impl IdentityStore for SqlStore {
         get_one(self.db.pool(), &AGENTS, zone, id.as_str(), agent_from_row).await
     }
 
+    async fn find_user_agent(
+        &self,
+        zone: &ZoneId,
+        identifier: &str,
+    ) -> Result<Option<UserAgent>, StoreError> {
+        let mut sql = Sql::new(format!("SELECT {AGENT_COLUMNS} FROM user_agents"));
+        Filter::default()
+            .eq("zone_id", zone.as_str())
+            .eq("identifier", identifier)
+            .write(&mut sql, None);
+        let row = sql.query().fetch_optional(self.db.pool()).await.store()?;
+        row.as_ref().map(agent_from_row).transpose().store()
+    }
+
     async fn list_user_agents(
         &self,
         zone: &ZoneId,

@@ -203,6 +203,7 @@ impl LoginStore for SqlStore {
         .store()?;
         let mut next = next.clone();
         next.family_id = family;
+        next.grant = grant.clone();
         insert_refresh_row(&mut *w.tx, zone, &next).await?;
         w.commit().await?;
         Ok(RefreshUse::Rotated(Box::new(grant)))
@@ -222,12 +223,18 @@ impl LoginStore for SqlStore {
         Ok(())
     }
 
-    async fn revoke_refresh(&self, zone: &ZoneId, token_hash: &str) -> Result<bool, StoreError> {
+    async fn revoke_refresh(
+        &self,
+        zone: &ZoneId,
+        token_hash: &str,
+        client_id: &str,
+    ) -> Result<bool, StoreError> {
         let row = sqlx::query(
-            "SELECT family_id FROM refresh_tokens WHERE zone_id = $1 AND token_hash = $2",
+            "SELECT family_id FROM refresh_tokens WHERE zone_id = $1 AND token_hash = $2 AND client_id = $3",
         )
         .bind(s(zone.as_str()))
         .bind(s(token_hash))
+        .bind(s(client_id))
         .fetch_optional(self.db.pool())
         .await
         .store()?;

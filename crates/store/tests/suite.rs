@@ -512,7 +512,13 @@ store_test!(
         let mut other = rec("x1");
         other.family_id = "fam2".into();
         s.insert_refresh(&zone, &other).await.unwrap();
-        assert!(s.revoke_refresh(&zone, "x1").await.unwrap());
+        assert!(
+            !s.revoke_refresh(&zone, "x1", "another-client")
+                .await
+                .unwrap(),
+            "only the owning client"
+        );
+        assert!(s.revoke_refresh(&zone, "x1", "client").await.unwrap());
         assert_eq!(
             s.rotate_refresh(&zone, "x1", &rec("x2"), now)
                 .await

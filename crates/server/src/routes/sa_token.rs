@@ -57,35 +57,31 @@ fn client_credentials(
     form: &QueryMap,
 ) -> Result<ClientCredentials, OAuthError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let value = value
-            .to_str()
-            .map_err(|_| OAuthError::invalid_client(true))?;
+        let value = value.to_str().map_err(|_| OAuthError::invalid_client())?;
         let (scheme, encoded) = value
             .split_once(' ')
-            .ok_or_else(|| OAuthError::invalid_client(true))?;
+            .ok_or_else(OAuthError::invalid_client)?;
         if !scheme.eq_ignore_ascii_case("basic") {
-            return Err(OAuthError::invalid_client(false));
+            return Err(OAuthError::invalid_client());
         }
         let decoded = STANDARD
             .decode(encoded.trim())
-            .map_err(|_| OAuthError::invalid_client(true))?;
-        let text = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client(true))?;
+            .map_err(|_| OAuthError::invalid_client())?;
+        let text = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client())?;
         let (id, secret) = text
             .split_once(':')
-            .ok_or_else(|| OAuthError::invalid_client(true))?;
+            .ok_or_else(OAuthError::invalid_client)?;
         return Ok(ClientCredentials {
             client_id: form_decode(id),
             client_secret: form_decode(secret),
-            via_basic: true,
         });
     }
     match (form.get("client_id"), form.get("client_secret")) {
         (Some(id), Some(secret)) => Ok(ClientCredentials {
             client_id: id.to_owned(),
             client_secret: secret.to_owned(),
-            via_basic: false,
         }),
-        _ => Err(OAuthError::invalid_client(false)),
+        _ => Err(OAuthError::invalid_client()),
     }
 }
 

@@ -13,12 +13,11 @@ pub const TOKEN_TTL_SECONDS: i64 = 3600;
 /// Prefix of service-account access tokens.
 pub const TOKEN_PREFIX: &str = "lk_sat_";
 
-/// Client credentials as presented, with how they arrived.
+/// Client credentials as presented.
 #[derive(Debug)]
 pub struct ClientCredentials {
     pub client_id: String,
     pub client_secret: String,
-    pub via_basic: bool,
 }
 
 /// Authenticates the credential and issues a token: `(access_token, expires_in)`.
@@ -50,7 +49,7 @@ pub async fn issue(
     };
     let cred = match found {
         Some(c) if valid => c,
-        _ => return Err(OAuthError::invalid_client(creds.via_basic)),
+        _ => return Err(OAuthError::invalid_client()),
     };
     let token =
         latchkey_crypto::random::secret(TOKEN_PREFIX).map_err(|_| OAuthError::server_error())?;

@@ -21,7 +21,7 @@ const MAX_LIFETIME_SECONDS: i64 = 3600;
 
 fn deny(why: &str) -> OAuthError {
     tracing::debug!(why, "client assertion refused");
-    let mut e = OAuthError::invalid_client(false);
+    let mut e = OAuthError::invalid_client();
     e.description = format!("client assertion refused: {why}");
     e
 }
@@ -64,9 +64,10 @@ fn check_times_and_audience(
     if !ok {
         return Err(deny("`aud` is neither the token endpoint nor the issuer"));
     }
-    Ok(Timestamp::from_millis(
-        exp.min(secs + MAX_LIFETIME_SECONDS) * 1000,
-    ))
+    if exp > secs + MAX_LIFETIME_SECONDS + SKEW_SECONDS {
+        return Err(deny("the assertion is valid for more than an hour"));
+    }
+    Ok(Timestamp::from_millis(exp * 1000))
 }
 
 /// Authenticates a client by its assertion; `client_id` narrows the lookup when given.
@@ -95,14 +96,17 @@ pub async fn authenticate(
         _ => return Err(deny("credential cannot authenticate with an assertion")),
     };
     verify_signature(state, &c, &jwks_url).await?;
-    let jti = claim(&c, "jti").ok_or_else(|| deny("no `jti`"))?;
-    let fresh = state
-        .store
-        .remember_jti(&zone.zone.id, &format!("{iss}\u{1f}{jti}"), expires, now)
-        .await
-        .map_err(server)?;
-    if !fresh {
-        return Err(deny("`jti` was already used"));
+    // `jti` is optional (platform identity tokens such as GCP's carry none); when present, a
+    // second use before expiry is a replay.
+    if let Some(jti) = claim(&c, "jti") {
+        let fresh = state
+            .store
+            .remember_jti(&zone.zone.id, &format!("{iss}\u{1f}{jti}"), expires, now)
+            .await
+            .map_err(server)?;
+        if !fresh {
+            return Err(deny("`jti` was already used"));
+        }
     }
     if cred.kind == CredentialKind::Token
         && let Some(p) = &provider
@@ -142,7 +146,19 @@ async fn find_credential(
         {
             return federated(state, zone, vec![c], iss, sub).await;
         }
-        let app = ApplicationId::new(id);
+        // Else `client_id` names the application, by id or by identifier.
+        let by_identifier = ListFilter::default().exact("identifier", vec![id.to_owned()]);
+        let apps = state
+            .store
+            .list_applications(zone_id, &by_identifier, &PageRequest::first(1))
+            .await
+            .map_err(server)?;
+        let app = apps
+            .items
+            .into_iter()
+            .next()
+            .map(|a| a.id)
+            .unwrap_or_else(|| ApplicationId::new(id));
         let creds = state
             .store
             .list_app_credentials(

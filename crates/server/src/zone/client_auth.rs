@@ -35,7 +35,6 @@ enum Presented {
     Secret {
         id: String,
         secret: String,
-        basic: bool,
     },
     Assertion {
         assertion: String,
@@ -71,10 +70,10 @@ fn presented(headers: &HeaderMap, form: &QueryMap) -> Result<Presented, OAuthErr
             .decode(encoded)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| OAuthError::invalid_client(true))?;
+            .ok_or_else(OAuthError::invalid_client)?;
         let (id, secret) = text
             .split_once(':')
-            .ok_or_else(|| OAuthError::invalid_client(true))?;
+            .ok_or_else(OAuthError::invalid_client)?;
         if form
             .get("client_id")
             .is_some_and(|c| c != id && c != form_decode(id))
@@ -86,7 +85,6 @@ fn presented(headers: &HeaderMap, form: &QueryMap) -> Result<Presented, OAuthErr
         return Ok(Presented::Secret {
             id: id.to_owned(),
             secret: secret.to_owned(),
-            basic: true,
         });
     }
     if let Some(a) = assertion {
@@ -104,7 +102,6 @@ fn presented(headers: &HeaderMap, form: &QueryMap) -> Result<Presented, OAuthErr
         (Some(id), Some(secret)) => Ok(Presented::Secret {
             id: id.to_owned(),
             secret: secret.to_owned(),
-            basic: false,
         }),
         _ => Ok(Presented::Nothing),
     }
@@ -118,14 +115,12 @@ pub async fn authenticate(
     form: &QueryMap,
 ) -> Result<Client, OAuthError> {
     match presented(headers, form)? {
-        Presented::Secret { id, secret, basic } => {
-            by_secret(state, zone, &id, &secret, basic).await
-        }
+        Presented::Secret { id, secret } => by_secret(state, zone, &id, &secret).await,
         Presented::Assertion {
             assertion,
             client_id,
         } => assertion::authenticate(state, zone, &assertion, client_id.as_deref()).await,
-        Presented::Nothing => Err(OAuthError::invalid_client(false)),
+        Presented::Nothing => Err(OAuthError::invalid_client()),
     }
 }
 
@@ -136,7 +131,6 @@ async fn by_secret(
     zone: &ZoneEntry,
     id: &str,
     secret: &str,
-    basic: bool,
 ) -> Result<Client, OAuthError> {
     let candidates = [
         (id.to_owned(), secret.to_owned()),
@@ -166,7 +160,7 @@ async fn by_secret(
             });
         }
     }
-    Err(OAuthError::invalid_client(basic))
+    Err(OAuthError::invalid_client())
 }
 
 /// The credential with client id `id` and its application, through the directory cache.
@@ -206,7 +200,7 @@ pub async fn client_of(state: &AppState, credential: AppCredential) -> Result<Cl
         .get_application(&credential.zone_id, &credential.application_id)
         .await
         .map_err(server)?
-        .ok_or_else(|| OAuthError::invalid_client(false))?;
+        .ok_or_else(OAuthError::invalid_client)?;
     Ok(Client {
         application,
         credential,

@@ -18,7 +18,6 @@ impl ZoneError {
                 status: StatusCode::NOT_FOUND,
                 error: "invalid_request",
                 description: e.message,
-                basic_challenge: false,
             })
         } else {
             Self(OAuthError::server_error())

@@ -100,30 +100,110 @@ impl Fetcher {
         }
     }
 
+    /// Checks a URL against the address policy before any request is made.
+    fn check(&self, url: &str) -> Result<url::Url, FetchError> {
+        let parsed =
+            url::Url::parse(url).map_err(|e| FetchError::Failed(url.to_owned(), e.to_string()))?;
+        let ok_scheme =
+            parsed.scheme() == "https" || (parsed.scheme() == "http" && self.allow_private);
+        let ok_host = match parsed.host() {
+            Some(url::Host::Ipv4(ip)) => allowed(IpAddr::V4(ip), self.allow_private),
+            Some(url::Host::Ipv6(ip)) => allowed(IpAddr::V6(ip), self.allow_private),
+            Some(url::Host::Domain(_)) => true,
+            None => false,
+        };
+        if ok_scheme && ok_host {
+            Ok(parsed)
+        } else {
+            Err(FetchError::Forbidden(url.to_owned()))
+        }
+    }
+
+    /// Reads a bounded body.
+    async fn body(url: &str, mut res: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+        let mut bytes = Vec::new();
+        while let Some(chunk) = res
+            .chunk()
+            .await
+            .map_err(|e| FetchError::Failed(url.to_owned(), e.to_string()))?
+        {
+            if bytes.len() + chunk.len() > MAX_BYTES {
+                return Err(FetchError::Failed(
+                    url.to_owned(),
+                    "response too large".into(),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+
+    /// POSTs a form (optionally with HTTP Basic credentials) and reads a JSON (or form-encoded)
+    /// answer of any status.
+    pub async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> Result<(u16, Value), FetchError> {
+        let parsed = self.check(url)?;
+        let fail = |e: String| FetchError::Failed(url.to_owned(), e);
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter())
+            .finish();
+        let mut req = self
+            .client
+            .post(parsed)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body(body);
+        if let Some((id, secret)) = basic {
+            let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+            req = req.basic_auth(enc(id), Some(enc(secret)));
+        }
+        let res = req.send().await.map_err(|e| fail(e.to_string()))?;
+        let status = res.status().as_u16();
+        let bytes = Self::body(url, res).await?;
+        let value = serde_json::from_slice(&bytes).or_else(|_| {
+            let pairs: serde_json::Map<String, Value> = form_urlencoded::parse(&bytes)
+                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                .collect();
+            if pairs.is_empty() {
+                Err(fail("the answer is not JSON".into()))
+            } else {
+                Ok(Value::Object(pairs))
+            }
+        })?;
+        Ok((status, value))
+    }
+
+    /// GETs `url` with a bearer token and reads JSON (e.g. OIDC userinfo); not cached.
+    pub async fn get_bearer(&self, url: &str, token: &str) -> Result<Value, FetchError> {
+        let parsed = self.check(url)?;
+        let fail = |e: String| FetchError::Failed(url.to_owned(), e);
+        let res = self
+            .client
+            .get(parsed)
+            .bearer_auth(token)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if !res.status().is_success() {
+            return Err(fail(format!("HTTP {}", res.status())));
+        }
+        let bytes = Self::body(url, res).await?;
+        serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))
+    }
+
     /// GETs `url` as JSON (cached). `fresh` bypasses the cache (e.g. on an unknown `kid`).
     pub async fn json(&self, url: &str, fresh: bool) -> Result<Arc<Value>, FetchError> {
         if !fresh && let Some(v) = self.cache.get(url) {
             return Ok(v);
         }
         let fail = |e: String| FetchError::Failed(url.to_owned(), e);
-        let parsed = url::Url::parse(url).map_err(|e| fail(e.to_string()))?;
-        if !matches!(parsed.scheme(), "https" | "http") {
-            return Err(FetchError::Forbidden(url.to_owned()));
-        }
-        if parsed.scheme() == "http" && !self.allow_private {
-            return Err(FetchError::Forbidden(url.to_owned()));
-        }
-        if let Some(url::Host::Ipv4(ip)) = parsed.host()
-            && !allowed(IpAddr::V4(ip), self.allow_private)
-        {
-            return Err(FetchError::Forbidden(url.to_owned()));
-        }
-        if let Some(url::Host::Ipv6(ip)) = parsed.host()
-            && !allowed(IpAddr::V6(ip), self.allow_private)
-        {
-            return Err(FetchError::Forbidden(url.to_owned()));
-        }
-        let mut res = self
+        let parsed = self.check(url)?;
+        let res = self
             .client
             .get(parsed)
             .header("accept", "application/json")
@@ -133,13 +213,7 @@ impl Fetcher {
         if !res.status().is_success() {
             return Err(fail(format!("HTTP {}", res.status())));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = res.chunk().await.map_err(|e| fail(e.to_string()))? {
-            if body.len() + chunk.len() > MAX_BYTES {
-                return Err(fail("document too large".into()));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = Self::body(url, res).await?;
         let value: Arc<Value> =
             Arc::new(serde_json::from_slice(&body).map_err(|e| fail(e.to_string()))?);
         self.cache.insert(url.to_owned(), value.clone());

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::client_auth;
+use super::code_grant::grant_client;
 use super::error::ZoneError;
 use super::grants::verify_zone_token;
 use super::token::{form, no_store};
@@ -46,7 +47,8 @@ pub async fn revoke(
 ) -> Result<Response, ZoneError> {
     let zone = s.zones.get(&s, &zone).await?;
     let form = form(&body)?;
-    client_auth::authenticate(&s, &zone, &headers, &form).await?;
+    // Public clients revoke their refresh tokens with `client_id` alone (RFC 7009 §2.1).
+    let client = grant_client(&s, &zone, &headers, &form).await?;
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("`token` is required"))?;
@@ -57,5 +59,8 @@ pub async fn revoke(
         )
         .into());
     }
+    s.store
+        .revoke_refresh(&zone.zone.id, &s.hasher.hash(token), &client.client_id)
+        .await?;
     Ok(axum::http::StatusCode::OK.into_response())
 }

@@ -77,3 +77,20 @@ pub async fn sign(
 pub fn now_seconds() -> i64 {
     Timestamp::now().millis() / 1000
 }
+
+/// Signs an arbitrary claim set (user tokens with array audiences, ID tokens).
+pub async fn sign_value(
+    state: &AppState,
+    zone: &ZoneEntry,
+    claims: &Value,
+) -> Result<String, OAuthError> {
+    let keys = state
+        .keys
+        .get(&zone.zone.id, &zone.zone.signing_alg)
+        .await
+        .map_err(|_| OAuthError::server_error())?;
+    let payload = serde_json::to_vec(claims).map_err(|_| OAuthError::server_error())?;
+    keys.signer
+        .sign(&payload)
+        .map_err(|_| OAuthError::server_error())
+}

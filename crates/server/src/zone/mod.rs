@@ -2,20 +2,28 @@
 //! (path mode) or `{zone_id}.{zone_domain}` (host mode, rewritten to the same routes).
 
 pub mod assertion;
+pub mod authorize;
+pub mod browser;
 pub mod cache;
 pub mod client_auth;
+pub mod code_grant;
 pub mod directory_cache;
 pub mod discovery;
 pub mod error;
+pub mod federation;
 pub mod fetch;
 pub mod grants;
 pub mod introspection;
 pub mod keys;
+pub mod login;
 pub mod mint;
+pub mod pages;
+pub mod passwords;
 pub mod policy;
 pub mod registration;
 pub mod token;
 pub mod upstream;
+pub mod userinfo;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -52,6 +60,25 @@ pub fn router() -> Router<AppState> {
             post(introspection::introspect),
         )
         .route("/z/{zone_id}/oauth/2/revoke", post(introspection::revoke))
+        .route("/z/{zone_id}/oauth/2/authorize", get(authorize::authorize))
+        .route("/z/{zone_id}/oauth/2/redirect", get(federation::callback))
+        .route(
+            "/z/{zone_id}/openidconnect/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route(
+            "/z/{zone_id}/login",
+            get(login::login_page).post(login::login_submit),
+        )
+        .route(
+            "/z/{zone_id}/login/upstream",
+            get(federation::login_upstream),
+        )
+        .route("/z/{zone_id}/login/consent", post(login::consent_submit))
+        .route(
+            "/z/{zone_id}/logout",
+            get(login::logout).post(login::logout),
+        )
 }
 
 /// Rewrites a request path before routing: collapses repeated slashes (SDKs fetch

@@ -60,6 +60,10 @@ async fn dispatch(
             let client = client_auth::authenticate(s, zone, headers, form).await?;
             grants::token_exchange(s, zone, &client, form).await
         }
+        Some("authorization_code") => {
+            super::code_grant::authorization_code(s, zone, headers, form).await
+        }
+        Some("refresh_token") => super::code_grant::refresh_token(s, zone, headers, form).await,
         Some(other) => Err(OAuthError::unsupported_grant_type(other)),
     }
 }

@@ -3,14 +3,14 @@
 
 use latchkey_domain::Timestamp;
 use latchkey_domain::model::directory::Resource;
-use latchkey_domain::model::identity::Status;
+use latchkey_domain::model::identity::{Grant, Status};
 use latchkey_domain::store::{GrantFilter, SecretFilter, UserFilter};
 use latchkey_domain::{ListFilter, PageRequest};
 
 use super::cache::ZoneEntry;
 use super::client_auth::server;
 use super::grants::{Issued, TOKEN_TYPE_ACCESS};
-use super::mint;
+use super::{federation, mint};
 use crate::api::vault::SecretData;
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
@@ -67,8 +67,8 @@ pub async fn vaulted(
     })
 }
 
-/// The upstream token of the user's active grant for the resource, or
-/// `insufficient_authorization` when there is none.
+/// The upstream token of the user's grant for the resource, refreshed at the provider when it
+/// has expired; `insufficient_authorization` when there is no usable grant.
 pub async fn delegated(
     state: &AppState,
     zone: &ZoneEntry,
@@ -98,16 +98,24 @@ pub async fn delegated(
     };
     let now = Timestamp::now();
     let filter = GrantFilter {
-        status: Some(Status::Active),
+        status: None,
         user_id: Some(user.id),
         resource_id: Some(resource.id.clone()),
     };
     let grants = state
         .store
-        .list_grants(zone_id, &filter, now, &PageRequest::first(1))
+        .list_grants(zone_id, &filter, now, &PageRequest::first(100))
         .await
         .map_err(server)?;
-    let grant = grants.items.into_iter().next().ok_or_else(missing)?;
+    let mut grant = grants
+        .items
+        .into_iter()
+        .rev()
+        .find(|g| g.status == Status::Active)
+        .ok_or_else(missing)?;
+    if grant.expires_at <= now {
+        grant = refresh(state, zone, grant).await.ok_or_else(missing)?;
+    }
     let sealed = grant.access_token.as_ref().ok_or_else(missing)?;
     let token: String = opened(
         state,
@@ -124,4 +132,72 @@ pub async fn delegated(
         id_token: None,
         username: None,
     })
+}
+
+/// Refreshes an expired grant at its provider; on failure the grant is marked expired.
+async fn refresh(state: &AppState, zone: &ZoneEntry, mut grant: Grant) -> Option<Grant> {
+    let context = format!("{}/grant/{}/refresh_token", grant.zone_id, grant.id);
+    let refreshed = async {
+        let sealed = grant.refresh_token.as_ref()?;
+        let refresh_token: String = opened(state, &context, sealed).ok()?;
+        let provider = state
+            .store
+            .get_provider(&zone.zone.id, &grant.provider_id)
+            .await
+            .ok()??;
+        let tokens = federation::upstream_token(
+            state,
+            &provider,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh_token),
+            ],
+        )
+        .await
+        .ok()?;
+        let pointer = provider
+            .protocols
+            .as_ref()
+            .and_then(|p| p.oauth2.as_ref())
+            .and_then(|o| o.token_response_access_token_pointer.clone())
+            .unwrap_or_else(|| "access_token".into());
+        let access = federation::pointer(&tokens, &pointer)?.to_owned();
+        let expires_in = tokens
+            .get("expires_in")
+            .and_then(|v| {
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|t| t.parse().ok()))
+            })
+            .unwrap_or(3600);
+        Some((
+            access,
+            tokens
+                .get("refresh_token")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+            expires_in,
+        ))
+    }
+    .await;
+    let now = Timestamp::now();
+    grant.updated_at = now;
+    match refreshed {
+        Some((access, rotated, expires_in)) => {
+            grant.access_token =
+                federation::seal_token(state, &grant.id, &grant.zone_id, "access_token", &access);
+            if let Some(r) = rotated {
+                grant.refresh_token =
+                    federation::seal_token(state, &grant.id, &grant.zone_id, "refresh_token", &r);
+            }
+            grant.expires_at = now.plus_seconds(expires_in);
+            grant.refreshed_at = Some(now);
+            state.store.update_grant_tokens(&grant).await.ok()?;
+            Some(grant)
+        }
+        None => {
+            grant.status = Status::Expired;
+            let _ = state.store.update_grant_tokens(&grant).await;
+            None
+        }
+    }
 }

@@ -1,0 +1,259 @@
+//! Shared pieces of the browser flows: which clients may use them (registered user agents and
+//! application credentials with redirect URIs), exact redirect-URI matching (any port for
+//! loopback redirects, RFC 8252 §7.3), cookies, and the pending authorization request.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use latchkey_domain::Timestamp;
+use latchkey_domain::model::directory::{Consent, CredentialKind};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::cache::ZoneEntry;
+use super::client_auth::server;
+use crate::oauth_error::OAuthError;
+use crate::state::AppState;
+
+/// Pending authorization requests live this long (the user has to sign in meanwhile).
+pub const REQUEST_TTL_SECONDS: i64 = 15 * 60;
+/// Browser sessions last this long.
+pub const SESSION_TTL_SECONDS: i64 = 12 * 3600;
+
+/// A client that may start a browser flow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BrowserClient {
+    pub client_id: String,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    /// No secret: PKCE is mandatory and the code is redeemed with `client_id` alone.
+    pub public: bool,
+    pub consent_required: bool,
+    pub application_id: Option<String>,
+    pub user_agent_id: Option<String>,
+}
+
+/// Finds the client behind `client_id`: a registered user agent or an application credential.
+pub async fn client(
+    state: &AppState,
+    zone: &ZoneEntry,
+    client_id: &str,
+) -> Result<Option<BrowserClient>, OAuthError> {
+    let zone_id = &zone.zone.id;
+    if client_id.starts_with("ua:") {
+        let Some(ua) = state
+            .store
+            .find_user_agent(zone_id, client_id)
+            .await
+            .map_err(server)?
+        else {
+            return Ok(None);
+        };
+        let redirect_uris = ua
+            .registration
+            .as_ref()
+            .and_then(|r| r.get("redirect_uris"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Ok(Some(BrowserClient {
+            client_id: ua.identifier,
+            name: ua.name,
+            redirect_uris,
+            public: true,
+            consent_required: true,
+            application_id: None,
+            user_agent_id: Some(ua.id.into_string()),
+        }));
+    }
+    let Some(cred) = state
+        .store
+        .find_app_credential_by_client_id(zone_id, client_id)
+        .await
+        .map_err(server)?
+    else {
+        return Ok(None);
+    };
+    let Some(app) = state
+        .store
+        .get_application(zone_id, &cred.application_id)
+        .await
+        .map_err(server)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(BrowserClient {
+        client_id: cred.identifier,
+        name: app.name,
+        redirect_uris: app.redirect_uris.unwrap_or_default(),
+        public: matches!(cred.kind, CredentialKind::Public | CredentialKind::Url),
+        consent_required: app.consent == Consent::Required,
+        application_id: Some(app.id.into_string()),
+        user_agent_id: None,
+    }))
+}
+
+fn is_loopback(u: &url::Url) -> bool {
+    u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+}
+
+/// Exact match, except that a registered loopback `http` redirect accepts any port.
+pub fn redirect_matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    let (Ok(mut r), Ok(mut q)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
+        return false;
+    };
+    if !is_loopback(&r) || !is_loopback(&q) {
+        return false;
+    }
+    let _ = r.set_port(None);
+    let _ = q.set_port(None);
+    r == q
+}
+
+/// What the client asked for at the authorization endpoint, kept while the user signs in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthRequest {
+    pub client: BrowserClient,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub scope: Option<String>,
+    pub resources: Vec<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub nonce: Option<String>,
+    pub prompt: Option<String>,
+}
+
+/// Loads a pending request and its CSRF token.
+pub async fn load_request(
+    state: &AppState,
+    zone: &ZoneEntry,
+    id: &str,
+) -> Result<Option<(AuthRequest, String)>, OAuthError> {
+    let found = state
+        .store
+        .get_auth_request(&zone.zone.id, id, Timestamp::now())
+        .await
+        .map_err(server)?;
+    Ok(found.and_then(|(params, csrf)| serde_json::from_str(&params).ok().map(|r| (r, csrf))))
+}
+
+/// The cookie names of a zone's web session and of the CSRF check.
+pub fn session_cookie(zone: &ZoneEntry) -> String {
+    format!("lk_session_{}", zone.zone.id)
+}
+
+pub fn csrf_cookie(zone: &ZoneEntry) -> String {
+    format!("lk_csrf_{}", zone.zone.id)
+}
+
+/// The value of cookie `name` in the request.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then(|| v.to_owned())
+        })
+}
+
+/// Adds a `Set-Cookie` header: HttpOnly, SameSite=Lax, Secure on https, scoped to the zone.
+pub fn set_cookie(res: &mut Response, zone: &ZoneEntry, name: &str, value: &str, max_age: i64) {
+    let secure = if zone.issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let path = url::Url::parse(&zone.issuer)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    let path = if path.is_empty() {
+        "/".to_owned()
+    } else {
+        path
+    };
+    let v =
+        format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+    if let Ok(h) = HeaderValue::from_str(&v) {
+        res.headers_mut().append(header::SET_COOKIE, h);
+    }
+}
+
+/// A 303 redirect.
+pub fn redirect(location: &str) -> Response {
+    let mut res = Response::new(axum::body::Body::empty());
+    *res.status_mut() = axum::http::StatusCode::SEE_OTHER;
+    if let Ok(v) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// `base` with extra query parameters appended.
+pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
+    match url::Url::parse(base) {
+        Ok(mut u) => {
+            {
+                let mut q = u.query_pairs_mut();
+                for (k, v) in params {
+                    q.append_pair(k, v);
+                }
+            }
+            u.to_string()
+        }
+        Err(_) => base.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_matching() {
+        assert!(redirect_matches(
+            "https://app.example/cb",
+            "https://app.example/cb"
+        ));
+        assert!(!redirect_matches(
+            "https://app.example/cb",
+            "https://app.example/cb/"
+        ));
+        assert!(!redirect_matches(
+            "https://app.example/cb",
+            "https://app.example/cb?x=1"
+        ));
+        assert!(redirect_matches(
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1:53122/callback"
+        ));
+        assert!(redirect_matches(
+            "http://localhost:3000/cb",
+            "http://localhost:4000/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://localhost:3000/cb",
+            "http://localhost:4000/other"
+        ));
+        assert!(!redirect_matches(
+            "https://app.example/cb",
+            "https://app.example:8443/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1.evil.example/cb"
+        ));
+    }
+}

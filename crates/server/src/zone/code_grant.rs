@@ -1,0 +1,400 @@
+//! The user grants at the token endpoint: `authorization_code` (single use, PKCE S256, exact
+//! redirect URI, resources bound to the code; a replayed code revokes what it issued) and
+//! `refresh_token` (rotation on every use; a reused token revokes its whole family). Both mint
+//! a user access token, a new refresh token and, when `openid` was asked, an ID token.
+
+use axum::http::HeaderMap;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use latchkey_domain::Timestamp;
+use latchkey_domain::id::{SessionId, UserId};
+use latchkey_domain::model::identity::{Session, SessionType, Status, User};
+use latchkey_domain::model::login::{CodeUse, GrantData, RefreshRecord, RefreshUse};
+use serde_json::json;
+
+use super::browser::{self, BrowserClient};
+use super::cache::ZoneEntry;
+use super::client_auth::{self, server};
+use super::grants::{Issued, resolve_target};
+use super::mint::{self, Claims};
+use crate::api::zone::paths;
+use crate::extract::QueryMap;
+use crate::oauth_error::OAuthError;
+use crate::state::AppState;
+
+/// Refresh tokens live 30 days and rotate on use.
+pub const REFRESH_TTL_SECONDS: i64 = 30 * 86_400;
+const ID_TOKEN_TTL_SECONDS: i64 = 3600;
+
+/// The client of a user grant: confidential (authenticated) or public (`client_id` only).
+pub async fn grant_client(
+    s: &AppState,
+    zone: &ZoneEntry,
+    headers: &HeaderMap,
+    form: &QueryMap,
+) -> Result<BrowserClient, OAuthError> {
+    let presents_secret = headers.contains_key(axum::http::header::AUTHORIZATION)
+        || form.get("client_secret").is_some()
+        || form.get("client_assertion").is_some();
+    if presents_secret {
+        let c = client_auth::authenticate(s, zone, headers, form).await?;
+        return browser::client(s, zone, c.client_id())
+            .await?
+            .ok_or_else(OAuthError::invalid_client);
+    }
+    let id = form
+        .get("client_id")
+        .ok_or_else(OAuthError::invalid_client)?;
+    match browser::client(s, zone, id).await? {
+        Some(c) if c.public => Ok(c),
+        _ => Err(OAuthError::invalid_client()),
+    }
+}
+
+fn pkce_ok(grant: &GrantData, verifier: Option<&str>) -> bool {
+    match (&grant.code_challenge, verifier) {
+        (None, None) => true,
+        (Some(challenge), Some(v)) => {
+            let well_formed = (43..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            well_formed
+                && URL_SAFE_NO_PAD.encode(latchkey_crypto::keyed_hash::sha256(v.as_bytes()))
+                    == *challenge
+        }
+        _ => false,
+    }
+}
+
+/// `grant_type=authorization_code`.
+pub async fn authorization_code(
+    s: &AppState,
+    zone: &ZoneEntry,
+    headers: &HeaderMap,
+    form: &QueryMap,
+) -> Result<Issued, OAuthError> {
+    let client = grant_client(s, zone, headers, form).await?;
+    let code = form
+        .get("code")
+        .ok_or_else(|| OAuthError::invalid_request("`code` is required"))?;
+    let invalid = || {
+        OAuthError::bad(
+            "invalid_grant",
+            "the code is invalid, expired or already used",
+        )
+    };
+    let grant = match s
+        .store
+        .use_code(&zone.zone.id, &s.hasher.hash(code), Timestamp::now())
+        .await
+        .map_err(server)?
+    {
+        CodeUse::Fresh(g) => g,
+        CodeUse::Replayed(g) => {
+            if let Some(sid) = &g.session_id {
+                let _ = s.store.revoke_refresh_for_session(&zone.zone.id, sid).await;
+            }
+            tracing::warn!(zone = %zone.zone.id, client = %g.client_id, "authorization code replayed; its tokens are revoked");
+            return Err(invalid());
+        }
+        CodeUse::Invalid => return Err(invalid()),
+    };
+    if grant.client_id != client.client_id {
+        return Err(invalid());
+    }
+    if grant.redirect_uri.as_deref() != form.get("redirect_uri") {
+        return Err(OAuthError::bad(
+            "invalid_grant",
+            "`redirect_uri` does not match the authorization request",
+        ));
+    }
+    if !pkce_ok(&grant, form.get("code_verifier")) {
+        return Err(OAuthError::bad(
+            "invalid_grant",
+            "the PKCE code verifier does not match",
+        ));
+    }
+    let family = latchkey_crypto::random::id().map_err(|_| OAuthError::server_error())?;
+    issue(s, zone, &client, grant, form, family, None).await
+}
+
+/// `grant_type=refresh_token`.
+pub async fn refresh_token(
+    s: &AppState,
+    zone: &ZoneEntry,
+    headers: &HeaderMap,
+    form: &QueryMap,
+) -> Result<Issued, OAuthError> {
+    let client = grant_client(s, zone, headers, form).await?;
+    let presented = form
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("`refresh_token` is required"))?;
+    let next = latchkey_crypto::random::secret("lk_rt_").map_err(|_| OAuthError::server_error())?;
+    let next_hash = s.hasher.hash(&next);
+    let now = Timestamp::now();
+    let placeholder = GrantData {
+        client_id: client.client_id.clone(),
+        user_id: String::new(),
+        session_id: None,
+        scope: None,
+        resources: vec![],
+        nonce: None,
+        auth_time: 0,
+        redirect_uri: None,
+        code_challenge: None,
+        code_challenge_method: None,
+    };
+    // The store copies the old token's family and grant into the new record.
+    let record = RefreshRecord {
+        token_hash: next_hash.clone(),
+        family_id: String::new(),
+        grant: placeholder,
+        expires_at: now.plus_seconds(REFRESH_TTL_SECONDS),
+        created_at: now,
+    };
+    match s
+        .store
+        .rotate_refresh(&zone.zone.id, &s.hasher.hash(presented), &record, now)
+        .await
+        .map_err(server)?
+    {
+        RefreshUse::Rotated(old) if old.client_id == client.client_id => {
+            issue(s, zone, &client, *old, form, String::new(), Some(next)).await
+        }
+        RefreshUse::Rotated(_) => {
+            let _ = s
+                .store
+                .revoke_refresh(&zone.zone.id, &next_hash, &client.client_id)
+                .await;
+            Err(OAuthError::bad(
+                "invalid_grant",
+                "the refresh token was issued to another client",
+            ))
+        }
+        RefreshUse::Reused => {
+            tracing::warn!(zone = %zone.zone.id, client = %client.client_id, "refresh token reused; its family is revoked");
+            Err(OAuthError::bad(
+                "invalid_grant",
+                "the refresh token was already used; sign in again",
+            ))
+        }
+        RefreshUse::Invalid => Err(OAuthError::bad(
+            "invalid_grant",
+            "the refresh token is invalid or expired",
+        )),
+    }
+}
+
+/// Mints the tokens of a user grant. With `rotated`, that refresh token was already stored by
+/// the rotation; otherwise a new family starts with `family`.
+async fn issue(
+    s: &AppState,
+    zone: &ZoneEntry,
+    client: &BrowserClient,
+    grant: GrantData,
+    form: &QueryMap,
+    family: String,
+    rotated: Option<String>,
+) -> Result<Issued, OAuthError> {
+    let user = s
+        .store
+        .get_user(&zone.zone.id, &UserId::new(&grant.user_id))
+        .await
+        .map_err(server)?
+        .filter(|u| u.status == "active")
+        .ok_or_else(|| {
+            OAuthError::bad(
+                "insufficient_authorization",
+                "the user no longer exists or is disabled",
+            )
+        })?;
+    let audiences = audiences(s, zone, &grant, form).await?;
+    let session = child_session(s, zone, client, &user, &grant).await?;
+    let iat = mint::now_seconds();
+    let aud_claim = if audiences.len() == 1 {
+        json!(audiences[0])
+    } else {
+        json!(audiences)
+    };
+    let lifetime = match audiences.first() {
+        Some(a) => match resolve_target(s, zone, a).await {
+            Ok(t) => mint::lifetime(&t.resource),
+            Err(_) => mint::DEFAULT_LIFETIME_SECONDS,
+        },
+        None => mint::DEFAULT_LIFETIME_SECONDS,
+    };
+    let claims = Claims {
+        iss: &zone.issuer,
+        sub: &user.identifier,
+        aud: "",
+        exp: iat + lifetime,
+        iat,
+        client_id: &client.client_id,
+        jti: mint::jti()?,
+        sub_profile: "user",
+        keycard_app_id: client
+            .application_id
+            .as_deref()
+            .or(client.user_agent_id.as_deref())
+            .unwrap_or_default(),
+        scope: grant.scope.clone(),
+        act: None,
+        sid: Some(session.id.as_str()),
+    };
+    let mut value = serde_json::to_value(&claims).map_err(|_| OAuthError::server_error())?;
+    value["aud"] = aud_claim;
+    if audiences.len() == 1 {
+        value["resource"] = json!(audiences[0]);
+    }
+    let access = mint::sign_value(s, zone, &value).await?;
+    let refresh = match rotated {
+        Some(r) => r,
+        None => {
+            let token = latchkey_crypto::random::secret("lk_rt_")
+                .map_err(|_| OAuthError::server_error())?;
+            let now = Timestamp::now();
+            let record = RefreshRecord {
+                token_hash: s.hasher.hash(&token),
+                family_id: family,
+                grant: grant.clone(),
+                expires_at: now.plus_seconds(REFRESH_TTL_SECONDS),
+                created_at: now,
+            };
+            s.store
+                .insert_refresh(&zone.zone.id, &record)
+                .await
+                .map_err(server)?;
+            token
+        }
+    };
+    let wants_openid = grant
+        .scope
+        .as_deref()
+        .is_some_and(|sc| sc.split_ascii_whitespace().any(|x| x == "openid"));
+    let id_token = if wants_openid {
+        Some(id_token(s, zone, client, &user, &grant, iat).await?)
+    } else {
+        None
+    };
+    Ok(Issued {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: lifetime,
+        issued_token_type: None,
+        scope: grant.scope.clone(),
+        refresh_token: Some(refresh),
+        id_token,
+        username: None,
+    })
+}
+
+/// `aud`: the token request's resources (which must have been authorized), else the code's,
+/// else the zone's default resource, else the zone's userinfo endpoint.
+async fn audiences(
+    s: &AppState,
+    zone: &ZoneEntry,
+    grant: &GrantData,
+    form: &QueryMap,
+) -> Result<Vec<String>, OAuthError> {
+    let requested: Vec<String> = form
+        .all("resource")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if !requested.is_empty() {
+        if let Some(bad) = requested.iter().find(|r| !grant.resources.contains(r)) {
+            return Err(OAuthError::bad(
+                "invalid_target",
+                format!("`{bad}` was not authorized for this grant"),
+            ));
+        }
+        return Ok(requested);
+    }
+    if !grant.resources.is_empty() {
+        return Ok(grant.resources.clone());
+    }
+    if let Some(id) = &zone.zone.default_resource_id
+        && let Some(r) = s
+            .store
+            .get_resource(&zone.zone.id, &latchkey_domain::id::ResourceId::new(id))
+            .await
+            .map_err(server)?
+    {
+        return Ok(vec![r.identifier]);
+    }
+    Ok(vec![zone.url(paths::USERINFO)])
+}
+
+/// Records the token session under the web session that signed in (a `parent_id` chain).
+async fn child_session(
+    s: &AppState,
+    zone: &ZoneEntry,
+    client: &BrowserClient,
+    user: &User,
+    grant: &GrantData,
+) -> Result<Session, OAuthError> {
+    let now = Timestamp::now();
+    let session = Session {
+        zone_id: zone.zone.id.clone(),
+        id: SessionId::new(latchkey_crypto::random::id().map_err(|_| OAuthError::server_error())?),
+        organization_id: zone.zone.organization_id.clone(),
+        session_type: SessionType::User,
+        user_id: Some(user.id.clone()),
+        application_id: client
+            .application_id
+            .clone()
+            .map(latchkey_domain::id::ApplicationId::new),
+        user_agent_id: client
+            .user_agent_id
+            .clone()
+            .map(latchkey_domain::id::UserAgentId::new),
+        parent_id: grant.session_id.clone().map(SessionId::new),
+        provider_id: user.provider_id.clone(),
+        issuer: user.issuer.clone(),
+        subject: user.subject.clone(),
+        metadata_name: Some(client.name.clone()),
+        session_data: None,
+        status: Status::Active,
+        authenticated_at: Some(Timestamp::from_millis(grant.auth_time * 1000)),
+        expires_at: Some(now.plus_seconds(REFRESH_TTL_SECONDS)),
+        created_at: now,
+        updated_at: now,
+    };
+    match s.store.insert_session(&session).await {
+        Ok(()) => Ok(session),
+        // The web session may have been deleted meanwhile: record the token session on its own.
+        Err(_) => {
+            let mut orphan = session;
+            orphan.parent_id = None;
+            s.store.insert_session(&orphan).await.map_err(server)?;
+            Ok(orphan)
+        }
+    }
+}
+
+async fn id_token(
+    s: &AppState,
+    zone: &ZoneEntry,
+    client: &BrowserClient,
+    user: &User,
+    grant: &GrantData,
+    iat: i64,
+) -> Result<String, OAuthError> {
+    let mut claims = json!({
+        "iss": zone.issuer,
+        "sub": user.identifier,
+        "aud": client.client_id,
+        "exp": iat + ID_TOKEN_TTL_SECONDS,
+        "iat": iat,
+        "auth_time": grant.auth_time,
+        "email": user.email,
+        "email_verified": user.email_verified,
+    });
+    if let Some(n) = &grant.nonce {
+        claims["nonce"] = json!(n);
+    }
+    if let Some(sid) = &grant.session_id {
+        claims["sid"] = json!(sid);
+    }
+    mint::sign_value(s, zone, &claims).await
+}

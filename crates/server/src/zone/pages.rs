@@ -1,0 +1,170 @@
+//! Server-rendered login, consent and error pages: plain HTML and CSS, no scripts, accessible
+//! (labels, landmarks, focus styles), every dynamic value HTML-escaped.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}\
+main{max-width:24rem;margin:8vh auto;background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08);padding:2rem}\
+h1{font-size:1.35rem;margin:0 0 .25rem}p.sub{color:#5b6475;margin:0 0 1.5rem}\
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}\
+input[type=email],input[type=password]{width:100%;box-sizing:border-box;padding:.6rem .7rem;border:1px solid #c7ccd6;border-radius:8px;font-size:1rem}\
+button,.button{display:block;width:100%;box-sizing:border-box;margin-top:1.25rem;padding:.7rem;border:0;border-radius:8px;background:#2f5bea;color:#fff;font-size:1rem;font-weight:600;text-align:center;text-decoration:none;cursor:pointer}\
+button.secondary{background:#e8ebf1;color:#1d2330}\
+:focus-visible{outline:3px solid #f5a623;outline-offset:2px}\
+.error{background:#fdecec;color:#8a1c1c;border-radius:8px;padding:.6rem .8rem;margin-bottom:1rem}\
+ul.scopes{padding-left:1.2rem}hr{border:0;border-top:1px solid #e3e6ec;margin:1.5rem 0}\
+footer{color:#8a93a5;font-size:.8rem;text-align:center;margin-top:1.5rem}";
+
+/// A full page with security headers (no framing, no caching, no referrer).
+pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body><main>{body}<footer>Secured by Latchkey</footer></main></body></html>",
+        esc(title)
+    );
+    let mut res = (status, Html(html)).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' *; frame-ancestors 'none'"),
+    );
+    res
+}
+
+/// An error page for requests that cannot be redirected back to the client.
+pub fn error(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<h1>Something went wrong</h1><p class=\"sub\">This sign-in request cannot continue.</p><div class=\"error\" role=\"alert\">{}</div>",
+        esc(message)
+    );
+    page(status, "Sign-in error", &body)
+}
+
+/// What the sign-in page offers.
+pub struct LoginPage<'a> {
+    pub zone_name: &'a str,
+    pub client_name: &'a str,
+    pub action: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+    pub email: &'a str,
+    /// `(href, provider name)` of the upstream sign-in, when the zone has one.
+    pub upstream: Option<(String, &'a str)>,
+    pub passwords: bool,
+    pub signup: bool,
+}
+
+pub fn login(p: &LoginPage<'_>) -> Response {
+    let mut body = format!(
+        "<h1>Sign in to {}</h1><p class=\"sub\">to continue to <strong>{}</strong></p>",
+        esc(p.zone_name),
+        esc(p.client_name)
+    );
+    if let Some(e) = p.error {
+        body.push_str(&format!(
+            "<div class=\"error\" role=\"alert\">{}</div>",
+            esc(e)
+        ));
+    }
+    if let Some((href, name)) = &p.upstream {
+        body.push_str(&format!(
+            "<a class=\"button\" id=\"upstream\" href=\"{}\">Continue with {}</a>",
+            esc(href),
+            esc(name)
+        ));
+        if p.passwords {
+            body.push_str("<hr>");
+        }
+    }
+    if p.passwords {
+        let hidden = format!(
+            "<input type=\"hidden\" name=\"request\" value=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+            esc(p.request_id),
+            esc(p.csrf)
+        );
+        body.push_str(&format!(
+            "<form method=\"post\" action=\"{}\">{hidden}\
+             <label for=\"email\">Email</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required value=\"{}\">\
+             <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required minlength=\"8\">\
+             <button type=\"submit\" name=\"intent\" value=\"signin\">Sign in</button>",
+            esc(p.action),
+            esc(p.email)
+        ));
+        if p.signup {
+            body.push_str("<button type=\"submit\" class=\"secondary\" name=\"intent\" value=\"signup\">Create account</button>");
+        }
+        body.push_str("</form>");
+    }
+    page(StatusCode::OK, "Sign in", &body)
+}
+
+/// The consent page: which client wants what.
+pub fn consent(
+    zone_name: &str,
+    client_name: &str,
+    action: &str,
+    request_id: &str,
+    csrf: &str,
+    scopes: &[String],
+    resources: &[String],
+) -> Response {
+    let items: String = scopes
+        .iter()
+        .chain(resources.iter())
+        .map(|s| format!("<li>{}</li>", esc(s)))
+        .collect();
+    let list = if items.is_empty() {
+        "<p>Access to your account in this zone.</p>".to_owned()
+    } else {
+        format!("<ul class=\"scopes\">{items}</ul>")
+    };
+    let body = format!(
+        "<h1>Allow access?</h1><p class=\"sub\"><strong>{}</strong> wants to act for you in {}:</p>{list}\
+         <form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"request\" value=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <button type=\"submit\" name=\"decision\" value=\"allow\" id=\"allow\">Allow</button>\
+         <button type=\"submit\" class=\"secondary\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button></form>",
+        esc(client_name),
+        esc(zone_name),
+        esc(action),
+        esc(request_id),
+        esc(csrf)
+    );
+    page(StatusCode::OK, "Allow access", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            esc("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+}
