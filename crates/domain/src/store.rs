@@ -16,7 +16,7 @@ use crate::model::directory::{AppCredential, Application, Dependency, Provider, 
 use crate::model::identity::{Grant, Session, SessionType, Status, User, UserAgent};
 use crate::model::keys::StoredKey;
 use crate::model::login::{CodeUse, GrantData, RefreshRecord, RefreshUse};
-use crate::model::organization::Organization;
+use crate::model::organization::{Invitation, Organization};
 use crate::model::service_account::{ServiceAccount, ServiceAccountCredential};
 use crate::model::vault::{Secret, SecretKind};
 use crate::model::zone::Zone;
@@ -514,6 +514,38 @@ pub trait LoginStore: Send + Sync {
     async fn update_grant_tokens(&self, grant: &Grant) -> StoreResult<()>;
 }
 
+/// Organization invitations.
+#[async_trait]
+pub trait InvitationStore: Send + Sync {
+    async fn create_invitation(&self, invitation: &Invitation) -> StoreResult<()>;
+    async fn list_invitations(
+        &self,
+        org: &OrganizationId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invitation>>;
+    async fn get_invitation(
+        &self,
+        org: &OrganizationId,
+        id: &str,
+    ) -> StoreResult<Option<Invitation>>;
+    async fn find_invitation_by_token(&self, token_hash: &str) -> StoreResult<Option<Invitation>>;
+    /// Moves a pending invitation to `status` (`accepted` or `revoked`); false if it was not pending.
+    async fn set_invitation_status(
+        &self,
+        org: &OrganizationId,
+        id: &str,
+        status: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// The newest pending, unexpired invitation of `email` in `org`.
+    async fn pending_invitation_for(
+        &self,
+        org: &OrganizationId,
+        email: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>>;
+}
+
 /// Everything the server needs from persistence.
 #[async_trait]
 pub trait Store:
@@ -530,6 +562,7 @@ pub trait Store:
     + IdentityStore
     + KeyStore
     + LoginStore
+    + InvitationStore
 {
     /// Closes connections cleanly (checkpointing SQLite's WAL).
     async fn close(&self);

@@ -510,3 +510,165 @@ both_backends!(
         );
     }
 );
+
+both_backends!(invitations_gate_sign_up, |app: TestApp| async move {
+    let zone = app.create("/zones", json!({"name": "invite-only"})).await;
+    app.create(
+        &format!("/zones/{zone}/resources"),
+        json!({"identifier": "https://mcp.test/mcp", "name": "MCP", "scopes": ["tools"]}),
+    )
+    .await;
+    let reg = Request::post(format!("/z/{zone}/oauth/2/registration"))
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"redirect_uris": ["http://127.0.0.1/callback"]}).to_string(),
+        ))
+        .unwrap();
+    let client = app.raw(reg).await.json["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let org = app
+        .admin(Method::GET, &format!("/zones/{zone}"), None)
+        .await
+        .json["organization_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let inv = app
+        .admin(
+            Method::POST,
+            &format!("/organizations/{org}/invitations"),
+            Some(json!({"email": "Invited@Example.com", "role": "org_member"})),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .json;
+    assert_eq!(
+        (inv["status"].as_str(), inv["email"].as_str()),
+        (Some("pending"), Some("invited@example.com"))
+    );
+    let token = inv["token"].as_str().unwrap().to_owned();
+    let public = app
+        .call(Method::GET, &format!("/invitations/{token}"), None, None)
+        .await
+        .expect(StatusCode::OK)
+        .json;
+    assert_eq!(
+        (public["status"].as_str(), public["role"].as_str()),
+        (Some("pending"), Some("org_member"))
+    );
+    let listed = app
+        .admin(
+            Method::GET,
+            &format!("/organizations/{org}/invitations"),
+            None,
+        )
+        .await
+        .json;
+    assert!(
+        listed["items"][0].get("token").is_none(),
+        "the token is shown once"
+    );
+
+    let attempt = |email: &'static str| {
+        let app = &app;
+        let zone = zone.clone();
+        let client = client.clone();
+        async move {
+            let mut b = Browser::new(app);
+            let login = location(
+                &b.send(Method::GET, &authorize_url(&zone, &client, ""), None)
+                    .await,
+            );
+            let request = param(&format!("http://lk.test{login}"), "request").unwrap();
+            b.send(Method::GET, &login, None).await;
+            let csrf = field(app, &login, &b.cookies, "csrf").await;
+            let form = format!(
+                "request={request}&csrf={csrf}&email={}&password=correct-horse&intent=signup",
+                urlencoding(email)
+            );
+            b.send(Method::POST, &format!("/z/{zone}/login"), Some(form))
+                .await
+        }
+    };
+    let refused = attempt("stranger@example.com").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::OK,
+        "the sign-in page comes back with an error"
+    );
+    let users = app
+        .admin(Method::GET, &format!("/zones/{zone}/users"), None)
+        .await
+        .json;
+    assert!(
+        users["items"].as_array().unwrap().is_empty(),
+        "no account without an invitation"
+    );
+    let admitted = attempt("invited@example.com").await;
+    assert_eq!(
+        admitted.status,
+        StatusCode::OK,
+        "consent page after sign-up"
+    );
+    let users = app
+        .admin(Method::GET, &format!("/zones/{zone}/users"), None)
+        .await
+        .json;
+    assert_eq!(users["items"][0]["email"], "invited@example.com");
+    let spent = app
+        .call(Method::GET, &format!("/invitations/{token}"), None, None)
+        .await
+        .json;
+    assert_eq!(spent["status"], "accepted");
+    let again = app
+        .admin(Method::POST, &format!("/invitations/{token}/accept"), None)
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    app.call(Method::GET, "/invitations/lk_inv_unknown", None, None)
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    let second = app
+        .admin(
+            Method::POST,
+            &format!("/organizations/{org}/invitations"),
+            Some(json!({"email": "x@example.com", "role": "org_admin"})),
+        )
+        .await
+        .json;
+    app.admin(
+        Method::DELETE,
+        &format!(
+            "/organizations/{org}/invitations/{}",
+            second["id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT);
+    let revoked = app
+        .call(
+            Method::GET,
+            &format!("/invitations/{}", second["token"].as_str().unwrap()),
+            None,
+            None,
+        )
+        .await
+        .json;
+    assert_eq!(revoked["status"], "revoked");
+    app.admin(
+        Method::POST,
+        &format!("/organizations/{org}/invitations"),
+        Some(json!({"email": "not-an-email", "role": "org_member"})),
+    )
+    .await
+    .expect(StatusCode::BAD_REQUEST);
+    app.admin(
+        Method::POST,
+        &format!("/organizations/{org}/invitations"),
+        Some(json!({"email": "a@b.c", "role": "king"})),
+    )
+    .await
+    .expect(StatusCode::BAD_REQUEST);
+});

@@ -10,6 +10,7 @@ mod applications;
 mod db;
 mod error;
 mod identity;
+mod invitations;
 mod keys;
 mod login;
 mod meta;

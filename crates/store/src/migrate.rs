@@ -34,6 +34,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_user_login.sql"),
         include_str!("../migrations/postgres/0004_user_login.sql"),
     ),
+    (
+        5,
+        "invitations",
+        include_str!("../migrations/sqlite/0005_invitations.sql"),
+        include_str!("../migrations/postgres/0005_invitations.sql"),
+    ),
 ];
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;

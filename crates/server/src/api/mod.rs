@@ -4,6 +4,7 @@
 pub mod directory;
 pub mod envelope;
 pub mod identity;
+pub mod invitation;
 pub mod organization;
 pub mod service_account;
 pub mod vault;

@@ -7,6 +7,7 @@ mod applications;
 mod docs;
 mod health;
 mod identity;
+mod invitations;
 mod list;
 mod organizations;
 mod providers;
@@ -47,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .merge(resources::router())
         .merge(secrets::router())
         .merge(identity::router())
+        .merge(invitations::router())
         .split_for_parts();
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     let zone_domain = state.zone_domain.clone();

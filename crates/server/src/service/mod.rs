@@ -6,6 +6,7 @@ pub mod app_credentials;
 pub mod applications;
 pub mod bootstrap;
 pub mod identity;
+pub mod invitations;
 pub mod organizations;
 pub mod providers;
 pub mod resources;

@@ -109,7 +109,7 @@ async fn render_login(
         upstream: link,
         passwords: upstream.is_none()
             || zone.zone.login_flow == latchkey_domain::model::zone::LoginFlow::IdentifierFirst,
-        signup: upstream.is_none() && !zone.zone.requires_invitation,
+        signup: upstream.is_none(),
     };
     let mut res = pages::login(&page);
     browser::set_cookie(
@@ -213,8 +213,8 @@ async fn sign_up(
     email: &str,
     password: &str,
 ) -> Result<User, &'static str> {
-    if zone.zone.requires_invitation || zone.zone.user_identity_provider_id.is_some() {
-        return Err("Sign-up is by invitation only in this zone.");
+    if zone.zone.user_identity_provider_id.is_some() {
+        return Err("Sign up through the zone's identity provider.");
     }
     if email.len() > 254
         || !email.contains('@')
@@ -229,6 +229,14 @@ async fn sign_up(
     }
     if find_by_email(s, zone, email).await.is_some() {
         return Err("An account with this email already exists. Sign in instead.");
+    }
+    if zone.zone.requires_invitation {
+        let admitted = crate::service::invitations::admit(s, &zone.zone.organization_id, email)
+            .await
+            .map_err(|_| "The server failed; try again.")?;
+        if !admitted {
+            return Err("Sign-up is by invitation only in this zone.");
+        }
     }
     let hash = passwords::hash(password)
         .await

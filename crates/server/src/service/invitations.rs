@@ -1,0 +1,145 @@
+//! Organization invitations: created by members (platform admins anywhere), shown to the invitee
+//! by token without spending it, accepted once. A pending invitation also admits that email to
+//! email/password sign-up in the organization's zones that require invitations.
+
+use latchkey_domain::Timestamp;
+use latchkey_domain::id::OrganizationId;
+use latchkey_domain::model::access::Principal;
+use latchkey_domain::model::organization::{Invitation, Organization};
+use latchkey_domain::{Page, PageRequest};
+
+use super::{access, new_id};
+use crate::api::invitation::CreateInvitation;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Invitations are valid for a week.
+pub const TTL_SECONDS: i64 = 7 * 86_400;
+/// Prefix of invitation tokens.
+pub const TOKEN_PREFIX: &str = "lk_inv_";
+
+fn principal_id(who: &Principal) -> String {
+    match who {
+        Principal::ApiKey { id, .. } => id.as_str().to_owned(),
+        Principal::ServiceAccount {
+            service_account_id, ..
+        } => service_account_id.as_str().to_owned(),
+    }
+}
+
+/// A plausible email address (one `@`, no spaces, at most 254 characters), lowercased.
+pub fn email(field: &str, value: &str) -> ApiResult<String> {
+    let v = value.trim().to_lowercase();
+    let ok = v.len() <= 254
+        && v.matches('@').count() == 1
+        && !v.starts_with('@')
+        && !v.ends_with('@')
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+    if ok {
+        Ok(v)
+    } else {
+        Err(ApiError::invalid_field(
+            field,
+            format!(
+                "`{}` is not an email address",
+                value.chars().take(80).collect::<String>()
+            ),
+        ))
+    }
+}
+
+pub async fn list(
+    state: &AppState,
+    who: &Principal,
+    org: &str,
+    page: &PageRequest,
+) -> ApiResult<Page<Invitation>> {
+    let org = access::organization(state, who, org).await?;
+    Ok(state.store.list_invitations(&org.id, page).await?)
+}
+
+/// Creates an invitation; returns it with its token (shown once).
+pub async fn create(
+    state: &AppState,
+    who: &Principal,
+    org: &str,
+    body: CreateInvitation,
+) -> ApiResult<(Invitation, String)> {
+    let org = access::organization(state, who, org).await?;
+    let token = latchkey_crypto::random::secret(TOKEN_PREFIX)?;
+    let now = Timestamp::now();
+    let invitation = Invitation {
+        organization_id: org.id,
+        id: new_id()?,
+        email: email("email", &body.email)?,
+        role: body.role.as_str().to_owned(),
+        status: "pending".into(),
+        token_hash: state.hasher.hash(&token),
+        created_by: principal_id(who),
+        expires_at: now.plus_seconds(TTL_SECONDS),
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.create_invitation(&invitation).await?;
+    Ok((invitation, token))
+}
+
+pub async fn revoke(state: &AppState, who: &Principal, org: &str, id: &str) -> ApiResult<()> {
+    let org = access::organization(state, who, org).await?;
+    if state.store.get_invitation(&org.id, id).await?.is_none() {
+        return Err(ApiError::not_found(format!("invitation `{id}`")));
+    }
+    state
+        .store
+        .set_invitation_status(&org.id, id, "revoked", Timestamp::now())
+        .await?;
+    Ok(())
+}
+
+/// The invitation behind a token, with its organization.
+pub async fn by_token(state: &AppState, token: &str) -> ApiResult<(Invitation, Organization)> {
+    let missing = || ApiError::not_found("invitation");
+    let inv = state
+        .store
+        .find_invitation_by_token(&state.hasher.hash(token))
+        .await?
+        .ok_or_else(missing)?;
+    let org = state
+        .store
+        .get_organization(&inv.organization_id)
+        .await?
+        .ok_or_else(missing)?;
+    Ok((inv, org))
+}
+
+/// Spends a pending invitation.
+pub async fn accept(state: &AppState, token: &str) -> ApiResult<Organization> {
+    let (inv, org) = by_token(state, token).await?;
+    let now = Timestamp::now();
+    if inv.effective_status(now) != "pending"
+        || !state
+            .store
+            .set_invitation_status(&org.id, &inv.id, "accepted", now)
+            .await?
+    {
+        return Err(ApiError::conflict(format!(
+            "the invitation is {}",
+            inv.effective_status(now)
+        )));
+    }
+    Ok(org)
+}
+
+/// Spends the pending invitation of `email` in `org`, if there is one.
+pub async fn admit(state: &AppState, org: &OrganizationId, email: &str) -> ApiResult<bool> {
+    let now = Timestamp::now();
+    match state.store.pending_invitation_for(org, email, now).await? {
+        Some(inv) => Ok(state
+            .store
+            .set_invitation_status(org, &inv.id, "accepted", now)
+            .await?),
+        None => Ok(false),
+    }
+}
