@@ -718,3 +718,67 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    impersonation_is_denied_without_a_policy,
+    |app: TestApp| async move {
+        let f = fixture(&app).await;
+        let su = |sub: &str| {
+            let h = URL_SAFE_NO_PAD.encode(r#"{"typ":"vnd.kc.su+jwt","alg":"none"}"#);
+            let p = URL_SAFE_NO_PAD.encode(json!({"sub": sub}).to_string());
+            format!("{h}.{p}.")
+        };
+        let form = |token: &str| {
+            format!(
+                "grant_type={EXCHANGE}&subject_token={token}&subject_token_type=urn%3Akeycard%3Aparams%3Aoauth%3Atoken-type%3Asubstitute-user&resource=https%3A%2F%2Fplain.test"
+            )
+        };
+        let zone = app
+            .admin(Method::GET, &format!("/zones/{}", f.zone), None)
+            .await
+            .json;
+        let now = latchkey_domain::Timestamp::now();
+        let user = latchkey_domain::model::identity::User {
+            zone_id: latchkey_domain::id::ZoneId::new(&f.zone),
+            id: latchkey_domain::id::UserId::new("u-imp"),
+            organization_id: latchkey_domain::id::OrganizationId::new(
+                zone["organization_id"].as_str().unwrap(),
+            ),
+            email: "victim@example.com".into(),
+            email_verified: true,
+            external: false,
+            identifier: "victim".into(),
+            status: "active".into(),
+            authenticated_at: None,
+            issuer: None,
+            provider_id: None,
+            subject: None,
+            password_hash: None,
+            created_at: now,
+            updated_at: now,
+        };
+        app.store.insert_user(&user).await.unwrap();
+        assert_eq!(
+            token(&app, &f, &form(&su("victim@example.com"))).await.json["error"],
+            "access_denied",
+            "forbidden by default"
+        );
+        assert_eq!(
+            token(&app, &f, &form(&su("nobody"))).await.json["error"],
+            "invalid_grant"
+        );
+        assert_eq!(
+            token(&app, &f, &form("not-a-token")).await.json["error"],
+            "invalid_grant"
+        );
+        let anon = Request::post(format!("/z/{}/oauth/2/token", f.zone))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form(&su("victim"))))
+            .unwrap();
+        assert_eq!(
+            app.raw(anon).await.status,
+            StatusCode::UNAUTHORIZED,
+            "client authentication is required"
+        );
+    }
+);

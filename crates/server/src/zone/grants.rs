@@ -23,6 +23,8 @@ use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 
 pub const TOKEN_TYPE_ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// Keycard's substitute-user token type (impersonation, zone-oauth.md §2.5).
+pub const TOKEN_TYPE_SUBSTITUTE_USER: &str = "urn:keycard:params:oauth:token-type:substitute-user";
 
 /// A successful token response body.
 #[derive(Debug, serde::Serialize)]
@@ -284,8 +286,46 @@ pub async fn token_exchange(
     let subject_token = form
         .get("subject_token")
         .ok_or_else(|| OAuthError::invalid_request("`subject_token` is required"))?;
-    match form.get("subject_token_type") {
-        Some(TOKEN_TYPE_ACCESS) => {}
+    if form
+        .get("requested_token_type")
+        .is_some_and(|t| t != TOKEN_TYPE_ACCESS)
+    {
+        return Err(OAuthError::invalid_request(
+            "only access tokens can be requested",
+        ));
+    }
+    let subject = match form.get("subject_token_type") {
+        Some(TOKEN_TYPE_ACCESS) => {
+            let subject = verify_zone_token(state, zone, subject_token)
+                .await
+                .ok_or_else(|| {
+                    OAuthError::bad(
+                        "invalid_grant",
+                        "the subject token is invalid, expired or not from this zone",
+                    )
+                })?;
+            let subject_aud = first_audience(&subject).ok_or_else(|| {
+                OAuthError::bad("invalid_grant", "the subject token has no audience")
+            })?;
+            let owned = resolve_target(state, zone, subject_aud)
+                .await
+                .map_err(|_| {
+                    OAuthError::bad(
+                        "invalid_grant",
+                        "the subject token's audience is not a resource of this zone",
+                    )
+                })?;
+            if owned.resource.application_id.as_ref() != Some(&client.application.id) {
+                return Err(OAuthError::bad(
+                    "invalid_grant",
+                    "the subject token was not issued to a resource of the calling application",
+                ));
+            }
+            subject
+        }
+        Some(TOKEN_TYPE_SUBSTITUTE_USER) => {
+            return impersonate(state, zone, client, form, subject_token).await;
+        }
         Some(other) => {
             return Err(OAuthError::invalid_request(format!(
                 "unsupported `subject_token_type` `{other}`"
@@ -296,39 +336,7 @@ pub async fn token_exchange(
                 "`subject_token_type` is required",
             ));
         }
-    }
-    if form
-        .get("requested_token_type")
-        .is_some_and(|t| t != TOKEN_TYPE_ACCESS)
-    {
-        return Err(OAuthError::invalid_request(
-            "only access tokens can be requested",
-        ));
-    }
-    let subject = verify_zone_token(state, zone, subject_token)
-        .await
-        .ok_or_else(|| {
-            OAuthError::bad(
-                "invalid_grant",
-                "the subject token is invalid, expired or not from this zone",
-            )
-        })?;
-    let subject_aud = first_audience(&subject)
-        .ok_or_else(|| OAuthError::bad("invalid_grant", "the subject token has no audience"))?;
-    let owned = resolve_target(state, zone, subject_aud)
-        .await
-        .map_err(|_| {
-            OAuthError::bad(
-                "invalid_grant",
-                "the subject token's audience is not a resource of this zone",
-            )
-        })?;
-    if owned.resource.application_id.as_ref() != Some(&client.application.id) {
-        return Err(OAuthError::bad(
-            "invalid_grant",
-            "the subject token was not issued to a resource of the calling application",
-        ));
-    }
+    };
     let target = single_target(form, None)?;
     let t = resolve_target(state, zone, &target).await?;
     let (resource, aud) = (&t.resource, t.aud.as_str());
@@ -381,4 +389,73 @@ pub async fn token_exchange(
         id_token: None,
         username: None,
     })
+}
+
+/// The user named by an unsigned substitute-user token (`{"typ":"vnd.kc.su+jwt","alg":"none"}`,
+/// payload `{"sub": identifier | email | provider subject}`).
+async fn substitute_user(
+    state: &AppState,
+    zone: &ZoneEntry,
+    token: &str,
+) -> Result<latchkey_domain::model::identity::User, OAuthError> {
+    use base64::Engine;
+    let bad = || OAuthError::bad("invalid_grant", "the substitute-user token is malformed");
+    let mut parts = token.split('.');
+    let (h, p) = (parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?);
+    let decode = |x: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(x)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    };
+    let header = decode(h).ok_or_else(bad)?;
+    let payload = decode(p).ok_or_else(bad)?;
+    if header.get("typ").and_then(Value::as_str) != Some("vnd.kc.su+jwt") {
+        return Err(bad());
+    }
+    let sub = payload
+        .get("sub")
+        .and_then(Value::as_str)
+        .filter(|x| !x.is_empty())
+        .ok_or_else(bad)?;
+    for field in ["identifier", "email", "subject"] {
+        let filter = latchkey_domain::store::UserFilter {
+            list: ListFilter::default().exact(field, vec![sub.to_owned()]),
+            external: None,
+        };
+        if let Some(u) = state
+            .store
+            .list_users(&zone.zone.id, &filter, &PageRequest::first(1))
+            .await
+            .map_err(server)?
+            .items
+            .pop()
+        {
+            return Ok(u);
+        }
+    }
+    Err(OAuthError::bad(
+        "invalid_grant",
+        "no user matches the substitute-user token",
+    ))
+}
+
+/// Impersonation: the authenticated application acts as a user, if policy permits and the user
+/// already granted access to the target.
+async fn impersonate(
+    state: &AppState,
+    zone: &ZoneEntry,
+    client: &Client,
+    form: &QueryMap,
+    token: &str,
+) -> Result<Issued, OAuthError> {
+    let user = substitute_user(state, zone, token).await?;
+    let target = single_target(form, None)?;
+    let t = resolve_target(state, zone, &target).await?;
+    let principal = Principal {
+        application: &client.application,
+        subject: Some(&user.identifier),
+    };
+    policy::authorize(state, &principal, Action::Impersonate, &t.resource).await?;
+    upstream::delegated(state, zone, &t.resource, &user.identifier).await
 }

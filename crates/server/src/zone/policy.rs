@@ -15,6 +15,9 @@ pub enum Action {
     IssueAppToken,
     /// token exchange: the application acting for the subject of a token.
     ExchangeToken,
+    /// token exchange with a substitute-user token: the application acting as a user who did not
+    /// present a token. Forbidden unless a policy permits it.
+    Impersonate,
 }
 
 /// Who asks: the authenticated application, and the subject it acts for (if any).
@@ -48,6 +51,16 @@ pub async fn authorize(
     let allowed = match action {
         Action::IssueAppToken => depends || provides,
         Action::ExchangeToken => depends,
+        // No default rule permits impersonation; only an explicit policy can (Cedar, later).
+        Action::Impersonate => {
+            return Err(OAuthError::bad(
+                "access_denied",
+                format!(
+                    "no policy permits application `{}` to impersonate users",
+                    app.identifier
+                ),
+            ));
+        }
     };
     if allowed {
         Ok(())
