@@ -28,6 +28,7 @@ from keycardai_api.types.organizations import ServiceAccount
 from keycardai_api.types.organizations.service_accounts import CredentialCreateResponse
 
 import lk
+import records as records_mod
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -244,3 +245,39 @@ def make_sa(admin: KeycardAPI, server: lk.LatchkeyServer) -> Iterator[Callable[.
     yield make
     for c in clients:
         c.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The zone directory
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_zone(admin: KeycardAPI) -> Callable[..., lk.ZoneKit]:
+    """Factory: a fresh zone (in the admin's own organization unless one is given), as a ZoneKit."""
+
+    def make(organization_id: Optional[str] = None) -> lk.ZoneKit:
+        kw = {"organization_id": organization_id} if organization_id else {}
+        return lk.ZoneKit(admin, admin.zones.create(name=lk.unique("dir zone"), **kw))
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def zone(admin: KeycardAPI) -> lk.ZoneKit:
+    """A zone of the admin's organization, with object factories (lk.ZoneKit), shared by the tests
+    of one module: for tests that look only at what they made themselves (making a zone makes its
+    signing keys, so a zone per test is slow). Tests that read whole-zone lists use `fresh_zone`."""
+    return lk.ZoneKit(admin, admin.zones.create(name=lk.unique("module zone")))
+
+
+@pytest.fixture
+def fresh_zone(make_zone: Callable[..., lk.ZoneKit]) -> lk.ZoneKit:
+    """A new, empty zone (apart from its two platform providers) for this test alone."""
+    return make_zone()
+
+
+@pytest.fixture(scope="session")
+def records(server: lk.LatchkeyServer) -> records_mod.Records:
+    """Direct SQL access to the shared server's database (identity-record rows, at-rest checks)."""
+    return records_mod.Records(server)

@@ -6,6 +6,7 @@ Everything that starts processes, creates databases or builds SDK clients lives 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -14,6 +15,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -246,6 +248,28 @@ def credentials_client(
     return client
 
 
+def race(server: LatchkeyServer, path: str, body: dict, n: int = 12, rounds: int = 3) -> list[httpx.Response]:
+    """`rounds` bursts of `n` identical POSTs (bootstrap key) sent at once; all the answers."""
+    results: list[httpx.Response] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(n)
+
+    def post() -> None:
+        with httpx.Client(base_url=server.base_url, timeout=30) as c:
+            barrier.wait()
+            r = c.post(path, json=body, headers={"Authorization": f"Bearer {server.bootstrap_key}"})
+        with lock:
+            results.append(r)
+
+    for _ in range(rounds):
+        threads = [threading.Thread(target=post) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return results
+
+
 def list_all_organizations(client: KeycardAPI, limit: int = 100) -> list:
     items: list = []
     after = None
@@ -291,13 +315,19 @@ def api_error(exc_cls: type, status: int, code: Optional[str] = None) -> Iterato
     info.body = assert_error(info.value, status, code)  # type: ignore[attr-defined]
 
 
-def assert_valid(model_cls: type, raw: Any) -> Any:
+def assert_valid(model_cls: Any, raw: Any) -> Any:
     """Validates raw JSON strictly against an SDK model (every required field present, right type).
 
     The SDK itself parses leniently (a missing or mistyped field goes unnoticed), so this is the
-    check that the server's JSON is what the model declares.
+    check that the server's JSON is what the model declares. `model_cls` may also be one of the
+    SDK's type aliases (`Credential`, `Session`, `SecretListResponse`, ...).
     """
-    return model_cls.model_validate_json(json.dumps(raw), strict=True)
+    data = json.dumps(raw)
+    if hasattr(model_cls, "model_validate_json"):
+        return model_cls.model_validate_json(data, strict=True)
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(model_cls).validate_json(data, strict=True)
 
 
 def assert_utc_datetime(value: Any, what: str = "timestamp") -> None:
@@ -316,3 +346,185 @@ def raw_json(with_raw_call: Any) -> tuple[int, Any, httpx.Headers]:
     """(status, parsed JSON, headers) of an SDK `with_raw_response` result."""
     http = with_raw_call.http_response
     return http.status_code, (http.json() if http.content else None), http.headers
+
+
+# --------------------------------------------------------------------------------------------
+# The zone directory: objects inside one zone
+# --------------------------------------------------------------------------------------------
+
+
+def unique_token(prefix: str = "conf") -> str:
+    """A unique string without spaces (client ids, entity ids)."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def unique_url(prefix: str = "conf") -> str:
+    """A unique absolute https URL (identifiers of resources and providers are usually URLs)."""
+    return f"https://{prefix}-{uuid.uuid4().hex[:12]}.example.com/"
+
+
+def ids(items: Any) -> list[str]:
+    """The ids of SDK objects or raw JSON objects, in order."""
+    return [i["id"] if isinstance(i, dict) else i.id for i in items]
+
+
+@dataclass
+class ZoneKit:
+    """One zone and the SDK client that made it, with factories for the objects inside it.
+
+    Each factory fills the required fields with unique values; keyword arguments override them.
+    """
+
+    client: KeycardAPI
+    zone: Any  # keycardai_api.types.Zone
+
+    @property
+    def id(self) -> str:
+        return self.zone.id
+
+    @property
+    def organization_id(self) -> str:
+        return self.zone.organization_id
+
+    @property
+    def sts_provider_id(self) -> str:
+        return "sts" + self.id[:23]
+
+    @property
+    def vault_provider_id(self) -> str:
+        return "vlt" + self.id[:23]
+
+    def app(self, **kw: Any) -> Any:
+        kw.setdefault("name", unique("app"))
+        kw.setdefault("identifier", unique_url("app"))
+        return self.client.zones.applications.create(self.id, **kw)
+
+    def resource(self, **kw: Any) -> Any:
+        kw.setdefault("name", unique("res"))
+        kw.setdefault("identifier", unique_url("res"))
+        return self.client.zones.resources.create(self.id, **kw)
+
+    def provider(self, **kw: Any) -> Any:
+        kw.setdefault("name", unique("idp"))
+        kw.setdefault("identifier", unique_url("idp"))
+        return self.client.zones.providers.create(self.id, **kw)
+
+    def credential(self, type: str = "public", **kw: Any) -> Any:
+        """An application credential of `type` (a new application and, for `token`, a new provider
+        unless given)."""
+        if "application_id" not in kw:
+            kw["application_id"] = self.app().id
+        if type == "token":
+            kw.setdefault("provider_id", self.provider().id)
+        elif type == "public-key":
+            kw.setdefault("jwks_uri", "https://keys.example.com/jwks.json")
+        elif type == "url":
+            kw.setdefault("identifier", unique_url("client"))
+        return self.client.zones.application_credentials.create(self.id, type=type, **kw)
+
+    def secret(self, **kw: Any) -> Any:
+        kw.setdefault("name", unique("secret"))
+        kw.setdefault("entity_id", "entity-" + uuid.uuid4().hex[:12])
+        kw.setdefault("data", {"type": "token", "token": "tok-" + uuid.uuid4().hex})
+        return self.client.zones.secrets.create(self.id, **kw)
+
+    def count(self, list_method: Any, **kw: Any) -> int:
+        """`pagination.total_count` of a zone list method (e.g. `client.zones.applications.list`)."""
+        page = list_method(self.id, limit=1, expand=["total_count"], **kw)
+        assert page.pagination.total_count is not None, "expand[]=total_count gave no total_count"
+        return page.pagination.total_count
+
+
+def walk_pages(raw_list: Any, model: Any, expected: list[str], *, limit: int = 2, **kw: Any) -> list[list[str]]:
+    """Pages through a zone-family list forward (`after=pagination.after_cursor`) and back
+    (`before=pagination.before_cursor`) with `limit` and `expand[]=total_count`, plus the filters in
+    `kw`, checking the envelope of every page. `raw_list` is an SDK `with_raw_response.<list>`
+    method bound to its path ids (functools.partial). `expected` is every id the list should give,
+    in order. Returns the pages of ids."""
+
+    def fetch(**cursor: str) -> dict:
+        status, body, _ = raw_json(raw_list(limit=limit, expand=["total_count"], **kw, **cursor))
+        assert status == 200, body
+        assert_valid(model, body)
+        assert set(body) >= {"items", "pagination", "page_info"}, sorted(body)
+        assert body["pagination"].get("total_count") == len(expected), body["pagination"]
+        assert len(body["items"]) <= limit
+        return body
+
+    pages: list[list[str]] = []
+    bodies: list[dict] = []
+    after: Optional[str] = None
+    while True:
+        body = fetch(**({"after": after} if after else {}))
+        bodies.append(body)
+        pages.append(ids(body["items"]))
+        if not body["page_info"]["has_next_page"]:
+            break
+        after = body["pagination"].get("after_cursor")
+        assert after, "has_next_page is true but there is no pagination.after_cursor"
+        assert len(pages) <= len(expected) + 1, "pagination does not end"
+    assert [i for p in pages for i in p] == expected
+    assert len(pages) == max(1, -(-len(expected) // limit))
+    assert bodies[0]["page_info"]["has_previous_page"] is False
+    assert all(b["page_info"]["has_previous_page"] is True for b in bodies[1:])
+    assert all(b["page_info"]["has_next_page"] is True for b in bodies[:-1])
+    assert bodies[-1]["pagination"].get("after_cursor") is None
+
+    cursor = bodies[-1]["pagination"].get("before_cursor")
+    for j in range(len(pages) - 2, -1, -1):
+        assert cursor, f"no pagination.before_cursor on page {j + 2}"
+        back = fetch(before=cursor)
+        assert ids(back["items"]) == pages[j], f"page {j + 1} read backwards differs"
+        assert back["page_info"]["has_next_page"] is True
+        assert back["page_info"]["has_previous_page"] is (j > 0)
+        cursor = back["pagination"].get("before_cursor")
+    return pages
+
+
+def cursor_forgeries(cursor: str) -> list[str]:
+    """Cursors a client could make by editing a real one: when the cursor is base64url JSON (as
+    Latchkey's are), the same structure with one scalar at a time replaced by a value of the wrong
+    type. None of these was issued by the server, so each must be refused (400 `invalid_cursor`).
+    Empty when the cursor is not base64url JSON."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        return []
+
+    def variants(v: Any) -> Iterator[Any]:
+        if isinstance(v, list):
+            for i, x in enumerate(v):
+                for y in variants(x):
+                    yield v[:i] + [y] + v[i + 1 :]
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                for y in variants(x):
+                    yield {**v, k: y}
+        elif isinstance(v, bool) or v is None:
+            yield "x"
+        elif isinstance(v, (int, float)):
+            yield "not-a-number"
+            yield [v]
+        elif isinstance(v, str):
+            yield 5
+            yield {"s": v}
+
+    return [base64.urlsafe_b64encode(json.dumps(f).encode()).decode().rstrip("=") for f in variants(decoded)]
+
+
+def cursors_not_refused(fetch: Any, cursors: list[str]) -> list[str]:
+    """Calls `fetch(cursor)` for each cursor; returns, readably, those that were not refused with a
+    400 `invalid_cursor` error and what came back instead."""
+    out = []
+    for c in cursors:
+        shown = base64.urlsafe_b64decode(c + "=" * (-len(c) % 4)).decode(errors="replace")
+        try:
+            fetch(c)
+        except APIStatusError as e:
+            try:
+                assert_error(e, 400, "invalid_cursor")
+            except AssertionError:
+                out.append(f"{shown} -> {e.status_code} {e.response.text[:100]}")
+        else:
+            out.append(f"{shown} -> 200")
+    return out

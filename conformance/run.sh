@@ -27,6 +27,27 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
     echo "$want" > "$stamp"
 fi
 
+# Node dependencies (openid-client, jose) of the node tests in conformance/node, which
+# tests/oauth/test_node.py runs with `node --test`. Reinstalled only when package-lock.json changed.
+node_dir="$here/node"
+if [[ -f "$node_dir/package-lock.json" ]]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "run.sh: npm not found; the conformance/node tests need node >= 20 and npm" >&2
+        exit 2
+    fi
+    node_stamp="$node_dir/node_modules/.package-lock.sha256"
+    node_want="$(sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1)"
+    # (locked: two runs sharing a work tree must not run `npm ci` in the same folder at once)
+    (
+        flock 9
+        if [[ ! -f "$node_stamp" || "$(cat "$node_stamp")" != "$node_want" ]]; then
+            cd "$node_dir"
+            npm ci --no-audit --no-fund --loglevel=error
+            echo "$node_want" > "$node_stamp"
+        fi
+    ) 9>"$venv/.node-install.lock"
+fi
+
 bin="${LATCHKEY_BIN:-target/debug/latchkey}"
 case "$bin" in
     /*) ;;

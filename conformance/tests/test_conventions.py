@@ -4,11 +4,10 @@ error bodies, input validation, limits, the health and OpenAPI endpoints, and pr
 from __future__ import annotations
 
 import json
-import threading
 
 import httpx
 import pytest
-from keycardai_api import AuthenticationError, BadRequestError, KeycardAPI, NotFoundError
+from keycardai_api import AuthenticationError, BadRequestError, ConflictError, KeycardAPI, NotFoundError
 
 import lk
 
@@ -110,38 +109,16 @@ def test_errors_are_not_retried_by_sdk(server):
         client.close()
 
 
-def race(server, path: str, body: dict, n: int = 12, rounds: int = 3) -> list[httpx.Response]:
-    """`rounds` bursts of `n` identical POSTs sent at once; all the answers."""
-    results: list[httpx.Response] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(n)
-
-    def post():
-        with httpx.Client(base_url=server.base_url, timeout=30) as c:
-            barrier.wait()
-            r = c.post(path, json=body, headers={"Authorization": f"Bearer {server.bootstrap_key}"})
-        with lock:
-            results.append(r)
-
-    for _ in range(rounds):
-        threads = [threading.Thread(target=post) for _ in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    return results
-
-
 @pytest.mark.parametrize("kind", ["zone", "organization"])
 def test_concurrent_same_name_creates_all_succeed(server, new_org, kind):
     """Slugs and labels are made unique by the server (spec §2.5, B15), so a valid create must not
     fail because another one with the same name ran at the same moment: no 409, no 5xx."""
     name = lk.unique("Race")
     if kind == "zone":
-        results = race(server, "/zones", {"name": name, "organization_id": new_org.id})
+        results = lk.race(server, "/zones", {"name": name, "organization_id": new_org.id})
         key = "slug"
     else:
-        results = race(server, "/organizations", {"name": name})
+        results = lk.race(server, "/organizations", {"name": name})
         key = "label"
     bad = [f"{r.status_code} {r.headers.get('x-should-retry')} {r.text}" for r in results if r.status_code not in (200, 201)]
     assert not bad, f"{len(bad)} of {len(results)} concurrent creates failed: {bad[:3]}"
@@ -149,22 +126,28 @@ def test_concurrent_same_name_creates_all_succeed(server, new_org, kind):
     assert len(set(values)) == len(values), f"duplicate {key}s: {values}"
 
 
-def test_conflict_answers_forbid_sdk_retry(server, new_org):
-    """Any 409 carries `x-should-retry: false` and the `conflict` error body (spec §1.5).
-
-    No endpoint in this subset has a deterministic 409 (labels and slugs are server-made), so this
-    collects whatever 409s a burst of same-name creates produces, and skips when there are none.
-    """
-    name = lk.unique("Clash")
-    results = race(server, "/zones", {"name": name, "organization_id": new_org.id}, n=16, rounds=2)
-    results += race(server, "/organizations", {"name": name}, n=16, rounds=2)
-    conflicts = [r for r in results if r.status_code == 409]
-    assert all(r.status_code in (200, 201, 409) for r in results), [r.text for r in results if r.status_code >= 500][:3]
-    if not conflicts:
-        pytest.skip("no 409 reachable: every concurrent create succeeded")
-    for r in conflicts:
-        lk.assert_error(r, 409, "conflict")
-        assert r.headers.get("x-should-retry") == "false", r.headers
+def test_conflict_answers_forbid_sdk_retry(server, zone):
+    """A 409 carries `x-should-retry: false` and the `conflict` error body (spec §1.5, B15), so the
+    SDK gives up at once: a duplicate application identifier, with retries switched on."""
+    taken = zone.app()
+    seen: list[httpx.Request] = []
+    client = KeycardAPI(
+        api_key=server.bootstrap_key,
+        base_url=server.base_url,
+        max_retries=2,
+        http_client=httpx.Client(event_hooks={"request": [seen.append]}),
+    )
+    try:
+        with pytest.raises(ConflictError) as info:
+            client.zones.applications.create(zone.id, identifier=taken.identifier, name=lk.unique("clash"))
+    finally:
+        client.close()
+    r = info.value.response
+    lk.assert_error(r, 409, "conflict")
+    assert r.headers.get("x-should-retry") == "false", r.headers
+    assert len(seen) == 1, f"the SDK sent the create {len(seen)} times"
+    listed = zone.client.zones.applications.list(zone.id, filter_identifier=[taken.identifier])
+    assert lk.ids(listed.items) == [taken.id]
 
 
 # --------------------------------------------------------------------------------------------
