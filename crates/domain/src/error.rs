@@ -29,6 +29,9 @@ pub enum StoreError {
     /// A uniqueness rule or a reference from another row forbids the change.
     #[error("{0}")]
     Conflict(String),
+    /// A paging cursor that does not fit the list it was sent to (edited or from another sort).
+    #[error("the cursor does not match this list")]
+    BadCursor,
     /// The database failed; the message is for the log, never for a client.
     #[error("database error: {0}")]
     Backend(String),

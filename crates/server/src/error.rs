@@ -98,6 +98,11 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => Self::not_found(what),
             StoreError::Conflict(message) => Self::conflict(message),
+            StoreError::BadCursor => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_cursor",
+                "the cursor does not match this list",
+            ),
             StoreError::Backend(cause) => {
                 tracing::error!(%cause, "store failure");
                 Self::internal()

@@ -241,6 +241,8 @@ impl ProviderStore for SqlStore {
         let (z, p) = (zone.as_str().to_owned(), id.as_str().to_owned());
         for stmt in [
             "UPDATE users SET provider_id = NULL WHERE zone_id = $1 AND provider_id = $2",
+            // Application sessions cannot exist without their provider; user sessions lose the link.
+            "DELETE FROM sessions WHERE zone_id = $1 AND provider_id = $2 AND session_type = 'application'",
             "UPDATE sessions SET provider_id = NULL WHERE zone_id = $1 AND provider_id = $2",
             "UPDATE zones SET user_identity_provider_id = NULL WHERE id = $1 AND user_identity_provider_id = $2",
         ] {

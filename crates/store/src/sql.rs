@@ -377,10 +377,16 @@ pub(crate) async fn list_page<T>(
     let limit = i64::from(page.limit.max(1));
     let backward = page.before.is_some();
     let cursor = page.before.as_ref().or(page.after.as_ref());
-    if let Some(c) = cursor
-        && (c.sig != sig || c.keys.len() != keys.len())
-    {
-        return Err(StoreError::Backend("cursor does not match the sort".into()));
+    if let Some(c) = cursor {
+        let kinds_match = c.keys.iter().zip(&keys).all(|(v, (_, kind, _))| {
+            matches!(
+                (v, kind),
+                (SortValue::Int(_), SortKind::Int) | (SortValue::Text(_), SortKind::Text)
+            )
+        });
+        if c.sig != sig || c.keys.len() != keys.len() || !kinds_match {
+            return Err(StoreError::BadCursor);
+        }
     }
     let select_keys: String = keys
         .iter()

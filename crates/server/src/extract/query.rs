@@ -235,6 +235,13 @@ impl QueryMap {
             .collect()
     }
 
+    /// Free-text search terms from `query[]` and its unbracketed spelling `query` (spec §2.2).
+    pub fn any_terms(&self) -> Result<Vec<String>, ApiError> {
+        let mut terms = self.terms("query[]")?;
+        terms.extend(self.terms("query")?);
+        Ok(terms)
+    }
+
     /// A single-valued enum parameter checked against `allowed`.
     pub fn one_of(
         &self,

@@ -131,7 +131,7 @@ async fn list_users(
                 .map(str::to_owned)
                 .collect(),
         )
-        .search(&["email", "subject"], q.terms("query[]")?)
+        .search(&["email", "subject"], q.any_terms()?)
         .search(&["email"], q.terms("query[email]")?)
         .search(&["subject"], q.terms("query[subject]")?),
         external: q.flag("filter[external]")?,

@@ -24,7 +24,7 @@ pub fn directory(q: &QueryMap) -> ApiResult<(PageRequest, ListFilter)> {
     }
     .exact("identifier", q.exact("identifier"))
     .exact("slug", q.exact("slug"))
-    .search(NAME_AND_IDENTIFIER, q.terms("query[]")?)
+    .search(NAME_AND_IDENTIFIER, q.any_terms()?)
     .search(&["name"], q.terms("query[name]")?)
     .search(&["identifier"], q.terms("query[identifier]")?);
     Ok((page, filter))

@@ -44,12 +44,36 @@ pub async fn token(
     Ok(no_store(issued))
 }
 
+/// Parameters that may appear at most once (RFC 6749 §3.2); `resource` and `audience` repeat.
+const SINGLE: &[&str] = &[
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+    "subject_token",
+    "subject_token_type",
+    "actor_token",
+    "actor_token_type",
+    "requested_token_type",
+];
+
 async fn dispatch(
     s: &AppState,
     zone: &ZoneEntry,
     headers: &HeaderMap,
     form: &QueryMap,
 ) -> Result<Issued, OAuthError> {
+    if let Some(p) = SINGLE.iter().find(|p| form.all(p).len() > 1) {
+        return Err(OAuthError::invalid_request(format!(
+            "`{p}` appears more than once"
+        )));
+    }
     match form.get("grant_type") {
         None | Some("") => Err(OAuthError::invalid_request("`grant_type` is required")),
         Some("client_credentials") => {
