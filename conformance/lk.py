@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import os
 import re
@@ -325,9 +326,14 @@ def assert_valid(model_cls: Any, raw: Any) -> Any:
     data = json.dumps(raw)
     if hasattr(model_cls, "model_validate_json"):
         return model_cls.model_validate_json(data, strict=True)
+    return _type_adapter(model_cls).validate_json(data, strict=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _type_adapter(tp: Any) -> Any:
     from pydantic import TypeAdapter
 
-    return TypeAdapter(model_cls).validate_json(data, strict=True)
+    return TypeAdapter(tp)
 
 
 def assert_utc_datetime(value: Any, what: str = "timestamp") -> None:

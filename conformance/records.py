@@ -1,7 +1,8 @@
 """Identity records written straight into the server's database.
 
-Users, user agents, sessions and delegated grants are made by OAuth flows that Latchkey does not
-have yet, so the tests insert the rows themselves, into the tables of
+Users, user agents, sessions and delegated grants are made by the OAuth flows, not by the management
+API. To set up any state they need (session trees, lapsed or refreshed grants, users who never
+signed in) the tests insert the rows themselves, into the tables of
 `crates/store/migrations/*/0002_zone_directory.sql`: SQLite through `sqlite3` on
 `<data-dir>/latchkey.db` (WAL, `busy_timeout`), PostgreSQL through psycopg on the test database.
 Timestamps are integer milliseconds since the epoch, flags 0/1 integers, JSON columns text.

@@ -9,6 +9,8 @@
 #   LATCHKEY_CONFORMANCE_BACKENDS   comma-separated backends to run (default: sqlite,postgres)
 #   LATCHKEY_CONFORMANCE_PG_URL     admin URL used to create/drop the throw-away databases
 #                                   (default: postgres://postgres@127.0.0.1:5432/postgres)
+#   LATCHKEY_E2E_CHROMIUM           Chromium for tests/e2e (default: /usr/bin/chromium, installed when missing)
+#   LATCHKEY_E2E_BROWSER_BACKENDS   comma-separated backends the tests/e2e browser tests run on (default: all)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -46,6 +48,41 @@ if [[ -f "$node_dir/package-lock.json" ]]; then
             echo "$node_want" > "$node_stamp"
         fi
     ) 9>"$venv/.node-install.lock"
+fi
+
+# The end-to-end login tests (tests/e2e) run an upstream OpenID provider (oidc-provider) and drive
+# headless Chromium (playwright-core, which never downloads a browser) from conformance/e2e-node,
+# with Debian's chromium as the browser. Both installed only when missing or changed.
+e2e_dir="$here/e2e-node"
+if [[ -f "$e2e_dir/package-lock.json" ]]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "run.sh: npm not found; the conformance/e2e-node tests need node >= 20 and npm" >&2
+        exit 2
+    fi
+    e2e_stamp="$e2e_dir/node_modules/.package-lock.sha256"
+    e2e_want="$(sha256sum "$e2e_dir/package-lock.json" | cut -d' ' -f1)"
+    (
+        flock 9
+        if [[ ! -f "$e2e_stamp" || "$(cat "$e2e_stamp")" != "$e2e_want" ]]; then
+            cd "$e2e_dir"
+            npm ci --no-audit --no-fund --loglevel=error
+            echo "$e2e_want" > "$e2e_stamp"
+        fi
+    ) 9>"$venv/.node-install.lock"
+fi
+if [[ -z "${LATCHKEY_E2E_CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then
+    (
+        flock 9
+        if ! command -v chromium >/dev/null 2>&1; then
+            if [[ "$(id -u)" == 0 ]]; then
+                echo "run.sh: installing Debian's chromium for tests/e2e" >&2
+                (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) >/dev/null \
+                    || echo "run.sh: could not install chromium; the tests/e2e browser tests will fail" >&2
+            else
+                echo "run.sh: chromium not found and not root; the tests/e2e browser tests will fail" >&2
+            fi
+        fi
+    ) 9>"$venv/.chromium-install.lock"
 fi
 
 bin="${LATCHKEY_BIN:-target/debug/latchkey}"

@@ -64,6 +64,7 @@ def test_password_generated_identifier_and_one_time_password(zone):
         assert "password" not in items[0], "lists must not return the password (B1)"
     status, upd, _ = lk.raw_json(creds(zone).with_raw_response.update(cred.id, zone_id=zone.id, type="password"))
     assert status == 200 and "password" not in upd, "update must not return the password (B1)"
+    lk.assert_valid(Password, upd)
 
 
 def test_password_given_identifier_and_distinct_secrets(zone):

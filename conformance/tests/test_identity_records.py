@@ -1,6 +1,6 @@
 """Users, user agents, sessions and delegated grants (spec §3.8, §3.11–§3.13, §4.7, §4.9–§4.11,
-B34–B37). The OAuth flows that make these records do not exist yet, so the rows are written
-straight into the database (records.py) and then read and changed through the SDK."""
+B34–B37). These records come from the OAuth flows; here the rows are written straight into the
+database (records.py), to set up exact states, and then read and changed through the SDK."""
 
 from __future__ import annotations
 

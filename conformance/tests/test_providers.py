@@ -226,6 +226,15 @@ def test_update_description_and_metadata_null(zone):
     assert upd.metadata is None or upd.metadata.icon_url is None
 
 
+def test_update_metadata_empty_object_wipes(zone):
+    # spec §2.6: for metadata objects, `null` or `{}` removes all metadata
+    p = zone.provider(metadata={"icon_url": "https://i.example.com/a.png"})
+    upd = providers(zone).update(p.id, zone_id=zone.id, metadata={})
+    assert upd.metadata is None or upd.metadata.icon_url is None, upd.metadata
+    got = providers(zone).retrieve(p.id, zone_id=zone.id)
+    assert got.metadata is None or got.metadata.icon_url is None
+
+
 def test_update_protocols_null_removes_all(zone):
     p = zone.provider(**full_body())
     upd = providers(zone).update(p.id, zone_id=zone.id, protocols=None)

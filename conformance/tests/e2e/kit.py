@@ -132,6 +132,10 @@ class UpstreamIdp:
             entries = [e for e in entries if e["query"].get("client_id") == client_id or e.get("client_id") == client_id]
         return entries
 
+    def token_calls(self, grant_type: str) -> list[dict]:
+        """The token requests of one grant type, oldest first."""
+        return [e for e in self.requests("/token") if (e.get("body") or {}).get("grant_type") == grant_type]
+
     def userinfo(self, access_token: str) -> httpx.Response:
         return httpx.get(f"{self.issuer}/me", headers={"Authorization": f"Bearer {access_token}"}, timeout=10)
 

@@ -16,8 +16,8 @@ use sqlx::any::AnyRow;
 use crate::SqlStore;
 use crate::error::OrStore;
 use crate::sql::{
-    Arg, BY_CREATED, Filter, SortKind, Sql, TableSpec, flag, get_json, insert_row, json, list_page,
-    opt_ts, parsed, touched, ts, unique_slug,
+    Arg, BY_CREATED, Filter, SortKind, Sql, TableSpec, delete_one, flag, get_json, get_one,
+    insert_row, json, list_page, opt_ts, parsed, touched, ts, unique_slug,
 };
 
 const USER_COLUMNS: &str = "zone_id, id, organization_id, email, email_verified, external, identifier, status, \
@@ -177,33 +177,6 @@ fn status_condition(status: Status, now: Timestamp) -> (&'static str, Vec<Arg>) 
         ),
         Status::Revoked => ("status = 'revoked'", vec![]),
     }
-}
-
-async fn get_one<T>(
-    pool: &sqlx::AnyPool,
-    spec: &TableSpec,
-    zone: &ZoneId,
-    id: &str,
-    map: fn(&AnyRow) -> Result<T, sqlx::Error>,
-) -> Result<Option<T>, StoreError> {
-    let mut sql = Sql::new(format!("SELECT {} FROM {}", spec.columns, spec.table));
-    Filter::default()
-        .eq("zone_id", zone.as_str())
-        .eq("id", id)
-        .write(&mut sql, None);
-    let row = sql.query().fetch_optional(pool).await.store()?;
-    row.as_ref().map(map).transpose().store()
-}
-
-async fn delete_one(
-    pool: &sqlx::AnyPool,
-    table: &str,
-    zone: &ZoneId,
-    id: &str,
-) -> Result<bool, StoreError> {
-    let mut sql = Sql::new(format!("DELETE FROM {table} WHERE zone_id = "));
-    sql.bind(zone.as_str()).push(" AND id = ").bind(id);
-    touched(pool, &sql).await
 }
 
 fn opt_id<T: AsRef<str>>(v: &Option<T>) -> Arg {

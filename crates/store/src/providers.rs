@@ -15,8 +15,8 @@ use crate::SqlStore;
 use crate::applications::SORTABLE;
 use crate::error::OrStore;
 use crate::sql::{
-    Arg, Filter, Sql, TableSpec, get_json, insert_row, json, list_page, parsed, touched, ts,
-    unique_slug, update_row,
+    Arg, Filter, Sql, TableSpec, get_json, get_one, insert_row, json, list_page, parsed, touched,
+    ts, unique_slug, update_row,
 };
 
 const COLUMNS: &str = "zone_id, id, organization_id, identifier, name, slug, owner_type, type, client_id, \
@@ -183,13 +183,7 @@ impl ProviderStore for SqlStore {
         zone: &ZoneId,
         id: &ProviderId,
     ) -> Result<Option<Provider>, StoreError> {
-        let mut sql = Sql::new(format!("SELECT {COLUMNS} FROM providers"));
-        Filter::default()
-            .eq("zone_id", zone.as_str())
-            .eq("id", id.as_str())
-            .write(&mut sql, None);
-        let row = sql.query().fetch_optional(self.db.pool()).await.store()?;
-        row.as_ref().map(from_row).transpose().store()
+        get_one(self.db.pool(), &SPEC, zone, id.as_str(), from_row).await
     }
 
     async fn list_providers(

@@ -14,8 +14,8 @@ use crate::SqlStore;
 use crate::applications::SORTABLE;
 use crate::error::OrStore;
 use crate::sql::{
-    Arg, Filter, Sql, TableSpec, flag, get_json, insert_row, json, list_page, parsed, touched, ts,
-    unique_slug, update_row,
+    Arg, Filter, Sql, TableSpec, flag, get_json, get_one, insert_row, json, list_page, parsed,
+    touched, ts, unique_slug, update_row,
 };
 
 const COLUMNS: &str = "zone_id, id, organization_id, identifier, name, slug, owner_type, application_id, \
@@ -114,13 +114,7 @@ pub(crate) async fn get(
     zone: &ZoneId,
     id: &ResourceId,
 ) -> Result<Option<Resource>, StoreError> {
-    let mut sql = Sql::new(format!("SELECT {COLUMNS} FROM resources"));
-    Filter::default()
-        .eq("zone_id", zone.as_str())
-        .eq("id", id.as_str())
-        .write(&mut sql, None);
-    let row = sql.query().fetch_optional(pool).await.store()?;
-    row.as_ref().map(from_row).transpose().store()
+    get_one(pool, &SPEC, zone, id.as_str(), from_row).await
 }
 
 /// A page of resources matching `filter` (which must restrict the zone).

@@ -1,6 +1,7 @@
 //! A small SQL builder over sqlx's `Any` driver: numbered `$n` placeholders (which both SQLite and
 //! PostgreSQL read), typed bind values, and the cursor-paged list query every resource shares.
 
+use latchkey_domain::id::ZoneId;
 use latchkey_domain::page::sort_signature;
 use latchkey_domain::{Cursor, ListFilter, Page, PageRequest, SortValue, StoreError};
 use sqlx::any::{AnyArguments, AnyRow};
@@ -569,6 +570,35 @@ pub(crate) async fn unique_slug(
         }
         n += 1;
     }
+}
+
+/// The row `(zone, id)` of a zone-owned table, mapped.
+pub(crate) async fn get_one<T>(
+    pool: &sqlx::AnyPool,
+    spec: &TableSpec,
+    zone: &ZoneId,
+    id: &str,
+    map: fn(&AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Option<T>, StoreError> {
+    let mut sql = Sql::new(format!("SELECT {} FROM {}", spec.columns, spec.table));
+    Filter::default()
+        .eq("zone_id", zone.as_str())
+        .eq("id", id)
+        .write(&mut sql, None);
+    let row = sql.query().fetch_optional(pool).await.store()?;
+    row.as_ref().map(map).transpose().store()
+}
+
+/// Deletes the row `(zone, id)` of a zone-owned table; whether it existed.
+pub(crate) async fn delete_one(
+    pool: &sqlx::AnyPool,
+    table: &str,
+    zone: &ZoneId,
+    id: &str,
+) -> Result<bool, StoreError> {
+    let mut sql = Sql::new(format!("DELETE FROM {table} WHERE zone_id = "));
+    sql.bind(zone.as_str()).push(" AND id = ").bind(id);
+    touched(pool, &sql).await
 }
 
 /// Reads a 0/1 integer column as a flag.

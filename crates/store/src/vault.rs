@@ -11,9 +11,18 @@ use sqlx::any::AnyRow;
 
 use crate::SqlStore;
 use crate::error::OrStore;
-use crate::sql::{Arg, Filter, Sql, get_json, insert_row, json, parsed, touched, ts, update_row};
+use crate::sql::{
+    Arg, BY_CREATED, Filter, Sql, TableSpec, delete_one, get_json, get_one, insert_row, json,
+    parsed, touched, ts, update_row,
+};
 
 const COLUMNS: &str = "zone_id, id, entity_id, name, description, type, owner_type, metadata, version, data, created_at, updated_at";
+const SPEC: TableSpec = TableSpec {
+    table: "secrets",
+    columns: COLUMNS,
+    sortable: BY_CREATED,
+    fields: &[],
+};
 /// The vault list is a bare array; this bounds it.
 const MAX_LISTED: i64 = 1000;
 
@@ -66,13 +75,7 @@ impl VaultStore for SqlStore {
     }
 
     async fn get_secret(&self, zone: &ZoneId, id: &SecretId) -> Result<Option<Secret>, StoreError> {
-        let mut sql = Sql::new(format!("SELECT {COLUMNS} FROM secrets"));
-        Filter::default()
-            .eq("zone_id", zone.as_str())
-            .eq("id", id.as_str())
-            .write(&mut sql, None);
-        let row = sql.query().fetch_optional(self.db.pool()).await.store()?;
-        row.as_ref().map(from_row).transpose().store()
+        get_one(self.db.pool(), &SPEC, zone, id.as_str(), from_row).await
     }
 
     async fn list_secrets(
@@ -104,8 +107,6 @@ impl VaultStore for SqlStore {
     }
 
     async fn delete_secret(&self, zone: &ZoneId, id: &SecretId) -> Result<bool, StoreError> {
-        let mut sql = Sql::new("DELETE FROM secrets WHERE zone_id = ");
-        sql.bind(zone.as_str()).push(" AND id = ").bind(id.as_str());
-        touched(self.db.pool(), &sql).await
+        delete_one(self.db.pool(), "secrets", zone, id.as_str()).await
     }
 }

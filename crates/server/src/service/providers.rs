@@ -266,6 +266,8 @@ pub async fn update(
     p.icon_url = match body.metadata {
         Patch::Absent => p.icon_url,
         Patch::Null => None,
+        // `{}` wipes the metadata, like `null` (spec §2.6).
+        Patch::Value(m) if m.icon_url.is_absent() => None,
         Patch::Value(m) => m.icon_url.apply(p.icon_url),
     };
     if let Some(u) = &p.icon_url {
