@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import shutil
+import tempfile
 import subprocess
 import threading
 import time
@@ -31,7 +32,13 @@ import httpx
 import lk
 
 NODE_DIR = lk.REPO_ROOT / "conformance" / "e2e-node"
-SCREENSHOTS = lk.REPO_ROOT / "docs" / "screenshots"
+# README screenshots are refreshed only on request (LATCHKEY_E2E_SCREENSHOTS=1), so ordinary runs
+# leave the working tree clean.
+SCREENSHOTS = (
+    lk.REPO_ROOT / "docs" / "screenshots"
+    if os.environ.get("LATCHKEY_E2E_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "latchkey-e2e-screenshots"
+)
 CHROMIUM = os.environ.get("LATCHKEY_E2E_CHROMIUM", "/usr/bin/chromium")
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"

@@ -179,11 +179,6 @@ def test_mcp_client_tool_gets_upstream_token_until_grant_revoked(upstream: Upstr
         server.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server: a sign-in for a resource does not broker the dependencies of the application "
-    "owning that resource (zone-oauth.md §6.2 step 1 [REC]); only the client application's own",
-)
 def test_sign_in_for_a_resource_brokers_its_applications_dependencies(upstream: Upstream, listener, profile):
     """zone-oauth.md §6.2 step 1: for each requested resource *and each dependency of the
     application behind the first resource*, with an external provider and no active grant, the

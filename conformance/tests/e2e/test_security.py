@@ -370,11 +370,6 @@ def test_prompt_none_login_and_sign_out(sign_in, password_zone: kit.Zone, listen
         fresh.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server: prompt=none shows the consent page instead of answering consent_required "
-    "(OIDC Core §3.1.2.1: no UI with prompt=none)",
-)
 def test_prompt_none_never_shows_a_page(sign_in):
     """A signed-in user, a client they never consented to: with prompt=none the zone must not
     show the consent page but send the client `consent_required` (or `interaction_required`)."""

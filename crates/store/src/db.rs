@@ -96,11 +96,16 @@ impl Db {
 
     /// Begins a transaction that will write.
     pub(crate) async fn write(&self) -> Result<WriteTx<'_>, StoreError> {
-        let guard = match self.backend {
-            Backend::Sqlite => Some(self.writer.lock().await),
-            Backend::Postgres => None,
+        let (guard, tx) = match self.backend {
+            // IMMEDIATE takes SQLite's write lock up front (waiting under busy_timeout), so a
+            // transaction that reads before it writes is never refused with SQLITE_BUSY by a
+            // concurrent autocommit write that committed after its snapshot.
+            Backend::Sqlite => (
+                Some(self.writer.lock().await),
+                self.pool.begin_with("BEGIN IMMEDIATE").await.store()?,
+            ),
+            Backend::Postgres => (None, self.pool.begin().await.store()?),
         };
-        let tx = self.pool.begin().await.store()?;
         Ok(WriteTx { tx, _guard: guard })
     }
 

@@ -253,25 +253,37 @@ pub async fn next_missing_grant(
     req: &AuthRequest,
     user: &UserId,
 ) -> Result<Option<Response>, Response> {
+    // The requested resources, the dependencies of the applications that provide them (the
+    // resource server will exchange for those), and the client application's own dependencies.
     let mut wanted: Vec<Resource> = Vec::new();
+    let mut apps: Vec<latchkey_domain::id::ApplicationId> = Vec::new();
     for r in &req.resources {
-        if let Ok(t) = resolve_target(s, zone, r).await
-            && t.kind == ProviderType::External
-        {
-            wanted.push(t.resource.clone());
+        if let Ok(t) = resolve_target(s, zone, r).await {
+            if t.kind == ProviderType::External {
+                wanted.push(t.resource.clone());
+            }
+            if let Some(owner) = &t.resource.application_id {
+                apps.push(owner.clone());
+            }
         }
     }
     if let Some(app) = &req.client.application_id {
-        let app = latchkey_domain::id::ApplicationId::new(app);
+        apps.push(latchkey_domain::id::ApplicationId::new(app));
+    }
+    apps.sort();
+    apps.dedup();
+    for app in &apps {
         let deps = s
             .store
-            .list_dependencies(&zone.zone.id, &app, None, &PageRequest::first(100))
+            .list_dependencies(&zone.zone.id, app, None, &PageRequest::first(100))
             .await
             .map_err(|_| failed("store"))?;
-        for d in deps.items {
-            wanted.push(d.resource);
-        }
+        wanted.extend(deps.items.into_iter().map(|d| d.resource));
     }
+    let silent = req
+        .prompt
+        .as_deref()
+        .is_some_and(|p| p.split_ascii_whitespace().any(|x| x == "none"));
     for r in wanted {
         let Some(pid) = &r.credential_provider_id else {
             continue;
@@ -286,6 +298,15 @@ pub async fn next_missing_grant(
         };
         if p.kind != ProviderType::External || active_grant(s, zone, user, &r.id).await?.is_some() {
             continue;
+        }
+        if silent {
+            return Err(client_error(
+                zone,
+                &req.redirect_uri,
+                req.state.as_deref(),
+                "interaction_required",
+                "an upstream authorization is needed",
+            ));
         }
         let scopes = r.scopes.clone().unwrap_or_default();
         let Ok(nonce) = latchkey_crypto::random::secret("") else {

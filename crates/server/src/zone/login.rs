@@ -343,6 +343,19 @@ pub async fn proceed(
         .ok()
         .flatten();
     let covered = granted.is_some_and(|g| wanted.iter().all(|w| g.contains(w)));
+    let silent = req
+        .prompt
+        .as_deref()
+        .is_some_and(|p| p.split_ascii_whitespace().any(|x| x == "none"));
+    if req.client.consent_required && (prompt_consent || !covered) && silent {
+        return client_error(
+            zone,
+            &req.redirect_uri,
+            req.state.as_deref(),
+            "consent_required",
+            "the user has not consented to this client",
+        );
+    }
     if req.client.consent_required && (prompt_consent || !covered) {
         let mut res = pages::consent(
             &zone.zone.name,

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Load benchmark: Latchkey vs oidc-provider, client_credentials tokens (RS256 and ES256), plus
+# Latchkey's JWKS and metadata, and the one-core cost of one signature. Writes bench/REPORT.md.
+#
+#   bench/run.sh
+#
+# Environment: BENCH_DURATION (s per case, 15), BENCH_CONCURRENCY (16), BENCH_WARMUP (s, 2),
+# BENCH_SIGN_SECONDS (3), BENCH_PIN=1 (server on CPU 0, load generator on CPU 1), BENCH_PERF=0
+# (skip the extra perf profile of Latchkey, taken when `perf` is installed).
+# Installs what it needs on first run (oha via cargo into bench/.tools, or wrk from apt;
+# oidc-provider via npm ci into bench/node). All traffic goes to 127.0.0.1.
+set -euo pipefail
+
+BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$BENCH")"
+TOOLS="$BENCH/.tools"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { printf '[bench] %s\n' "$*" >&2; }
+
+apt_install() {
+    if [ "$(id -u)" -ne 0 ]; then
+        say "need $* but not root; install it and rerun"; exit 1
+    fi
+    if [ -z "${APT_UPDATED:-}" ]; then
+        apt-get update -qq >&2; APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+# --- tools ---------------------------------------------------------------------------------
+for t in curl python3 openssl taskset; do
+    if ! command -v "$t" >/dev/null; then
+        case "$t" in
+            taskset) apt_install util-linux ;;
+            *) apt_install "$t" ;;
+        esac
+    fi
+done
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+fi
+command -v cargo >/dev/null || { say "cargo (Rust toolchain) is required"; exit 1; }
+
+LOADGEN="" LOADGEN_KIND=""
+if [ -x "$TOOLS/bin/oha" ]; then
+    LOADGEN="$TOOLS/bin/oha"
+elif command -v oha >/dev/null; then
+    LOADGEN="$(command -v oha)"
+else
+    say "installing oha (first run only): cargo install oha --locked --root $TOOLS"
+    if cargo install oha --locked --root "$TOOLS" >&2; then
+        LOADGEN="$TOOLS/bin/oha"
+    fi
+fi
+if [ -n "$LOADGEN" ]; then
+    LOADGEN_KIND=oha
+else
+    say "oha unavailable; falling back to wrk from Debian"
+    command -v wrk >/dev/null || apt_install wrk
+    LOADGEN="$(command -v wrk)" LOADGEN_KIND=wrk
+fi
+
+# --- oidc-provider ---------------------------------------------------------------------------
+# npm ci reinstalls exactly package-lock.json; skip it when node_modules already matches.
+if ! cmp -s "$BENCH/node/package-lock.json" "$BENCH/node/node_modules/.package-lock.json.bench" 2>/dev/null; then
+    say "installing oidc-provider (npm ci in bench/node)"
+    (cd "$BENCH/node" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    cp "$BENCH/node/package-lock.json" "$BENCH/node/node_modules/.package-lock.json.bench"
+fi
+
+# --- builds ----------------------------------------------------------------------------------
+say "cargo build --release -p latchkey-server"
+(cd "$ROOT" && cargo build --release -p latchkey-server)
+say "cargo build --release (bench/sign-cost)"
+cargo build --release --manifest-path "$BENCH/sign-cost/Cargo.toml"
+
+# --- run -------------------------------------------------------------------------------------
+export BENCH_LOADGEN="$LOADGEN" BENCH_LOADGEN_KIND="$LOADGEN_KIND"
+exec python3 "$BENCH/bench.py"
