@@ -56,7 +56,7 @@ pub async fn prepare(
     let allow_private = config
         .allow_private_fetch
         .unwrap_or_else(|| config.listen.ip().is_loopback());
-    let state = AppState {
+    let state = AppState::new(state::Shared {
         keys: zone::keys::KeyRing::new(store.clone(), master.sealer()),
         store,
         hasher: master.secret_hasher(),
@@ -71,7 +71,7 @@ pub async fn prepare(
         fetcher: zone::fetch::Fetcher::new(allow_private),
         registrations: zone::registration::RateLimiter::default(),
         directory: zone::directory_cache::DirectoryCache::default(),
-    };
+    });
     bootstrap::bootstrap_key(
         &state,
         config.bootstrap_api_key.as_deref(),

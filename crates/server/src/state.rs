@@ -12,9 +12,27 @@ use crate::zone::fetch::Fetcher;
 use crate::zone::keys::KeyRing;
 use crate::zone::registration::RateLimiter;
 
-/// What handlers and services need: the store, the secret hasher and derived settings.
+/// What handlers and services need, shared behind one `Arc` so that handing it to a handler is a
+/// single reference-count increment (it holds several caches).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The store, the secret hasher, the caches and derived settings.
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub hasher: SecretHasher,
     /// Seals data at rest (vault data, provider secrets, upstream tokens).
@@ -32,7 +50,7 @@ pub struct AppState {
     pub directory: DirectoryCache,
 }
 
-impl AppState {
+impl Shared {
     /// The issuer of a zone: `{public_url}/z/{zone_id}` in path mode, or
     /// `{scheme}://{zone_id}.{zone_domain}[:port]` in host mode.
     pub fn zone_issuer(&self, zone_id: &str) -> String {

@@ -398,7 +398,6 @@ impl IdentityStore for SqlStore {
     }
 
     async fn delete_session(&self, zone: &ZoneId, id: &SessionId) -> Result<bool, StoreError> {
-        let _w = self.db.write().await?;
         delete_one(self.db.pool(), "sessions", zone, id.as_str()).await
     }
 
