@@ -110,6 +110,54 @@ fn s256(verifier: &str) -> String {
         .encode(latchkey_crypto::keyed_hash::sha256(verifier.as_bytes()))
 }
 
+/// What the zone asks an upstream provider for.
+struct UpstreamAsk {
+    client_id: String,
+    redirect_uri: String,
+    state: String,
+    scopes: Vec<String>,
+    verifier: Option<String>,
+    nonce: Option<String>,
+    resource: Option<String>,
+}
+
+/// The query of an upstream authorization request, with the provider's quirks: its scope
+/// parameter and separator, PKCE, the resource parameter when enabled, and extra parameters.
+fn authorize_params(o: &ProviderOAuth2, ask: UpstreamAsk) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = vec![
+        ("response_type".into(), "code".into()),
+        ("client_id".into(), ask.client_id),
+        ("redirect_uri".into(), ask.redirect_uri),
+        ("state".into(), ask.state),
+    ];
+    if !ask.scopes.is_empty() {
+        let sep = o.scope_separator.clone().unwrap_or_else(|| " ".into());
+        params.push((
+            o.scope_parameter.clone().unwrap_or_else(|| "scope".into()),
+            ask.scopes.join(&sep),
+        ));
+    }
+    if let Some(v) = &ask.verifier {
+        params.push(("code_challenge".into(), s256(v)));
+        params.push(("code_challenge_method".into(), "S256".into()));
+    }
+    if let Some(n) = ask.nonce {
+        params.push(("nonce".into(), n));
+    }
+    if let (Some(true), Some(r)) = (o.authorization_resource_enabled, ask.resource) {
+        params.push((
+            o.authorization_resource_parameter
+                .clone()
+                .unwrap_or_else(|| "resource".into()),
+            r,
+        ));
+    }
+    for (k, v) in o.authorization_parameters.clone().unwrap_or_default() {
+        params.push((k, v));
+    }
+    params
+}
+
 /// Sends the browser to `provider`, remembering why.
 async fn go_upstream(
     s: &AppState,
@@ -136,37 +184,16 @@ async fn go_upstream(
     if pkce {
         pending.verifier = Some(latchkey_crypto::random::secret("").map_err(|_| failed("random"))?);
     }
-    let mut params: Vec<(String, String)> = vec![
-        ("response_type".into(), "code".into()),
-        ("client_id".into(), client_id),
-        ("redirect_uri".into(), zone.url(paths::REDIRECT)),
-        ("state".into(), state.clone()),
-    ];
-    if !scopes.is_empty() {
-        let sep = o.scope_separator.clone().unwrap_or_else(|| " ".into());
-        params.push((
-            o.scope_parameter.clone().unwrap_or_else(|| "scope".into()),
-            scopes.join(&sep),
-        ));
-    }
-    if let Some(v) = &pending.verifier {
-        params.push(("code_challenge".into(), s256(v)));
-        params.push(("code_challenge_method".into(), "S256".into()));
-    }
-    if pending.login {
-        params.push(("nonce".into(), pending.nonce.clone()));
-    }
-    if let (Some(true), Some(r)) = (o.authorization_resource_enabled, resource) {
-        params.push((
-            o.authorization_resource_parameter
-                .clone()
-                .unwrap_or_else(|| "resource".into()),
-            r.identifier.clone(),
-        ));
-    }
-    for (k, v) in o.authorization_parameters.unwrap_or_default() {
-        params.push((k, v));
-    }
+    let ask = UpstreamAsk {
+        client_id,
+        redirect_uri: zone.url(paths::REDIRECT),
+        state: state.clone(),
+        scopes,
+        verifier: pending.verifier.clone(),
+        nonce: pending.login.then(|| pending.nonce.clone()),
+        resource: resource.map(|r| r.identifier.clone()),
+    };
+    let params = authorize_params(&o, ask);
     let sealed = s
         .sealer
         .seal(
@@ -775,4 +802,73 @@ async fn finish_grant(
         }
     };
     super::login::proceed(s, zone, &pending.request_id, &csrf, req, session).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_quirks_shape_the_authorize_request() {
+        let slack = ProviderOAuth2 {
+            issuer: "https://slack.com".into(),
+            scope_parameter: Some("user_scope".into()),
+            scope_separator: Some(",".into()),
+            authorization_resource_enabled: Some(true),
+            authorization_resource_parameter: Some("audience".into()),
+            authorization_parameters: Some([("prompt".to_owned(), "consent".to_owned())].into()),
+            ..ProviderOAuth2::default()
+        };
+        let ask = UpstreamAsk {
+            client_id: "c".into(),
+            redirect_uri: "https://z/cb".into(),
+            state: "st".into(),
+            scopes: vec!["channels:read".into(), "chat:write".into()],
+            verifier: Some("v".repeat(43)),
+            nonce: None,
+            resource: Some("https://api.slack.com".into()),
+        };
+        let p: std::collections::HashMap<_, _> =
+            authorize_params(&slack, ask).into_iter().collect();
+        assert_eq!(p["user_scope"], "channels:read,chat:write");
+        assert!(!p.contains_key("scope"));
+        assert_eq!(p["audience"], "https://api.slack.com");
+        assert_eq!(p["prompt"], "consent");
+        assert_eq!(p["code_challenge_method"], "S256");
+        assert_eq!(p["code_challenge"], s256(&"v".repeat(43)));
+        assert!(!p.contains_key("nonce"));
+        let plain = authorize_params(
+            &ProviderOAuth2::default(),
+            UpstreamAsk {
+                client_id: "c".into(),
+                redirect_uri: "r".into(),
+                state: "s".into(),
+                scopes: vec!["openid".into(), "email".into()],
+                verifier: None,
+                nonce: Some("n".into()),
+                resource: Some("https://x".into()),
+            },
+        );
+        let p: std::collections::HashMap<_, _> = plain.into_iter().collect();
+        assert_eq!(
+            (p["scope"].as_str(), p["nonce"].as_str()),
+            ("openid email", "n")
+        );
+        assert!(
+            !p.contains_key("resource") && !p.contains_key("code_challenge"),
+            "resource only when enabled; PKCE only when asked"
+        );
+    }
+
+    #[test]
+    fn token_pointer_follows_dotted_paths() {
+        let slack = serde_json::json!({"ok": true, "access_token": "bot", "authed_user": {"access_token": "user-token"}});
+        assert_eq!(
+            pointer(&slack, "authed_user.access_token"),
+            Some("user-token")
+        );
+        assert_eq!(pointer(&slack, "access_token"), Some("bot"));
+        assert_eq!(pointer(&slack, "authed_user.missing"), None);
+        assert_eq!(pointer(&slack, "ok"), None, "only strings are tokens");
+    }
 }
