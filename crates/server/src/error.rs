@@ -131,6 +131,11 @@ impl IntoResponse for ApiError {
             res.headers_mut()
                 .insert("x-should-retry", HeaderValue::from_static("false"));
         }
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body was not read: tell the client not to reuse this connection.
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
