@@ -447,13 +447,15 @@ pub trait LoginStore: Send + Sync {
     ) -> StoreResult<CodeUse>;
 
     async fn insert_refresh(&self, zone: &ZoneId, record: &RefreshRecord) -> StoreResult<()>;
-    /// Rotates `old_hash` out in favour of `next` (same family) in one transaction; a token that
-    /// was already rotated or revoked revokes its whole family instead.
+    /// Rotates `old_hash` out in favour of `next_hash` (same family and grant, expiring at
+    /// `expires_at`) in one transaction; a token that was already rotated or revoked revokes its
+    /// whole family instead.
     async fn rotate_refresh(
         &self,
         zone: &ZoneId,
         old_hash: &str,
-        next: &RefreshRecord,
+        next_hash: &str,
+        expires_at: Timestamp,
         now: Timestamp,
     ) -> StoreResult<RefreshUse>;
     /// Revokes every refresh token of a family.

@@ -155,7 +155,8 @@ impl LoginStore for SqlStore {
         &self,
         zone: &ZoneId,
         old_hash: &str,
-        next: &RefreshRecord,
+        next_hash: &str,
+        expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<RefreshUse, StoreError> {
         let mut w = self.db.write().await?;
@@ -201,9 +202,13 @@ impl LoginStore for SqlStore {
         .execute(&mut *w.tx)
         .await
         .store()?;
-        let mut next = next.clone();
-        next.family_id = family;
-        next.grant = grant.clone();
+        let next = RefreshRecord {
+            token_hash: next_hash.to_owned(),
+            family_id: family,
+            grant: grant.clone(),
+            expires_at,
+            created_at: now,
+        };
         insert_refresh_row(&mut *w.tx, zone, &next).await?;
         w.commit().await?;
         Ok(RefreshUse::Rotated(Box::new(grant)))

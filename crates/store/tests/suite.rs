@@ -484,27 +484,27 @@ store_test!(
         };
         s.insert_refresh(&zone, &rec("r1")).await.unwrap();
         assert_eq!(
-            s.rotate_refresh(&zone, "r1", &rec("r2"), now)
+            s.rotate_refresh(&zone, "r1", "r2", now.plus_seconds(600), now)
                 .await
                 .unwrap(),
             RefreshUse::Rotated(Box::new(g.clone()))
         );
         assert_eq!(
-            s.rotate_refresh(&zone, "r1", &rec("r3"), now)
+            s.rotate_refresh(&zone, "r1", "r3", now.plus_seconds(600), now)
                 .await
                 .unwrap(),
             RefreshUse::Reused,
             "old token replayed"
         );
         assert_eq!(
-            s.rotate_refresh(&zone, "r2", &rec("r4"), now)
+            s.rotate_refresh(&zone, "r2", "r4", now.plus_seconds(600), now)
                 .await
                 .unwrap(),
             RefreshUse::Reused,
             "family revoked"
         );
         assert_eq!(
-            s.rotate_refresh(&zone, "missing", &rec("r5"), now)
+            s.rotate_refresh(&zone, "missing", "r5", now.plus_seconds(600), now)
                 .await
                 .unwrap(),
             RefreshUse::Invalid
@@ -520,7 +520,7 @@ store_test!(
         );
         assert!(s.revoke_refresh(&zone, "x1", "client").await.unwrap());
         assert_eq!(
-            s.rotate_refresh(&zone, "x1", &rec("x2"), now)
+            s.rotate_refresh(&zone, "x1", "x2", now.plus_seconds(600), now)
                 .await
                 .unwrap(),
             RefreshUse::Reused

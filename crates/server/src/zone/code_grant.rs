@@ -132,29 +132,15 @@ pub async fn refresh_token(
     let next = latchkey_crypto::random::secret("lk_rt_").map_err(|_| OAuthError::server_error())?;
     let next_hash = s.hasher.hash(&next);
     let now = Timestamp::now();
-    let placeholder = GrantData {
-        client_id: client.client_id.clone(),
-        user_id: String::new(),
-        session_id: None,
-        scope: None,
-        resources: vec![],
-        nonce: None,
-        auth_time: 0,
-        redirect_uri: None,
-        code_challenge: None,
-        code_challenge_method: None,
-    };
-    // The store copies the old token's family and grant into the new record.
-    let record = RefreshRecord {
-        token_hash: next_hash.clone(),
-        family_id: String::new(),
-        grant: placeholder,
-        expires_at: now.plus_seconds(REFRESH_TTL_SECONDS),
-        created_at: now,
-    };
     match s
         .store
-        .rotate_refresh(&zone.zone.id, &s.hasher.hash(presented), &record, now)
+        .rotate_refresh(
+            &zone.zone.id,
+            &s.hasher.hash(presented),
+            &next_hash,
+            now.plus_seconds(REFRESH_TTL_SECONDS),
+            now,
+        )
         .await
         .map_err(server)?
     {
