@@ -15,7 +15,7 @@ use crate::model::access::{ApiKey, Principal, ServiceAccountToken};
 use crate::model::directory::{AppCredential, Application, Dependency, Provider, Resource};
 use crate::model::identity::{Grant, Session, SessionType, Status, User, UserAgent};
 use crate::model::keys::StoredKey;
-use crate::model::login::{CodeUse, GrantData, RefreshRecord, RefreshUse};
+use crate::model::login::{CodeUse, ConsentRecord, GrantData, RefreshRecord, RefreshUse};
 use crate::model::organization::{Invitation, Organization};
 use crate::model::service_account::{ServiceAccount, ServiceAccountCredential};
 use crate::model::vault::{Secret, SecretKind};
@@ -190,13 +190,15 @@ pub trait ApplicationStore: Send + Sync {
         app: &ApplicationId,
         resource: &ResourceId,
     ) -> StoreResult<bool>;
-    /// Whether `app` depends on `resource` (one indexed lookup, for the token endpoint).
-    async fn has_dependency(
+    /// Whether `app` depends on `resource`, and under which `when_accessing` conditions (one
+    /// indexed lookup, for the token endpoint): `None` without a dependency, an empty list for
+    /// an unconditional one.
+    async fn dependency_conditions(
         &self,
         zone: &ZoneId,
         app: &ApplicationId,
         resource: &ResourceId,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<Vec<ResourceId>>>;
 }
 
 /// Filters of the resources list beyond the shared ones.
@@ -458,6 +460,19 @@ pub trait LoginStore: Send + Sync {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> StoreResult<RefreshUse>;
+    /// The grant behind an unspent, unexpired refresh token, without spending it.
+    async fn peek_refresh(&self, zone: &ZoneId, token_hash: &str)
+    -> StoreResult<Option<GrantData>>;
+    /// Moves a session's expiry to `expires_at` (a refresh keeps its token session alive).
+    async fn extend_session(
+        &self,
+        zone: &ZoneId,
+        id: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Deletes expired pending requests, codes, upstream states and refresh tokens; how many.
+    async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64>;
     /// Revokes every refresh token of a family.
     async fn revoke_refresh_family(&self, zone: &ZoneId, family_id: &str) -> StoreResult<()>;
     /// Revokes the refresh token with this hash issued to `client_id` (and its family); false
@@ -486,13 +501,14 @@ pub trait LoginStore: Send + Sync {
         zone: &ZoneId,
         user: &UserId,
         client_id: &str,
-    ) -> StoreResult<Option<Vec<String>>>;
+    ) -> StoreResult<Option<ConsentRecord>>;
+    /// Replaces what `user` consented to for `client_id`.
     async fn put_consent(
         &self,
         zone: &ZoneId,
         user: &UserId,
         client_id: &str,
-        scopes: &[String],
+        consent: &ConsentRecord,
     ) -> StoreResult<()>;
 
     async fn put_upstream_state(

@@ -97,6 +97,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
     let state = prepare(&config, store.clone(), public_url.clone()).await?;
     tracing::info!(address = %local, %public_url, backend = ?store.backend(), "latchkey listening");
     spawn_key_rotation(state.clone(), config.key_rotation_days);
+    spawn_purge(state.clone());
     let app = routes::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -119,6 +120,28 @@ fn spawn_key_rotation(state: AppState, days: u32) {
             tick.tick().await;
             if let Err(e) = state.keys.rotate_due(period).await {
                 tracing::warn!(error = %e.message, "automatic key rotation failed");
+            }
+        }
+    });
+}
+
+/// Deletes expired pending authorization requests, codes, upstream states and refresh tokens
+/// every ten minutes, so abandoned browser flows never accumulate.
+fn spawn_purge(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match state
+                .store
+                .purge_expired(latchkey_domain::Timestamp::now())
+                .await
+            {
+                Ok(n) if n > 0 => {
+                    tracing::debug!(purged = n, "expired browser-flow records purged")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purging expired records failed"),
             }
         }
     });

@@ -164,9 +164,23 @@ impl CredentialStore for SqlStore {
         zone: &ZoneId,
         id: &AppCredentialId,
     ) -> Result<bool, StoreError> {
+        let mut w = self.db.write().await?;
+        // Nothing issued to the credential may be refreshed once it is gone, even if a new
+        // credential later claims the same client id (a URL credential, for instance).
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked = 1 WHERE zone_id = $1 AND client_id IN \
+             (SELECT identifier FROM application_credentials WHERE zone_id = $1 AND id = $2)",
+        )
+        .bind(zone.as_str().to_owned())
+        .bind(id.as_str().to_owned())
+        .execute(&mut *w.tx)
+        .await
+        .store()?;
         let mut sql = Sql::new("DELETE FROM application_credentials WHERE zone_id = ");
         sql.bind(zone.as_str()).push(" AND id = ").bind(id.as_str());
-        touched(self.db.pool(), &sql).await
+        let done = touched(&mut *w.tx, &sql).await?;
+        w.commit().await?;
+        Ok(done)
     }
 
     async fn find_app_credential_by_client_id(

@@ -260,6 +260,8 @@ impl ApplicationStore for SqlStore {
         let z = zone.as_str().to_owned();
         let a = id.as_str().to_owned();
         for stmt in [
+            "UPDATE refresh_tokens SET revoked = 1 WHERE zone_id = $1 AND client_id IN \
+             (SELECT identifier FROM application_credentials WHERE zone_id = $1 AND application_id = $2)",
             "UPDATE resources SET application_id = NULL WHERE zone_id = $1 AND application_id = $2",
             "DELETE FROM sessions WHERE zone_id = $1 AND application_id = $2 AND session_type = 'application'",
             "UPDATE sessions SET application_id = NULL WHERE zone_id = $1 AND application_id = $2",
@@ -378,21 +380,33 @@ impl ApplicationStore for SqlStore {
         Ok(done)
     }
 
-    async fn has_dependency(
+    async fn dependency_conditions(
         &self,
         zone: &ZoneId,
         app: &ApplicationId,
         resource: &ResourceId,
-    ) -> Result<bool, StoreError> {
-        let row = sqlx::query(
-            "SELECT 1 AS one FROM application_dependencies WHERE zone_id = $1 AND application_id = $2 AND resource_id = $3",
+    ) -> Result<Option<Vec<ResourceId>>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.when_resource_id AS w FROM application_dependencies d \
+             LEFT JOIN dependency_conditions c ON c.zone_id = d.zone_id \
+               AND c.application_id = d.application_id AND c.resource_id = d.resource_id \
+             WHERE d.zone_id = $1 AND d.application_id = $2 AND d.resource_id = $3",
         )
         .bind(zone.as_str().to_owned())
         .bind(app.as_str().to_owned())
         .bind(resource.as_str().to_owned())
-        .fetch_optional(self.db.pool())
+        .fetch_all(self.db.pool())
         .await
         .store()?;
-        Ok(row.is_some())
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut when = Vec::new();
+        for row in rows {
+            if let Some(w) = row.try_get::<Option<String>, _>("w").store()? {
+                when.push(ResourceId::new(w));
+            }
+        }
+        Ok(Some(when))
     }
 }

@@ -380,25 +380,20 @@ impl IdentityStore for SqlStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut w = self.db.write().await?;
-        let done = sqlx::query(
-            "WITH RECURSIVE tree(id) AS ( \
-               SELECT id FROM sessions WHERE zone_id = $1 AND id = $2 \
-               UNION ALL SELECT s.id FROM sessions s JOIN tree t ON s.parent_id = t.id WHERE s.zone_id = $1) \
-             UPDATE sessions SET status = 'revoked', updated_at = $3 \
-             WHERE zone_id = $1 AND id IN (SELECT id FROM tree) AND status <> 'revoked'",
-        )
-        .bind(zone.as_str().to_owned())
-        .bind(id.as_str().to_owned())
-        .bind(now.millis())
-        .execute(&mut *w.tx)
-        .await
-        .store()?;
+        let done = revoke_tree(&mut w.tx, zone, id, now).await?;
         w.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done)
     }
 
     async fn delete_session(&self, zone: &ZoneId, id: &SessionId) -> Result<bool, StoreError> {
-        delete_one(self.db.pool(), "sessions", zone, id.as_str()).await
+        // The sessions started from this one, and every refresh token of the tree, end with it.
+        let mut w = self.db.write().await?;
+        revoke_tree(&mut w.tx, zone, id, Timestamp::now()).await?;
+        let mut sql = Sql::new("DELETE FROM sessions WHERE zone_id = ");
+        sql.bind(zone.as_str()).push(" AND id = ").bind(id.as_str());
+        let done = touched(&mut *w.tx, &sql).await?;
+        w.commit().await?;
+        Ok(done)
     }
 
     async fn insert_grant(&self, g: &Grant) -> Result<(), StoreError> {
@@ -473,4 +468,45 @@ impl IdentityStore for SqlStore {
     async fn delete_grant(&self, zone: &ZoneId, id: &GrantId) -> Result<bool, StoreError> {
         delete_one(self.db.pool(), "delegated_grants", zone, id.as_str()).await
     }
+}
+
+/// `WITH` clause naming `tree(id)`: session `$2` of zone `$1` and every session below it.
+macro_rules! session_tree {
+    () => {
+        "WITH RECURSIVE tree(id) AS ( \
+           SELECT id FROM sessions WHERE zone_id = $1 AND id = $2 \
+           UNION ALL SELECT s.id FROM sessions s JOIN tree t ON s.parent_id = t.id WHERE s.zone_id = $1) "
+    };
+}
+
+/// Revokes a session, the sessions below it, and every refresh token issued under any of them;
+/// whether a session changed status.
+async fn revoke_tree(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    zone: &ZoneId,
+    id: &SessionId,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    sqlx::query(concat!(
+        session_tree!(),
+        "UPDATE refresh_tokens SET revoked = 1 WHERE zone_id = $1 \
+         AND (session_id IN (SELECT id FROM tree) OR token_session_id IN (SELECT id FROM tree))"
+    ))
+    .bind(zone.as_str().to_owned())
+    .bind(id.as_str().to_owned())
+    .execute(&mut **tx)
+    .await
+    .store()?;
+    let done = sqlx::query(concat!(
+        session_tree!(),
+        "UPDATE sessions SET status = 'revoked', updated_at = $3 \
+         WHERE zone_id = $1 AND id IN (SELECT id FROM tree) AND status <> 'revoked'"
+    ))
+    .bind(zone.as_str().to_owned())
+    .bind(id.as_str().to_owned())
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await
+    .store()?;
+    Ok(done.rows_affected() > 0)
 }

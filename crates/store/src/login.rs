@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use latchkey_domain::id::{UserId, ZoneId};
 use latchkey_domain::model::identity::{Grant, Session};
-use latchkey_domain::model::login::{CodeUse, GrantData, RefreshRecord, RefreshUse};
+use latchkey_domain::model::login::{CodeUse, ConsentRecord, GrantData, RefreshRecord, RefreshUse};
 use latchkey_domain::store::{IdentityStore, LoginStore};
 use latchkey_domain::{StoreError, Timestamp};
 use sqlx::Row;
@@ -37,11 +37,6 @@ impl LoginStore for SqlStore {
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
         let now = Timestamp::now().millis();
-        sqlx::query("DELETE FROM authorization_requests WHERE expires_at < $1")
-            .bind(now)
-            .execute(self.db.pool())
-            .await
-            .store()?;
         let row = vec![
             ("zone_id", zone.as_str().into()),
             ("id", id.into()),
@@ -178,14 +173,7 @@ impl LoginStore for SqlStore {
             .is_some()
             || row.try_get::<i64, _>("revoked").store()? != 0;
         if spent {
-            sqlx::query(
-                "UPDATE refresh_tokens SET revoked = 1 WHERE zone_id = $1 AND family_id = $2",
-            )
-            .bind(s(zone.as_str()))
-            .bind(family)
-            .execute(&mut *w.tx)
-            .await
-            .store()?;
+            revoke_family(&mut *w.tx, zone, &family).await?;
             w.commit().await?;
             return Ok(RefreshUse::Reused);
         }
@@ -193,6 +181,11 @@ impl LoginStore for SqlStore {
             return Ok(RefreshUse::Invalid);
         }
         let grant = grant_of(&row.try_get::<String, _>("grant_data").store()?)?;
+        if !sessions_alive(&mut w.tx, zone, &grant, now).await? {
+            revoke_family(&mut *w.tx, zone, &family).await?;
+            w.commit().await?;
+            return Ok(RefreshUse::SessionEnded);
+        }
         sqlx::query(
             "UPDATE refresh_tokens SET rotated_at = $3 WHERE zone_id = $1 AND token_hash = $2",
         )
@@ -214,18 +207,78 @@ impl LoginStore for SqlStore {
         Ok(RefreshUse::Rotated(Box::new(grant)))
     }
 
+    async fn peek_refresh(
+        &self,
+        zone: &ZoneId,
+        token_hash: &str,
+    ) -> Result<Option<GrantData>, StoreError> {
+        let row = sqlx::query(
+            "SELECT grant_data FROM refresh_tokens WHERE zone_id = $1 AND token_hash = $2 \
+             AND rotated_at IS NULL AND revoked = 0 AND expires_at > $3",
+        )
+        .bind(s(zone.as_str()))
+        .bind(s(token_hash))
+        .bind(Timestamp::now().millis())
+        .fetch_optional(self.db.pool())
+        .await
+        .store()?;
+        row.map(|r| grant_of(&r.try_get::<String, _>("grant_data").store()?))
+            .transpose()
+    }
+
+    async fn extend_session(
+        &self,
+        zone: &ZoneId,
+        id: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sessions SET expires_at = $3, updated_at = $4 \
+             WHERE zone_id = $1 AND id = $2 AND status = 'active'",
+        )
+        .bind(s(zone.as_str()))
+        .bind(s(id))
+        .bind(expires_at.millis())
+        .bind(now.millis())
+        .execute(self.db.pool())
+        .await
+        .store()?;
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let mut purged = 0;
+        // Spent codes stay an hour past their expiry, so a late replay still revokes.
+        let code_grace = 3_600_000;
+        for (statement, before) in [
+            (
+                "DELETE FROM authorization_requests WHERE expires_at < $1",
+                0,
+            ),
+            (
+                "DELETE FROM authorization_codes WHERE expires_at < $1",
+                code_grace,
+            ),
+            ("DELETE FROM upstream_states WHERE expires_at < $1", 0),
+            ("DELETE FROM refresh_tokens WHERE expires_at < $1", 0),
+        ] {
+            purged += sqlx::query(statement)
+                .bind(now.millis() - before)
+                .execute(self.db.pool())
+                .await
+                .store()?
+                .rows_affected();
+        }
+        Ok(purged)
+    }
+
     async fn revoke_refresh_family(
         &self,
         zone: &ZoneId,
         family_id: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE zone_id = $1 AND family_id = $2")
-            .bind(s(zone.as_str()))
-            .bind(s(family_id))
-            .execute(self.db.pool())
-            .await
-            .store()?;
-        Ok(())
+        revoke_family(self.db.pool(), zone, family_id).await
     }
 
     async fn revoke_refresh(
@@ -313,9 +366,9 @@ impl LoginStore for SqlStore {
         zone: &ZoneId,
         user: &UserId,
         client_id: &str,
-    ) -> Result<Option<Vec<String>>, StoreError> {
+    ) -> Result<Option<ConsentRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT scopes FROM consents WHERE zone_id = $1 AND user_id = $2 AND client_id = $3",
+            "SELECT scopes, resources FROM consents WHERE zone_id = $1 AND user_id = $2 AND client_id = $3",
         )
         .bind(s(zone.as_str()))
         .bind(s(user.as_str()))
@@ -323,12 +376,19 @@ impl LoginStore for SqlStore {
         .fetch_optional(self.db.pool())
         .await
         .store()?;
-        row.map(|r| {
-            r.try_get::<String, _>("scopes").store().and_then(|t| {
-                serde_json::from_str(&t).map_err(|e| StoreError::Backend(e.to_string()))
-            })
-        })
-        .transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let list = |text: Option<String>| -> Result<Vec<String>, StoreError> {
+            text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Backend(e.to_string())))
+                .transpose()
+                .map(Option::unwrap_or_default)
+        };
+        Ok(Some(ConsentRecord {
+            scopes: list(row.try_get("scopes").store()?)?,
+            // Consents from before resources were recorded cover none.
+            resources: list(row.try_get("resources").store()?)?,
+        }))
     }
 
     async fn put_consent(
@@ -336,7 +396,7 @@ impl LoginStore for SqlStore {
         zone: &ZoneId,
         user: &UserId,
         client_id: &str,
-        scopes: &[String],
+        consent: &ConsentRecord,
     ) -> Result<(), StoreError> {
         let mut w = self.db.write().await?;
         sqlx::query("DELETE FROM consents WHERE zone_id = $1 AND user_id = $2 AND client_id = $3")
@@ -346,13 +406,14 @@ impl LoginStore for SqlStore {
             .execute(&mut *w.tx)
             .await
             .store()?;
-        let scopes =
-            serde_json::to_string(scopes).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let json =
+            |v: &[String]| serde_json::to_string(v).map_err(|e| StoreError::Backend(e.to_string()));
         let row = vec![
             ("zone_id", zone.as_str().into()),
             ("user_id", user.as_str().into()),
             ("client_id", client_id.into()),
-            ("scopes", scopes.into()),
+            ("scopes", json(&consent.scopes)?.into()),
+            ("resources", json(&consent.resources)?.into()),
             ("created_at", Timestamp::now().millis().into()),
         ];
         insert_row("consents", row)
@@ -371,11 +432,6 @@ impl LoginStore for SqlStore {
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
         let now = Timestamp::now().millis();
-        sqlx::query("DELETE FROM upstream_states WHERE expires_at < $1")
-            .bind(now)
-            .execute(self.db.pool())
-            .await
-            .store()?;
         let row = vec![
             ("zone_id", zone.as_str().into()),
             ("state_hash", state_hash.into()),
@@ -471,6 +527,7 @@ async fn insert_refresh_row<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
         ("client_id", (&r.grant.client_id).into()),
         ("user_id", (&r.grant.user_id).into()),
         ("session_id", (&r.grant.session_id).into()),
+        ("token_session_id", (&r.grant.token_session_id).into()),
         ("grant_data", grant_json(&r.grant)?.into()),
         ("expires_at", r.expires_at.millis().into()),
         ("revoked", 0i64.into()),
@@ -482,4 +539,47 @@ async fn insert_refresh_row<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
         .await
         .store()?;
     Ok(())
+}
+
+async fn revoke_family<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    exec: E,
+    zone: &ZoneId,
+    family_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE zone_id = $1 AND family_id = $2")
+        .bind(s(zone.as_str()))
+        .bind(s(family_id))
+        .execute(exec)
+        .await
+        .store()?;
+    Ok(())
+}
+
+/// Whether the web session and the token session of a grant (those it names) still exist, are
+/// active and unexpired.
+async fn sessions_alive(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    zone: &ZoneId,
+    grant: &GrantData,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    for id in [&grant.session_id, &grant.token_session_id]
+        .into_iter()
+        .flatten()
+    {
+        let alive = sqlx::query(
+            "SELECT 1 AS one FROM sessions WHERE zone_id = $1 AND id = $2 AND status = 'active' \
+             AND (expires_at IS NULL OR expires_at > $3)",
+        )
+        .bind(s(zone.as_str()))
+        .bind(s(id))
+        .bind(now.millis())
+        .fetch_optional(&mut **tx)
+        .await
+        .store()?;
+        if alive.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

@@ -40,6 +40,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_invitations.sql"),
         include_str!("../migrations/postgres/0005_invitations.sql"),
     ),
+    (
+        6,
+        "session_security",
+        include_str!("../migrations/sqlite/0006_session_security.sql"),
+        include_str!("../migrations/postgres/0006_session_security.sql"),
+    ),
 ];
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;

@@ -395,7 +395,8 @@ fn grant_data(user: &str) -> latchkey_domain::model::login::GrantData {
     latchkey_domain::model::login::GrantData {
         client_id: "client".into(),
         user_id: user.into(),
-        session_id: Some("s1".into()),
+        session_id: None,
+        token_session_id: None,
         scope: Some("openid".into()),
         resources: vec!["https://api".into()],
         nonce: None,
@@ -525,5 +526,197 @@ store_test!(
                 .unwrap(),
             RefreshUse::Reused
         );
+    }
+);
+
+fn session(
+    zone: &ZoneId,
+    user: &latchkey_domain::id::UserId,
+    id: &str,
+    parent: Option<&str>,
+) -> latchkey_domain::model::identity::Session {
+    use latchkey_domain::id::SessionId;
+    use latchkey_domain::model::identity::{Session, SessionType, Status};
+    let now = Timestamp::now();
+    Session {
+        zone_id: zone.clone(),
+        id: SessionId::new(id),
+        organization_id: OrganizationId::new("unused"),
+        session_type: SessionType::User,
+        user_id: Some(user.clone()),
+        application_id: None,
+        user_agent_id: None,
+        parent_id: parent.map(SessionId::new),
+        provider_id: None,
+        issuer: None,
+        subject: None,
+        metadata_name: None,
+        session_data: None,
+        status: Status::Active,
+        authenticated_at: Some(now),
+        expires_at: Some(now.plus_seconds(600)),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+store_test!(
+    revoking_or_deleting_a_session_ends_the_refresh_tokens_of_its_tree,
+    |s: SqlStore, _url: String| async move {
+        use latchkey_domain::id::SessionId;
+        use latchkey_domain::model::login::{RefreshRecord, RefreshUse};
+        use latchkey_domain::store::{IdentityStore, LoginStore};
+        let (zone, user) = zone_with_user(&s).await;
+        let org = s.get_zone(&zone).await.unwrap().unwrap().organization_id;
+        let now = Timestamp::now();
+        for (web, child) in [("w1", "t1"), ("w2", "t2"), ("w3", "t3")] {
+            let mut w = session(&zone, &user, web, None);
+            w.organization_id = org.clone();
+            s.insert_session(&w).await.unwrap();
+            let mut c = session(&zone, &user, child, Some(web));
+            c.organization_id = org.clone();
+            s.insert_session(&c).await.unwrap();
+            let mut g = grant_data(user.as_str());
+            g.session_id = Some(web.into());
+            g.token_session_id = Some(child.into());
+            let rec = RefreshRecord {
+                token_hash: format!("rt-{web}"),
+                family_id: format!("fam-{web}"),
+                grant: g,
+                expires_at: now.plus_seconds(600),
+                created_at: now,
+            };
+            s.insert_refresh(&zone, &rec).await.unwrap();
+        }
+        // Revoking the web session reaches the token session's refresh token.
+        assert!(
+            s.revoke_session(&zone, &SessionId::new("w1"), now)
+                .await
+                .unwrap()
+        );
+        assert_eq!(s.peek_refresh(&zone, "rt-w1").await.unwrap(), None);
+        // Deleting the token session (a leaf) ends its refresh token too.
+        assert!(
+            s.delete_session(&zone, &SessionId::new("t2"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(s.peek_refresh(&zone, "rt-w2").await.unwrap(), None);
+        // The untouched tree still rotates; a grant whose session ended does not.
+        assert!(matches!(
+            s.rotate_refresh(&zone, "rt-w3", "rt-w3b", now.plus_seconds(600), now)
+                .await
+                .unwrap(),
+            RefreshUse::Rotated(_)
+        ));
+        s.revoke_session(&zone, &SessionId::new("t3"), now)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.rotate_refresh(&zone, "rt-w3b", "rt-w3c", now.plus_seconds(600), now)
+                .await
+                .unwrap(),
+            RefreshUse::Reused,
+            "revoked with its session"
+        );
+        let session_of = |id: &str| SessionId::new(id);
+        let child = s
+            .get_session(&zone, &session_of("t1"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            child.status.as_str(),
+            "revoked",
+            "the child session is revoked with its parent"
+        );
+    }
+);
+
+store_test!(
+    a_refresh_whose_session_is_gone_is_refused_and_revoked,
+    |s: SqlStore, _url: String| async move {
+        use latchkey_domain::model::login::{RefreshRecord, RefreshUse};
+        use latchkey_domain::store::LoginStore;
+        let (zone, user) = zone_with_user(&s).await;
+        let now = Timestamp::now();
+        let mut g = grant_data(user.as_str());
+        g.session_id = Some("never-existed".into());
+        let rec = RefreshRecord {
+            token_hash: "orphan".into(),
+            family_id: "fam".into(),
+            grant: g,
+            expires_at: now.plus_seconds(600),
+            created_at: now,
+        };
+        s.insert_refresh(&zone, &rec).await.unwrap();
+        assert_eq!(
+            s.rotate_refresh(&zone, "orphan", "next", now.plus_seconds(600), now)
+                .await
+                .unwrap(),
+            RefreshUse::SessionEnded
+        );
+        assert_eq!(
+            s.peek_refresh(&zone, "orphan").await.unwrap(),
+            None,
+            "the family is revoked"
+        );
+    }
+);
+
+store_test!(
+    expired_browser_flow_records_are_purged,
+    |s: SqlStore, _url: String| async move {
+        use latchkey_domain::store::LoginStore;
+        let (zone, user) = zone_with_user(&s).await;
+        let now = Timestamp::now();
+        s.put_auth_request(&zone, "old", "{}", "c", now.plus_seconds(-1))
+            .await
+            .unwrap();
+        s.put_auth_request(&zone, "new", "{}", "c", now.plus_seconds(600))
+            .await
+            .unwrap();
+        s.put_upstream_state(&zone, "old", b"x", now.plus_seconds(-1))
+            .await
+            .unwrap();
+        let g = grant_data(user.as_str());
+        s.put_code(&zone, "stale", &g, now.plus_seconds(-7200))
+            .await
+            .unwrap();
+        s.put_code(&zone, "recent", &g, now.plus_seconds(-10))
+            .await
+            .unwrap();
+        assert_eq!(s.purge_expired(now).await.unwrap(), 3);
+        assert!(
+            s.get_auth_request(&zone, "new", now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            s.use_code(&zone, "recent", now).await.unwrap(),
+            latchkey_domain::model::login::CodeUse::Invalid,
+            "expired codes stay a while (a late replay still revokes), yet redeem nothing"
+        );
+        assert_eq!(s.purge_expired(now).await.unwrap(), 0);
+    }
+);
+
+store_test!(
+    consent_records_scopes_and_resources,
+    |s: SqlStore, _url: String| async move {
+        use latchkey_domain::model::login::ConsentRecord;
+        use latchkey_domain::store::LoginStore;
+        let (zone, user) = zone_with_user(&s).await;
+        assert_eq!(s.get_consent(&zone, &user, "c").await.unwrap(), None);
+        let c = ConsentRecord::default().merged(&["openid".into()], &["https://a".into()]);
+        s.put_consent(&zone, &user, "c", &c).await.unwrap();
+        let got = s.get_consent(&zone, &user, "c").await.unwrap().unwrap();
+        assert!(got.covers(&["openid".into()], &["https://a".into()]));
+        assert!(
+            !got.covers(&["openid".into()], &["https://b".into()]),
+            "another resource"
+        );
+        assert!(!got.covers(&["email".into()], &[]), "another scope");
     }
 );

@@ -10,7 +10,11 @@ use crate::time::Timestamp;
 pub struct GrantData {
     pub client_id: String,
     pub user_id: String,
+    /// The web session the user signed in with.
     pub session_id: Option<String>,
+    /// The token session recorded under it when the code was redeemed (refresh tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_session_id: Option<String>,
     pub scope: Option<String>,
     pub resources: Vec<String>,
     pub nonce: Option<String>,
@@ -41,6 +45,36 @@ pub struct RefreshRecord {
     pub created_at: Timestamp,
 }
 
+/// What a user consented to for one client: scopes and resources (identifiers as requested).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    pub scopes: Vec<String>,
+    pub resources: Vec<String>,
+}
+
+impl ConsentRecord {
+    /// Whether this consent covers every one of `scopes` and `resources`.
+    pub fn covers(&self, scopes: &[String], resources: &[String]) -> bool {
+        scopes.iter().all(|s| self.scopes.contains(s))
+            && resources.iter().all(|r| self.resources.contains(r))
+    }
+
+    /// This consent widened by `scopes` and `resources`.
+    pub fn merged(mut self, scopes: &[String], resources: &[String]) -> Self {
+        for s in scopes {
+            if !self.scopes.contains(s) {
+                self.scopes.push(s.clone());
+            }
+        }
+        for r in resources {
+            if !self.resources.contains(r) {
+                self.resources.push(r.clone());
+            }
+        }
+        self
+    }
+}
+
 /// The outcome of presenting a refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
@@ -48,6 +82,8 @@ pub enum RefreshUse {
     Rotated(Box<GrantData>),
     /// The token had already been rotated or revoked: its whole family is now revoked.
     Reused,
+    /// The session it was issued under was revoked, deleted or expired: the family is revoked.
+    SessionEnded,
     /// Unknown or expired.
     Invalid,
 }

@@ -40,6 +40,11 @@ impl QueryMap {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every `(key, value)` pair, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Every value of `key`, in order.
     pub fn all(&self, key: &str) -> Vec<&str> {
         self.0

@@ -7,6 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_domain::Timestamp;
+use latchkey_domain::id::ApplicationId;
+use latchkey_domain::model::directory::{ProviderType, Resource};
 use latchkey_domain::model::identity::Session;
 
 use super::browser::{self, AuthRequest, BrowserClient};
@@ -48,6 +50,9 @@ pub async fn authorize(
         Ok(z) => z,
         Err(e) => return pages::error(e.status, &e.message),
     };
+    if let Err(message) = within_limits(&q) {
+        return pages::error(StatusCode::BAD_REQUEST, &message);
+    }
     let client = match q.get("client_id") {
         None => return pages::error(StatusCode::BAD_REQUEST, "The request has no client_id."),
         Some(id) => match browser::client(&s, &zone, id).await {
@@ -77,6 +82,30 @@ pub async fn authorize(
             client_error(&zone, &redirect_uri, state.as_deref(), error, &description)
         }
     }
+}
+
+/// Longest value accepted for any authorization request parameter (bytes).
+pub const MAX_PARAMETER_BYTES: usize = 2048;
+/// Most `resource` parameters in one request.
+const MAX_RESOURCES: usize = 16;
+
+/// Refuses oversized parameters before anything is looked up or stored (nothing an anonymous
+/// caller sends may grow the database beyond these bounds).
+fn within_limits(q: &QueryMap) -> Result<(), String> {
+    if q.all("resource").len() > MAX_RESOURCES {
+        return Err(format!(
+            "At most {MAX_RESOURCES} `resource` parameters are accepted."
+        ));
+    }
+    for (name, value) in q.pairs() {
+        if value.len() > MAX_PARAMETER_BYTES {
+            return Err(format!(
+                "The `{}` parameter is too long (at most {MAX_PARAMETER_BYTES} bytes).",
+                name.chars().take(40).collect::<String>()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn redirect_uri(client: &BrowserClient, requested: Option<&str>) -> Result<String, &'static str> {
@@ -144,6 +173,7 @@ async fn build_request(
         let t = resolve_target(s, zone, r)
             .await
             .map_err(|e| ("invalid_target", e.description))?;
+        reachable(s, zone, &client, &t.resource, t.kind).await?;
         offered.extend(t.resource.scopes.clone().unwrap_or_default());
         if !resources.iter().any(|x| x == r) {
             resources.push(r.to_owned());
@@ -175,6 +205,48 @@ async fn build_request(
         nonce: q.get("nonce").map(str::to_owned),
         prompt: q.get("prompt").map(str::to_owned),
     })
+}
+
+/// Whether the zone lets `client` ask for `resource` in a browser flow. Vault resources are for
+/// applications, never for users' tokens. A client whose users are not asked for consent is
+/// limited to what its application provides or depends on; any other client reaches the zone's
+/// resources only as far as the user consents (checked before a code is issued).
+async fn reachable(
+    s: &AppState,
+    zone: &ZoneEntry,
+    client: &BrowserClient,
+    resource: &Resource,
+    kind: ProviderType,
+) -> Result<(), Refusal> {
+    let refuse = || {
+        (
+            "invalid_target",
+            format!("`{}` is not available to this client", resource.identifier),
+        )
+    };
+    if kind == ProviderType::KeycardVault {
+        return Err(refuse());
+    }
+    let Some(app) = client
+        .application_id
+        .as_deref()
+        .filter(|_| !client.consent_required)
+    else {
+        return Ok(());
+    };
+    let app = ApplicationId::new(app);
+    if resource.application_id.as_ref() == Some(&app) {
+        return Ok(());
+    }
+    match s
+        .store
+        .dependency_conditions(&zone.zone.id, &app, &resource.id)
+        .await
+    {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(refuse()),
+        Err(_) => Err(("server_error", "the server failed; try again".into())),
+    }
 }
 
 /// Stores the request and sends the browser on: to sign-in, or (already signed in) onwards.

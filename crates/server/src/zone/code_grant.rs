@@ -99,7 +99,7 @@ pub async fn authorization_code(
         }
         CodeUse::Invalid => return Err(invalid()),
     };
-    if grant.client_id != client.client_id {
+    if grant.client_id != client.client_id || !web_session_active(s, zone, &grant).await? {
         return Err(invalid());
     }
     if grant.redirect_uri.as_deref() != form.get("redirect_uri") {
@@ -118,7 +118,26 @@ pub async fn authorization_code(
     issue(s, zone, &client, grant, form, family, None).await
 }
 
-/// `grant_type=refresh_token`.
+/// Whether the web session a code was issued from is still active (a revoked or deleted session
+/// redeems nothing).
+async fn web_session_active(
+    s: &AppState,
+    zone: &ZoneEntry,
+    grant: &GrantData,
+) -> Result<bool, OAuthError> {
+    let Some(id) = &grant.session_id else {
+        return Ok(true);
+    };
+    let session = s
+        .store
+        .get_session(&zone.zone.id, &SessionId::new(id))
+        .await
+        .map_err(server)?;
+    Ok(session.is_some_and(|x| x.status == Status::Active))
+}
+
+/// `grant_type=refresh_token`. What the client could correct (an unauthorized `resource`) is
+/// checked before the token is spent; the rotation itself refuses a token whose sessions ended.
 pub async fn refresh_token(
     s: &AppState,
     zone: &ZoneEntry,
@@ -129,14 +148,25 @@ pub async fn refresh_token(
     let presented = form
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("`refresh_token` is required"))?;
+    let presented_hash = s.hasher.hash(presented);
+    if let Some(grant) = s
+        .store
+        .peek_refresh(&zone.zone.id, &presented_hash)
+        .await
+        .map_err(server)?
+        && grant.client_id == client.client_id
+    {
+        audiences(s, zone, &grant, form).await?;
+    }
     let next = latchkey_crypto::random::secret("lk_rt_").map_err(|_| OAuthError::server_error())?;
     let next_hash = s.hasher.hash(&next);
     let now = Timestamp::now();
+    let refused = |why: &str| OAuthError::bad("invalid_grant", why.to_owned());
     match s
         .store
         .rotate_refresh(
             &zone.zone.id,
-            &s.hasher.hash(presented),
+            &presented_hash,
             &next_hash,
             now.plus_seconds(REFRESH_TTL_SECONDS),
             now,
@@ -152,32 +182,25 @@ pub async fn refresh_token(
                 .store
                 .revoke_refresh(&zone.zone.id, &next_hash, &client.client_id)
                 .await;
-            Err(OAuthError::bad(
-                "invalid_grant",
-                "the refresh token was issued to another client",
-            ))
+            Err(refused("the refresh token was issued to another client"))
         }
         RefreshUse::Reused => {
             tracing::warn!(zone = %zone.zone.id, client = %client.client_id, "refresh token reused; its family is revoked");
-            Err(OAuthError::bad(
-                "invalid_grant",
-                "the refresh token was already used; sign in again",
-            ))
+            Err(refused("the refresh token was already used; sign in again"))
         }
-        RefreshUse::Invalid => Err(OAuthError::bad(
-            "invalid_grant",
-            "the refresh token is invalid or expired",
-        )),
+        RefreshUse::SessionEnded => Err(refused("the session of this refresh token has ended")),
+        RefreshUse::Invalid => Err(refused("the refresh token is invalid or expired")),
     }
 }
 
 /// Mints the tokens of a user grant. With `rotated`, that refresh token was already stored by
-/// the rotation; otherwise a new family starts with `family`.
+/// the rotation (and the grant's token session lives on); otherwise a new family starts with
+/// `family`, under a new token session.
 async fn issue(
     s: &AppState,
     zone: &ZoneEntry,
     client: &BrowserClient,
-    grant: GrantData,
+    mut grant: GrantData,
     form: &QueryMap,
     family: String,
     rotated: Option<String>,
@@ -195,7 +218,8 @@ async fn issue(
             )
         })?;
     let audiences = audiences(s, zone, &grant, form).await?;
-    let session = child_session(s, zone, client, &user, &grant).await?;
+    let session_id = token_session(s, zone, client, &user, &grant).await?;
+    grant.token_session_id = Some(session_id.clone());
     let iat = mint::now_seconds();
     let aud_claim = if audiences.len() == 1 {
         json!(audiences[0])
@@ -225,7 +249,7 @@ async fn issue(
             .unwrap_or_default(),
         scope: grant.scope.clone(),
         act: None,
-        sid: Some(session.id.as_str()),
+        sid: Some(&session_id),
     };
     let mut value = serde_json::to_value(&claims).map_err(|_| OAuthError::server_error())?;
     value["aud"] = aud_claim;
@@ -311,15 +335,24 @@ async fn audiences(
     Ok(vec![zone.url(paths::USERINFO)])
 }
 
-/// Records the token session under the web session that signed in (a `parent_id` chain).
-async fn child_session(
+/// The token session of a grant: the one a rotated refresh token was issued under (kept alive
+/// as long as the refresh token), or a new one recorded under the web session that signed in.
+async fn token_session(
     s: &AppState,
     zone: &ZoneEntry,
     client: &BrowserClient,
     user: &User,
     grant: &GrantData,
-) -> Result<Session, OAuthError> {
+) -> Result<String, OAuthError> {
     let now = Timestamp::now();
+    let expires = now.plus_seconds(REFRESH_TTL_SECONDS);
+    if let Some(id) = &grant.token_session_id {
+        s.store
+            .extend_session(&zone.zone.id, id, expires, now)
+            .await
+            .map_err(server)?;
+        return Ok(id.clone());
+    }
     let session = Session {
         zone_id: zone.zone.id.clone(),
         id: SessionId::new(latchkey_crypto::random::id().map_err(|_| OAuthError::server_error())?),
@@ -342,20 +375,12 @@ async fn child_session(
         session_data: None,
         status: Status::Active,
         authenticated_at: Some(Timestamp::from_millis(grant.auth_time * 1000)),
-        expires_at: Some(now.plus_seconds(REFRESH_TTL_SECONDS)),
+        expires_at: Some(expires),
         created_at: now,
         updated_at: now,
     };
-    match s.store.insert_session(&session).await {
-        Ok(()) => Ok(session),
-        // The web session may have been deleted meanwhile: record the token session on its own.
-        Err(_) => {
-            let mut orphan = session;
-            orphan.parent_id = None;
-            s.store.insert_session(&orphan).await.map_err(server)?;
-            Ok(orphan)
-        }
-    }
+    s.store.insert_session(&session).await.map_err(server)?;
+    Ok(session.id.into_string())
 }
 
 async fn id_token(

@@ -24,7 +24,7 @@ type Key<T> = (ZoneId, T);
 pub struct DirectoryCache {
     pub clients: moka::sync::Cache<Key<String>, Option<Arc<(AppCredential, Application)>>>,
     pub targets: moka::sync::Cache<Key<String>, Arc<Target>>,
-    pub deps: moka::sync::Cache<Key<(ApplicationId, ResourceId)>, bool>,
+    pub deps: moka::sync::Cache<Key<(ApplicationId, ResourceId)>, Option<Arc<Vec<ResourceId>>>>,
 }
 
 fn cache<K, V>() -> moka::sync::Cache<K, V>

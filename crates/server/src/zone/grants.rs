@@ -204,6 +204,7 @@ pub async fn client_credentials(
     let principal = Principal {
         application: &client.application,
         subject: None,
+        accessing: None,
     };
     policy::authorize(state, &principal, Action::IssueAppToken, resource).await?;
     let scope = scopes(form, resource)?;
@@ -294,7 +295,7 @@ pub async fn token_exchange(
             "only access tokens can be requested",
         ));
     }
-    let subject = match form.get("subject_token_type") {
+    let (subject, accessed) = match form.get("subject_token_type") {
         Some(TOKEN_TYPE_ACCESS) => {
             let subject = verify_zone_token(state, zone, subject_token)
                 .await
@@ -321,7 +322,7 @@ pub async fn token_exchange(
                     "the subject token was not issued to a resource of the calling application",
                 ));
             }
-            subject
+            (subject, owned)
         }
         Some(TOKEN_TYPE_SUBSTITUTE_USER) => {
             return impersonate(state, zone, client, form, subject_token).await;
@@ -347,6 +348,7 @@ pub async fn token_exchange(
     let principal = Principal {
         application: &client.application,
         subject: Some(sub),
+        accessing: Some(&accessed.resource.id),
     };
     policy::authorize(state, &principal, Action::ExchangeToken, resource).await?;
     let scope = scopes(form, resource)?;
@@ -391,13 +393,9 @@ pub async fn token_exchange(
     })
 }
 
-/// The user named by an unsigned substitute-user token (`{"typ":"vnd.kc.su+jwt","alg":"none"}`,
-/// payload `{"sub": identifier | email | provider subject}`).
-async fn substitute_user(
-    state: &AppState,
-    zone: &ZoneEntry,
-    token: &str,
-) -> Result<latchkey_domain::model::identity::User, OAuthError> {
+/// The subject named by an unsigned substitute-user token (`{"typ":"vnd.kc.su+jwt","alg":"none"}`,
+/// payload `{"sub": identifier | email | provider subject}`). Parsed without touching the store.
+fn substitute_subject(token: &str) -> Result<String, OAuthError> {
     use base64::Engine;
     let bad = || OAuthError::bad("invalid_grant", "the substitute-user token is malformed");
     let mut parts = token.split('.');
@@ -413,11 +411,20 @@ async fn substitute_user(
     if header.get("typ").and_then(Value::as_str) != Some("vnd.kc.su+jwt") {
         return Err(bad());
     }
-    let sub = payload
+    payload
         .get("sub")
         .and_then(Value::as_str)
-        .filter(|x| !x.is_empty())
-        .ok_or_else(bad)?;
+        .filter(|x| !x.is_empty() && x.len() <= 1024)
+        .map(str::to_owned)
+        .ok_or_else(bad)
+}
+
+/// The user whose identifier, email or provider subject is `sub`.
+async fn substitute_user(
+    state: &AppState,
+    zone: &ZoneEntry,
+    sub: &str,
+) -> Result<latchkey_domain::model::identity::User, OAuthError> {
     for field in ["identifier", "email", "subject"] {
         let filter = latchkey_domain::store::UserFilter {
             list: ListFilter::default().exact(field, vec![sub.to_owned()]),
@@ -441,7 +448,8 @@ async fn substitute_user(
 }
 
 /// Impersonation: the authenticated application acts as a user, if policy permits and the user
-/// already granted access to the target.
+/// already granted access to the target. The policy decides before the user is looked up, so a
+/// refused caller learns nothing about which users exist.
 async fn impersonate(
     state: &AppState,
     zone: &ZoneEntry,
@@ -449,13 +457,15 @@ async fn impersonate(
     form: &QueryMap,
     token: &str,
 ) -> Result<Issued, OAuthError> {
-    let user = substitute_user(state, zone, token).await?;
+    let sub = substitute_subject(token)?;
     let target = single_target(form, None)?;
     let t = resolve_target(state, zone, &target).await?;
     let principal = Principal {
         application: &client.application,
-        subject: Some(&user.identifier),
+        subject: Some(&sub),
+        accessing: None,
     };
     policy::authorize(state, &principal, Action::Impersonate, &t.resource).await?;
+    let user = substitute_user(state, zone, &sub).await?;
     upstream::delegated(state, zone, &t.resource, &user.identifier).await
 }

@@ -342,7 +342,7 @@ pub async fn proceed(
         .await
         .ok()
         .flatten();
-    let covered = granted.is_some_and(|g| wanted.iter().all(|w| g.contains(w)));
+    let covered = granted.is_some_and(|g| g.covers(&wanted, &req.resources));
     let silent = req
         .prompt
         .as_deref()
@@ -415,13 +415,19 @@ pub async fn consent_submit(
     let Some(user_id) = session.user_id.clone() else {
         return failed();
     };
+    // Consent accumulates: what the user allows now adds to what they allowed before.
+    let before = s
+        .store
+        .get_consent(&zone.zone.id, &user_id, &req.client.client_id)
+        .await;
+    let Ok(before) = before else {
+        return failed();
+    };
+    let consent = before
+        .unwrap_or_default()
+        .merged(&requested_scopes(&req), &req.resources);
     if s.store
-        .put_consent(
-            &zone.zone.id,
-            &user_id,
-            &req.client.client_id,
-            &requested_scopes(&req),
-        )
+        .put_consent(&zone.zone.id, &user_id, &req.client.client_id, &consent)
         .await
         .is_err()
     {
@@ -448,6 +454,7 @@ async fn issue_code(
         client_id: req.client.client_id.clone(),
         user_id: user_id.into_string(),
         session_id: Some(session.id.as_str().to_owned()),
+        token_session_id: None,
         scope: req.scope.clone(),
         resources: req.resources.clone(),
         nonce: req.nonce.clone(),

@@ -1,7 +1,12 @@
 //! The policy hook: one `authorize` call at every issuance point. Today it applies the default
-//! rule — an application may obtain tokens for resources it depends on or provides; Cedar
-//! enforcement plugs in here without touching the grant code.
+//! rule — an application may obtain tokens for resources it depends on or provides, where a
+//! dependency with `when_accessing` conditions counts only for a token exchange whose subject
+//! token was issued for one of those resources; Cedar enforcement plugs in here without touching
+//! the grant code.
 
+use std::sync::Arc;
+
+use latchkey_domain::id::ResourceId;
 use latchkey_domain::model::directory::{Application, Resource};
 
 use super::client_auth::server;
@@ -20,10 +25,32 @@ pub enum Action {
     Impersonate,
 }
 
-/// Who asks: the authenticated application, and the subject it acts for (if any).
+/// Who asks: the authenticated application, the subject it acts for (if any), and the resource
+/// the subject's token was issued for (token exchange only).
 pub struct Principal<'a> {
     pub application: &'a Application,
     pub subject: Option<&'a str>,
+    pub accessing: Option<&'a ResourceId>,
+}
+
+/// The `when_accessing` conditions of `app`'s dependency on `resource` (None: no dependency).
+async fn conditions(
+    state: &AppState,
+    app: &Application,
+    resource: &Resource,
+) -> Result<Option<Arc<Vec<ResourceId>>>, OAuthError> {
+    let key = (app.zone_id.clone(), (app.id.clone(), resource.id.clone()));
+    if let Some(hit) = state.directory.deps.get(&key) {
+        return Ok(hit);
+    }
+    let found = state
+        .store
+        .dependency_conditions(&app.zone_id, &app.id, &resource.id)
+        .await
+        .map_err(server)?
+        .map(Arc::new);
+    state.directory.deps.insert(key, found.clone());
+    Ok(found)
 }
 
 /// Allows or denies with `access_denied`.
@@ -35,17 +62,13 @@ pub async fn authorize(
 ) -> Result<(), OAuthError> {
     let app = who.application;
     let provides = resource.application_id.as_ref() == Some(&app.id);
-    let key = (app.zone_id.clone(), (app.id.clone(), resource.id.clone()));
-    let depends = match state.directory.deps.get(&key) {
-        Some(d) => d,
-        None => {
-            let d = state
-                .store
-                .has_dependency(&app.zone_id, &app.id, &resource.id)
-                .await
-                .map_err(server)?;
-            state.directory.deps.insert(key, d);
-            d
+    let depends = match conditions(state, app, resource).await? {
+        None => false,
+        Some(when) if when.is_empty() => true,
+        // A conditional dependency is available only while the subject's token is for one of
+        // the listed resources: never to the application acting as itself.
+        Some(when) => {
+            action == Action::ExchangeToken && who.accessing.is_some_and(|a| when.contains(a))
         }
     };
     let allowed = match action {

@@ -95,6 +95,48 @@ fn check_redirect(uri: &str) -> Result<(), OAuthError> {
     }
 }
 
+/// Largest registration document accepted (bytes).
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024;
+/// Longest string accepted in any member of a registration, known or not (bytes).
+pub const MAX_FIELD_BYTES: usize = 2048;
+
+/// Parses a registration within its size bounds: the document, and every string in it.
+fn parse(body: &[u8]) -> Result<Request, OAuthError> {
+    if body.len() > MAX_DOCUMENT_BYTES {
+        return Err(metadata_error(format!(
+            "the registration is larger than {MAX_DOCUMENT_BYTES} bytes"
+        )));
+    }
+    let doc: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| metadata_error(format!("malformed registration: {e}")))?;
+    if let Some(obj) = doc.as_object() {
+        for (name, value) in obj {
+            if longest_string(value) > MAX_FIELD_BYTES {
+                return Err(metadata_error(format!(
+                    "`{}` is longer than {MAX_FIELD_BYTES} bytes",
+                    name.chars().take(40).collect::<String>()
+                )));
+            }
+        }
+    }
+    serde_json::from_value(doc).map_err(|e| metadata_error(format!("malformed registration: {e}")))
+}
+
+/// The longest string (or object key) anywhere in `v`.
+fn longest_string(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.iter().map(longest_string).max().unwrap_or(0),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, v)| k.len().max(longest_string(v)))
+            .max()
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
 fn client_ip(ext: &Extensions) -> IpAddr {
     ext.get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
@@ -124,8 +166,7 @@ pub async fn register(
         e.status = StatusCode::TOO_MANY_REQUESTS;
         return Err(e.into());
     }
-    let req: Request = serde_json::from_slice(&body)
-        .map_err(|e| metadata_error(format!("malformed registration: {e}")))?;
+    let req = parse(&body)?;
     let grant_types = req
         .grant_types
         .unwrap_or_else(|| vec!["authorization_code".to_owned()]);
