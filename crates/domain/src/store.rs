@@ -345,6 +345,9 @@ pub trait IdentityStore: Send + Sync {
         zone: &ZoneId,
         page: &PageRequest,
     ) -> StoreResult<Page<UserAgent>>;
+    /// Deletes a registered client with its sessions and consents; nothing issued to it can be
+    /// refreshed afterwards.
+    async fn delete_user_agent(&self, zone: &ZoneId, id: &UserAgentId) -> StoreResult<bool>;
 
     async fn insert_session(&self, session: &Session) -> StoreResult<()>;
     async fn get_session(&self, zone: &ZoneId, id: &SessionId) -> StoreResult<Option<Session>>;

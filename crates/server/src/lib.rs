@@ -70,6 +70,7 @@ pub async fn prepare(
         zones: zone::cache::ZoneCache::default(),
         fetcher: zone::fetch::Fetcher::new(allow_private),
         registrations: zone::registration::RateLimiter::default(),
+        throttle: zone::throttle::Throttle::default(),
         directory: zone::directory_cache::DirectoryCache::default(),
     });
     bootstrap::bootstrap_key(

@@ -46,6 +46,8 @@ pub struct Shared {
     pub zones: ZoneCache,
     pub fetcher: Fetcher,
     pub registrations: RateLimiter,
+    /// Sign-in and lookup throttling.
+    pub throttle: crate::zone::throttle::Throttle,
     /// What the token endpoint reads per request, cached briefly.
     pub directory: DirectoryCache,
 }

@@ -571,14 +571,14 @@ both_backends!(invitations_gate_sign_up, |app: TestApp| async move {
         "the token is shown once"
     );
 
-    let attempt = |email: &'static str| {
+    let attempt = |email: &'static str, extra: String| {
         let app = &app;
         let zone = zone.clone();
         let client = client.clone();
         async move {
             let mut b = Browser::new(app);
             let login = location(
-                &b.send(Method::GET, &authorize_url(&zone, &client, ""), None)
+                &b.send(Method::GET, &authorize_url(&zone, &client, &extra), None)
                     .await,
             );
             let request = param(&format!("http://lk.test{login}"), "request").unwrap();
@@ -592,7 +592,7 @@ both_backends!(invitations_gate_sign_up, |app: TestApp| async move {
                 .await
         }
     };
-    let refused = attempt("stranger@example.com").await;
+    let refused = attempt("stranger@example.com", String::new()).await;
     assert_eq!(
         refused.status,
         StatusCode::OK,
@@ -606,7 +606,18 @@ both_backends!(invitations_gate_sign_up, |app: TestApp| async move {
         users["items"].as_array().unwrap().is_empty(),
         "no account without an invitation"
     );
-    let admitted = attempt("invited@example.com").await;
+    // The invited address alone is not enough: the invitation link must come with it.
+    attempt("invited@example.com", String::new()).await;
+    attempt("stranger@example.com", format!("&invitation={token}")).await;
+    let users = app
+        .admin(Method::GET, &format!("/zones/{zone}/users"), None)
+        .await
+        .json;
+    assert!(
+        users["items"].as_array().unwrap().is_empty(),
+        "neither the invited address without the link nor the link with another address"
+    );
+    let admitted = attempt("invited@example.com", format!("&invitation={token}")).await;
     assert_eq!(
         admitted.status,
         StatusCode::OK,
@@ -617,6 +628,11 @@ both_backends!(invitations_gate_sign_up, |app: TestApp| async move {
         .await
         .json;
     assert_eq!(users["items"][0]["email"], "invited@example.com");
+    assert_eq!(
+        users["items"][0]["email_verified"], true,
+        "the invitation link proves the address"
+    );
+    assert_eq!(users["items"].as_array().unwrap().len(), 1);
     let spent = app
         .call(Method::GET, &format!("/invitations/{token}"), None, None)
         .await

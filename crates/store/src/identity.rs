@@ -277,6 +277,28 @@ impl IdentityStore for SqlStore {
         get_one(self.db.pool(), &AGENTS, zone, id.as_str(), agent_from_row).await
     }
 
+    async fn delete_user_agent(&self, zone: &ZoneId, id: &UserAgentId) -> Result<bool, StoreError> {
+        let mut w = self.db.write().await?;
+        for stmt in [
+            "UPDATE refresh_tokens SET revoked = 1 WHERE zone_id = $1 AND client_id IN \
+             (SELECT identifier FROM user_agents WHERE zone_id = $1 AND id = $2)",
+            "DELETE FROM consents WHERE zone_id = $1 AND client_id IN \
+             (SELECT identifier FROM user_agents WHERE zone_id = $1 AND id = $2)",
+        ] {
+            sqlx::query(stmt)
+                .bind(zone.as_str().to_owned())
+                .bind(id.as_str().to_owned())
+                .execute(&mut *w.tx)
+                .await
+                .store()?;
+        }
+        let mut sql = Sql::new("DELETE FROM user_agents WHERE zone_id = ");
+        sql.bind(zone.as_str()).push(" AND id = ").bind(id.as_str());
+        let done = touched(&mut *w.tx, &sql).await?;
+        w.commit().await?;
+        Ok(done)
+    }
+
     async fn find_user_agent(
         &self,
         zone: &ZoneId,

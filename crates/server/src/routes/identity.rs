@@ -33,7 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users))
         .routes(routes!(get_user))
         .routes(routes!(list_user_agents))
-        .routes(routes!(get_user_agent))
+        .routes(routes!(get_user_agent, delete_user_agent))
         .routes(routes!(list_sessions))
         .routes(routes!(get_session, revoke_session, delete_session))
         .routes(routes!(list_grants))
@@ -198,6 +198,18 @@ async fn get_user_agent(
     Ok(Json(
         svc::get_user_agent(&s, &who, &zone, &id).await?.into(),
     ))
+}
+
+#[utoipa::path(delete, path = "/zones/{zone_id}/user-agents/{id}", tag = "user-agents",
+    description = "Latchkey extension: deletes a registered client with its sessions, consents and refresh tokens.",
+    params(("zone_id" = String, Path), ("id" = String, Path)), responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_user_agent(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    Path((zone, id)): P2,
+) -> ApiResult<StatusCode> {
+    svc::delete_user_agent(&s, &who, &zone, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn status_param(q: &QueryMap) -> ApiResult<Option<Status>> {

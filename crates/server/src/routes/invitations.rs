@@ -13,7 +13,7 @@ use crate::api::envelope::OrgList;
 use crate::api::invitation::{
     CreateInvitation, InvitationAccepted, InvitationPublic, InvitationView,
 };
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
 use crate::service::{access, invitations as svc};
 use crate::state::AppState;
@@ -73,12 +73,24 @@ async fn delete(
 }
 
 #[utoipa::path(get, path = "/invitations/{token}", tag = "invitations", security(()),
-    params(("token" = String, Path)), responses((status = 200, body = InvitationPublic), (status = 404, body = ErrorBody)))]
+    params(("token" = String, Path)), responses((status = 200, body = InvitationPublic), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn retrieve_by_token(
     State(s): State<AppState>,
+    ext: axum::http::Extensions,
     Path(token): Path<String>,
 ) -> ApiResult<Json<InvitationPublic>> {
-    let (inv, org) = svc::by_token(&s, &token).await?;
+    let ip = crate::zone::throttle::client_ip(&ext);
+    if let Some(wait) = s.throttle.lookups_locked(ip) {
+        return Err(ApiError::rate_limited(
+            "too many unknown invitation tokens from this address; try again later",
+            wait,
+        ));
+    }
+    let (inv, org) = svc::by_token(&s, &token).await.inspect_err(|e| {
+        if e.status == StatusCode::NOT_FOUND {
+            s.throttle.lookup_missed(ip);
+        }
+    })?;
     let now = Timestamp::now();
     Ok(Json(InvitationPublic {
         created_by_name: org.name.clone(),

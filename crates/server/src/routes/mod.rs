@@ -72,7 +72,9 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal().into_response()
         }))
-        .layer(TraceLayer::new_for_http());
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
+        }));
     let rewrite = move |mut req: Request| {
         let host = req
             .headers()
@@ -96,6 +98,21 @@ pub fn app(state: AppState) -> Router {
             .map_request(rewrite)
             .service(inner),
     )
+}
+
+/// A request path as logged: no query string (it carries codes, states and invitation tokens),
+/// and any secret-looking segment (`lk_…`, e.g. an invitation token) replaced.
+fn loggable_path(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            if seg.starts_with("lk_") {
+                "{secret}"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// After any management write under `/zones/{zone_id}`, drops that zone's cached directory
@@ -133,4 +150,16 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
         "method_not_allowed",
         format!("method `{method}` is not allowed on `{}`", uri.path()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn logged_paths_carry_no_secrets() {
+        assert_eq!(
+            super::loggable_path("/invitations/lk_inv_abc/accept"),
+            "/invitations/{secret}/accept"
+        );
+        assert_eq!(super::loggable_path("/zones/z1/users"), "/zones/z1/users");
+    }
 }

@@ -104,6 +104,22 @@ pub async fn get_session(
         .ok_or_else(|| missing("session", id))
 }
 
+/// Deletes a registered client (Latchkey extension): its sessions, consents and refresh tokens
+/// go with it.
+pub async fn delete_user_agent(
+    state: &AppState,
+    who: &Principal,
+    zone: &str,
+    id: &str,
+) -> ApiResult<()> {
+    let agent = get_user_agent(state, who, zone, id).await?;
+    state
+        .store
+        .delete_user_agent(&agent.zone_id, &agent.id)
+        .await?;
+    Ok(())
+}
+
 pub async fn revoke_session(
     state: &AppState,
     who: &Principal,

@@ -1,9 +1,9 @@
 //! Organization invitations: created by members (platform admins anywhere), shown to the invitee
-//! by token without spending it, accepted once. A pending invitation also admits that email to
-//! email/password sign-up in the organization's zones that require invitations.
+//! by token without spending it, accepted once. The invitation link (its token on a sign-in
+//! request) also admits the invited address to email/password sign-up in the organization's
+//! zones that require invitations (`zone::accounts`).
 
 use latchkey_domain::Timestamp;
-use latchkey_domain::id::OrganizationId;
 use latchkey_domain::model::access::Principal;
 use latchkey_domain::model::organization::{Invitation, Organization};
 use latchkey_domain::{Page, PageRequest};
@@ -130,16 +130,4 @@ pub async fn accept(state: &AppState, token: &str) -> ApiResult<Organization> {
         )));
     }
     Ok(org)
-}
-
-/// Spends the pending invitation of `email` in `org`, if there is one.
-pub async fn admit(state: &AppState, org: &OrganizationId, email: &str) -> ApiResult<bool> {
-    let now = Timestamp::now();
-    match state.store.pending_invitation_for(org, email, now).await? {
-        Some(inv) => Ok(state
-            .store
-            .set_invitation_status(org, &inv.id, "accepted", now)
-            .await?),
-        None => Ok(false),
-    }
 }

@@ -204,6 +204,7 @@ async fn build_request(
         code_challenge_method: method,
         nonce: q.get("nonce").map(str::to_owned),
         prompt: q.get("prompt").map(str::to_owned),
+        invitation: q.get("invitation").map(|t| s.hasher.hash(t)),
     })
 }
 

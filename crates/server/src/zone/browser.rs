@@ -129,6 +129,9 @@ pub struct AuthRequest {
     pub code_challenge_method: Option<String>,
     pub nonce: Option<String>,
     pub prompt: Option<String>,
+    /// Keyed hash of the invitation token the sign-in link carried (`invitation=`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<String>,
 }
 
 /// Loads a pending request and its CSRF token.
@@ -165,6 +168,12 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
             let (k, v) = pair.trim().split_once('=')?;
             (k == name).then(|| v.to_owned())
         })
+}
+
+/// Whether two secrets are equal, compared without revealing where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    latchkey_crypto::keyed_hash::sha256(a.as_bytes())
+        == latchkey_crypto::keyed_hash::sha256(b.as_bytes())
 }
 
 /// Adds a `Set-Cookie` header: HttpOnly, SameSite=Lax, Secure on https, scoped to the zone.

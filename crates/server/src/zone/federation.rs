@@ -6,7 +6,7 @@
 //! `{issuer}/oauth/2/redirect`.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_crypto::jws::{Compact, VerifyingKey};
 use latchkey_domain::Timestamp;
@@ -48,6 +48,20 @@ struct Pending {
     nonce: String,
     resource_id: Option<String>,
     user_id: Option<String>,
+    /// Keyed hash of the binding cookie set on the browser that left; the callback must
+    /// present the same cookie.
+    browser: String,
+}
+
+/// The cookie that binds an upstream hop to the browser that started it.
+fn binding_cookie(zone: &ZoneEntry) -> String {
+    format!("lk_up_{}", zone.zone.id)
+}
+
+/// Whether the callback comes from the browser that started the hop.
+fn same_browser(s: &AppState, zone: &ZoneEntry, headers: &HeaderMap, pending: &Pending) -> bool {
+    browser::cookie(headers, &binding_cookie(zone))
+        .is_some_and(|value| browser::same_secret(&s.hasher.hash(&value), &pending.browser))
 }
 
 fn oauth2(p: &Provider) -> Option<&ProviderOAuth2> {
@@ -184,6 +198,8 @@ async fn go_upstream(
     if pkce {
         pending.verifier = Some(latchkey_crypto::random::secret("").map_err(|_| failed("random"))?);
     }
+    let binding = latchkey_crypto::random::secret("").map_err(|_| failed("random"))?;
+    pending.browser = s.hasher.hash(&binding);
     let ask = UpstreamAsk {
         client_id,
         redirect_uri: zone.url(paths::REDIRECT),
@@ -210,7 +226,15 @@ async fn go_upstream(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    Ok(browser::redirect(&browser::with_query(&authorize, &pairs)))
+    let mut res = browser::redirect(&browser::with_query(&authorize, &pairs));
+    browser::set_cookie(
+        &mut res,
+        zone,
+        &binding_cookie(zone),
+        &binding,
+        STATE_TTL_SECONDS,
+    );
+    Ok(res)
 }
 
 /// `GET {issuer}/login/upstream?request=…`: sign in through the zone's identity provider.
@@ -265,6 +289,7 @@ pub async fn login_upstream(
         nonce,
         resource_id: None,
         user_id: None,
+        browser: String::new(),
     };
     go_upstream(&s, &zone, &provider, pending, scopes, None)
         .await
@@ -347,6 +372,7 @@ pub async fn next_missing_grant(
             nonce,
             resource_id: Some(r.id.as_str().to_owned()),
             user_id: Some(user.as_str().to_owned()),
+            browser: String::new(),
         };
         return go_upstream(s, zone, &p, pending, scopes, Some(&r))
             .await
@@ -431,7 +457,7 @@ pub async fn upstream_token(
 pub async fn callback(
     State(s): State<AppState>,
     Path(zone): Path<String>,
-    headers: axum::http::HeaderMap,
+    headers: HeaderMap,
     q: QueryMap,
 ) -> Response {
     let zone = match s.zones.get(&s, &zone).await {
@@ -465,6 +491,30 @@ pub async fn callback(
         .and_then(|b| serde_json::from_slice::<Pending>(&b).map_err(|_| ()))
     else {
         return failed("state");
+    };
+    // Nothing is redeemed or written for a browser other than the one that left, nor for a
+    // grant hop whose browser is no longer signed in as the user it was started for.
+    if !same_browser(&s, &zone, &headers, &pending) {
+        tracing::warn!(zone = %zone.zone.id, "upstream callback from another browser refused");
+        return pages::error(
+            StatusCode::FORBIDDEN,
+            "This sign-in was started in another browser. Start again from the application.",
+        );
+    }
+    let session = if pending.login {
+        None
+    } else {
+        match super::login::current_session(&s, &zone, &headers).await {
+            Some(x) if x.user_id.as_ref().map(UserId::as_str) == pending.user_id.as_deref() => {
+                Some(x)
+            }
+            _ => {
+                return pages::error(
+                    StatusCode::FORBIDDEN,
+                    "The sign-in session ended or belongs to another user. Start again from the application.",
+                );
+            }
+        }
     };
     let (req, csrf) = match browser::load_request(&s, &zone, &pending.request_id).await {
         Ok(Some(x)) => x,
@@ -511,11 +561,14 @@ pub async fn callback(
         Ok(t) => t,
         Err(e) => return failed(&e),
     };
-    if pending.login {
-        finish_login(&s, &zone, &provider, &pending, tokens, req, csrf).await
-    } else {
-        finish_grant(&s, &zone, &provider, &pending, tokens, req, csrf, &headers).await
-    }
+    let mut res = match session {
+        None => finish_login(&s, &zone, &provider, &pending, tokens, req, csrf).await,
+        Some(session) => {
+            finish_grant(&s, &zone, &provider, &pending, tokens, req, csrf, session).await
+        }
+    };
+    browser::set_cookie(&mut res, &zone, &binding_cookie(&zone), "", 0);
+    res
 }
 
 /// Verifies an upstream ID token against the provider's keys, issuer, audience and nonce.
@@ -724,7 +777,7 @@ async fn finish_grant(
     tokens: Value,
     req: AuthRequest,
     csrf: String,
-    headers: &axum::http::HeaderMap,
+    session: latchkey_domain::model::identity::Session,
 ) -> Response {
     let pointer_path = oauth2(p)
         .and_then(|o| o.token_response_access_token_pointer.clone())
@@ -792,15 +845,6 @@ async fn finish_grant(
     if saved.is_err() {
         return failed("store");
     }
-    let session = match super::login::current_session(s, zone, headers).await {
-        Some(x) if x.user_id.as_ref() == Some(&grant.user_id) => x,
-        _ => {
-            return pages::error(
-                StatusCode::FORBIDDEN,
-                "The sign-in session ended or belongs to another user. Start again from the application.",
-            );
-        }
-    };
     super::login::proceed(s, zone, &pending.request_id, &csrf, req, session).await
 }
 

@@ -3,20 +3,20 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_domain::Timestamp;
-use latchkey_domain::id::{SessionId, UserId};
+use latchkey_domain::id::SessionId;
 use latchkey_domain::model::identity::{Session, SessionType, Status, User};
 use latchkey_domain::model::login::GrantData;
-use latchkey_domain::store::UserFilter;
-use latchkey_domain::{ListFilter, PageRequest};
 
+use super::accounts::{self, Refusal};
 use super::authorize::client_error;
 use super::browser::{self, AuthRequest};
 use super::cache::ZoneEntry;
 use super::pages::{self, LoginPage};
 use super::passwords;
+use super::throttle;
 use crate::extract::QueryMap;
 use crate::state::AppState;
 
@@ -125,12 +125,8 @@ async fn render_login(
 /// Checks the form's CSRF token against the stored request and the browser's cookie.
 fn csrf_ok(headers: &HeaderMap, zone: &ZoneEntry, form: &QueryMap, expected: &str) -> bool {
     let cookie = browser::cookie(headers, &browser::csrf_cookie(zone));
-    let sent = form.get("csrf");
-    let eq = |a: &str, b: &str| {
-        latchkey_crypto::keyed_hash::sha256(a.as_bytes())
-            == latchkey_crypto::keyed_hash::sha256(b.as_bytes())
-    };
-    matches!((sent, cookie.as_deref()), (Some(a), Some(b)) if eq(a, expected) && eq(b, expected))
+    matches!((form.get("csrf"), cookie.as_deref()),
+        (Some(a), Some(b)) if browser::same_secret(a, expected) && browser::same_secret(b, expected))
 }
 
 /// `POST {issuer}/login`: email and password sign-in or sign-up.
@@ -138,6 +134,7 @@ pub async fn login_submit(
     State(s): State<AppState>,
     Path(zone): Path<String>,
     headers: HeaderMap,
+    ext: Extensions,
     body: Bytes,
 ) -> Response {
     let form = QueryMap::parse(std::str::from_utf8(&body).unwrap_or_default());
@@ -153,118 +150,45 @@ pub async fn login_submit(
     }
     let email = form.get("email").unwrap_or_default().trim().to_lowercase();
     let password = form.get("password").unwrap_or_default();
-    let signup = form.get("intent") == Some("signup");
-    let user = if signup {
-        sign_up(&s, &zone, &email, password).await
+    let user = if form.get("intent") == Some("signup") {
+        accounts::sign_up(&s, &zone, &req, &email, password).await
     } else {
-        sign_in(&s, &zone, &email, password).await
+        accounts::sign_in(&s, &zone, &email, password, throttle::client_ip(&ext)).await
     };
-    match user {
-        Ok(user) => match start_session(&s, &zone, &user, None, None).await {
-            Ok((session, cookie)) => {
-                let mut res = proceed(&s, &zone, &id, &csrf, req, session).await;
-                browser::set_cookie(
-                    &mut res,
-                    &zone,
-                    &browser::session_cookie(&zone),
-                    &cookie,
-                    browser::SESSION_TTL_SECONDS,
-                );
-                res
-            }
-            Err(r) => r,
-        },
-        Err(message) => render_login(&s, &zone, &req, &id, &csrf, Some(message), &email).await,
-    }
-}
-
-async fn find_by_email(s: &AppState, zone: &ZoneEntry, email: &str) -> Option<User> {
-    let filter = UserFilter {
-        list: ListFilter::default().exact("email", vec![email.to_owned()]),
-        external: None,
-    };
-    let users = s
-        .store
-        .list_users(&zone.zone.id, &filter, &PageRequest::first(10))
-        .await
-        .ok()?;
-    users.items.into_iter().find(|u| u.password_hash.is_some())
-}
-
-async fn sign_in(
-    s: &AppState,
-    zone: &ZoneEntry,
-    email: &str,
-    password: &str,
-) -> Result<User, &'static str> {
-    let user = find_by_email(s, zone, email).await;
-    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let ok = passwords::verify(password, hash.as_deref()).await;
-    match user {
-        Some(u) if ok && u.status == "active" => Ok(u),
-        Some(u) if ok && u.status != "active" => Err("This account is disabled."),
-        _ => Err("Incorrect email or password."),
-    }
-}
-
-async fn sign_up(
-    s: &AppState,
-    zone: &ZoneEntry,
-    email: &str,
-    password: &str,
-) -> Result<User, &'static str> {
-    if zone.zone.user_identity_provider_id.is_some() {
-        return Err("Sign up through the zone's identity provider.");
-    }
-    if email.len() > 254
-        || !email.contains('@')
-        || email.starts_with('@')
-        || email.ends_with('@')
-        || email.chars().any(char::is_whitespace)
-    {
-        return Err("Enter a valid email address.");
-    }
-    if password.chars().count() < 8 || password.len() > 1024 {
-        return Err("Passwords need at least 8 characters.");
-    }
-    if find_by_email(s, zone, email).await.is_some() {
-        return Err("An account with this email already exists. Sign in instead.");
-    }
-    if zone.zone.requires_invitation {
-        let admitted = crate::service::invitations::admit(s, &zone.zone.organization_id, email)
-            .await
-            .map_err(|_| "The server failed; try again.")?;
-        if !admitted {
-            return Err("Sign-up is by invitation only in this zone.");
+    let user = match user {
+        Ok(user) => user,
+        Err(Refusal::Message(message)) => {
+            return render_login(&s, &zone, &req, &id, &csrf, Some(message), &email).await;
         }
-    }
-    let hash = passwords::hash(password)
-        .await
-        .map_err(|_| "The server failed; try again.")?;
-    let now = Timestamp::now();
-    let id = latchkey_crypto::random::id().map_err(|_| "The server failed; try again.")?;
-    let user = User {
-        zone_id: zone.zone.id.clone(),
-        id: UserId::new(&id),
-        organization_id: zone.zone.organization_id.clone(),
-        email: email.to_owned(),
-        email_verified: false,
-        external: false,
-        identifier: id,
-        status: "active".into(),
-        authenticated_at: Some(now),
-        issuer: None,
-        provider_id: None,
-        subject: None,
-        password_hash: Some(hash),
-        created_at: now,
-        updated_at: now,
+        Err(Refusal::Throttled(wait)) => {
+            return pages::retry_later(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many sign-in attempts. Wait a while, then try again.",
+                wait,
+            );
+        }
+        Err(Refusal::Busy) => {
+            return pages::retry_later(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is busy signing other people in. Try again in a moment.",
+                passwords::RETRY_AFTER_SECONDS,
+            );
+        }
     };
-    s.store
-        .insert_user(&user)
-        .await
-        .map_err(|_| "The server failed; try again.")?;
-    Ok(user)
+    match start_session(&s, &zone, &user, None, None).await {
+        Ok((session, cookie)) => {
+            let mut res = proceed(&s, &zone, &id, &csrf, req, session).await;
+            browser::set_cookie(
+                &mut res,
+                &zone,
+                &browser::session_cookie(&zone),
+                &cookie,
+                browser::SESSION_TTL_SECONDS,
+            );
+            res
+        }
+        Err(r) => r,
+    }
 }
 
 /// Creates a web session for `user`; returns it with the cookie value.
@@ -481,33 +405,4 @@ async fn issue_code(
         params.push(("state", st));
     }
     browser::redirect(&browser::with_query(&req.redirect_uri, &params))
-}
-
-/// `GET|POST {issuer}/logout`: ends the web session and every token issued from it.
-pub async fn logout(
-    State(s): State<AppState>,
-    Path(zone): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let zone = match s.zones.get(&s, &zone).await {
-        Ok(z) => z,
-        Err(e) => return pages::error(e.status, &e.message),
-    };
-    if let Some(session) = current_session(&s, &zone, &headers).await {
-        let _ = s
-            .store
-            .revoke_session(&zone.zone.id, &session.id, Timestamp::now())
-            .await;
-        let _ = s
-            .store
-            .revoke_refresh_for_session(&zone.zone.id, session.id.as_str())
-            .await;
-    }
-    let mut res = pages::page(
-        StatusCode::OK,
-        "Signed out",
-        "<h1>You are signed out</h1><p class=\"sub\">You can close this window.</p>",
-    );
-    browser::set_cookie(&mut res, &zone, &browser::session_cookie(&zone), "", 0);
-    res
 }

@@ -1,6 +1,7 @@
 //! Each zone's OAuth 2.0 / OpenID Connect authorization server, under `{public_url}/z/{zone_id}`
 //! (path mode) or `{zone_id}.{zone_domain}` (host mode, rewritten to the same routes).
 
+pub mod accounts;
 pub mod assertion;
 pub mod authorize;
 pub mod browser;
@@ -16,11 +17,13 @@ pub mod grants;
 pub mod introspection;
 pub mod keys;
 pub mod login;
+pub mod logout;
 pub mod mint;
 pub mod pages;
 pub mod passwords;
 pub mod policy;
 pub mod registration;
+pub mod throttle;
 pub mod token;
 pub mod upstream;
 pub mod userinfo;
@@ -77,7 +80,7 @@ pub fn router() -> Router<AppState> {
         .route("/z/{zone_id}/login/consent", post(login::consent_submit))
         .route(
             "/z/{zone_id}/logout",
-            get(login::logout).post(login::logout),
+            get(logout::confirm).post(logout::logout),
         )
 }
 

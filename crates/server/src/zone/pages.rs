@@ -63,6 +63,28 @@ pub fn error(status: StatusCode, message: &str) -> Response {
     page(status, "Sign-in error", &body)
 }
 
+/// A refusal to try again later: an error page with `Retry-After`.
+pub fn retry_later(status: StatusCode, message: &str, seconds: u64) -> Response {
+    let mut res = error(status, message);
+    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// The sign-out confirmation: a form posting back with its CSRF token.
+pub fn logout(zone_name: &str, action: &str, csrf: &str) -> Response {
+    let body = format!(
+        "<h1>Sign out?</h1><p class=\"sub\">You will be signed out of {} and of the applications you used through it.</p>\
+         <form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <button type=\"submit\" id=\"sign-out\">Sign out</button></form>",
+        esc(zone_name),
+        esc(action),
+        esc(csrf)
+    );
+    page(StatusCode::OK, "Sign out", &body)
+}
+
 /// What the sign-in page offers.
 pub struct LoginPage<'a> {
     pub zone_name: &'a str,

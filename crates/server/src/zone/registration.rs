@@ -3,13 +3,12 @@
 //! registration becomes a user agent (`ua:` + SHA-256) visible through the management API.
 //! Registrations are rate-limited per source address.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{Path, State};
 use axum::http::{Extensions, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -90,8 +89,7 @@ fn check_redirect(uri: &str) -> Result<(), OAuthError> {
         "https" => Ok(()),
         "http" if matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")) => Ok(()),
         "http" => Err(bad("http is allowed only on loopback hosts")),
-        "javascript" | "data" | "file" | "vbscript" => Err(bad("scheme not allowed")),
-        _ => Ok(()),
+        _ => crate::service::validate::redirect_scheme(&url).map_err(bad),
     }
 }
 
@@ -137,12 +135,6 @@ fn longest_string(v: &serde_json::Value) -> usize {
     }
 }
 
-fn client_ip(ext: &Extensions) -> IpAddr {
-    ext.get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
-}
-
 pub async fn register(
     State(s): State<AppState>,
     Path(zone): Path<String>,
@@ -158,7 +150,7 @@ pub async fn register(
         e.status = StatusCode::FORBIDDEN;
         return Err(e.into());
     }
-    if !s.registrations.allow(client_ip(&ext)) {
+    if !s.registrations.allow(super::throttle::client_ip(&ext)) {
         let mut e = OAuthError::bad(
             "slow_down",
             "too many registrations from this address; try again in a minute",

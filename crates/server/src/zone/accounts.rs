@@ -1,0 +1,188 @@
+//! Email and password accounts of a zone: sign-in (throttled per account and per source
+//! address, bounded password work) and sign-up (open, or by invitation link in zones that
+//! require one). What the sign-in form shows for each refusal is decided here.
+
+use std::net::IpAddr;
+
+use latchkey_domain::Timestamp;
+use latchkey_domain::id::UserId;
+use latchkey_domain::model::identity::User;
+use latchkey_domain::model::organization::Invitation;
+use latchkey_domain::store::UserFilter;
+use latchkey_domain::{ListFilter, PageRequest};
+
+use super::browser::AuthRequest;
+use super::cache::ZoneEntry;
+use super::passwords;
+use crate::state::AppState;
+
+/// Why a sign-in or sign-up was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Shown on the sign-in form.
+    Message(&'static str),
+    /// Too many failures for the account or the address: wait this many seconds.
+    Throttled(u64),
+    /// Password hashing is saturated: try again in a moment.
+    Busy,
+}
+
+const FAILED: Refusal = Refusal::Message("The server failed; try again.");
+
+impl From<passwords::Busy> for Refusal {
+    fn from(_: passwords::Busy) -> Self {
+        Refusal::Busy
+    }
+}
+
+async fn find_by_email(s: &AppState, zone: &ZoneEntry, email: &str) -> Option<User> {
+    let filter = UserFilter {
+        list: ListFilter::default().exact("email", vec![email.to_owned()]),
+        external: None,
+    };
+    let users = s
+        .store
+        .list_users(&zone.zone.id, &filter, &PageRequest::first(10))
+        .await
+        .ok()?;
+    users.items.into_iter().find(|u| u.password_hash.is_some())
+}
+
+/// Signs in with email and password. A locked account or address is refused before any
+/// password work; every failure counts against both.
+pub async fn sign_in(
+    s: &AppState,
+    zone: &ZoneEntry,
+    email: &str,
+    password: &str,
+    ip: IpAddr,
+) -> Result<User, Refusal> {
+    let zone_id = zone.zone.id.as_str();
+    if let Some(wait) = s.throttle.sign_in_locked(zone_id, email, ip) {
+        return Err(Refusal::Throttled(wait));
+    }
+    let user = find_by_email(s, zone, email).await;
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let ok = passwords::verify(password, hash.as_deref()).await?;
+    match user {
+        Some(u) if ok && u.status == "active" => {
+            s.throttle.sign_in_succeeded(zone_id, email);
+            Ok(u)
+        }
+        Some(u) if ok && u.status != "active" => Err(Refusal::Message("This account is disabled.")),
+        _ => {
+            s.throttle.sign_in_failed(zone_id, email, ip);
+            Err(Refusal::Message("Incorrect email or password."))
+        }
+    }
+}
+
+fn plausible_email(email: &str) -> bool {
+    email.len() <= 254
+        && email.matches('@').count() == 1
+        && !email.starts_with('@')
+        && !email.ends_with('@')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// The pending invitation the sign-in request carries, if it admits `email` to this zone's
+/// organization.
+async fn invitation_for(
+    s: &AppState,
+    zone: &ZoneEntry,
+    req: &AuthRequest,
+    email: &str,
+) -> Result<Option<Invitation>, Refusal> {
+    let Some(hash) = &req.invitation else {
+        return Ok(None);
+    };
+    let found = s
+        .store
+        .find_invitation_by_token(hash)
+        .await
+        .map_err(|_| FAILED)?;
+    Ok(found.filter(|inv| {
+        inv.organization_id == zone.zone.organization_id
+            && inv.effective_status(Timestamp::now()) == "pending"
+            && inv.email == email
+    }))
+}
+
+/// Creates an account. In a zone that requires invitations, only with the invitation link sent
+/// to that address (the invitation is spent); an address that came with an invitation is
+/// verified.
+pub async fn sign_up(
+    s: &AppState,
+    zone: &ZoneEntry,
+    req: &AuthRequest,
+    email: &str,
+    password: &str,
+) -> Result<User, Refusal> {
+    if zone.zone.user_identity_provider_id.is_some() {
+        return Err(Refusal::Message(
+            "Sign up through the zone's identity provider.",
+        ));
+    }
+    if !plausible_email(email) {
+        return Err(Refusal::Message("Enter a valid email address."));
+    }
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return Err(Refusal::Message("Passwords need at least 8 characters."));
+    }
+    if find_by_email(s, zone, email).await.is_some() {
+        return Err(Refusal::Message(
+            "An account with this email already exists. Sign in instead.",
+        ));
+    }
+    let invitation = invitation_for(s, zone, req, email).await?;
+    if zone.zone.requires_invitation && invitation.is_none() {
+        return Err(Refusal::Message(
+            "Sign-up is by invitation only in this zone. Open the invitation link you received, with the address it was sent to.",
+        ));
+    }
+    let hash = passwords::hash(password).await.map_err(|e| match e {
+        passwords::HashError::Busy => Refusal::Busy,
+        passwords::HashError::Failed => FAILED,
+    })?;
+    if let Some(inv) = &invitation {
+        let spent = s
+            .store
+            .set_invitation_status(&inv.organization_id, &inv.id, "accepted", Timestamp::now())
+            .await
+            .map_err(|_| FAILED)?;
+        if !spent {
+            return Err(Refusal::Message("This invitation was already used."));
+        }
+    }
+    insert(s, zone, email, hash, invitation.is_some()).await
+}
+
+async fn insert(
+    s: &AppState,
+    zone: &ZoneEntry,
+    email: &str,
+    password_hash: String,
+    verified: bool,
+) -> Result<User, Refusal> {
+    let now = Timestamp::now();
+    let id = latchkey_crypto::random::id().map_err(|_| FAILED)?;
+    let user = User {
+        zone_id: zone.zone.id.clone(),
+        id: UserId::new(&id),
+        organization_id: zone.zone.organization_id.clone(),
+        email: email.to_owned(),
+        email_verified: verified,
+        external: false,
+        identifier: id,
+        status: "active".into(),
+        authenticated_at: Some(now),
+        issuer: None,
+        provider_id: None,
+        subject: None,
+        password_hash: Some(password_hash),
+        created_at: now,
+        updated_at: now,
+    };
+    s.store.insert_user(&user).await.map_err(|_| FAILED)?;
+    Ok(user)
+}
