@@ -355,8 +355,12 @@ def test_prompt_none_login_and_sign_out(sign_in, password_zone: kit.Zone, listen
     assert isinstance(page, kit.Page) and page.kind == "signin", page
 
     t = s.tokens()
-    r = s.browser.http.get(z.url("/logout"))
-    assert r.status_code == 200
+    # A GET only asks; the confirmation form's POST (with its CSRF token) signs out.
+    confirm = s.browser.get(z.url("/logout"))
+    assert isinstance(confirm, kit.Page) and confirm.status == 200 and 'method="post"' in confirm.text
+    assert "code" in kit.query(s.authorize(state="still", prompt="none")), "GET /logout signs no one out"
+    out = s.browser.post(z.url("/logout"), confirm.fields)
+    assert isinstance(out, kit.Page) and out.status == 200 and "signed out" in out.text, out
     kit.assert_oauth_error(z.refresh_grant(s.client, t["refresh_token"]), 400, "invalid_grant")
     redirect_error(s.authorize(state="pn2", prompt="none"), s.redirect_uri, "login_required", z, "pn2")
     page = s.authorize(state="again")
@@ -448,8 +452,9 @@ def test_sign_in_and_sign_up_errors(sign_in, password_zone: kit.Zone, listener):
 
 
 def test_sign_up_needs_an_invitation_when_the_zone_requires_one(make_zone, admin, listener):
-    """requires_invitation=true: email sign-up is refused (no account made) unless the email has a
-    pending invitation to the zone's organization, which the sign-up then uses up."""
+    """requires_invitation=true: email sign-up is refused (no account made) unless the sign-in
+    request carries a pending invitation (`invitation=<token>`) for that address, which the sign-up
+    then uses up."""
     z = make_zone(requires_invitation=True)
     client = z.browser_client([REGISTERED])
     b = kit.HttpBrowser(z)
@@ -464,7 +469,14 @@ def test_sign_up_needs_an_invitation_when_the_zone_requires_one(make_zone, admin
         invited = kit.unique_email("invited")
         inv = admin.organizations.invitations.create(z.zone.organization_id, email=invited, role="org_member")
         assert inv.status == "pending", inv
+        # The invited address alone does not admit: the invitation link (its token) must come along.
         out = b.submit_login(out, invited, kit.PASSWORD, "signup")
+        assert isinstance(out, kit.Page) and "invitation" in (out.alert or ""), out
+        assert invited not in [u.email for u in z.users()]
+        token = inv.to_dict().get("token") if hasattr(inv, "to_dict") else getattr(inv, "token", None)
+        assert token, "the create response carries the invitation token once"
+        page = b.get(z.authorize_url(client, listener.url, state="inv2", pkce=kit.Pkce(), invitation=token))
+        out = b.submit_login(page, invited, kit.PASSWORD, "signup")
         assert isinstance(out, kit.Page) and out.kind == "consent", out.alert if isinstance(out, kit.Page) else out
         assert invited in [u.email for u in z.users()]
         statuses = {i.id: i.status for i in admin.organizations.invitations.list(z.zone.organization_id).items}

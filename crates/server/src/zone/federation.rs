@@ -561,14 +561,14 @@ pub async fn callback(
         Ok(t) => t,
         Err(e) => return failed(&e),
     };
-    let mut res = match session {
+    // (The binding cookie is left to expire: the response may already set it for the next hop,
+    // and the state it binds is spent.)
+    match session {
         None => finish_login(&s, &zone, &provider, &pending, tokens, req, csrf).await,
         Some(session) => {
             finish_grant(&s, &zone, &provider, &pending, tokens, req, csrf, session).await
         }
-    };
-    browser::set_cookie(&mut res, &zone, &binding_cookie(&zone), "", 0);
-    res
+    }
 }
 
 /// Verifies an upstream ID token against the provider's keys, issuer, audience and nonce.
