@@ -19,12 +19,14 @@ pub struct Target {
 }
 
 type Key<T> = (ZoneId, T);
+/// The `when_accessing` conditions of a dependency (`None`: no dependency).
+pub type Conditions = Option<Arc<Vec<ResourceId>>>;
 
 #[derive(Clone)]
 pub struct DirectoryCache {
     pub clients: moka::sync::Cache<Key<String>, Option<Arc<(AppCredential, Application)>>>,
     pub targets: moka::sync::Cache<Key<String>, Arc<Target>>,
-    pub deps: moka::sync::Cache<Key<(ApplicationId, ResourceId)>, Option<Arc<Vec<ResourceId>>>>,
+    pub deps: moka::sync::Cache<Key<(ApplicationId, ResourceId)>, Conditions>,
 }
 
 fn cache<K, V>() -> moka::sync::Cache<K, V>

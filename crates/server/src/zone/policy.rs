@@ -10,6 +10,7 @@ use latchkey_domain::id::ResourceId;
 use latchkey_domain::model::directory::{Application, Resource};
 
 use super::client_auth::server;
+use super::directory_cache::Conditions;
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 
@@ -38,7 +39,7 @@ async fn conditions(
     state: &AppState,
     app: &Application,
     resource: &Resource,
-) -> Result<Option<Arc<Vec<ResourceId>>>, OAuthError> {
+) -> Result<Conditions, OAuthError> {
     let key = (app.zone_id.clone(), (app.id.clone(), resource.id.clone()));
     if let Some(hit) = state.directory.deps.get(&key) {
         return Ok(hit);
