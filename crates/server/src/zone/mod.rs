@@ -1,6 +1,7 @@
 //! Each zone's OAuth 2.0 / OpenID Connect authorization server, under `{public_url}/z/{zone_id}`
 //! (path mode) or `{zone_id}.{zone_domain}` (host mode, rewritten to the same routes).
 
+pub mod address;
 pub mod assertion;
 pub mod authorize;
 pub mod browser;
