@@ -91,7 +91,6 @@ fn create_data_dir(dir: &std::path::Path) -> Result<(), BootstrapError> {
         .map_err(|e| BootstrapError::Io(format!("creating {}: {e}", dir.display())))
 }
 
-
 /// Builds the application state: master key, store checks, default organization, bootstrap key.
 pub async fn prepare(
     config: &ServeConfig,
