@@ -7,6 +7,8 @@ run.sh installs the tools and builds the binaries, then runs this script, which:
   3. sets Latchkey up through its management API (two zones: RS256 and ES256),
   4. drives every case with the load generator for a fixed duration and concurrency over
      keep-alive connections, reading the server's CPU time and peak RSS from /proc,
+  4b. fires BENCH_BURST (64) concurrent wrong-password sign-ins at Latchkey (bench/signin_burst.py:
+     peak and after-burst RSS, /healthz latency during the burst, answers by status),
   5. writes bench/REPORT.md (and the raw numbers to bench/.out/results.json).
 
 Every request goes to 127.0.0.1; every process started here is stopped here.
@@ -31,6 +33,8 @@ import time
 import urllib.error
 import urllib.request
 
+import signin_burst
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 OUT = os.path.join(BENCH, ".out")
@@ -39,6 +43,7 @@ DURATION = int(os.environ.get("BENCH_DURATION", "15"))
 WARMUP = int(os.environ.get("BENCH_WARMUP", "2"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
 SIGN_SECONDS = float(os.environ.get("BENCH_SIGN_SECONDS", "3"))
+BURST = int(os.environ.get("BENCH_BURST", "64"))  # concurrent wrong-password sign-ins
 PIN = os.environ.get("BENCH_PIN", "0") == "1"
 PERF = shutil.which("perf") if os.environ.get("BENCH_PERF", "1") != "0" else None
 PERF_SECONDS = 8
@@ -550,8 +555,55 @@ def table(w, rate: str, cpu: str, rows: list[dict]) -> None:
           f"{c['other_cores']:.2f} | {c['peak_rss_mib']:.1f} | {c['non2xx']} / {c['errors']} |")
 
 
+def burst_section(w, b: dict) -> None:
+    """The concurrent wrong-password sign-in case (bench/signin_burst.py)."""
+    c, hd, hi = b["counts"], b["health_during"], b["health_idle"]
+    w("## Concurrent wrong-password sign-ins (password hashing under load)")
+    w("")
+    w(f"{b['n']} wrong-password sign-ins (`POST /z/{{zone}}/login`, distinct unknown emails, spread "
+      f"over source addresses {', '.join(b['addresses'])}) released at once by a barrier, against "
+      "the same Latchkey process. Peak RSS is VmHWM after a reset (`/proc/PID/clear_refs` 5) just "
+      "before the burst; *after* is VmRSS when the last answer is in, and again "
+      f"{b['settle_s']:.0f} s later. `/healthz` is polled from a separate process (one keep-alive "
+      f"connection, one request every {b['health_interval_ms']:.0f} ms); the latencies below are "
+      "of the polls started between the first POST and the last answer.")
+    w("")
+    w("| sign-ins | sign-in page with error / 429 / 503 / other | RSS before MiB | peak RSS MiB | "
+      f"RSS after MiB | RSS +{b['settle_s']:.0f} s MiB | /healthz p50 ms | /healthz p99 ms | "
+      "/healthz max ms | /healthz polls (failed) | burst s |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w(f"| {b['n']} | {c['signin_error_page']} / {c['429']} / {c['503']} / {c['other']} | "
+      f"{b['rss_before_mib']:.1f} | **{b['peak_rss_mib']:.1f}** | {b['rss_after_mib']:.1f} | "
+      f"{b['rss_settled_mib']:.1f} | **{hd['p50_ms']:.2f}** | **{hd['p99_ms']:.2f}** | "
+      f"{hd['max_ms']:.2f} | {hd['n']} ({hd['failed']}) | {b['burst_s']:.2f} |")
+    w("")
+    codes = ", ".join(f"{k}: {v}" for k, v in sorted(b["by_status"].items()))
+    hashed = c["signin_error_page"]
+    per = (f"; ≈ {b['server_cpu_s'] * 1e3 / hashed:.0f} ms of server CPU per answered "
+           "sign-in" if hashed else "")
+    w(f"- Answers by HTTP status: {codes}. *Sign-in page with error* is the login form again "
+      "with its error alert (a wrong password); 429 is the sign-in throttle, 503 a sign-in that "
+      "waited too long for a hashing worker"
+      + (f"; {b['retry_after_missing']} of the 429/503 answers had no `Retry-After`."
+         if c["429"] + c["503"] else "."))
+    kept = b["rss_settled_mib"] - b["rss_before_mib"]
+    cores = os.cpu_count() or 1
+    w(f"- Memory: {b['peak_rss_mib'] - b['rss_before_mib']:+.1f} MiB from before the burst to the "
+      f"peak, {kept:+.1f} MiB still resident {b['settle_s']:.0f} s after the last answer. The "
+      f"hashing pool keeps one argon2id buffer per core (m = 19,456 KiB = 19 MiB; {cores} cores "
+      f"here, ≈ {cores * 19} MiB) for reuse by later sign-ins, so that much stays by design.")
+    w(f"- Sign-in answer times, from the barrier: p50 {b['signin_p50_ms']:.0f} ms, last "
+      f"{b['signin_max_ms']:.0f} ms. Server CPU during the burst {b['server_cpu_s']:.2f} s{per}.")
+    w(f"- `/healthz` on the idle server in the {signin_burst.IDLE_S:.0f} s before the burst: "
+      f"p50 {hi['p50_ms']:.2f} ms, p99 {hi['p99_ms']:.2f} ms ({hi['n']} polls, "
+      f"{hi['failed']} failed).")
+    if not b["peak_is_per_case"]:
+        w("- VmHWM could not be reset here, so the peak is the process's peak since start.")
+    w("")
+
+
 def write_report(machine: dict, sign: dict, cases: list[dict], started: dt.datetime,
-                 total_s: float, profile: dict | None) -> str:
+                 total_s: float, profile: dict | None, burst: dict | None = None) -> str:
     aws = sign["aws_lc_rs"]
     ossl = sign["openssl"]
     by = {c["name"]: c for c in cases}
@@ -618,6 +670,8 @@ def write_report(machine: dict, sign: dict, cases: list[dict], started: dt.datet
     w(peak_note + "the Latchkey process serves every Latchkey case (both zones), the "
       "oidc-provider process every oidc-provider case.")
     w("")
+    if burst:
+        burst_section(w, burst)
 
     # Targets.
     w("## Against the design targets")
@@ -784,11 +838,26 @@ def write_report(machine: dict, sign: dict, cases: list[dict], started: dt.datet
       "cases issue signed **JWT** access tokens (not opaque), which oidc-provider does not store. "
       "One client, `client_secret_basic`, in-memory adapter, `NODE_ENV=production`.")
     w("- Every token response of the setup check is decoded to confirm the `alg` of its header.")
+    if burst:
+        w(f"- Sign-in burst (`bench/signin_burst.py`, same Latchkey process, after the token and "
+          f"discovery cases): a third zone with `\"requires_invitation\": false`, one client "
+          f"registered by DCR (`POST /z/{{zone}}/oauth/2/registration`, redirect URI "
+          f"`{signin_burst.REDIRECT_URI}`). {burst['n']} sign-in pages are prepared one by one "
+          f"(authorize with PKCE S256 → 303 → `GET /z/{{zone}}/login?request=…`, which sets the "
+          f"`lk_csrf_{{zone}}` cookie), page *i* from source address "
+          f"{'/'.join(burst['addresses'])}[*i* mod {len(burst['addresses'])}]; then "
+          f"{burst['n']} threads, each on its own already-open connection from that address, "
+          f"pass a barrier and `POST /z/{{zone}}/login` (`request`, `csrf`, a distinct unknown "
+          f"email, a wrong password, `intent=signin`) at once. Each address makes "
+          f"{burst['n'] // len(burst['addresses'])} failures and each account one, below the "
+          f"per-address (20/min) and per-account (5) throttles, so every request reaches "
+          f"password hashing (an unknown account is verified against a dummy hash, at the cost "
+          f"of a wrong password).")
     w("")
     w("## Commands")
     w("")
     w("```sh")
-    w("bench/run.sh   # env: BENCH_DURATION, BENCH_CONCURRENCY, BENCH_WARMUP, BENCH_SIGN_SECONDS, BENCH_PIN=1, BENCH_PERF=0")
+    w("bench/run.sh   # env: BENCH_DURATION, BENCH_CONCURRENCY, BENCH_WARMUP, BENCH_SIGN_SECONDS, BENCH_PIN=1, BENCH_PERF=0, BENCH_BURST")
     for c in COMMANDS:
         w(c.replace(ROOT + "/", ""))
     w("```")
@@ -813,6 +882,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="latchkey-bench-")
     lk = op = None
     profile = None
+    burst = None
     cases: list[dict] = []
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     try:
@@ -833,6 +903,14 @@ def main() -> None:
         cases.append(c)
         profile = profile_case(lk.pid, es["token_url"], body_tok,
                                {**form, "Authorization": basic(es["client_id"], es["secret"])})
+        log(f"signin-burst: {BURST} concurrent wrong-password sign-ins (bench/signin_burst.py)")
+        burst = signin_burst.run(base, lk.pid, ADMIN_KEY, BURST, log)
+        COMMANDS.append(
+            f"python3 bench/signin_burst.py   # via bench.py: POST /zones {{\"requires_invitation\":false}}, "
+            f"DCR client; {BURST} x (GET authorize -> GET /z/{{z}}/login) from "
+            f"{', '.join(signin_burst.ADDRESSES)}; then {BURST} threads POST /z/{{z}}/login "
+            f"(intent=signin, distinct unknown emails) at once; /healthz poller in a separate "
+            f"process every {signin_burst.POLL_INTERVAL_S * 1e3:.0f} ms")
         lk_total_hwm = status_kib(lk.pid, "VmHWM") / 1024
         stop(lk)
         lk = None
@@ -866,8 +944,8 @@ def main() -> None:
     total = time.monotonic() - t_start
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump({"machine": machine, "sign": sign, "cases": cases, "profile": profile,
-                   "latchkey_vmhwm_mib": lk_total_hwm, "commands": COMMANDS}, f, indent=2)
-    write_report(machine, sign, cases, started, total, profile)
+                   "signin_burst": burst, "latchkey_vmhwm_mib": lk_total_hwm, "commands": COMMANDS}, f, indent=2)
+    write_report(machine, sign, cases, started, total, profile, burst)
     log(f"wrote {os.path.join(BENCH, 'REPORT.md')} ({total:.0f} s)")
 
 

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Load benchmark: Latchkey vs oidc-provider, client_credentials tokens (RS256 and ES256), plus
-# Latchkey's JWKS and metadata, and the one-core cost of one signature. Writes bench/REPORT.md.
+# Latchkey's JWKS and metadata, the one-core cost of one signature, and a burst of concurrent
+# wrong-password sign-ins (bench/signin_burst.py: peak/after RSS, /healthz latency during the burst,
+# answers by status). Writes bench/REPORT.md.
 #
 #   bench/run.sh
 #
 # Environment: BENCH_DURATION (s per case, 15), BENCH_CONCURRENCY (16), BENCH_WARMUP (s, 2),
 # BENCH_SIGN_SECONDS (3), BENCH_PIN=1 (server on CPU 0, load generator on CPU 1), BENCH_PERF=0
-# (skip the extra perf profile of Latchkey, taken when `perf` is installed).
+# (skip the extra perf profile of Latchkey, taken when `perf` is installed), BENCH_BURST (64
+# concurrent wrong-password sign-ins, from 127.0.0.2-127.0.0.5).
 # Installs what it needs on first run (oha via cargo into bench/.tools, or wrk from apt;
-# oidc-provider via npm ci into bench/node). All traffic goes to 127.0.0.1.
+# oidc-provider via npm ci into bench/node). All traffic goes to loopback (127.0.0.0/8).
+# Every cargo command holds /tmp/latchkey-cargo.lock (flock), so builds on this shared machine
+# do not run concurrently with other engineers' cargo commands.
 set -euo pipefail
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,6 +22,8 @@ TOOLS="$BENCH/.tools"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 say() { printf '[bench] %s\n' "$*" >&2; }
+CARGO_LOCK=/tmp/latchkey-cargo.lock
+locked_cargo() { flock "$CARGO_LOCK" cargo "$@"; }
 
 apt_install() {
     if [ "$(id -u)" -ne 0 ]; then
@@ -29,10 +36,10 @@ apt_install() {
 }
 
 # --- tools ---------------------------------------------------------------------------------
-for t in curl python3 openssl taskset; do
+for t in curl python3 openssl taskset flock; do
     if ! command -v "$t" >/dev/null; then
         case "$t" in
-            taskset) apt_install util-linux ;;
+            taskset|flock) apt_install util-linux ;;
             *) apt_install "$t" ;;
         esac
     fi
@@ -49,7 +56,7 @@ elif command -v oha >/dev/null; then
     LOADGEN="$(command -v oha)"
 else
     say "installing oha (first run only): cargo install oha --locked --root $TOOLS"
-    if cargo install oha --locked --root "$TOOLS" >&2; then
+    if locked_cargo install oha --locked --root "$TOOLS" >&2; then
         LOADGEN="$TOOLS/bin/oha"
     fi
 fi
@@ -71,9 +78,9 @@ fi
 
 # --- builds ----------------------------------------------------------------------------------
 say "cargo build --release -p latchkey-server"
-(cd "$ROOT" && cargo build --release -p latchkey-server)
+(cd "$ROOT" && locked_cargo build --release -p latchkey-server)
 say "cargo build --release (bench/sign-cost)"
-cargo build --release --manifest-path "$BENCH/sign-cost/Cargo.toml"
+locked_cargo build --release --manifest-path "$BENCH/sign-cost/Cargo.toml"
 
 # --- run -------------------------------------------------------------------------------------
 export BENCH_LOADGEN="$LOADGEN" BENCH_LOADGEN_KIND="$LOADGEN_KIND"

@@ -74,6 +74,9 @@ class LatchkeyServer:
     bootstrap_key: str = field(default_factory=random_bootstrap_key)
     port: int = 0
     proc: Optional[subprocess.Popen] = None
+    # extra `serve` flags and environment (e.g. test-only timeouts, proxy variables)
+    extra_args: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -96,7 +99,7 @@ class LatchkeyServer:
         ]
         if self.database_url:
             cmd += ["--database-url", self.database_url]
-        return cmd
+        return cmd + list(self.extra_args)
 
     def start(self, timeout: float = 30.0) -> "LatchkeyServer":
         """Starts the process and waits for `GET /healthz` to answer 200."""
@@ -110,6 +113,7 @@ class LatchkeyServer:
             env.setdefault("RUST_LOG", "info")
             env.setdefault("RUST_BACKTRACE", "1")
             env.setdefault("NO_COLOR", "1")
+            env.update(self.extra_env)
             with open(self.log_path, "ab") as log:
                 log.write(f"\n===== start: {' '.join(self.command())}\n".encode())
                 log.flush()

@@ -90,6 +90,28 @@ pub struct ServeConfig {
     #[arg(long, env = "LATCHKEY_ALLOW_PRIVATE_FETCH")]
     pub allow_private_fetch: Option<bool>,
 
+    /// Most connections served at once; further clients wait until one closes.
+    #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// Milliseconds a client has to send its request headers (slowloris protection). For tests.
+    #[arg(
+        long,
+        env = "LATCHKEY_HEADER_READ_TIMEOUT_MS",
+        default_value_t = 10_000,
+        hide = true
+    )]
+    pub header_read_timeout_ms: u64,
+
+    /// Milliseconds a request (body included) may take before it answers 408. For tests.
+    #[arg(
+        long,
+        env = "LATCHKEY_REQUEST_TIMEOUT_MS",
+        default_value_t = 30_000,
+        hide = true
+    )]
+    pub request_timeout_ms: u64,
+
     /// Rotate each zone's signing key after this many days (0 disables automatic rotation).
     #[arg(long, env = "LATCHKEY_KEY_ROTATION_DAYS", default_value_t = 90)]
     pub key_rotation_days: u32,

@@ -10,6 +10,7 @@ pub mod oauth_error;
 pub mod routes;
 pub mod service;
 pub mod state;
+pub mod transport;
 pub mod zone;
 
 use std::sync::Arc;
@@ -22,12 +23,59 @@ use crate::config::{ServeConfig, StorageConfig};
 use crate::service::bootstrap::{self, BootstrapError};
 use crate::state::AppState;
 
-/// Opens the store named by `storage`, creating the data directory (mode 0700) if needed.
+/// Opens the store named by `storage`, creating the data directory (mode 0700) and a missing
+/// SQLite database file if needed.
 pub async fn open_store(storage: &StorageConfig) -> Result<SqlStore, BootstrapError> {
     create_data_dir(&storage.data_dir)?;
-    SqlStore::open(&storage.database_url())
-        .await
-        .map_err(BootstrapError::Store)
+    let url = storage.database_url();
+    create_sqlite_file(&url)?;
+    SqlStore::open(&url).await.map_err(BootstrapError::Store)
+}
+
+/// The file of a `sqlite:` URL (percent-decoded), unless the URL names an in-memory or
+/// read-only database.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (db, params) = rest.split_once('?').unwrap_or((rest, ""));
+    let special = form_urlencoded::parse(params.as_bytes())
+        .any(|(k, v)| k == "mode" && (v == "memory" || v == "ro"));
+    let path = percent_encoding::percent_decode_str(db)
+        .decode_utf8()
+        .ok()?;
+    (!special && !path.is_empty() && path != ":memory:")
+        .then(|| std::path::PathBuf::from(path.as_ref()))
+}
+
+/// Creates the database file of a `sqlite:` URL (mode 0600, its directory if missing), so that
+/// `--database-url sqlite://PATH` works for a new database; the error names the path and the
+/// cause (e.g. a directory that is not writable).
+fn create_sqlite_file(url: &str) -> Result<(), BootstrapError> {
+    let Some(path) = sqlite_file(url) else {
+        return Ok(());
+    };
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_data_dir(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(&path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(BootstrapError::Io(format!(
+            "cannot create the SQLite database {}: {e} (is its directory writable?)",
+            path.display()
+        ))),
+    }
 }
 
 fn create_data_dir(dir: &std::path::Path) -> Result<(), BootstrapError> {
@@ -99,11 +147,15 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
     tracing::info!(address = %local, %public_url, backend = ?store.backend(), "latchkey listening");
     spawn_key_rotation(state.clone(), config.key_rotation_days);
     spawn_purge(state.clone());
-    let app = routes::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| BootstrapError::Io(format!("server error: {e}")))?;
+    let app = routes::app_with(
+        state,
+        std::time::Duration::from_millis(config.request_timeout_ms),
+    );
+    let limits = transport::Limits {
+        max_connections: config.max_connections,
+        header_read_timeout: std::time::Duration::from_millis(config.header_read_timeout_ms),
+    };
+    transport::serve(listener, app, limits, shutdown_signal()).await;
     store.close().await;
     tracing::info!("latchkey stopped cleanly");
     Ok(())
@@ -168,4 +220,24 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        let file = |u: &str| sqlite_file(u).map(|p| p.display().to_string());
+        assert_eq!(file("sqlite:///tmp/a.db").as_deref(), Some("/tmp/a.db"));
+        assert_eq!(
+            file("sqlite://data/a.db?mode=rwc").as_deref(),
+            Some("data/a.db")
+        );
+        assert_eq!(file("sqlite:a%20b.db").as_deref(), Some("a b.db"));
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("sqlite://a.db?mode=memory"), None);
+        assert_eq!(file("sqlite://a.db?mode=ro"), None);
+        assert_eq!(file("postgres://localhost/x"), None);
+    }
 }

@@ -122,3 +122,93 @@ async fn first_start_generates_an_admin_key_and_stops_cleanly() {
     std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut printed).unwrap();
     assert!(printed.contains(&key), "the generated key is printed once");
 }
+
+/// `--database-url sqlite://PATH` (the README's form) names a file that does not exist yet:
+/// `migrate` creates it (and its directory), and so does `serve`.
+#[test]
+fn sqlite_url_to_a_new_file_is_created_by_migrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nested").join("new.db");
+    let out = Command::new(BIN)
+        .args(["migrate", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", db.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(db.is_file(), "the database file was not created");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the database file is private");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_url_to_a_new_file_is_created_by_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fresh.db");
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", db.display()))
+        .env("LATCHKEY_BOOTSTRAP_API_KEY", "lk_test_binary_sqlite_url")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            && r.status() == 200
+        {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            panic!("serve exited with {status}: {err}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not become healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(db.is_file());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// A database that cannot be created fails with a message naming the file and the cause.
+#[test]
+fn sqlite_url_in_an_unusable_directory_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-directory");
+    std::fs::write(&blocker, b"").unwrap();
+    let db = blocker.join("x.db");
+    let out = Command::new(BIN)
+        .args(["migrate", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", db.display()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&blocker.display().to_string()), "{err}");
+    assert!(!err.contains("unable to open database file"), "{err}");
+}

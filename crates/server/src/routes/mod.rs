@@ -1,10 +1,12 @@
 //! The HTTP surface: one module per resource, each with its own `router()`. `app()` assembles
-//! them with the shared middleware (body limit, timeout, tracing, panic catching) and collects the
-//! OpenAPI document served at `/openapi.json`.
+//! them with the shared middleware (body limit, the edge of `edge.rs`: header limits, timeout and
+//! JSON error bodies, tracing, panic catching) and collects the OpenAPI document served at
+//! `/openapi.json`.
 
 mod app_credentials;
 mod applications;
 mod docs;
+pub mod edge;
 mod health;
 mod identity;
 mod invitations;
@@ -24,20 +26,27 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::IntoResponse;
+use axum::response::Response;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The whole application.
+/// Default bound on a whole request, body reading included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The whole application, with the default request timeout.
 pub fn app(state: AppState) -> Router {
+    app_with(state, REQUEST_TIMEOUT)
+}
+
+/// The whole application; requests not complete within `request_timeout` answer 408.
+pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
     let (router, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(organizations::router())
         .merge(service_accounts::router())
@@ -65,13 +74,14 @@ pub fn app(state: AppState) -> Router {
             invalidate_directory,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
+        // (a bare 500: the edge gives it the body of the path's family)
         .layer(CatchPanicLayer::custom(|_| {
-            ApiError::internal().into_response()
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            request_timeout,
+            edge::edge,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
         }));
@@ -140,15 +150,21 @@ async fn invalidate_directory(
     res
 }
 
-async fn not_found(method: Method, uri: Uri) -> ApiError {
-    ApiError::not_found(format!("route `{method} {}`", uri.path()))
+async fn not_found(method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    edge::error_for(
+        path,
+        StatusCode::NOT_FOUND,
+        format!("route `{method} {path}` not found"),
+    )
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    edge::error_for(
+        path,
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        format!("method `{method}` is not allowed on `{}`", uri.path()),
+        format!("method `{method}` is not allowed on `{path}`"),
     )
 }
 

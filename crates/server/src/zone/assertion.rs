@@ -2,7 +2,8 @@
 //! stored `jwks_uri`) and `url` credentials (keys named by the client-id document, falling back
 //! to `{origin}/.well-known/jwks.json`), and federated workload tokens for `token` credentials
 //! (keys of the provider's issuer, via its `jwks_uri` or OIDC discovery). Checks: signature by
-//! `kid`, `exp` with 60 s skew, `aud` = token endpoint or issuer, `jti` not replayed.
+//! `kid`, `exp` with 60 s skew, `aud` = token endpoint or issuer, `jti` present (client
+//! assertions) and not replayed.
 
 use latchkey_crypto::jws::{Compact, VerifyingKey};
 use latchkey_domain::id::{AppCredentialId, ApplicationId, SessionId};
@@ -86,6 +87,13 @@ pub async fn authenticate(
     let iss = claim(&c, "iss").ok_or_else(|| deny("no `iss`"))?.to_owned();
     let sub = claim(&c, "sub").ok_or_else(|| deny("no `sub`"))?.to_owned();
     let (cred, provider) = find_credential(state, zone, client_id, &iss, &sub).await?;
+    // A client's own assertion (`private_key_jwt`) must carry a `jti` (RFC 7523 §3 item 7), so
+    // that a captured assertion cannot be replayed. Federated platform tokens are exempt: some
+    // (GCP identity tokens) carry none; they are minted by the platform, not the client.
+    let jti = claim(&c, "jti").filter(|j| !j.is_empty());
+    if jti.is_none() && cred.kind != CredentialKind::Token {
+        return Err(deny("no `jti`"));
+    }
     let jwks_url = match (&cred.kind, &provider) {
         (CredentialKind::PublicKey, _) => cred
             .jwks_uri
@@ -96,9 +104,7 @@ pub async fn authenticate(
         _ => return Err(deny("credential cannot authenticate with an assertion")),
     };
     verify_signature(state, &c, &jwks_url).await?;
-    // `jti` is optional (platform identity tokens such as GCP's carry none); when present, a
-    // second use before expiry is a replay.
-    if let Some(jti) = claim(&c, "jti") {
+    if let Some(jti) = jti {
         let fresh = state
             .store
             .remember_jti(&zone.zone.id, &format!("{iss}\u{1f}{jti}"), expires, now)
@@ -266,37 +272,41 @@ async fn provider_jwks(state: &AppState, p: &Provider) -> Result<String, OAuthEr
     Err(deny("the provider's keys could not be found"))
 }
 
-/// Verifies with the key named by `kid` (refetching once on an unknown `kid`).
+/// Verifies with the key named by `kid`. An unknown `kid` may be a key the client just rotated
+/// in, so the key set is fetched again past the cache, but at most once a minute per URL: an
+/// attacker sending made-up `kid`s cannot make the server hammer the URL.
 async fn verify_signature(state: &AppState, c: &Compact, jwks_url: &str) -> Result<(), OAuthError> {
-    for fresh in [false, true] {
-        let jwks = state
-            .fetcher
-            .json(jwks_url, fresh)
-            .await
-            .map_err(|e| deny(&e.to_string()))?;
-        let keys: Vec<VerifyingKey> = jwks
-            .get("keys")
-            .and_then(Value::as_array)
-            .map(|ks| {
-                ks.iter()
-                    .filter_map(|k| VerifyingKey::from_jwk(k).ok())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let candidate = match c.kid() {
-            Some(kid) => keys.iter().find(|k| k.kid.as_deref() == Some(kid)),
-            None if keys.len() == 1 => keys.first(),
-            None => None,
-        };
-        if let Some(k) = candidate {
-            return if c.verify_with(k) {
-                Ok(())
-            } else {
-                Err(deny("bad signature"))
-            };
+    let fail = |e: super::fetch::FetchError| deny(&e.to_string());
+    let (jwks, just_fetched) = state.fetcher.json_cached(jwks_url).await.map_err(fail)?;
+    let mut key = pick_key(&jwks, c);
+    if key.is_none()
+        && !just_fetched
+        && let Some(jwks) = state.fetcher.refetch(jwks_url).await.map_err(fail)?
+    {
+        key = pick_key(&jwks, c);
+    }
+    let key = key.ok_or_else(|| deny("no key matches the assertion's `kid`"))?;
+    if c.verify_with(&key) {
+        Ok(())
+    } else {
+        Err(deny("bad signature"))
+    }
+}
+
+/// The key named by the assertion's `kid`, or the only key when it names none.
+fn pick_key(jwks: &Value, c: &Compact) -> Option<VerifyingKey> {
+    let mut keys = jwks
+        .get("keys")
+        .and_then(Value::as_array)?
+        .iter()
+        .filter_map(|k| VerifyingKey::from_jwk(k).ok());
+    match c.kid() {
+        Some(kid) => keys.find(|k| k.kid.as_deref() == Some(kid)),
+        None => {
+            let first = keys.next();
+            keys.next().is_none().then_some(first).flatten()
         }
     }
-    Err(deny("no key matches the assertion's `kid`"))
 }
 
 async fn record_session(

@@ -101,20 +101,40 @@ fn is_loopback(u: &url::Url) -> bool {
     u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
 }
 
-/// Exact match, except that a registered loopback `http` redirect accepts any port.
+/// Exact match, except that a registered loopback `http` redirect accepts any port (RFC 8252
+/// §7.3). The rest is compared as text, so no normalization (dot segments, case, default ports)
+/// widens the match.
 pub fn redirect_matches(registered: &str, requested: &str) -> bool {
     if registered == requested {
         return true;
     }
-    let (Ok(mut r), Ok(mut q)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
+    let (Ok(r), Ok(q)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
         return false;
     };
     if !is_loopback(&r) || !is_loopback(&q) {
         return false;
     }
-    let _ = r.set_port(None);
-    let _ = q.set_port(None);
-    r == q
+    matches!(
+        (without_port(registered), without_port(requested)),
+        (Some(a), Some(b)) if a == b
+    )
+}
+
+/// `url` with the `:port` of its authority removed, as text.
+fn without_port(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = match authority.rfind(':') {
+        Some(i)
+            if !authority[i..].contains(']')
+                && authority[i + 1..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            &authority[..i]
+        }
+        _ => authority,
+    };
+    Some(format!("{scheme}://{host}{tail}"))
 }
 
 /// What the client asked for at the authorization endpoint, kept while the user signs in.
@@ -263,6 +283,29 @@ mod tests {
         assert!(!redirect_matches(
             "http://127.0.0.1/cb",
             "http://127.0.0.1.evil.example/cb"
+        ));
+        assert!(redirect_matches("http://[::1]/cb", "http://[::1]:8123/cb"));
+    }
+
+    /// Found by the redirect property tests (`tests/parsers.rs`): the loopback rule compared
+    /// normalized URLs, so dot segments, letter case and user info could differ.
+    #[test]
+    fn loopback_rule_relaxes_only_the_port() {
+        assert!(!redirect_matches(
+            "http://127.0.0.1/.",
+            "http://127.0.0.1:1/./"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:1/x/../cb"
+        ));
+        assert!(!redirect_matches(
+            "http://localhost/cb",
+            "http://LOCALHOST:1/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/cb",
+            "http://u@127.0.0.1:1/cb"
         ));
     }
 }

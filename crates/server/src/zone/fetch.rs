@@ -1,7 +1,13 @@
 //! Outbound fetches of foreign JSON documents (JWKS, client metadata, OIDC discovery) with a
-//! timeout, a size limit, a short cache, and an address policy: never link-local or cloud
-//! metadata addresses; private and loopback ranges only when the operator allows them
-//! (`--allow-private-fetch`, on for local development, off in production).
+//! timeout, a size limit, a short cache, and the address policy of `zone::address`: never
+//! link-local or cloud metadata addresses; private and loopback ranges only when the operator
+//! allows them (`--allow-private-fetch`, on for local development, off in production).
+//!
+//! The policy is enforced on the addresses actually connected to: the client resolves names
+//! through [`GuardedResolver`], which drops every disallowed address, and connects only to what
+//! it returned (no second lookup, so no DNS rebinding between check and connect). The client
+//! never uses a proxy (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` are ignored): a proxy would
+//! resolve the name itself, out of the policy's reach.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -10,9 +16,14 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::Value;
 
+pub use super::address::allowed;
+use super::address::is_metadata_name;
+
 const MAX_BYTES: usize = 256 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(5);
 const CACHE_TTL: Duration = Duration::from_secs(300);
+/// How often one URL may be fetched again past the cache (e.g. on an unknown `kid`).
+const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -20,34 +31,6 @@ pub enum FetchError {
     Forbidden(String),
     #[error("fetching `{0}` failed: {1}")]
     Failed(String, String),
-}
-
-/// Whether an address may be fetched from.
-pub fn allowed(ip: IpAddr, allow_private: bool) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            let link_local = o[0] == 169 && o[1] == 254;
-            let private = v4.is_private() || (o[0] == 100 && (64..128).contains(&o[1]));
-            !(link_local
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || o[0] == 0)
-                && (allow_private || !(private || v4.is_loopback()))
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return allowed(IpAddr::V4(v4), allow_private);
-            }
-            let seg = v6.segments();
-            let link_local = (seg[0] & 0xffc0) == 0xfe80;
-            let unique_local = (seg[0] & 0xfe00) == 0xfc00;
-            let metadata = seg[0] == 0xfd00 && seg[1] == 0x0ec2;
-            !(link_local || metadata || v6.is_unspecified() || v6.is_multicast())
-                && (allow_private || !(unique_local || v6.is_loopback()))
-        }
-    }
 }
 
 /// DNS resolution that drops disallowed addresses, so a name cannot point the server inward.
@@ -59,6 +42,9 @@ impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let allow_private = self.allow_private;
         Box::pin(async move {
+            if is_metadata_name(name.as_str()) {
+                return Err(format!("`{}` is a metadata service", name.as_str()).into());
+            }
             let host = format!("{}:0", name.as_str());
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host(host)
                 .await?
@@ -78,6 +64,8 @@ pub struct Fetcher {
     client: reqwest::Client,
     allow_private: bool,
     cache: moka::sync::Cache<String, Arc<Value>>,
+    /// URLs fetched past the cache within the last [`REFETCH_INTERVAL`].
+    refetched: moka::sync::Cache<String, ()>,
 }
 
 impl Fetcher {
@@ -86,6 +74,7 @@ impl Fetcher {
             .timeout(TIMEOUT)
             .connect_timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver { allow_private }))
             .user_agent("latchkey")
             .build()
@@ -96,6 +85,10 @@ impl Fetcher {
             cache: moka::sync::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(CACHE_TTL)
+                .build(),
+            refetched: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(REFETCH_INTERVAL)
                 .build(),
         }
     }
@@ -109,7 +102,7 @@ impl Fetcher {
         let ok_host = match parsed.host() {
             Some(url::Host::Ipv4(ip)) => allowed(IpAddr::V4(ip), self.allow_private),
             Some(url::Host::Ipv6(ip)) => allowed(IpAddr::V6(ip), self.allow_private),
-            Some(url::Host::Domain(_)) => true,
+            Some(url::Host::Domain(name)) => !is_metadata_name(name),
             None => false,
         };
         if ok_scheme && ok_host {
@@ -201,6 +194,36 @@ impl Fetcher {
         if !fresh && let Some(v) = self.cache.get(url) {
             return Ok(v);
         }
+        self.fetch_json(url).await
+    }
+
+    /// The cached document at `url` and whether it was fetched just now.
+    pub async fn json_cached(&self, url: &str) -> Result<(Arc<Value>, bool), FetchError> {
+        match self.cache.get(url) {
+            Some(v) => Ok((v, false)),
+            None => Ok((self.fetch_json(url).await?, true)),
+        }
+    }
+
+    /// Fetches `url` past the cache, at most once per [`REFETCH_INTERVAL`] per URL: `None` when
+    /// it was refetched recently (an attacker sending unknown `kid`s cannot make the server
+    /// hammer a key-set URL).
+    pub async fn refetch(&self, url: &str) -> Result<Option<Arc<Value>>, FetchError> {
+        if !self.may_refetch(url) {
+            return Ok(None);
+        }
+        self.fetch_json(url).await.map(Some)
+    }
+
+    /// Takes the refetch slot of `url` (false when taken within the interval).
+    fn may_refetch(&self, url: &str) -> bool {
+        self.refetched
+            .entry(url.to_owned())
+            .or_insert(())
+            .is_fresh()
+    }
+
+    async fn fetch_json(&self, url: &str) -> Result<Arc<Value>, FetchError> {
         let fail = |e: String| FetchError::Failed(url.to_owned(), e);
         let parsed = self.check(url)?;
         let res = self
@@ -226,19 +249,72 @@ mod tests {
     use super::*;
 
     #[test]
-    fn address_policy() {
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    fn urls_naming_forbidden_targets_are_refused_before_any_request() {
+        let f = Fetcher::new(true);
+        for url in [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fd00:ec2::254]/latest/meta-data/",
+            "http://100.100.100.200/latest/meta-data/",
+            "http://metadata.google.internal/computeMetadata/v1/",
+            "http://[::ffff:169.254.169.254]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[2002:a9fe:a9fe::]/",
+            "http://[fe80::1]/",
+        ] {
+            assert!(
+                matches!(f.check(url), Err(FetchError::Forbidden(_))),
+                "{url}"
+            );
+        }
+        let strict = Fetcher::new(false);
+        for url in [
+            "https://127.0.0.1/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://[::10.0.0.1]/",
+            "https://[64:ff9b::7f00:1]/",
+            "https://[2002:c0a8:0101::]/",
+            "https://100.64.1.1/",
+            "https://[fd00::1]/",
+            "http://example.com/",
+        ] {
+            assert!(
+                matches!(strict.check(url), Err(FetchError::Forbidden(_))),
+                "{url}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_resolver_drops_forbidden_addresses() {
+        let strict = GuardedResolver {
+            allow_private: false,
+        };
+        let name = |n: &str| n.parse::<Name>().unwrap();
+        assert!(strict.resolve(name("localhost")).await.is_err());
         assert!(
-            !allowed(ip("169.254.169.254"), true),
-            "cloud metadata never"
+            strict
+                .resolve(name("metadata.google.internal"))
+                .await
+                .is_err()
         );
-        assert!(!allowed(ip("fe80::1"), true));
-        assert!(!allowed(ip("0.0.0.0"), true));
-        assert!(!allowed(ip("::ffff:169.254.169.254"), true));
-        assert!(allowed(ip("127.0.0.1"), true));
-        assert!(!allowed(ip("127.0.0.1"), false));
-        assert!(!allowed(ip("10.1.2.3"), false));
-        assert!(!allowed(ip("fd12::1"), false));
-        assert!(allowed(ip("93.184.216.34"), false));
+        let open = GuardedResolver {
+            allow_private: true,
+        };
+        let addrs: Vec<SocketAddr> = open.resolve(name("localhost")).await.unwrap().collect();
+        assert!(addrs.iter().all(|a| a.ip().is_loopback()), "{addrs:?}");
+        assert!(
+            open.resolve(name("metadata.google.internal"))
+                .await
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_url_is_refetched_at_most_once_a_minute() {
+        let f = Fetcher::new(true);
+        assert!(f.may_refetch("https://a.example/jwks"));
+        assert!(!f.may_refetch("https://a.example/jwks"));
+        assert!(!f.may_refetch("https://a.example/jwks"));
+        assert!(f.may_refetch("https://b.example/jwks"));
     }
 }

@@ -2,6 +2,7 @@
 //! (path mode) or `{zone_id}.{zone_domain}` (host mode, rewritten to the same routes).
 
 pub mod accounts;
+pub mod address;
 pub mod assertion;
 pub mod authorize;
 pub mod browser;

@@ -111,6 +111,9 @@ impl TestApp {
             zone_domain,
             allow_private_fetch: Some(true),
             key_rotation_days: 0,
+            max_connections: 64,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
             storage: StorageConfig {
                 database_url,
                 data_dir: dir.path().to_path_buf(),
