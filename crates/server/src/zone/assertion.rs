@@ -5,7 +5,7 @@
 //! `kid`, `exp` with 60 s skew, `aud` = token endpoint or issuer, `jti` present (client
 //! assertions) and not replayed.
 
-use latchkey_crypto::jws::{Compact, VerifyingKey};
+use latchkey_crypto::jws::Compact;
 use latchkey_domain::id::{AppCredentialId, ApplicationId, SessionId};
 use latchkey_domain::model::directory::{AppCredential, CredentialKind, Provider};
 use latchkey_domain::model::identity::{Session, SessionType, Status};
@@ -238,7 +238,7 @@ async fn federated(
 }
 
 async fn url_client_jwks(state: &AppState, client_id: &str) -> Result<String, OAuthError> {
-    if let Ok(doc) = state.fetcher.json(client_id, false).await
+    if let Ok(doc) = state.fetcher.json(client_id).await
         && let Some(u) = doc.get("jwks_uri").and_then(Value::as_str)
     {
         return Ok(u.to_owned());
@@ -263,7 +263,7 @@ async fn provider_jwks(state: &AppState, p: &Provider) -> Result<String, OAuthEr
         "/.well-known/openid-configuration",
         "/.well-known/oauth-authorization-server",
     ] {
-        if let Ok(meta) = state.fetcher.json(&format!("{base}{doc}"), false).await
+        if let Ok(meta) = state.fetcher.json(&format!("{base}{doc}")).await
             && let Some(u) = meta.get("jwks_uri").and_then(Value::as_str)
         {
             return Ok(u.to_owned());
@@ -272,40 +272,18 @@ async fn provider_jwks(state: &AppState, p: &Provider) -> Result<String, OAuthEr
     Err(deny("the provider's keys could not be found"))
 }
 
-/// Verifies with the key named by `kid`. An unknown `kid` may be a key the client just rotated
-/// in, so the key set is fetched again past the cache, but at most once a minute per URL: an
-/// attacker sending made-up `kid`s cannot make the server hammer the URL.
+/// Verifies with the key named by `kid` (see [`Fetcher::signing_key`] for unknown `kid`s).
 async fn verify_signature(state: &AppState, c: &Compact, jwks_url: &str) -> Result<(), OAuthError> {
-    let fail = |e: super::fetch::FetchError| deny(&e.to_string());
-    let (jwks, just_fetched) = state.fetcher.json_cached(jwks_url).await.map_err(fail)?;
-    let mut key = pick_key(&jwks, c);
-    if key.is_none()
-        && !just_fetched
-        && let Some(jwks) = state.fetcher.refetch(jwks_url).await.map_err(fail)?
-    {
-        key = pick_key(&jwks, c);
-    }
-    let key = key.ok_or_else(|| deny("no key matches the assertion's `kid`"))?;
+    let key = state
+        .fetcher
+        .signing_key(jwks_url, c)
+        .await
+        .map_err(|e| deny(&e.to_string()))?
+        .ok_or_else(|| deny("no key matches the assertion's `kid`"))?;
     if c.verify_with(&key) {
         Ok(())
     } else {
         Err(deny("bad signature"))
-    }
-}
-
-/// The key named by the assertion's `kid`, or the only key when it names none.
-fn pick_key(jwks: &Value, c: &Compact) -> Option<VerifyingKey> {
-    let mut keys = jwks
-        .get("keys")
-        .and_then(Value::as_array)?
-        .iter()
-        .filter_map(|k| VerifyingKey::from_jwk(k).ok());
-    match c.kid() {
-        Some(kid) => keys.find(|k| k.kid.as_deref() == Some(kid)),
-        None => {
-            let first = keys.next();
-            keys.next().is_none().then_some(first).flatten()
-        }
     }
 }
 

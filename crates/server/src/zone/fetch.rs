@@ -13,6 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use latchkey_crypto::jws::{Compact, VerifyingKey};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::Value;
 
@@ -189,12 +190,31 @@ impl Fetcher {
         serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))
     }
 
-    /// GETs `url` as JSON (cached). `fresh` bypasses the cache (e.g. on an unknown `kid`).
-    pub async fn json(&self, url: &str, fresh: bool) -> Result<Arc<Value>, FetchError> {
-        if !fresh && let Some(v) = self.cache.get(url) {
+    /// GETs `url` as JSON (cached).
+    pub async fn json(&self, url: &str) -> Result<Arc<Value>, FetchError> {
+        if let Some(v) = self.cache.get(url) {
             return Ok(v);
         }
         self.fetch_json(url).await
+    }
+
+    /// The key of the JWKS at `jwks_url` that `token` names by `kid` (or its only key when it
+    /// names none). An unknown `kid` may be a key just rotated in, so the set is fetched again
+    /// past the cache — at most once a minute per URL ([`Self::refetch`]).
+    pub async fn signing_key(
+        &self,
+        jwks_url: &str,
+        token: &Compact,
+    ) -> Result<Option<VerifyingKey>, FetchError> {
+        let (jwks, just_fetched) = self.json_cached(jwks_url).await?;
+        let key = pick_key(&jwks, token);
+        if key.is_some() || just_fetched {
+            return Ok(key);
+        }
+        Ok(self
+            .refetch(jwks_url)
+            .await?
+            .and_then(|jwks| pick_key(&jwks, token)))
     }
 
     /// The cached document at `url` and whether it was fetched just now.
@@ -241,6 +261,22 @@ impl Fetcher {
             Arc::new(serde_json::from_slice(&body).map_err(|e| fail(e.to_string()))?);
         self.cache.insert(url.to_owned(), value.clone());
         Ok(value)
+    }
+}
+
+/// The key named by the token's `kid`, or the only key when it names none.
+fn pick_key(jwks: &Value, c: &Compact) -> Option<VerifyingKey> {
+    let mut keys = jwks
+        .get("keys")
+        .and_then(Value::as_array)?
+        .iter()
+        .filter_map(|k| VerifyingKey::from_jwk(k).ok());
+    match c.kid() {
+        Some(kid) => keys.find(|k| k.kid.as_deref() == Some(kid)),
+        None => {
+            let first = keys.next();
+            keys.next().is_none().then_some(first).flatten()
+        }
     }
 }
 

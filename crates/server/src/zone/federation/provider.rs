@@ -36,7 +36,7 @@ pub(super) async fn endpoint(s: &AppState, p: &Provider, name: &str) -> Option<S
         "/.well-known/openid-configuration",
         "/.well-known/oauth-authorization-server",
     ] {
-        if let Ok(meta) = s.fetcher.json(&format!("{base}{doc}"), false).await
+        if let Ok(meta) = s.fetcher.json(&format!("{base}{doc}")).await
             && let Some(v) = meta.get(name).and_then(Value::as_str)
         {
             return Some(v.to_owned());

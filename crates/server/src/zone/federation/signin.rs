@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use latchkey_crypto::jws::{Compact, VerifyingKey};
+use latchkey_crypto::jws::Compact;
 use latchkey_domain::Timestamp;
 use latchkey_domain::id::{ProviderId, UserId};
 use latchkey_domain::model::directory::Provider;
@@ -100,30 +100,12 @@ pub(super) async fn id_token_claims(
 ) -> Result<Value, String> {
     let c = Compact::parse(token).ok_or("malformed id_token")?;
     let jwks_url = endpoint(s, p, "jwks_uri").await.ok_or("no jwks_uri")?;
-    let mut verified = false;
-    for fresh in [false, true] {
-        let jwks = s
-            .fetcher
-            .json(&jwks_url, fresh)
-            .await
-            .map_err(|e| e.to_string())?;
-        let keys: Vec<VerifyingKey> = jwks
-            .get("keys")
-            .and_then(Value::as_array)
-            .map(|k| {
-                k.iter()
-                    .filter_map(|j| VerifyingKey::from_jwk(j).ok())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(k) = keys
-            .iter()
-            .find(|k| k.kid.as_deref() == c.kid() || (c.kid().is_none() && keys.len() == 1))
-        {
-            verified = c.verify_with(k);
-            break;
-        }
-    }
+    let key = s
+        .fetcher
+        .signing_key(&jwks_url, &c)
+        .await
+        .map_err(|e| e.to_string())?;
+    let verified = key.is_some_and(|k| c.verify_with(&k));
     if !verified {
         return Err("id_token signature".into());
     }
