@@ -38,7 +38,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The whole application.
 pub fn app(state: AppState) -> Router {
-    let (router, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(organizations::router())
         .merge(service_accounts::router())
         .merge(zones::router())
@@ -50,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .merge(identity::router())
         .merge(invitations::router())
         .split_for_parts();
+    docs::document_shared_errors(&mut openapi);
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     let zone_domain = state.zone_domain.clone();
     let directory = state.directory.clone();
