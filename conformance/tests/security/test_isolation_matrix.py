@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any, Callable, Optional
 
 import pytest
@@ -28,38 +26,19 @@ import lk
 from records import new_id
 
 from ._systematic import (
+    KIND_OF,
     Operation,
     Principal,
+    Tenant,
     fetch_openapi,
     fill,
-    new_service_account,
+    kinds_of,
     only_on_one_backend,
     operations,
+    path_values,
+    populate,
     walk_ids,
 )
-
-# --------------------------------------------------------------------------------------------
-# The fixture map: which object fills a path placeholder, told by the collection segment before
-# it. A route whose placeholder is not here fails `test_every_operation_is_covered`.
-# --------------------------------------------------------------------------------------------
-
-KIND_OF = {
-    ("organizations", "organization_id"): "org",
-    ("invitations", "invitation_id"): "invitation",
-    ("service-accounts", "service_account_id"): "service_account",
-    ("credentials", "credential_id"): "sa_credential",
-    ("zones", "zone_id"): "zone",
-    ("applications", "id"): "app",
-    ("dependencies", "dependency_id"): "dependency",
-    ("application-credentials", "id"): "credential",
-    ("providers", "id"): "provider",
-    ("resources", "id"): "resource",
-    ("secrets", "id"): "secret",
-    ("users", "id"): "user",
-    ("user-agents", "id"): "user_agent",
-    ("sessions", "id"): "session",
-    ("delegated-grants", "id"): "grant",
-}
 
 # Operations that are cross-organization on purpose. Each says why; the test still checks the
 # documented behaviour where it can without spending A's objects.
@@ -133,69 +112,6 @@ def bodies(a: dict[str, str]) -> dict[str, Callable[[], Any]]:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Tenant:
-    name: str
-    who: Principal
-    ids: dict[str, str]  # kind -> id of one object of that kind
-    label: str  # the organization's label (an alias of its id in paths)
-
-
-def populate(admin: Principal, base_url: str, records: Any, name: str) -> Tenant:
-    """A new organization with a service account (the tenant's principal) and one object of
-    every kind, made through the API by that principal (identity records through SQL: only the
-    OAuth flows make them)."""
-    org = admin.ok("post", "/organizations", {"name": lk.unique(f"iso {name}")})
-    who, _ = new_service_account(admin, base_url, org["id"], name)
-    ids: dict[str, str] = {"org": org["id"]}
-    victim = who.ok("post", f"/organizations/{org['id']}/service-accounts", {"name": lk.unique("victim sa")})
-    ids["service_account"] = victim["id"]
-    ids["sa_credential"] = who.ok(
-        "post", f"/organizations/{org['id']}/service-accounts/{victim['id']}/credentials", {"name": lk.unique("c")}
-    )["id"]
-    inv = who.ok(
-        "post",
-        f"/organizations/{org['id']}/invitations",
-        {"email": f"{uuid.uuid4().hex[:10]}@example.com", "role": "org_member"},
-    )
-    ids["invitation"] = inv["id"]
-    z = who.ok("post", "/zones", {"name": lk.unique(f"iso zone {name}")})
-    assert z["organization_id"] == org["id"]
-    zid = ids["zone"] = z["id"]
-    base = f"/zones/{zid}"
-    ids["app"] = who.ok(
-        "post", f"{base}/applications", {"name": lk.unique("app"), "identifier": lk.unique_url("app")}
-    )["id"]
-    ids["provider"] = who.ok(
-        "post", f"{base}/providers", {"name": lk.unique("idp"), "identifier": lk.unique_url("idp")}
-    )["id"]
-    ids["resource"] = who.ok(
-        "post",
-        f"{base}/resources",
-        {"name": lk.unique("res"), "identifier": lk.unique_url("res"), "application_id": ids["app"]},
-    )["id"]
-    ids["dependency"] = who.ok(
-        "post", f"{base}/resources", {"name": lk.unique("dep"), "identifier": lk.unique_url("dep")}
-    )["id"]
-    who.ok("put", f"{base}/applications/{ids['app']}/dependencies/{ids['dependency']}")
-    ids["credential"] = who.ok(
-        "post", f"{base}/application-credentials", {"application_id": ids["app"], "type": "public"}
-    )["id"]
-    ids["secret"] = who.ok(
-        "post",
-        f"{base}/secrets",
-        {"name": lk.unique("secret"), "entity_id": ids["app"], "data": {"type": "token", "token": uuid.uuid4().hex}},
-    )["id"]
-    zone = SimpleNamespace(id=zid, organization_id=org["id"])
-    ids["user"] = records.user(zone)["id"]
-    ids["user_agent"] = records.user_agent(zone)["id"]
-    ids["session"] = records.session(zone, user_id=ids["user"], user_agent_id=ids["user_agent"])["id"]
-    ids["grant"] = records.grant(
-        zone, user_id=ids["user"], resource_id=ids["dependency"], provider_id=ids["provider"]
-    )["id"]
-    return Tenant(name, who, ids, org["label"])
-
-
 @pytest.fixture(scope="module")
 def openapi(server: lk.LatchkeyServer) -> dict:
     return fetch_openapi(server.base_url)
@@ -219,29 +135,6 @@ def _one_backend(request: pytest.FixtureRequest, backend: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Resolving operations
 # --------------------------------------------------------------------------------------------
-
-
-def kinds_of(op: Operation) -> Optional[list[str]]:
-    """The object kind of each placeholder, or None when the fixture map cannot fill one."""
-    segments = op.path.strip("/").split("/")
-    out = []
-    for i, seg in enumerate(segments):
-        if seg.startswith("{"):
-            key = (segments[i - 1] if i else "", seg[1:-1])
-            if key not in KIND_OF:
-                return None
-            out.append(KIND_OF[key])
-    return out
-
-
-def path_values(op: Operation, owners: list[Tenant], *, label: bool = False) -> dict[str, str]:
-    """Placeholder values: the i-th placeholder from owners[i]'s objects."""
-    kinds = kinds_of(op)
-    assert kinds is not None
-    values = {}
-    for name, kind, owner in zip(op.placeholders, kinds, owners):
-        values[name] = owner.label if (label and kind == "org") else owner.ids[kind]
-    return values
 
 
 SENTINEL = "@tenant-a:"
