@@ -95,6 +95,24 @@ fn error_response(description: &str) -> RefOr<Response> {
         .into()
 }
 
+/// What the organization family's `expand` accepts.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum OrgExpand {
+    Permissions,
+    TotalCount,
+}
+
+/// What `GET /zones`' `expand[]` accepts.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ZoneListExpand {
+    TotalCount,
+    Permissions,
+}
+
 /// Organization-family list parameters (un-bracketed `expand`).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -105,8 +123,10 @@ pub struct OrgListParams {
     /// Cursor: return items before this one.
     before: Option<String>,
     /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// `permissions`, `total_count` (repeatable; `expand[]` also accepted).
+    #[param(inline, value_type = Option<Vec<OrgExpand>>)]
     expand: Option<Vec<String>>,
 }
 
@@ -120,9 +140,10 @@ pub struct ZoneListParams {
     /// Legacy synonym of `after`.
     cursor: Option<String>,
     /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// `total_count`, `permissions` (repeatable; `expand` also accepted).
-    #[param(rename = "expand[]")]
+    #[param(rename = "expand[]", inline, value_type = Option<Vec<ZoneListExpand>>)]
     expand: Option<Vec<String>>,
     /// Restrict to one organization (platform admins).
     #[param(rename = "filter[organization_id]")]
