@@ -203,6 +203,22 @@ def refused(r, ghost, *, allowed: tuple[int, ...] = (403, 404)) -> Optional[str]
     return None
 
 
+# Query parameters that take an object id, by the kind of object.
+ID_FILTERS = {
+    "applicationId": "app", "application_id": "app", "entity_id": "app",
+    "credentialProviderId": "provider", "when_accessing": "resource", "filter[organization_id]": "org",
+}  # fmt: skip
+
+
+def filters_naming(op: Operation, a: Tenant) -> dict[str, Any]:
+    """Query parameters of a list naming A's objects: the documented id filters and `filter[id]`."""
+    documented = {p["name"] for p in op.spec.get("parameters", []) if p.get("in") == "query"}
+    params: dict[str, Any] = {k: a.ids[kind] for k, kind in ID_FILTERS.items() if k in documented}
+    if op.path.endswith("s") and not op.path.endswith("}"):  # a collection: try `filter[id]` too
+        params["filter[id]"] = sorted(set(a.ids.values()))
+    return params
+
+
 def leaks(body: Any, a: Tenant) -> list[str]:
     mine = {v for k, v in a.ids.items()}
     return sorted({s for s in walk_ids(body) if s in mine})
@@ -249,10 +265,21 @@ def test_other_organization_cannot_touch_anything(server, openapi, tenants):
         if "organization_id" in op.placeholders:
             attempt(op, [a] * n, "A's organization label", label=True)
 
-    # filters a platform admin may use must not open another organization to B
-    r = b.who.request("get", "/zones", params={"filter[organization_id]": a.ids["org"]})
-    if r.status_code == 200 and (found := leaks(r.json(), a)):
-        failures.append(f"GET /zones?filter[organization_id]=A: lists A's ids {found}")
+    # B's own lists, filtered by A's ids (every documented query parameter that takes an id,
+    # and `filter[id]`), must not show A's objects
+    for op in ops:
+        if op.method != "get":
+            continue
+        params = filters_naming(op, a)
+        if not params:
+            continue
+        tried += 1
+        path = fill(op.path, path_values(op, [b] * len(op.placeholders)))
+        r = b.who.request("get", path, params=params)
+        if r.status_code >= 500:
+            failures.append(f"{op.name} [B's list, A's ids as filters {sorted(params)}]: answered {r.status_code}")
+        elif r.status_code == 200 and (found := leaks(r.json(), a)):
+            failures.append(f"{op.name} [B's list, A's ids as filters {sorted(params)}]: lists A's ids {found}")
     # the token-capability routes: a guessed token is unknown (not an error of another kind)
     for method, path in (("get", "/invitations/lk_inv_guessed0000000000"), ("post", "/invitations/x/accept")):
         r = b.who.request(method, path)
