@@ -1,9 +1,10 @@
 """Crash safety: `kill -9` in the middle of concurrent writes loses nothing acknowledged and leaves
 nothing half-written, on SQLite and on PostgreSQL.
 
-A server of its own takes writes from WORKERS threads at once (zones, some with their default MCP
-gateway application; applications with dependencies; password credentials; secrets, created and
-then given new values; service-account credentials). Every 2xx that reaches a client is written
+A server of its own takes writes from WORKERS threads at once (organizations, which come with
+their platform zone; zones, some with their default MCP gateway application; applications with
+dependencies; password credentials; secrets, created and then given new values; service-account
+credentials). Every 2xx that reaches a client is written
 down. The server is killed with SIGKILL while requests are in flight, restarted on the same
 database, and then:
 
@@ -72,7 +73,8 @@ class Worker(threading.Thread):
         self.secrets: list[str] = []
 
     def run(self) -> None:
-        steps = [self.app, self.secret, self.credential, self.update_secret, self.app, self.sa_credential, self.zone]
+        steps = [self.app, self.secret, self.credential, self.update_secret, self.app, self.sa_credential, self.zone,
+                 self.organization]  # fmt: skip
         try:
             for i in itertools.count():
                 if self.stop.is_set():
@@ -150,6 +152,13 @@ class Worker(threading.Thread):
             with self.ledger.lock:
                 self.ledger.sa_credentials.append((got["client_id"], got["client_secret"]))
 
+    def organization(self) -> None:
+        name = lk.unique(f"crash org w{self.n}")
+        self.ledger.intend(name, kind="org")
+        got = self.post("/organizations", {"name": name})
+        if got:
+            self.ledger.ack(got["id"], kind="org", view=got)
+
     def zone(self) -> None:
         name = lk.unique(f"crash zone w{self.n}")
         gateway = self.n % 2 == 0
@@ -185,6 +194,11 @@ def page_all(who: Principal, path: str, problems: list[str], **query: str) -> li
         params["after"] = after
     problems.append(f"GET {path} did not end")
     return items
+
+
+def lk_organizations(who: Principal, problems: list[str]) -> list[dict]:
+    """Every organization (family-A pages: `page_info.end_cursor`)."""
+    return page_all(who, "/organizations", problems)
 
 
 def check_zone(who: Principal, zone: dict, ledger: Ledger, problems: list[str]) -> None:
@@ -234,6 +248,7 @@ def check_acknowledged(who: Principal, base_url: str, ledger: Ledger, problems: 
         checked += 1
         kind, view = what["kind"], what["view"]
         path = {
+            "org": f"/organizations/{obj_id}",
             "zone": f"/zones/{obj_id}",
             "app": f"/zones/{what.get('zone')}/applications/{obj_id}",
             "credential": f"/zones/{what.get('zone')}/application-credentials/{obj_id}",
@@ -244,7 +259,7 @@ def check_acknowledged(who: Principal, base_url: str, ledger: Ledger, problems: 
             problems.append(f"acknowledged {kind} {obj_id} is gone: GET {path} -> {r.status_code}")
             continue
         now = r.json()
-        for key in ("name", "identifier", "application_id", "type", "organization_id"):
+        for key in ("name", "identifier", "application_id", "type", "organization_id", "label", "zone_id"):
             if key in view and now.get(key) != view[key]:
                 problems.append(f"acknowledged {kind} {obj_id}: {key} is {now.get(key)!r}, was told {view[key]!r}")
         if kind == "secret":
@@ -307,6 +322,12 @@ def test_kill_9_mid_write_keeps_what_was_acknowledged(backend, make_server):
             if z["id"] not in zones and z["name"] not in ledger.intended and z["owner_type"] != "platform":
                 problems.append(f"zone {z['id']} ({z['name']!r}) was never created by the test")
             check_zone(who, z, ledger, problems)
+        for o in lk_organizations(who, problems):
+            if ledger.intended.get(o["name"], {}).get("kind") == "org":
+                # an organization comes with its platform zone (one transaction)
+                z = who.request("get", f"/zones/{o.get('zone_id')}")
+                if z.status_code != 200 or z.json().get("owner_type") != "platform":
+                    problems.append(f"organization {o['id']}: platform zone {o.get('zone_id')} -> {z.status_code}")
     finally:
         who.close()
     assert not problems, f"after kill -9 ({checked} acknowledged writes checked):\n  " + "\n  ".join(problems[:40])
