@@ -2,6 +2,7 @@
 # Runs the Latchkey conformance suite against a built `latchkey` binary.
 #
 #   LATCHKEY_BIN=target/debug/latchkey conformance/run.sh [pytest args...]
+#   LATCHKEY_BIN=target/debug/latchkey conformance/run.sh tests/security -x   # paths relative to conformance/
 #
 # Creates conformance/.venv on first use and installs conformance/requirements.txt into it.
 # Does not build the binary. Environment:
@@ -96,5 +97,21 @@ if [[ ! -x "$bin" ]]; then
 fi
 export LATCHKEY_BIN="$bin"
 
+# Test paths among the arguments (`tests/security`, `tests/test_zones.py::test_x`) are relative to
+# conformance/ and replace the default of the whole suite.
+args=()
+paths=0
+for a in "$@"; do
+    if [[ "$a" != -* && -e "$here/${a%%::*}" ]]; then
+        args+=("$here/$a")
+        paths=1
+    else
+        args+=("$a")
+    fi
+done
+if (( ! paths )); then
+    args=("$here/tests" "${args[@]}")
+fi
+
 cd "$root"
-exec "$venv/bin/python" -m pytest -c "$here/pytest.ini" --rootdir "$here" "$here/tests" "$@"
+exec "$venv/bin/python" -m pytest -c "$here/pytest.ini" --rootdir "$here" "${args[@]}"

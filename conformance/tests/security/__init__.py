@@ -1,0 +1,1 @@
+"""Security tests: fuzzing against the OpenAPI document, tenant isolation, crash safety, ..."""

@@ -126,6 +126,13 @@ pub struct ZoneFilter {
 pub trait ZoneStore: Send + Sync {
     /// Inserts the zone, making its slug unique within the organization from `zone.slug`.
     async fn create_zone(&self, zone: Zone) -> StoreResult<Zone>;
+    /// Inserts the zone together with its default MCP gateway application (which the zone's
+    /// `default_mcp_gateway_application_id` names), in one transaction: both or neither.
+    async fn create_zone_with_gateway(
+        &self,
+        zone: Zone,
+        gateway: Application,
+    ) -> StoreResult<(Zone, Application)>;
     async fn get_zone(&self, id: &ZoneId) -> StoreResult<Option<Zone>>;
     async fn list_zones(
         &self,

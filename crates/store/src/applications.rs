@@ -154,50 +154,12 @@ async fn conditions(
 impl ApplicationStore for SqlStore {
     async fn create_application(
         &self,
-        mut app: Application,
+        app: Application,
         deps: &[ResourceId],
     ) -> Result<Application, StoreError> {
         let mut w = self.db.write().await?;
-        let scope = Some(("zone_id", app.zone_id.as_str()));
-        app.slug = unique_slug(
-            &self.db,
-            &mut w.tx,
-            "applications",
-            "slug",
-            scope,
-            &app.slug,
-        )
-        .await?;
-        let row = vec![
-            ("zone_id", app.zone_id.as_str().into()),
-            ("id", app.id.as_str().into()),
-            ("organization_id", app.organization_id.as_str().into()),
-            ("identifier", (&app.identifier).into()),
-            ("name", (&app.name).into()),
-            ("slug", (&app.slug).into()),
-            ("owner_type", app.owner_type.as_str().into()),
-            ("consent", consent_str(app.consent).into()),
-            ("description", (&app.description).into()),
-            ("metadata", json(app.metadata.as_ref())),
-            ("redirect_uris", json(app.redirect_uris.as_ref())),
-            (
-                "post_logout_redirect_uris",
-                json(app.post_logout_redirect_uris.as_ref()),
-            ),
-            ("traits", json(Some(&app.traits))),
-            ("created_at", app.created_at.millis().into()),
-            ("updated_at", app.updated_at.millis().into()),
-        ];
-        insert_row("applications", row)
-            .query()
-            .execute(&mut *w.tx)
-            .await
-            .store()?;
-        for d in deps {
-            insert_dependency(&mut w.tx, &app.zone_id, &app.id, d, &[]).await?;
-        }
+        let app = insert_application(&self.db, &mut w.tx, app, deps).await?;
         w.commit().await?;
-        app.dependencies_count = u32::try_from(deps.len()).unwrap_or(u32::MAX);
         Ok(app)
     }
 
@@ -409,4 +371,46 @@ impl ApplicationStore for SqlStore {
         }
         Ok(Some(when))
     }
+}
+
+/// Inserts an application (slug made unique in the zone) and its initial dependencies, inside the
+/// caller's transaction.
+pub(crate) async fn insert_application(
+    db: &crate::Db,
+    tx: &mut sqlx::AnyConnection,
+    mut app: Application,
+    deps: &[ResourceId],
+) -> Result<Application, StoreError> {
+    let scope = Some(("zone_id", app.zone_id.as_str()));
+    app.slug = unique_slug(db, tx, "applications", "slug", scope, &app.slug).await?;
+    let row = vec![
+        ("zone_id", app.zone_id.as_str().into()),
+        ("id", app.id.as_str().into()),
+        ("organization_id", app.organization_id.as_str().into()),
+        ("identifier", (&app.identifier).into()),
+        ("name", (&app.name).into()),
+        ("slug", (&app.slug).into()),
+        ("owner_type", app.owner_type.as_str().into()),
+        ("consent", consent_str(app.consent).into()),
+        ("description", (&app.description).into()),
+        ("metadata", json(app.metadata.as_ref())),
+        ("redirect_uris", json(app.redirect_uris.as_ref())),
+        (
+            "post_logout_redirect_uris",
+            json(app.post_logout_redirect_uris.as_ref()),
+        ),
+        ("traits", json(Some(&app.traits))),
+        ("created_at", app.created_at.millis().into()),
+        ("updated_at", app.updated_at.millis().into()),
+    ];
+    insert_row("applications", row)
+        .query()
+        .execute(&mut *tx)
+        .await
+        .store()?;
+    for d in deps {
+        insert_dependency(tx, &app.zone_id, &app.id, d, &[]).await?;
+    }
+    app.dependencies_count = u32::try_from(deps.len()).unwrap_or(u32::MAX);
+    Ok(app)
 }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use latchkey_domain::id::{OrganizationId, ZoneId};
 use latchkey_domain::model::OwnerType;
+use latchkey_domain::model::directory::Application;
 use latchkey_domain::model::zone::{Cimd, EncryptionKey, LoginFlow, Zone};
 use latchkey_domain::store::{ZoneFilter, ZoneStore};
 use latchkey_domain::{Page, PageRequest, StoreError, Timestamp};
@@ -11,6 +12,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::SqlStore;
+use crate::applications::insert_application;
 use crate::error::OrStore;
 use crate::sql::{BY_CREATED, Filter, Sql, TableSpec, flag, list_page, unique_slug};
 
@@ -133,6 +135,18 @@ impl ZoneStore for SqlStore {
         let zone = insert(&self.db, &mut w.tx, zone).await?;
         w.commit().await?;
         Ok(zone)
+    }
+
+    async fn create_zone_with_gateway(
+        &self,
+        zone: Zone,
+        gateway: Application,
+    ) -> Result<(Zone, Application), StoreError> {
+        let mut w = self.db.write().await?;
+        let zone = insert(&self.db, &mut w.tx, zone).await?;
+        let gateway = insert_application(&self.db, &mut w.tx, gateway, &[]).await?;
+        w.commit().await?;
+        Ok((zone, gateway))
     }
 
     async fn get_zone(&self, id: &ZoneId) -> Result<Option<Zone>, StoreError> {

@@ -720,3 +720,52 @@ store_test!(
         assert!(!got.covers(&["email".into()], &[]), "another scope");
     }
 );
+
+store_test!(
+    a_zone_and_its_gateway_are_stored_together_or_not_at_all,
+    |s: SqlStore, _url: String| async move {
+        use latchkey_domain::id::ApplicationId;
+        use latchkey_domain::model::directory::Application;
+        use latchkey_domain::store::ApplicationStore;
+
+        let org = org_with_zone(&s, "Gateway").await;
+        let gateway = |zone: &ZoneId| {
+            let now = Timestamp::now();
+            Application {
+                zone_id: zone.clone(),
+                id: ApplicationId::new(new_id()),
+                organization_id: org.id.clone(),
+                identifier: format!("https://example.com/z/{zone}/mcp"),
+                name: "MCP Gateway".into(),
+                slug: "mcp".into(),
+                owner_type: latchkey_domain::model::OwnerType::Customer,
+                consent: Default::default(),
+                description: None,
+                metadata: None,
+                redirect_uris: None,
+                post_logout_redirect_uris: None,
+                traits: vec!["gateway".into()],
+                dependencies_count: 0,
+                created_at: now,
+                updated_at: now,
+            }
+        };
+        let mut zone = zone_in(&org.id, "With gateway");
+        let app = gateway(&zone.id);
+        zone.default_mcp_gateway_application_id = Some(app.id.as_str().to_owned());
+        let (z, a) = s.create_zone_with_gateway(zone, app).await.unwrap();
+        let stored = s.get_zone(&z.id).await.unwrap().unwrap();
+        assert_eq!(
+            stored.default_mcp_gateway_application_id.as_deref(),
+            Some(a.id.as_str())
+        );
+        assert!(s.get_application(&z.id, &a.id).await.unwrap().is_some());
+
+        // a gateway that cannot be stored (it names a zone that does not exist) leaves no zone
+        let zone = zone_in(&org.id, "Half");
+        let zone_id = zone.id.clone();
+        let orphan = gateway(&ZoneId::new(new_id()));
+        assert!(s.create_zone_with_gateway(zone, orphan).await.is_err());
+        assert!(s.get_zone(&zone_id).await.unwrap().is_none());
+    }
+);

@@ -521,6 +521,7 @@ pub struct UpdateCredential {
 
 /// One credential, a union on `type`; `password` only in the create response.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ApplicationCredentialView)]
 pub struct CredentialView {
     pub id: String,
     #[serde(rename = "type")]

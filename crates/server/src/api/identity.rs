@@ -218,5 +218,14 @@ impl GrantView {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RevokeBody {
     /// Must be `revoked`.
+    #[schema(value_type = RevokedStatus)]
     pub status: String,
+}
+
+/// The one status a `PATCH` may set (documentation only: the handler checks the string).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum RevokedStatus {
+    Revoked,
 }

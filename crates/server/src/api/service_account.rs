@@ -35,6 +35,7 @@ impl ServiceAccountView {
 
 /// A credential as read back: never the secret.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ServiceAccountCredentialView)]
 pub struct CredentialView {
     pub id: String,
     pub client_id: String,

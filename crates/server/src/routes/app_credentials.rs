@@ -64,7 +64,7 @@ async fn retrieve(
 
 #[utoipa::path(patch, path = "/zones/{zone_id}/application-credentials/{id}", tag = "application-credentials",
     params(("zone_id" = String, Path), ("id" = String, Path)), request_body = UpdateCredential,
-    responses((status = 200, body = CredentialView), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = CredentialView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody, description = "`identifier` taken in this zone")))]
 async fn update(
     State(s): State<AppState>,
     Auth(who): Auth,

@@ -68,7 +68,7 @@ async fn retrieve(
 
 #[utoipa::path(patch, path = "/zones/{zone_id}/applications/{id}", tag = "applications",
     params(("zone_id" = String, Path), ("id" = String, Path)), request_body = UpdateApplication,
-    responses((status = 200, body = ApplicationView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ApplicationView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`identifier` taken in this zone")))]
 async fn update(
     State(s): State<AppState>,
     Auth(who): Auth,

@@ -47,7 +47,7 @@ pub fn app(state: AppState) -> Router {
 
 /// The whole application; requests not complete within `request_timeout` answer 408.
 pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
-    let (router, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(organizations::router())
         .merge(service_accounts::router())
         .merge(zones::router())
@@ -59,6 +59,7 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         .merge(identity::router())
         .merge(invitations::router())
         .split_for_parts();
+    docs::document_shared_errors(&mut openapi);
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     let zone_domain = state.zone_domain.clone();
     let directory = state.directory.clone();

@@ -67,7 +67,7 @@ async fn retrieve(
 
 #[utoipa::path(patch, path = "/zones/{zone_id}/providers/{id}", tag = "providers",
     params(("zone_id" = String, Path), ("id" = String, Path)), request_body = UpdateProvider,
-    responses((status = 200, body = ProviderView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = ProviderView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "`identifier` taken in this zone")))]
 async fn update(
     State(s): State<AppState>,
     Auth(who): Auth,

@@ -101,7 +101,7 @@ async fn retrieve(
 
 #[utoipa::path(patch, path = "/zones/{zone_id}/resources/{id}", tag = "resources",
     params(("zone_id" = String, Path), ("id" = String, Path)), request_body = UpdateResource,
-    responses((status = 200, body = ResourceView), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = ResourceView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody, description = "`identifier` taken in this zone")))]
 async fn update(
     State(s): State<AppState>,
     Auth(who): Auth,

@@ -32,7 +32,7 @@ fn view(state: &AppState, who: &Principal, zone: Zone, with_permissions: bool) -
 }
 
 #[utoipa::path(get, path = "/zones", tag = "zones", params(ZoneListParams),
-    responses((status = 200, body = ZoneList<ZoneView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = ZoneList<ZoneView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "`filter[organization_id]` names no organization (platform admins)")))]
 async fn list(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -54,7 +54,7 @@ async fn list(
 }
 
 #[utoipa::path(post, path = "/zones", tag = "zones", request_body = CreateZone,
-    responses((status = 201, body = ZoneView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = ZoneView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody, description = "`organization_id` names no organization (platform admins)")))]
 async fn create(
     State(s): State<AppState>,
     Auth(who): Auth,

@@ -4,6 +4,7 @@ use latchkey_domain::id::{ApplicationId, ResourceId};
 use latchkey_domain::model::OwnerType;
 use latchkey_domain::model::access::Principal;
 use latchkey_domain::model::directory::{Application, Dependency, Metadata, Resource};
+use latchkey_domain::model::zone::Zone;
 use latchkey_domain::store::ResourceFilter;
 use latchkey_domain::{ListFilter, Page, PageRequest, Patch, Timestamp, text};
 
@@ -67,6 +68,26 @@ pub async fn create(
     body: CreateApplication,
 ) -> ApiResult<Application> {
     let zone = access::zone(state, who, zone).await?;
+    let (app, dep_ids) = prepare(state, &zone, body).await?;
+    let identifier = app.identifier.clone();
+    state
+        .store
+        .create_application(app, &dep_ids)
+        .await
+        .map_err(|e| {
+            super::taken(e, || {
+                format!("an application with identifier `{identifier}` already exists in this zone")
+            })
+        })
+}
+
+/// Validates a create body into the application to insert in `zone` and its dependencies (which
+/// must exist in the zone); stores nothing.
+pub(crate) async fn prepare(
+    state: &AppState,
+    zone: &Zone,
+    body: CreateApplication,
+) -> ApiResult<(Application, Vec<ResourceId>)> {
     let deps = body.dependencies.unwrap_or_default();
     if deps.len() > MAX_DEPENDENCIES {
         return Err(ApiError::invalid_field(
@@ -93,9 +114,9 @@ pub async fn create(
     let identifier = validate::identifier("identifier", body.identifier)?;
     let now = Timestamp::now();
     let app = Application {
-        zone_id: zone.id,
+        zone_id: zone.id.clone(),
         id: ApplicationId::new(new_id()?),
-        organization_id: zone.organization_id,
+        organization_id: zone.organization_id.clone(),
         slug: text::slugify(&identifier, "app"),
         identifier,
         name: text::name("name", body.name)?,
@@ -114,16 +135,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let identifier = app.identifier.clone();
-    state
-        .store
-        .create_application(app, &dep_ids)
-        .await
-        .map_err(|e| {
-            super::taken(e, || {
-                format!("an application with identifier `{identifier}` already exists in this zone")
-            })
-        })
+    Ok((app, dep_ids))
 }
 
 /// `(redirect_uris, post_logout_redirect_uris)`.

@@ -55,9 +55,9 @@ pub async fn create(state: &AppState, who: &Principal, body: CreateZone) -> ApiR
             zone.cimd = cimd("protocols.oauth2.cimd", c)?;
         }
     }
-    let mut zone = state.store.create_zone(zone).await?;
-    state.keys.ensure(&zone.id, &zone.signing_alg).await?;
-    if body.default_mcp_gateway_application == Some(true) {
+    // The gateway application is stored with the zone, in one transaction: a zone never shows
+    // without the gateway it was created with, even if the server dies half-way.
+    let zone = if body.default_mcp_gateway_application == Some(true) {
         let gateway = CreateApplication {
             identifier: format!("{}/mcp", state.zone_issuer(zone.id.as_str())),
             name: "MCP Gateway".to_owned(),
@@ -68,10 +68,13 @@ pub async fn create(state: &AppState, who: &Principal, body: CreateZone) -> ApiR
             protocols: None,
             traits: Some(vec!["gateway".to_owned()]),
         };
-        let app = super::applications::create(state, who, zone.id.as_str(), gateway).await?;
-        zone.default_mcp_gateway_application_id = Some(app.id.into_string());
-        state.store.update_zone(&zone).await?;
-    }
+        let (app, _) = super::applications::prepare(state, &zone, gateway).await?;
+        zone.default_mcp_gateway_application_id = Some(app.id.as_str().to_owned());
+        state.store.create_zone_with_gateway(zone, app).await?.0
+    } else {
+        state.store.create_zone(zone).await?
+    };
+    state.keys.ensure(&zone.id, &zone.signing_alg).await?;
     Ok(zone)
 }
 
