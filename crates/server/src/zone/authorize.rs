@@ -13,8 +13,8 @@ use latchkey_domain::model::identity::Session;
 
 use super::browser::{self, AuthRequest, BrowserClient};
 use super::cache::ZoneEntry;
-use super::grants::resolve_target;
 use super::pages;
+use super::targets::resolve_target;
 use crate::extract::QueryMap;
 use crate::state::AppState;
 

@@ -16,7 +16,7 @@ use crate::state::AppState;
 use crate::zone::authorize::client_error;
 use crate::zone::browser::AuthRequest;
 use crate::zone::cache::ZoneEntry;
-use crate::zone::grants::resolve_target;
+use crate::zone::targets::resolve_target;
 
 /// The next external resource of the request (or the client application's dependencies) that
 /// the user has no active grant for: the browser goes there first.
