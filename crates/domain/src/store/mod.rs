@@ -1,0 +1,37 @@
+//! Store traits: the persistence contract the services program against. Zone-scoped methods take
+//! the zone id first; organization-scoped ones the organization id first, so a caller cannot
+//! forget the tenant. Anything that must be atomic is one method.
+
+mod directory;
+mod identity;
+mod login;
+mod organization;
+
+pub use directory::*;
+pub use identity::*;
+pub use login::*;
+pub use organization::*;
+
+use async_trait::async_trait;
+
+/// Everything the server needs from persistence.
+#[async_trait]
+pub trait Store:
+    MetaStore
+    + OrganizationStore
+    + ServiceAccountStore
+    + AccessStore
+    + ZoneStore
+    + ApplicationStore
+    + ResourceStore
+    + ProviderStore
+    + CredentialStore
+    + VaultStore
+    + IdentityStore
+    + KeyStore
+    + LoginStore
+    + InvitationStore
+{
+    /// Closes connections cleanly (checkpointing SQLite's WAL).
+    async fn close(&self);
+}
