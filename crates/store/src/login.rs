@@ -14,15 +14,15 @@ use crate::SqlStore;
 use crate::error::OrStore;
 use crate::sql::{Arg, insert_row};
 
-fn grant_json(g: &GrantData) -> Result<String, StoreError> {
+pub(crate) fn grant_json(g: &GrantData) -> Result<String, StoreError> {
     serde_json::to_string(g).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-fn grant_of(text: &str) -> Result<GrantData, StoreError> {
+pub(crate) fn grant_of(text: &str) -> Result<GrantData, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-fn s(v: &str) -> String {
+pub(crate) fn s(v: &str) -> String {
     v.to_owned()
 }
 
@@ -143,7 +143,7 @@ impl LoginStore for SqlStore {
     }
 
     async fn insert_refresh(&self, zone: &ZoneId, r: &RefreshRecord) -> Result<(), StoreError> {
-        insert_refresh_row(self.db.pool(), zone, r).await
+        crate::refresh::insert_refresh_row(self.db.pool(), zone, r).await
     }
 
     async fn rotate_refresh(
@@ -154,57 +154,7 @@ impl LoginStore for SqlStore {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<RefreshUse, StoreError> {
-        let mut w = self.db.write().await?;
-        let row = sqlx::query(
-            "SELECT family_id, grant_data, expires_at, rotated_at, revoked FROM refresh_tokens WHERE zone_id = $1 AND token_hash = $2",
-        )
-        .bind(s(zone.as_str()))
-        .bind(s(old_hash))
-        .fetch_optional(&mut *w.tx)
-        .await
-        .store()?;
-        let Some(row) = row else {
-            return Ok(RefreshUse::Invalid);
-        };
-        let family: String = row.try_get("family_id").store()?;
-        let spent = row
-            .try_get::<Option<i64>, _>("rotated_at")
-            .store()?
-            .is_some()
-            || row.try_get::<i64, _>("revoked").store()? != 0;
-        if spent {
-            revoke_family(&mut *w.tx, zone, &family).await?;
-            w.commit().await?;
-            return Ok(RefreshUse::Reused);
-        }
-        if row.try_get::<i64, _>("expires_at").store()? <= now.millis() {
-            return Ok(RefreshUse::Invalid);
-        }
-        let grant = grant_of(&row.try_get::<String, _>("grant_data").store()?)?;
-        if !sessions_alive(&mut w.tx, zone, &grant, now).await? {
-            revoke_family(&mut *w.tx, zone, &family).await?;
-            w.commit().await?;
-            return Ok(RefreshUse::SessionEnded);
-        }
-        sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = $3 WHERE zone_id = $1 AND token_hash = $2",
-        )
-        .bind(s(zone.as_str()))
-        .bind(s(old_hash))
-        .bind(now.millis())
-        .execute(&mut *w.tx)
-        .await
-        .store()?;
-        let next = RefreshRecord {
-            token_hash: next_hash.to_owned(),
-            family_id: family,
-            grant: grant.clone(),
-            expires_at,
-            created_at: now,
-        };
-        insert_refresh_row(&mut *w.tx, zone, &next).await?;
-        w.commit().await?;
-        Ok(RefreshUse::Rotated(Box::new(grant)))
+        crate::refresh::rotate_refresh(self, zone, old_hash, next_hash, expires_at, now).await
     }
 
     async fn peek_refresh(
@@ -212,18 +162,7 @@ impl LoginStore for SqlStore {
         zone: &ZoneId,
         token_hash: &str,
     ) -> Result<Option<GrantData>, StoreError> {
-        let row = sqlx::query(
-            "SELECT grant_data FROM refresh_tokens WHERE zone_id = $1 AND token_hash = $2 \
-             AND rotated_at IS NULL AND revoked = 0 AND expires_at > $3",
-        )
-        .bind(s(zone.as_str()))
-        .bind(s(token_hash))
-        .bind(Timestamp::now().millis())
-        .fetch_optional(self.db.pool())
-        .await
-        .store()?;
-        row.map(|r| grant_of(&r.try_get::<String, _>("grant_data").store()?))
-            .transpose()
+        crate::refresh::peek_refresh(self, zone, token_hash).await
     }
 
     async fn extend_session(
@@ -278,7 +217,7 @@ impl LoginStore for SqlStore {
         zone: &ZoneId,
         family_id: &str,
     ) -> Result<(), StoreError> {
-        revoke_family(self.db.pool(), zone, family_id).await
+        crate::refresh::revoke_family(self.db.pool(), zone, family_id).await
     }
 
     async fn revoke_refresh(
@@ -287,23 +226,7 @@ impl LoginStore for SqlStore {
         token_hash: &str,
         client_id: &str,
     ) -> Result<bool, StoreError> {
-        let row = sqlx::query(
-            "SELECT family_id FROM refresh_tokens WHERE zone_id = $1 AND token_hash = $2 AND client_id = $3",
-        )
-        .bind(s(zone.as_str()))
-        .bind(s(token_hash))
-        .bind(s(client_id))
-        .fetch_optional(self.db.pool())
-        .await
-        .store()?;
-        match row {
-            Some(r) => {
-                self.revoke_refresh_family(zone, &r.try_get::<String, _>("family_id").store()?)
-                    .await?;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        crate::refresh::revoke_refresh(self, zone, token_hash, client_id).await
     }
 
     async fn revoke_refresh_for_session(
@@ -311,13 +234,7 @@ impl LoginStore for SqlStore {
         zone: &ZoneId,
         session_id: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE zone_id = $1 AND session_id = $2")
-            .bind(s(zone.as_str()))
-            .bind(s(session_id))
-            .execute(self.db.pool())
-            .await
-            .store()?;
-        Ok(())
+        crate::refresh::revoke_refresh_for_session(self, zone, session_id).await
     }
 
     async fn insert_web_session(
@@ -513,73 +430,4 @@ impl LoginStore for SqlStore {
         .store()?;
         Ok(())
     }
-}
-
-async fn insert_refresh_row<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
-    exec: E,
-    zone: &ZoneId,
-    r: &RefreshRecord,
-) -> Result<(), StoreError> {
-    let row = vec![
-        ("zone_id", zone.as_str().into()),
-        ("token_hash", (&r.token_hash).into()),
-        ("family_id", (&r.family_id).into()),
-        ("client_id", (&r.grant.client_id).into()),
-        ("user_id", (&r.grant.user_id).into()),
-        ("session_id", (&r.grant.session_id).into()),
-        ("token_session_id", (&r.grant.token_session_id).into()),
-        ("grant_data", grant_json(&r.grant)?.into()),
-        ("expires_at", r.expires_at.millis().into()),
-        ("revoked", 0i64.into()),
-        ("created_at", r.created_at.millis().into()),
-    ];
-    insert_row("refresh_tokens", row)
-        .query()
-        .execute(exec)
-        .await
-        .store()?;
-    Ok(())
-}
-
-async fn revoke_family<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
-    exec: E,
-    zone: &ZoneId,
-    family_id: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE zone_id = $1 AND family_id = $2")
-        .bind(s(zone.as_str()))
-        .bind(s(family_id))
-        .execute(exec)
-        .await
-        .store()?;
-    Ok(())
-}
-
-/// Whether the web session and the token session of a grant (those it names) still exist, are
-/// active and unexpired.
-async fn sessions_alive(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    zone: &ZoneId,
-    grant: &GrantData,
-    now: Timestamp,
-) -> Result<bool, StoreError> {
-    for id in [&grant.session_id, &grant.token_session_id]
-        .into_iter()
-        .flatten()
-    {
-        let alive = sqlx::query(
-            "SELECT 1 AS one FROM sessions WHERE zone_id = $1 AND id = $2 AND status = 'active' \
-             AND (expires_at IS NULL OR expires_at > $3)",
-        )
-        .bind(s(zone.as_str()))
-        .bind(s(id))
-        .bind(now.millis())
-        .fetch_optional(&mut **tx)
-        .await
-        .store()?;
-        if alive.is_none() {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }
