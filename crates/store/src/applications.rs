@@ -14,7 +14,7 @@ use crate::SqlStore;
 use crate::error::OrStore;
 use crate::resources;
 use crate::sql::{
-    Arg, Filter, SortKind, Sql, TableSpec, get_json, insert_row, json, list_page, parsed, touched,
+    Arg, BY_NAME, Filter, Sql, TableSpec, get_json, insert_row, json, list_page, parsed, touched,
     ts, unique_slug, update_row,
 };
 
@@ -23,16 +23,10 @@ const COLUMNS: &str = "zone_id, id, organization_id, identifier, name, slug, own
     (SELECT COUNT(*) FROM application_dependencies d WHERE d.zone_id = applications.zone_id \
      AND d.application_id = applications.id) AS dependencies_count";
 
-pub(crate) const SORTABLE: &[(&str, &str, SortKind)] = &[
-    ("created_at", "created_at", SortKind::Int),
-    ("name", "name", SortKind::Text),
-    ("identifier", "identifier", SortKind::Text),
-];
-
 const SPEC: TableSpec = TableSpec {
     table: "applications",
     columns: COLUMNS,
-    sortable: SORTABLE,
+    sortable: BY_NAME,
     fields: &[
         ("identifier", "identifier"),
         ("slug", "slug"),

@@ -11,7 +11,6 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::SqlStore;
-use crate::applications::SORTABLE;
 use crate::error::OrStore;
 use crate::sql::{
     Arg, Filter, Sql, TableSpec, flag, get_json, get_one, insert_row, json, list_page, parsed,
@@ -25,7 +24,7 @@ const COLUMNS: &str = "zone_id, id, organization_id, identifier, name, slug, own
 const SPEC: TableSpec = TableSpec {
     table: "resources",
     columns: COLUMNS,
-    sortable: SORTABLE,
+    sortable: crate::sql::BY_NAME,
     fields: &[
         ("identifier", "identifier"),
         ("slug", "slug"),

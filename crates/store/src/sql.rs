@@ -301,13 +301,20 @@ impl Filter {
     }
 }
 
-/// How a table is listed: its name, the columns to select, and the sortable fields as
-/// `(field, SQL expression, kind)`. `created_at` must be among them. Searchable and exact-match
-/// fields map to their columns through `fields`.
 /// Sortable by creation time only.
 pub(crate) const BY_CREATED: &[(&str, &str, SortKind)] =
     &[("created_at", "created_at", SortKind::Int)];
 
+/// Sort keys of the named directory objects (applications, providers, resources).
+pub(crate) const BY_NAME: &[(&str, &str, SortKind)] = &[
+    ("created_at", "created_at", SortKind::Int),
+    ("name", "name", SortKind::Text),
+    ("identifier", "identifier", SortKind::Text),
+];
+
+/// How a table is listed: its name, the columns to select, and the sortable fields as
+/// `(field, SQL expression, kind)`. `created_at` must be among them. Searchable and exact-match
+/// fields map to their columns through `fields`.
 pub(crate) struct TableSpec {
     pub table: &'static str,
     pub columns: &'static str,

@@ -3,16 +3,14 @@
 use latchkey_domain::id::{ApplicationId, ResourceId};
 use latchkey_domain::model::OwnerType;
 use latchkey_domain::model::access::Principal;
-use latchkey_domain::model::directory::{Application, Dependency, Metadata, Resource};
+use latchkey_domain::model::directory::{Application, Dependency, Resource};
 use latchkey_domain::model::zone::Zone;
 use latchkey_domain::store::ResourceFilter;
 use latchkey_domain::{ListFilter, Page, PageRequest, Patch, Timestamp, text};
 
 use super::validate;
 use super::{access, new_id, opt_description, required};
-use crate::api::directory::{
-    AppOAuth2Patch, AppProtocols, CreateApplication, MetadataPatch, UpdateApplication,
-};
+use crate::api::directory::{AppOAuth2Patch, AppProtocols, CreateApplication, UpdateApplication};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -174,24 +172,6 @@ fn traits(values: Vec<String>) -> ApiResult<Vec<String>> {
     Ok(out)
 }
 
-/// Applies a metadata patch: `null` or `{}` wipes it, sub-fields are tri-state.
-pub fn patch_metadata(
-    current: Option<Metadata>,
-    patch: Patch<MetadataPatch>,
-) -> ApiResult<Option<Metadata>> {
-    Ok(match patch {
-        Patch::Absent => current,
-        Patch::Null => None,
-        Patch::Value(p) if p.docs_url.is_absent() && p.icon_url.is_absent() => None,
-        Patch::Value(p) => {
-            let mut m = current.unwrap_or_default();
-            m.docs_url = p.docs_url.apply(m.docs_url);
-            m.icon_url = p.icon_url.apply(m.icon_url);
-            validate::metadata("metadata", m)?
-        }
-    })
-}
-
 fn patch_uris(
     field: &str,
     current: Option<Vec<String>>,
@@ -225,7 +205,7 @@ pub async fn update(
         .description
         .try_map(|d| text::description("description", d, text::DESCRIPTION_MAX))?
         .apply(app.description);
-    app.metadata = patch_metadata(app.metadata, body.metadata)?;
+    app.metadata = validate::patch_metadata(app.metadata, body.metadata)?;
     if let Some(t) = required("traits", body.traits)? {
         app.traits = traits(t)?;
     }

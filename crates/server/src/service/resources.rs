@@ -173,7 +173,7 @@ pub async fn update(
         .description
         .try_map(|d| text::description("description", d, text::DESCRIPTION_MAX))?
         .apply(r.description);
-    r.metadata = super::applications::patch_metadata(r.metadata, body.metadata)?;
+    r.metadata = super::validate::patch_metadata(r.metadata, body.metadata)?;
     r.credential_lifetime_seconds = body
         .credential_lifetime_seconds
         .try_map(lifetime)?

@@ -2,7 +2,9 @@
 //! URIs, scopes and string lists. Each error names the field it rejects.
 
 use latchkey_domain::model::directory::Metadata;
-use latchkey_domain::{ValidationError, text};
+use latchkey_domain::{Patch, ValidationError, text};
+
+use crate::api::directory::MetadataPatch;
 use url::Url;
 
 pub const URL_MAX: usize = 2048;
@@ -158,6 +160,24 @@ fn list_len(field: &str, n: usize) -> Result<(), ValidationError> {
 
 fn short(s: &str) -> String {
     s.chars().take(80).collect()
+}
+
+/// Applies a metadata patch: `null` or `{}` wipes it, sub-fields are tri-state.
+pub fn patch_metadata(
+    current: Option<Metadata>,
+    patch: Patch<MetadataPatch>,
+) -> Result<Option<Metadata>, ValidationError> {
+    Ok(match patch {
+        Patch::Absent => current,
+        Patch::Null => None,
+        Patch::Value(p) if p.docs_url.is_absent() && p.icon_url.is_absent() => None,
+        Patch::Value(p) => {
+            let mut m = current.unwrap_or_default();
+            m.docs_url = p.docs_url.apply(m.docs_url);
+            m.icon_url = p.icon_url.apply(m.icon_url);
+            metadata("metadata", m)?
+        }
+    })
 }
 
 #[cfg(test)]
