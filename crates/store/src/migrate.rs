@@ -1,6 +1,8 @@
-//! Versioned migrations, one file per version per back end, embedded in the binary and applied in
-//! order at start (or by `latchkey migrate`). PostgreSQL takes an advisory lock so that several
-//! instances starting together migrate once.
+//! Versioned migrations, one file per version for both back ends (`migrations/NNNN_name.sql`,
+//! written for PostgreSQL; SQLite runs the same text with its three type spellings swapped in by
+//! [`sqlite_dialect`]), embedded in the binary and applied in order at start (or by `latchkey
+//! migrate`). PostgreSQL takes an advisory lock so that several instances starting together
+//! migrate once. The store test-suite runs every migration on both back ends.
 
 use latchkey_domain::{StoreError, Timestamp};
 use sqlx::Row;
@@ -8,43 +10,37 @@ use sqlx::Row;
 use crate::db::{Backend, Db};
 use crate::error::OrStore;
 
-/// (version, name, SQLite SQL, PostgreSQL SQL)
-pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+/// (version, name, SQL as written for PostgreSQL; SQLite runs [`sqlite_dialect`] of it)
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "foundation",
-        include_str!("../migrations/sqlite/0001_foundation.sql"),
-        include_str!("../migrations/postgres/0001_foundation.sql"),
+        include_str!("../migrations/0001_foundation.sql"),
     ),
     (
         2,
         "zone_directory",
-        include_str!("../migrations/sqlite/0002_zone_directory.sql"),
-        include_str!("../migrations/postgres/0002_zone_directory.sql"),
+        include_str!("../migrations/0002_zone_directory.sql"),
     ),
     (
         3,
         "zone_keys",
-        include_str!("../migrations/sqlite/0003_zone_keys.sql"),
-        include_str!("../migrations/postgres/0003_zone_keys.sql"),
+        include_str!("../migrations/0003_zone_keys.sql"),
     ),
     (
         4,
         "user_login",
-        include_str!("../migrations/sqlite/0004_user_login.sql"),
-        include_str!("../migrations/postgres/0004_user_login.sql"),
+        include_str!("../migrations/0004_user_login.sql"),
     ),
     (
         5,
         "invitations",
-        include_str!("../migrations/sqlite/0005_invitations.sql"),
-        include_str!("../migrations/postgres/0005_invitations.sql"),
+        include_str!("../migrations/0005_invitations.sql"),
     ),
     (
         6,
         "session_security",
-        include_str!("../migrations/sqlite/0006_session_security.sql"),
-        include_str!("../migrations/postgres/0006_session_security.sql"),
+        include_str!("../migrations/0006_session_security.sql"),
     ),
 ];
 
@@ -86,16 +82,19 @@ async fn apply_pending(db: &Db, conn: &mut sqlx::AnyConnection) -> Result<(), St
         .map(|r| r.try_get::<i64, _>(0))
         .collect::<Result<_, _>>()
         .store()?;
-    for &(version, name, sqlite, postgres) in MIGRATIONS {
+    for &(version, name, source) in MIGRATIONS {
         if applied.contains(&version) {
             continue;
         }
         let sql = match db.backend() {
-            Backend::Sqlite => sqlite,
-            Backend::Postgres => postgres,
+            Backend::Sqlite => sqlite_dialect(source),
+            Backend::Postgres => source.to_owned(),
         };
         let mut tx = sqlx::Connection::begin(&mut *conn).await.store()?;
-        sqlx::raw_sql(sql).execute(&mut *tx).await.store()?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await
+            .store()?;
         sqlx::query(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
         )
@@ -109,4 +108,48 @@ async fn apply_pending(db: &Db, conn: &mut sqlx::AnyConnection) -> Result<(), St
         tracing::info!(version, name, "applied migration");
     }
     Ok(())
+}
+
+/// The SQLite spelling of a migration: 64-bit integers are `INTEGER`, byte strings `BLOB`, and
+/// text compares bytewise by default (PostgreSQL needs `COLLATE "C"` for that). Migrations use
+/// nothing else that differs between the two.
+pub fn sqlite_dialect(postgres: &str) -> String {
+    postgres
+        .replace("BIGINT", "INTEGER")
+        .replace("BYTEA", "BLOB")
+        .replace(" COLLATE \"C\"", "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MIGRATIONS, sqlite_dialect};
+
+    #[test]
+    fn versions_are_consecutive_and_files_match_their_names() {
+        for (i, (version, name, sql)) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(*version, i as i64 + 1, "{name}");
+            assert!(!sql.trim().is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_sqlite_dialect_has_no_postgres_only_spelling() {
+        for (_, name, sql) in MIGRATIONS {
+            let lite = sqlite_dialect(sql).to_uppercase();
+            for pg_only in [
+                "BIGINT",
+                "BYTEA",
+                "COLLATE",
+                "SERIAL",
+                "JSONB",
+                "TIMESTAMPTZ",
+                "::",
+            ] {
+                assert!(
+                    !lite.contains(pg_only),
+                    "{name}: `{pg_only}` would reach SQLite"
+                );
+            }
+        }
+    }
 }
