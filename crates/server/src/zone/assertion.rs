@@ -258,21 +258,14 @@ async fn provider_jwks(state: &AppState, p: &Provider) -> Result<String, OAuthEr
     let issuer = oauth2
         .map(|o| o.issuer.clone())
         .unwrap_or_else(|| p.identifier.clone());
-    let base = issuer.trim_end_matches('/');
-    for doc in [
-        "/.well-known/openid-configuration",
-        "/.well-known/oauth-authorization-server",
-    ] {
-        if let Ok(meta) = state.fetcher.json(&format!("{base}{doc}")).await
-            && let Some(u) = meta.get("jwks_uri").and_then(Value::as_str)
-        {
-            return Ok(u.to_owned());
-        }
-    }
-    Err(deny("the provider's keys could not be found"))
+    state
+        .fetcher
+        .discovered(&issuer, "jwks_uri")
+        .await
+        .ok_or_else(|| deny("the provider's keys could not be found"))
 }
 
-/// Verifies with the key named by `kid` (see [`Fetcher::signing_key`] for unknown `kid`s).
+/// Verifies with the key named by `kid` (see `Fetcher::signing_key` for unknown `kid`s).
 async fn verify_signature(state: &AppState, c: &Compact, jwks_url: &str) -> Result<(), OAuthError> {
     let key = state
         .fetcher

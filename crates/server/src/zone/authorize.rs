@@ -46,9 +46,9 @@ pub async fn authorize(
     headers: HeaderMap,
     q: QueryMap,
 ) -> Response {
-    let zone = match s.zones.get(&s, &zone).await {
+    let zone = match browser::zone_page(&s, &zone).await {
         Ok(z) => z,
-        Err(e) => return pages::error(e.status, &e.message),
+        Err(page) => return page,
     };
     if let Err(message) = within_limits(&q) {
         return pages::error(StatusCode::BAD_REQUEST, &message);

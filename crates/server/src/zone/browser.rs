@@ -168,6 +168,18 @@ pub async fn load_request(
     Ok(found.and_then(|(params, csrf)| serde_json::from_str(&params).ok().map(|r| (r, csrf))))
 }
 
+/// The zone a browser request is for, or the error page to answer instead.
+pub async fn zone_page(
+    state: &AppState,
+    zone_id: &str,
+) -> Result<std::sync::Arc<ZoneEntry>, Response> {
+    state
+        .zones
+        .get(state, zone_id)
+        .await
+        .map_err(|e| super::pages::error(e.status, &e.message))
+}
+
 /// The cookie names of a zone's web session and of the CSRF check.
 pub fn session_cookie(zone: &ZoneEntry) -> String {
     format!("lk_session_{}", zone.zone.id)

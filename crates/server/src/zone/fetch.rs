@@ -217,6 +217,23 @@ impl Fetcher {
             .and_then(|jwks| pick_key(&jwks, token)))
     }
 
+    /// The string member `name` of `issuer`'s discovery document (OpenID configuration, then
+    /// RFC 8414 authorization-server metadata), if either has it.
+    pub async fn discovered(&self, issuer: &str, name: &str) -> Option<String> {
+        let base = issuer.trim_end_matches('/');
+        for doc in [
+            "/.well-known/openid-configuration",
+            "/.well-known/oauth-authorization-server",
+        ] {
+            if let Ok(meta) = self.json(&format!("{base}{doc}")).await
+                && let Some(v) = meta.get(name).and_then(Value::as_str)
+            {
+                return Some(v.to_owned());
+            }
+        }
+        None
+    }
+
     /// The cached document at `url` and whether it was fetched just now.
     pub async fn json_cached(&self, url: &str) -> Result<(Arc<Value>, bool), FetchError> {
         match self.cache.get(url) {

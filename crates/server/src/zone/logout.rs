@@ -23,9 +23,9 @@ fn logout_cookie(zone: &ZoneEntry) -> String {
 
 /// `GET {issuer}/logout`: the confirmation page.
 pub async fn confirm(State(s): State<AppState>, Path(zone): Path<String>) -> Response {
-    let zone = match s.zones.get(&s, &zone).await {
+    let zone = match browser::zone_page(&s, &zone).await {
         Ok(z) => z,
-        Err(e) => return pages::error(e.status, &e.message),
+        Err(page) => return page,
     };
     let Ok(csrf) = latchkey_crypto::random::secret("") else {
         return pages::error(
@@ -51,9 +51,9 @@ pub async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let zone = match s.zones.get(&s, &zone).await {
+    let zone = match browser::zone_page(&s, &zone).await {
         Ok(z) => z,
-        Err(e) => return pages::error(e.status, &e.message),
+        Err(page) => return page,
     };
     let form = QueryMap::parse(std::str::from_utf8(&body).unwrap_or_default());
     let cookie = browser::cookie(&headers, &logout_cookie(&zone));

@@ -141,9 +141,9 @@ pub async fn callback(
     headers: HeaderMap,
     q: QueryMap,
 ) -> Response {
-    let zone = match s.zones.get(&s, &zone).await {
+    let zone = match browser::zone_page(&s, &zone).await {
         Ok(z) => z,
-        Err(e) => return pages::error(e.status, &e.message),
+        Err(page) => return page,
     };
     let Some(state) = q.get("state") else {
         return pages::error(

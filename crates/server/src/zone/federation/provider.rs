@@ -31,18 +31,7 @@ pub(super) async fn endpoint(s: &AppState, p: &Provider, name: &str) -> Option<S
     let issuer = o
         .map(|o| o.issuer.clone())
         .unwrap_or_else(|| p.identifier.clone());
-    let base = issuer.trim_end_matches('/');
-    for doc in [
-        "/.well-known/openid-configuration",
-        "/.well-known/oauth-authorization-server",
-    ] {
-        if let Ok(meta) = s.fetcher.json(&format!("{base}{doc}")).await
-            && let Some(v) = meta.get(name).and_then(Value::as_str)
-        {
-            return Some(v.to_owned());
-        }
-    }
-    None
+    s.fetcher.discovered(&issuer, name).await
 }
 
 pub(super) fn issuer_of(p: &Provider) -> String {

@@ -38,9 +38,9 @@ pub async fn login_upstream(
     Path(zone): Path<String>,
     q: QueryMap,
 ) -> Response {
-    let zone = match s.zones.get(&s, &zone).await {
+    let zone = match browser::zone_page(&s, &zone).await {
         Ok(z) => z,
-        Err(e) => return pages::error(e.status, &e.message),
+        Err(page) => return page,
     };
     let Some(id) = q.get("request") else {
         return pages::error(StatusCode::BAD_REQUEST, "The sign-in request is missing.");
