@@ -29,7 +29,7 @@ fn from_row(row: &AnyRow) -> Result<StoredKey, sqlx::Error> {
     })
 }
 
-async fn insert(tx: &mut sqlx::AnyConnection, k: &StoredKey) -> Result<(), StoreError> {
+pub(crate) async fn insert(tx: &mut sqlx::AnyConnection, k: &StoredKey) -> Result<(), StoreError> {
     let row = vec![
         ("zone_id", k.zone_id.as_str().into()),
         ("kid", (&k.kid).into()),

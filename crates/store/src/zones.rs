@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use latchkey_domain::id::{OrganizationId, ZoneId};
 use latchkey_domain::model::OwnerType;
 use latchkey_domain::model::directory::Application;
+use latchkey_domain::model::keys::StoredKey;
 use latchkey_domain::model::zone::{Cimd, EncryptionKey, LoginFlow, Zone};
 use latchkey_domain::store::{ZoneFilter, ZoneStore};
 use latchkey_domain::{Page, PageRequest, StoreError, Timestamp};
@@ -137,14 +138,21 @@ impl ZoneStore for SqlStore {
         Ok(zone)
     }
 
-    async fn create_zone_with_gateway(
+    async fn create_zone_with(
         &self,
         zone: Zone,
-        gateway: Application,
-    ) -> Result<(Zone, Application), StoreError> {
+        keys: &[StoredKey],
+        gateway: Option<Application>,
+    ) -> Result<(Zone, Option<Application>), StoreError> {
         let mut w = self.db.write().await?;
         let zone = insert(&self.db, &mut w.tx, zone).await?;
-        let gateway = insert_application(&self.db, &mut w.tx, gateway, &[]).await?;
+        for key in keys {
+            crate::keys::insert(&mut w.tx, key).await?;
+        }
+        let gateway = match gateway {
+            Some(app) => Some(insert_application(&self.db, &mut w.tx, app, &[]).await?),
+            None => None,
+        };
         w.commit().await?;
         Ok((zone, gateway))
     }

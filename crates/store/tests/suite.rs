@@ -722,7 +722,7 @@ store_test!(
 );
 
 store_test!(
-    a_zone_and_its_gateway_are_stored_together_or_not_at_all,
+    a_zone_its_keys_and_its_gateway_are_stored_together_or_not_at_all,
     |s: SqlStore, _url: String| async move {
         use latchkey_domain::id::ApplicationId;
         use latchkey_domain::model::directory::Application;
@@ -750,10 +750,33 @@ store_test!(
                 updated_at: now,
             }
         };
+        let key = |zone: &ZoneId, kid: &str, status| latchkey_domain::model::keys::StoredKey {
+            zone_id: zone.clone(),
+            kid: kid.into(),
+            alg: "ES256".into(),
+            status,
+            private_key: vec![1, 2, 3],
+            public_jwk: serde_json::json!({"kid": kid}),
+            created_at: Timestamp::now(),
+            activated_at: None,
+            retire_at: None,
+        };
+        use latchkey_domain::model::keys::KeyStatus;
+        use latchkey_domain::store::KeyStore;
         let mut zone = zone_in(&org.id, "With gateway");
         let app = gateway(&zone.id);
         zone.default_mcp_gateway_application_id = Some(app.id.as_str().to_owned());
-        let (z, a) = s.create_zone_with_gateway(zone, app).await.unwrap();
+        let keys = [
+            key(&zone.id, "k1", KeyStatus::Current),
+            key(&zone.id, "k2", KeyStatus::Next),
+        ];
+        let (z, a) = s.create_zone_with(zone, &keys, Some(app)).await.unwrap();
+        let a = a.unwrap();
+        assert_eq!(
+            s.list_keys(&z.id, Timestamp::now()).await.unwrap().len(),
+            2,
+            "the keys are stored with the zone"
+        );
         let stored = s.get_zone(&z.id).await.unwrap().unwrap();
         assert_eq!(
             stored.default_mcp_gateway_application_id.as_deref(),
@@ -765,7 +788,15 @@ store_test!(
         let zone = zone_in(&org.id, "Half");
         let zone_id = zone.id.clone();
         let orphan = gateway(&ZoneId::new(new_id()));
-        assert!(s.create_zone_with_gateway(zone, orphan).await.is_err());
+        let keys = [key(&zone_id, "k3", KeyStatus::Current)];
+        assert!(s.create_zone_with(zone, &keys, Some(orphan)).await.is_err());
         assert!(s.get_zone(&zone_id).await.unwrap().is_none());
+        assert!(
+            s.list_keys(&zone_id, Timestamp::now())
+                .await
+                .unwrap()
+                .is_empty(),
+            "nor its keys"
+        );
     }
 );

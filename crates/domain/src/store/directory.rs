@@ -3,6 +3,8 @@
 
 use async_trait::async_trait;
 
+use crate::model::keys::StoredKey;
+
 use crate::error::StoreResult;
 use crate::id::{AppCredentialId, ApplicationId, ProviderId, ResourceId, SecretId};
 use crate::id::{OrganizationId, ZoneId};
@@ -22,13 +24,15 @@ pub struct ZoneFilter {
 pub trait ZoneStore: Send + Sync {
     /// Inserts the zone, making its slug unique within the organization from `zone.slug`.
     async fn create_zone(&self, zone: Zone) -> StoreResult<Zone>;
-    /// Inserts the zone together with its default MCP gateway application (which the zone's
-    /// `default_mcp_gateway_application_id` names), in one transaction: both or neither.
-    async fn create_zone_with_gateway(
+    /// Inserts the zone together with its signing keys and, when given, its default MCP gateway
+    /// application (which the zone's `default_mcp_gateway_application_id` names), in one
+    /// transaction: all or nothing.
+    async fn create_zone_with(
         &self,
         zone: Zone,
-        gateway: Application,
-    ) -> StoreResult<(Zone, Application)>;
+        keys: &[StoredKey],
+        gateway: Option<Application>,
+    ) -> StoreResult<(Zone, Option<Application>)>;
     async fn get_zone(&self, id: &ZoneId) -> StoreResult<Option<Zone>>;
     async fn list_zones(
         &self,

@@ -55,9 +55,10 @@ pub async fn create(state: &AppState, who: &Principal, body: CreateZone) -> ApiR
             zone.cimd = cimd("protocols.oauth2.cimd", c)?;
         }
     }
-    // The gateway application is stored with the zone, in one transaction: a zone never shows
-    // without the gateway it was created with, even if the server dies half-way.
-    let zone = if body.default_mcp_gateway_application == Some(true) {
+    // The signing keys and the gateway application are stored with the zone, in one
+    // transaction: a zone never shows without them, even if the server dies half-way, and a
+    // request that fails leaves no zone behind.
+    let gateway = if body.default_mcp_gateway_application == Some(true) {
         let gateway = CreateApplication {
             identifier: format!("{}/mcp", state.zone_issuer(zone.id.as_str())),
             name: "MCP Gateway".to_owned(),
@@ -70,11 +71,12 @@ pub async fn create(state: &AppState, who: &Principal, body: CreateZone) -> ApiR
         };
         let (app, _) = super::applications::prepare(state, &zone, gateway).await?;
         zone.default_mcp_gateway_application_id = Some(app.id.as_str().to_owned());
-        state.store.create_zone_with_gateway(zone, app).await?.0
+        Some(app)
     } else {
-        state.store.create_zone(zone).await?
+        None
     };
-    state.keys.ensure(&zone.id, &zone.signing_alg).await?;
+    let keys = state.keys.first_keys(&zone.id, &zone.signing_alg).await?;
+    let (zone, _) = state.store.create_zone_with(zone, &keys, gateway).await?;
     Ok(zone)
 }
 

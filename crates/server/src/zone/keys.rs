@@ -93,11 +93,17 @@ impl KeyRing {
         })
     }
 
-    /// Creates a zone's first current and next keys if it has none.
-    pub async fn ensure(&self, zone: &ZoneId, alg: &str) -> ApiResult<()> {
+    /// A new zone's first current and next keys, sealed, for the store to insert with the zone.
+    pub async fn first_keys(&self, zone: &ZoneId, alg: &str) -> ApiResult<[StoredKey; 2]> {
         let alg = Alg::parse(alg).unwrap_or(Alg::Rs256);
         let current = self.generate(zone, alg, KeyStatus::Current).await?;
         let next = self.generate(zone, alg, KeyStatus::Next).await?;
+        Ok([current, next])
+    }
+
+    /// Creates a zone's first current and next keys if it has none.
+    pub async fn ensure(&self, zone: &ZoneId, alg: &str) -> ApiResult<()> {
+        let [current, next] = self.first_keys(zone, alg).await?;
         self.store.init_keys(zone, &current, &next).await?;
         self.cache.invalidate(zone);
         Ok(())
