@@ -121,6 +121,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<latchkey_oauth::keys::KeyError> for ApiError {
+    fn from(e: latchkey_oauth::keys::KeyError) -> Self {
+        match e {
+            latchkey_oauth::keys::KeyError::Store(e) => e.into(),
+            other => {
+                tracing::error!(cause = %other, "signing keys");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
 impl From<latchkey_crypto::CryptoError> for ApiError {
     fn from(e: latchkey_crypto::CryptoError) -> Self {
         tracing::error!(cause = %e, "crypto failure");

@@ -172,7 +172,7 @@ fn spawn_key_rotation(state: AppState, days: u32) {
         loop {
             tick.tick().await;
             if let Err(e) = state.keys.rotate_due(period).await {
-                tracing::warn!(error = %e.message, "automatic key rotation failed");
+                tracing::warn!(error = %e, "automatic key rotation failed");
             }
         }
     });

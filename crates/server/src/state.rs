@@ -6,11 +6,14 @@ use latchkey_crypto::{Sealer, SecretHasher};
 use latchkey_domain::id::OrganizationId;
 use latchkey_domain::store::Store;
 
-use crate::zone::cache::ZoneCache;
-use crate::zone::directory_cache::DirectoryCache;
-use crate::zone::fetch::Fetcher;
-use crate::zone::keys::KeyRing;
-use crate::zone::registration::RateLimiter;
+use latchkey_oauth::directory_cache::DirectoryCache;
+use latchkey_oauth::fetch::Fetcher;
+use latchkey_oauth::keys::KeyRing;
+use latchkey_oauth::throttle::{RateLimiter, Throttle};
+
+use latchkey_oauth::zones::{ZoneCache, ZoneEntry};
+
+use crate::error::{ApiError, ApiResult};
 
 /// What handlers and services need, shared behind one `Arc` so that handing it to a handler is a
 /// single reference-count increment (it holds several caches).
@@ -47,12 +50,20 @@ pub struct Shared {
     pub fetcher: Fetcher,
     pub registrations: RateLimiter,
     /// Sign-in and lookup throttling.
-    pub throttle: crate::zone::throttle::Throttle,
+    pub throttle: Throttle,
     /// What the token endpoint reads per request, cached briefly.
     pub directory: DirectoryCache,
 }
 
 impl Shared {
+    /// The zone with its issuer and discovery documents (cached), or 404.
+    pub async fn zone(&self, zone_id: &str) -> ApiResult<Arc<ZoneEntry>> {
+        self.zones
+            .get(self.store.as_ref(), |z| self.zone_issuer(z), zone_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("zone `{zone_id}`")))
+    }
+
     /// The issuer of a zone: `{public_url}/z/{zone_id}` in path mode, or
     /// `{scheme}://{zone_id}.{zone_domain}[:port]` in host mode.
     pub fn zone_issuer(&self, zone_id: &str) -> String {

@@ -9,18 +9,7 @@ use utoipa::ToSchema;
 use super::Permissions;
 
 /// Paths of a zone's endpoints below its issuer; `Zone.protocols` and the metadata use these.
-pub mod paths {
-    pub const AUTHORIZE: &str = "/oauth/2/authorize";
-    pub const TOKEN: &str = "/oauth/2/token";
-    pub const REGISTRATION: &str = "/oauth/2/registration";
-    pub const REDIRECT: &str = "/oauth/2/redirect";
-    pub const JWKS: &str = "/openidconnect/jwks";
-    pub const USERINFO: &str = "/openidconnect/userinfo";
-    pub const INTROSPECT: &str = "/oauth/2/introspect";
-    pub const REVOKE: &str = "/oauth/2/revoke";
-    pub const AS_METADATA: &str = "/.well-known/oauth-authorization-server";
-    pub const OIDC_CONFIGURATION: &str = "/.well-known/openid-configuration";
-}
+pub use latchkey_oauth::paths;
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct CimdBody {

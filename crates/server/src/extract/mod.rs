@@ -8,3 +8,10 @@ pub mod query;
 pub use auth::Auth;
 pub use json::JsonBody;
 pub use query::QueryMap;
+
+/// The source address of a request (its TCP peer; forwarded headers are not trusted).
+pub fn client_ip(ext: &axum::http::Extensions) -> std::net::IpAddr {
+    ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
+}

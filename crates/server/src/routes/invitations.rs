@@ -79,7 +79,7 @@ async fn retrieve_by_token(
     ext: axum::http::Extensions,
     Path(token): Path<String>,
 ) -> ApiResult<Json<InvitationPublic>> {
-    let ip = crate::zone::throttle::client_ip(&ext);
+    let ip = crate::extract::client_ip(&ext);
     if let Some(wait) = s.throttle.lookups_locked(ip) {
         return Err(ApiError::rate_limited(
             "too many unknown invitation tokens from this address; try again later",

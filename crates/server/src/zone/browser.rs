@@ -174,8 +174,7 @@ pub async fn zone_page(
     zone_id: &str,
 ) -> Result<std::sync::Arc<ZoneEntry>, Response> {
     state
-        .zones
-        .get(state, zone_id)
+        .zone(zone_id)
         .await
         .map_err(|e| super::pages::error(e.status, &e.message))
 }

@@ -43,11 +43,7 @@ pub async fn metadata(
     Path(zone): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ZoneError> {
-    let entry = s
-        .zones
-        .get(&s, &zone)
-        .await
-        .map_err(ZoneError::from_lookup)?;
+    let entry = s.zone(&zone).await.map_err(ZoneError::from_lookup)?;
     Ok(document(
         &entry.metadata,
         &entry.metadata_etag,
@@ -62,15 +58,11 @@ pub async fn jwks(
     Path(zone): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ZoneError> {
-    let entry = s
-        .zones
-        .get(&s, &zone)
-        .await
-        .map_err(ZoneError::from_lookup)?;
+    let entry = s.zone(&zone).await.map_err(ZoneError::from_lookup)?;
     let keys = s
         .keys
         .get(&entry.zone.id, &entry.zone.signing_alg)
         .await
-        .map_err(ZoneError::from_lookup)?;
+        .map_err(|e| ZoneError::from_lookup(e.into()))?;
     Ok(document(&keys.jwks, &keys.etag, 300, &headers))
 }

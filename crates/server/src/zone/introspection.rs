@@ -22,7 +22,7 @@ pub async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ZoneError> {
-    let zone = s.zones.get(&s, &zone).await?;
+    let zone = s.zone(&zone).await?;
     let form = form(&body)?;
     client_auth::authenticate(&s, &zone, &headers, &form).await?;
     let token = form
@@ -45,7 +45,7 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ZoneError> {
-    let zone = s.zones.get(&s, &zone).await?;
+    let zone = s.zone(&zone).await?;
     let form = form(&body)?;
     // Public clients revoke their refresh tokens with `client_id` alone (RFC 7009 §2.1).
     let client = grant_client(&s, &zone, &headers, &form).await?;

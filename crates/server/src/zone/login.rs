@@ -16,7 +16,6 @@ use super::browser::{self, AuthRequest};
 use super::cache::ZoneEntry;
 use super::pages::{self, LoginPage};
 use super::passwords;
-use super::throttle;
 use crate::extract::QueryMap;
 use crate::state::AppState;
 
@@ -50,8 +49,7 @@ async fn zone_and_request(
     id: Option<&str>,
 ) -> Result<(std::sync::Arc<ZoneEntry>, AuthRequest, String, String), Response> {
     let zone = s
-        .zones
-        .get(s, zone)
+        .zone(zone)
         .await
         .map_err(|e| pages::error(e.status, &e.message))?;
     let id =
@@ -153,7 +151,7 @@ pub async fn login_submit(
     let user = if form.get("intent") == Some("signup") {
         accounts::sign_up(&s, &zone, &req, &email, password).await
     } else {
-        accounts::sign_in(&s, &zone, &email, password, throttle::client_ip(&ext)).await
+        accounts::sign_in(&s, &zone, &email, password, crate::extract::client_ip(&ext)).await
     };
     let user = match user {
         Ok(user) => user,

@@ -1,32 +1,28 @@
 //! Each zone's OAuth 2.0 / OpenID Connect authorization server, under `{public_url}/z/{zone_id}`
 //! (path mode) or `{zone_id}.{zone_domain}` (host mode, rewritten to the same routes).
 
+pub use latchkey_oauth::zones as cache;
+pub use latchkey_oauth::{address, directory_cache, fetch, keys, passwords, throttle};
+
 pub mod accounts;
-pub mod address;
 pub mod assertion;
 pub mod authorize;
 pub mod browser;
-pub mod cache;
 pub mod client_auth;
 pub mod code_grant;
-pub mod directory_cache;
 pub mod discovery;
 pub mod error;
 pub mod federation;
-pub mod fetch;
 pub mod grants;
 pub mod impersonation;
 pub mod introspection;
-pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod mint;
 pub mod pages;
-pub mod passwords;
 pub mod policy;
 pub mod registration;
 pub mod targets;
-pub mod throttle;
 pub mod token;
 pub mod upstream;
 pub mod userinfo;

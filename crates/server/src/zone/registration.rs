@@ -3,11 +3,6 @@
 //! registration becomes a user agent (`ua:` + SHA-256) visible through the management API.
 //! Registrations are rate-limited per source address.
 
-use std::net::IpAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
-
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{Extensions, StatusCode};
@@ -23,38 +18,12 @@ use super::error::ZoneError;
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 
-/// Registrations allowed per source address per minute.
-pub const PER_MINUTE: u32 = 30;
+pub use latchkey_oauth::throttle::{REGISTRATIONS_PER_MINUTE as PER_MINUTE, RateLimiter};
 const GRANTS: &[&str] = &[
     "authorization_code",
     "refresh_token",
     "urn:ietf:params:oauth:grant-type:token-exchange",
 ];
-
-/// Counts registrations per address in one-minute windows.
-#[derive(Clone)]
-pub struct RateLimiter {
-    windows: moka::sync::Cache<IpAddr, Arc<AtomicU32>>,
-}
-
-impl Default for RateLimiter {
-    fn default() -> Self {
-        Self {
-            windows: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(Duration::from_secs(60))
-                .build(),
-        }
-    }
-}
-
-impl RateLimiter {
-    /// Counts one request from `ip`; false once the window's budget is spent.
-    pub fn allow(&self, ip: IpAddr) -> bool {
-        let counter = self.windows.get_with(ip, || Arc::new(AtomicU32::new(0)));
-        counter.fetch_add(1, Ordering::Relaxed) < PER_MINUTE
-    }
-}
 
 #[derive(Debug, Deserialize)]
 struct Request {
@@ -141,7 +110,7 @@ pub async fn register(
     ext: Extensions,
     body: Bytes,
 ) -> Result<Response, ZoneError> {
-    let zone = s.zones.get(&s, &zone).await?;
+    let zone = s.zone(&zone).await?;
     if !zone.zone.dcr_enabled {
         let mut e = OAuthError::bad(
             "access_denied",
@@ -150,7 +119,7 @@ pub async fn register(
         e.status = StatusCode::FORBIDDEN;
         return Err(e.into());
     }
-    if !s.registrations.allow(super::throttle::client_ip(&ext)) {
+    if !s.registrations.allow(crate::extract::client_ip(&ext)) {
         let mut e = OAuthError::bad(
             "slow_down",
             "too many registrations from this address; try again in a minute",

@@ -38,7 +38,7 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ZoneError> {
-    let zone = s.zones.get(&s, &zone).await?;
+    let zone = s.zone(&zone).await?;
     let form = form(&body)?;
     let issued = dispatch(&s, &zone, &headers, &form).await?;
     Ok(no_store(issued))

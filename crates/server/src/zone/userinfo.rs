@@ -29,7 +29,7 @@ pub async fn userinfo(
     Path(zone): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let Ok(zone) = s.zones.get(&s, &zone).await else {
+    let Ok(zone) = s.zone(&zone).await else {
         return invalid("unknown zone");
     };
     let Some(token) = headers

@@ -14,7 +14,20 @@ use latchkey_domain::id::ZoneId;
 use latchkey_domain::model::keys::{KeyStatus, StoredKey};
 use latchkey_domain::store::Store;
 
-use crate::error::{ApiError, ApiResult};
+use latchkey_domain::StoreError;
+
+/// Why the key ring failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("signing key failure: {0}")]
+    Crypto(#[from] CryptoError),
+    #[error("the zone's keys are unusable: {0}")]
+    Broken(&'static str),
+}
+
+pub type KeyResult<T> = Result<T, KeyError>;
 
 /// Longest access-token lifetime (24 h) plus five minutes: how long a retired key stays published.
 pub const RETIRED_KEY_GRACE_SECONDS: i64 = 24 * 3600 + 300;
@@ -53,9 +66,9 @@ fn context(zone: &ZoneId, kid: &str) -> String {
     format!("{zone}/signing_key/{kid}")
 }
 
-fn crypto(e: CryptoError) -> ApiError {
+fn crypto(e: CryptoError) -> KeyError {
     tracing::error!(cause = %e, "signing key failure");
-    ApiError::internal()
+    KeyError::Crypto(e)
 }
 
 impl KeyRing {
@@ -71,13 +84,13 @@ impl KeyRing {
     }
 
     /// Generates a sealed key for `zone` (off the async runtime: RSA generation is slow).
-    async fn generate(&self, zone: &ZoneId, alg: Alg, status: KeyStatus) -> ApiResult<StoredKey> {
+    async fn generate(&self, zone: &ZoneId, alg: Alg, status: KeyStatus) -> KeyResult<StoredKey> {
         let kid = latchkey_crypto::random::id()?;
         let kid_for_key = kid.clone();
         let (key, der) =
             tokio::task::spawn_blocking(move || SigningKey::generate(alg, kid_for_key))
                 .await
-                .map_err(|_| ApiError::internal())?
+                .map_err(|_| KeyError::Broken("key generation did not finish"))?
                 .map_err(crypto)?;
         let now = Timestamp::now();
         Ok(StoredKey {
@@ -94,7 +107,7 @@ impl KeyRing {
     }
 
     /// A new zone's first current and next keys, sealed, for the store to insert with the zone.
-    pub async fn first_keys(&self, zone: &ZoneId, alg: &str) -> ApiResult<[StoredKey; 2]> {
+    pub async fn first_keys(&self, zone: &ZoneId, alg: &str) -> KeyResult<[StoredKey; 2]> {
         let alg = Alg::parse(alg).unwrap_or(Alg::Rs256);
         let current = self.generate(zone, alg, KeyStatus::Current).await?;
         let next = self.generate(zone, alg, KeyStatus::Next).await?;
@@ -102,7 +115,7 @@ impl KeyRing {
     }
 
     /// Creates a zone's first current and next keys if it has none.
-    pub async fn ensure(&self, zone: &ZoneId, alg: &str) -> ApiResult<()> {
+    pub async fn ensure(&self, zone: &ZoneId, alg: &str) -> KeyResult<()> {
         let [current, next] = self.first_keys(zone, alg).await?;
         self.store.init_keys(zone, &current, &next).await?;
         self.cache.invalidate(zone);
@@ -110,7 +123,7 @@ impl KeyRing {
     }
 
     /// The zone's keys, from cache or loaded (and created if missing).
-    pub async fn get(&self, zone: &ZoneId, alg: &str) -> ApiResult<Arc<ZoneKeys>> {
+    pub async fn get(&self, zone: &ZoneId, alg: &str) -> KeyResult<Arc<ZoneKeys>> {
         if let Some(k) = self.cache.get(zone) {
             return Ok(k);
         }
@@ -124,12 +137,12 @@ impl KeyRing {
         Ok(keys)
     }
 
-    fn build(&self, zone: &ZoneId, stored: &[StoredKey]) -> ApiResult<ZoneKeys> {
+    fn build(&self, zone: &ZoneId, stored: &[StoredKey]) -> KeyResult<ZoneKeys> {
         let current = stored
             .iter()
             .find(|k| k.status == KeyStatus::Current)
-            .ok_or_else(ApiError::internal)?;
-        let alg = Alg::parse(&current.alg).ok_or_else(ApiError::internal)?;
+            .ok_or(KeyError::Broken("no current key"))?;
+        let alg = Alg::parse(&current.alg).ok_or(KeyError::Broken("unknown algorithm"))?;
         let der = self
             .sealer
             .open(&context(zone, &current.kid), &current.private_key)?;
@@ -152,7 +165,7 @@ impl KeyRing {
     }
 
     /// Rotates the zone's keys now; `alg` is used for the new next key.
-    pub async fn rotate(&self, zone: &ZoneId, alg: &str) -> ApiResult<()> {
+    pub async fn rotate(&self, zone: &ZoneId, alg: &str) -> KeyResult<()> {
         self.get(zone, alg).await?;
         let next = self
             .generate(zone, Alg::parse(alg).unwrap_or(Alg::Rs256), KeyStatus::Next)
@@ -171,7 +184,7 @@ impl KeyRing {
     }
 
     /// Replaces the next key with one of `alg` (after the zone's algorithm changed).
-    pub async fn restage(&self, zone: &ZoneId, alg: &str) -> ApiResult<()> {
+    pub async fn restage(&self, zone: &ZoneId, alg: &str) -> KeyResult<()> {
         let next = self
             .generate(zone, Alg::parse(alg).unwrap_or(Alg::Rs256), KeyStatus::Next)
             .await?;
@@ -186,7 +199,7 @@ impl KeyRing {
     }
 
     /// Rotates every zone whose current key is older than `period`; returns how many.
-    pub async fn rotate_due(&self, period_seconds: i64) -> ApiResult<usize> {
+    pub async fn rotate_due(&self, period_seconds: i64) -> KeyResult<usize> {
         let due = self
             .store
             .zones_due_for_rotation(Timestamp::now().plus_seconds(-period_seconds))

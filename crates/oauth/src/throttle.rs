@@ -1,17 +1,15 @@
 //! Brute-force throttling of password sign-in, per account and per source address, with
-//! exponential back-off; and a per-address budget of misses for guessable lookups (invitation
-//! tokens). A locked account or address is refused before any password work, so an attack on one
+//! exponential back-off; a per-address budget of misses for guessable lookups (invitation
+//! tokens); and the per-address rate of dynamic client registrations. A locked account or address is refused before any password work, so an attack on one
 //! account costs the server nothing and leaves every other account usable.
 //!
 //! The counters live in this process (several instances each keep their own; sharing them is
 //! the scale-out issue's business).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use axum::extract::connect_info::ConnectInfo;
-use axum::http::Extensions;
 
 /// Wrong passwords an account may see before it is locked.
 pub const ACCOUNT_FREE_FAILURES: u32 = 5;
@@ -26,13 +24,6 @@ const MAX_LOCK: Duration = Duration::from_secs(15 * 60);
 const IDLE: Duration = Duration::from_secs(3600);
 /// Address failures older than this no longer count.
 const ADDRESS_WINDOW: Duration = Duration::from_secs(60);
-
-/// The source address of a request (its TCP peer).
-pub fn client_ip(ext: &Extensions) -> IpAddr {
-    ext.get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
-}
 
 #[derive(Debug, Default)]
 struct Record {
@@ -147,6 +138,34 @@ impl Throttle {
         if let Ok(mut r) = rec.lock() {
             r.failures += 1;
         }
+    }
+}
+
+/// Registrations allowed per source address per minute.
+pub const REGISTRATIONS_PER_MINUTE: u32 = 30;
+
+/// Counts dynamic client registrations per address in one-minute windows.
+#[derive(Clone)]
+pub struct RateLimiter {
+    windows: moka::sync::Cache<IpAddr, Arc<AtomicU32>>,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        Self {
+            windows: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(60))
+                .build(),
+        }
+    }
+}
+
+impl RateLimiter {
+    /// Counts one request from `ip`; false once the window's budget is spent.
+    pub fn allow(&self, ip: IpAddr) -> bool {
+        let counter = self.windows.get_with(ip, || Arc::new(AtomicU32::new(0)));
+        counter.fetch_add(1, Ordering::Relaxed) < REGISTRATIONS_PER_MINUTE
     }
 }
 

@@ -9,10 +9,11 @@ use latchkey_domain::id::ZoneId;
 use latchkey_domain::model::zone::Zone;
 use serde_json::json;
 
-use super::keys::etag_of;
-use crate::api::zone::paths;
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use latchkey_domain::StoreError;
+use latchkey_domain::store::Store;
+
+use crate::keys::etag_of;
+use crate::paths;
 
 const CACHE_TTL: Duration = Duration::from_secs(15);
 
@@ -53,20 +54,23 @@ impl ZoneCache {
         self.cache.invalidate(zone);
     }
 
-    /// The zone, or 404 when it does not exist.
-    pub async fn get(&self, state: &AppState, zone_id: &str) -> ApiResult<Arc<ZoneEntry>> {
+    /// The zone (None when it does not exist); `issuer` gives its issuer on a cache miss.
+    pub async fn get(
+        &self,
+        store: &dyn Store,
+        issuer: impl FnOnce(&str) -> String,
+        zone_id: &str,
+    ) -> Result<Option<Arc<ZoneEntry>>, StoreError> {
         let id = ZoneId::new(zone_id);
         if let Some(e) = self.cache.get(&id) {
-            return Ok(e);
+            return Ok(Some(e));
         }
-        let zone = state
-            .store
-            .get_zone(&id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("zone `{zone_id}`")))?;
-        let entry = Arc::new(build(state.zone_issuer(zone_id), zone));
+        let Some(zone) = store.get_zone(&id).await? else {
+            return Ok(None);
+        };
+        let entry = Arc::new(build(issuer(zone_id), zone));
         self.cache.insert(id, entry.clone());
-        Ok(entry)
+        Ok(Some(entry))
     }
 }
 

@@ -1,0 +1,12 @@
+//! The endpoint paths of a zone's authorization server, relative to its issuer.
+
+pub const AUTHORIZE: &str = "/oauth/2/authorize";
+pub const TOKEN: &str = "/oauth/2/token";
+pub const REGISTRATION: &str = "/oauth/2/registration";
+pub const REDIRECT: &str = "/oauth/2/redirect";
+pub const JWKS: &str = "/openidconnect/jwks";
+pub const USERINFO: &str = "/openidconnect/userinfo";
+pub const INTROSPECT: &str = "/oauth/2/introspect";
+pub const REVOKE: &str = "/oauth/2/revoke";
+pub const AS_METADATA: &str = "/.well-known/oauth-authorization-server";
+pub const OIDC_CONFIGURATION: &str = "/.well-known/openid-configuration";
