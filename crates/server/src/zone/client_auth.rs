@@ -10,7 +10,7 @@ use latchkey_domain::model::directory::{AppCredential, Application, CredentialKi
 
 use super::assertion;
 use super::cache::ZoneEntry;
-use crate::extract::QueryMap;
+use super::requests::ClientParams;
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 
@@ -49,7 +49,7 @@ fn form_decode(s: &str) -> String {
         .into_owned()
 }
 
-fn presented(headers: &HeaderMap, form: &QueryMap) -> Result<Presented, OAuthError> {
+fn presented(headers: &HeaderMap, form: &ClientParams) -> Result<Presented, OAuthError> {
     let basic = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -59,9 +59,9 @@ fn presented(headers: &HeaderMap, form: &QueryMap) -> Result<Presented, OAuthErr
                 .eq_ignore_ascii_case("basic")
                 .then(|| rest.trim().to_owned())
         });
-    let assertion = form.get("client_assertion");
+    let assertion = form.client_assertion.as_deref();
     if let Some(encoded) = basic {
-        if assertion.is_some() || form.get("client_secret").is_some() {
+        if assertion.is_some() || form.client_secret.is_some() {
             return Err(OAuthError::invalid_request(
                 "use one client authentication method",
             ));
@@ -75,7 +75,8 @@ fn presented(headers: &HeaderMap, form: &QueryMap) -> Result<Presented, OAuthErr
             .split_once(':')
             .ok_or_else(OAuthError::invalid_client)?;
         if form
-            .get("client_id")
+            .client_id
+            .as_deref()
             .is_some_and(|c| c != id && c != form_decode(id))
         {
             return Err(OAuthError::invalid_request(
@@ -88,17 +89,17 @@ fn presented(headers: &HeaderMap, form: &QueryMap) -> Result<Presented, OAuthErr
         });
     }
     if let Some(a) = assertion {
-        if form.get("client_assertion_type") != Some(JWT_BEARER) {
+        if form.client_assertion_type.as_deref() != Some(JWT_BEARER) {
             return Err(OAuthError::invalid_request(format!(
                 "`client_assertion_type` must be `{JWT_BEARER}`"
             )));
         }
         return Ok(Presented::Assertion {
             assertion: a.to_owned(),
-            client_id: form.get("client_id").map(str::to_owned),
+            client_id: form.client_id.clone(),
         });
     }
-    match (form.get("client_id"), form.get("client_secret")) {
+    match (form.client_id.as_deref(), form.client_secret.as_deref()) {
         (Some(id), Some(secret)) => Ok(Presented::Secret {
             id: id.to_owned(),
             secret: secret.to_owned(),
@@ -112,7 +113,7 @@ pub async fn authenticate(
     state: &AppState,
     zone: &ZoneEntry,
     headers: &HeaderMap,
-    form: &QueryMap,
+    form: &ClientParams,
 ) -> Result<Client, OAuthError> {
     match presented(headers, form)? {
         Presented::Secret { id, secret } => by_secret(state, zone, &id, &secret).await,

@@ -17,9 +17,9 @@ use super::cache::ZoneEntry;
 use super::client_auth::{self, server};
 use super::grants::Issued;
 use super::mint::{self, Claims};
+use super::requests::{ClientParams, CodeParams, Targets};
 use super::targets::resolve_target;
 use crate::api::zone::paths;
-use crate::extract::QueryMap;
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 
@@ -32,19 +32,20 @@ pub async fn grant_client(
     s: &AppState,
     zone: &ZoneEntry,
     headers: &HeaderMap,
-    form: &QueryMap,
+    params: &ClientParams,
 ) -> Result<BrowserClient, OAuthError> {
     let presents_secret = headers.contains_key(axum::http::header::AUTHORIZATION)
-        || form.get("client_secret").is_some()
-        || form.get("client_assertion").is_some();
+        || params.client_secret.is_some()
+        || params.client_assertion.is_some();
     if presents_secret {
-        let c = client_auth::authenticate(s, zone, headers, form).await?;
+        let c = client_auth::authenticate(s, zone, headers, params).await?;
         return browser::client(s, zone, c.client_id())
             .await?
             .ok_or_else(OAuthError::invalid_client);
     }
-    let id = form
-        .get("client_id")
+    let id = params
+        .client_id
+        .as_deref()
         .ok_or_else(OAuthError::invalid_client)?;
     match browser::client(s, zone, id).await? {
         Some(c) if c.public => Ok(c),
@@ -72,11 +73,14 @@ pub async fn authorization_code(
     s: &AppState,
     zone: &ZoneEntry,
     headers: &HeaderMap,
-    form: &QueryMap,
+    params: &ClientParams,
+    redeem: &CodeParams,
+    targets: &Targets,
 ) -> Result<Issued, OAuthError> {
-    let client = grant_client(s, zone, headers, form).await?;
-    let code = form
-        .get("code")
+    let client = grant_client(s, zone, headers, params).await?;
+    let code = redeem
+        .code
+        .as_deref()
         .ok_or_else(|| OAuthError::invalid_request("`code` is required"))?;
     let invalid = || {
         OAuthError::bad(
@@ -103,20 +107,20 @@ pub async fn authorization_code(
     if grant.client_id != client.client_id || !web_session_active(s, zone, &grant).await? {
         return Err(invalid());
     }
-    if grant.redirect_uri.as_deref() != form.get("redirect_uri") {
+    if grant.redirect_uri != redeem.redirect_uri {
         return Err(OAuthError::bad(
             "invalid_grant",
             "`redirect_uri` does not match the authorization request",
         ));
     }
-    if !pkce_ok(&grant, form.get("code_verifier")) {
+    if !pkce_ok(&grant, redeem.code_verifier.as_deref()) {
         return Err(OAuthError::bad(
             "invalid_grant",
             "the PKCE code verifier does not match",
         ));
     }
     let family = latchkey_crypto::random::id().map_err(|_| OAuthError::server_error())?;
-    issue(s, zone, &client, grant, form, family, None).await
+    issue(s, zone, &client, grant, targets, family, None).await
 }
 
 /// Whether the web session a code was issued from is still active (a revoked or deleted session
@@ -143,12 +147,13 @@ pub async fn refresh_token(
     s: &AppState,
     zone: &ZoneEntry,
     headers: &HeaderMap,
-    form: &QueryMap,
+    params: &ClientParams,
+    refresh_token: Option<&str>,
+    targets: &Targets,
 ) -> Result<Issued, OAuthError> {
-    let client = grant_client(s, zone, headers, form).await?;
-    let presented = form
-        .get("refresh_token")
-        .ok_or_else(|| OAuthError::invalid_request("`refresh_token` is required"))?;
+    let client = grant_client(s, zone, headers, params).await?;
+    let presented =
+        refresh_token.ok_or_else(|| OAuthError::invalid_request("`refresh_token` is required"))?;
     let presented_hash = s.hasher.hash(presented);
     if let Some(grant) = s
         .store
@@ -157,7 +162,7 @@ pub async fn refresh_token(
         .map_err(server)?
         && grant.client_id == client.client_id
     {
-        audiences(s, zone, &grant, form).await?;
+        audiences(s, zone, &grant, targets).await?;
     }
     let next = latchkey_crypto::random::secret("lk_rt_").map_err(|_| OAuthError::server_error())?;
     let next_hash = s.hasher.hash(&next);
@@ -176,7 +181,7 @@ pub async fn refresh_token(
         .map_err(server)?
     {
         RefreshUse::Rotated(old) if old.client_id == client.client_id => {
-            issue(s, zone, &client, *old, form, String::new(), Some(next)).await
+            issue(s, zone, &client, *old, targets, String::new(), Some(next)).await
         }
         RefreshUse::Rotated(_) => {
             let _ = s
@@ -202,7 +207,7 @@ async fn issue(
     zone: &ZoneEntry,
     client: &BrowserClient,
     mut grant: GrantData,
-    form: &QueryMap,
+    targets: &Targets,
     family: String,
     rotated: Option<String>,
 ) -> Result<Issued, OAuthError> {
@@ -218,7 +223,7 @@ async fn issue(
                 "the user no longer exists or is disabled",
             )
         })?;
-    let audiences = audiences(s, zone, &grant, form).await?;
+    let audiences = audiences(s, zone, &grant, targets).await?;
     let session_id = token_session(s, zone, client, &user, &grant).await?;
     grant.token_session_id = Some(session_id.clone());
     let iat = mint::now_seconds();
@@ -305,13 +310,9 @@ async fn audiences(
     s: &AppState,
     zone: &ZoneEntry,
     grant: &GrantData,
-    form: &QueryMap,
+    targets: &Targets,
 ) -> Result<Vec<String>, OAuthError> {
-    let requested: Vec<String> = form
-        .all("resource")
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let requested = &targets.resources;
     if !requested.is_empty() {
         if let Some(bad) = requested.iter().find(|r| !grant.resources.contains(r)) {
             return Err(OAuthError::bad(
@@ -319,7 +320,7 @@ async fn audiences(
                 format!("`{bad}` was not authorized for this grant"),
             ));
         }
-        return Ok(requested);
+        return Ok(requested.clone());
     }
     if !grant.resources.is_empty() {
         return Ok(grant.resources.clone());

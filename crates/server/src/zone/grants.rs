@@ -11,9 +11,9 @@ use super::cache::ZoneEntry;
 use super::client_auth::Client;
 use super::mint::{self, Claims};
 use super::policy::{self, Action, Principal};
+use super::requests::{ExchangeParams, Targets};
 use super::targets::{default_target, resolve_target, scopes, single_target};
 use super::upstream;
-use crate::extract::QueryMap;
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 
@@ -45,9 +45,9 @@ pub async fn client_credentials(
     state: &AppState,
     zone: &ZoneEntry,
     client: &Client,
-    form: &QueryMap,
+    targets: &Targets,
 ) -> Result<Issued, OAuthError> {
-    let target = single_target(form, default_target(state, zone).await?)?;
+    let target = single_target(targets, default_target(state, zone).await?)?;
     let t = resolve_target(state, zone, &target).await?;
     let (resource, aud) = (&t.resource, t.aud.as_str());
     let principal = Principal {
@@ -56,7 +56,7 @@ pub async fn client_credentials(
         accessing: None,
     };
     policy::authorize(state, &principal, Action::IssueAppToken, resource).await?;
-    let scope = scopes(form, resource)?;
+    let scope = scopes(targets, resource)?;
     match t.kind {
         ProviderType::KeycardSts => {}
         ProviderType::KeycardVault => return upstream::vaulted(state, zone, resource).await,
@@ -131,20 +131,23 @@ pub async fn token_exchange(
     state: &AppState,
     zone: &ZoneEntry,
     client: &Client,
-    form: &QueryMap,
+    exchange: &ExchangeParams,
+    targets: &Targets,
 ) -> Result<Issued, OAuthError> {
-    let subject_token = form
-        .get("subject_token")
+    let subject_token = exchange
+        .subject_token
+        .as_deref()
         .ok_or_else(|| OAuthError::invalid_request("`subject_token` is required"))?;
-    if form
-        .get("requested_token_type")
+    if exchange
+        .requested_token_type
+        .as_deref()
         .is_some_and(|t| t != TOKEN_TYPE_ACCESS)
     {
         return Err(OAuthError::invalid_request(
             "only access tokens can be requested",
         ));
     }
-    let (subject, accessed) = match form.get("subject_token_type") {
+    let (subject, accessed) = match exchange.subject_token_type.as_deref() {
         Some(TOKEN_TYPE_ACCESS) => {
             let subject = verify_zone_token(state, zone, subject_token)
                 .await
@@ -174,7 +177,7 @@ pub async fn token_exchange(
             (subject, owned)
         }
         Some(TOKEN_TYPE_SUBSTITUTE_USER) => {
-            return super::impersonation::impersonate(state, zone, client, form, subject_token)
+            return super::impersonation::impersonate(state, zone, client, targets, subject_token)
                 .await;
         }
         Some(other) => {
@@ -188,7 +191,7 @@ pub async fn token_exchange(
             ));
         }
     };
-    let target = single_target(form, None)?;
+    let target = single_target(targets, None)?;
     let t = resolve_target(state, zone, &target).await?;
     let (resource, aud) = (&t.resource, t.aud.as_str());
     let sub = subject
@@ -201,7 +204,7 @@ pub async fn token_exchange(
         accessing: Some(&accessed.resource.id),
     };
     policy::authorize(state, &principal, Action::ExchangeToken, resource).await?;
-    let scope = scopes(form, resource)?;
+    let scope = scopes(targets, resource)?;
     match t.kind {
         ProviderType::KeycardSts => {}
         ProviderType::KeycardVault => return upstream::vaulted(state, zone, resource).await,

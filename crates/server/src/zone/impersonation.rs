@@ -9,9 +9,9 @@ use super::cache::ZoneEntry;
 use super::client_auth::{Client, server};
 use super::grants::Issued;
 use super::policy::{self, Action, Principal};
+use super::requests::Targets;
 use super::targets::{resolve_target, single_target};
 use super::upstream;
-use crate::extract::QueryMap;
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 
@@ -76,11 +76,11 @@ pub async fn impersonate(
     state: &AppState,
     zone: &ZoneEntry,
     client: &Client,
-    form: &QueryMap,
+    targets: &Targets,
     token: &str,
 ) -> Result<Issued, OAuthError> {
     let sub = substitute_subject(token)?;
-    let target = single_target(form, None)?;
+    let target = single_target(targets, None)?;
     let t = resolve_target(state, zone, &target).await?;
     let principal = Principal {
         application: &client.application,

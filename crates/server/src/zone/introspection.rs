@@ -12,7 +12,8 @@ use super::client_auth;
 use super::code_grant::grant_client;
 use super::error::ZoneError;
 use super::grants::verify_zone_token;
-use super::token::{form, no_store};
+use super::requests::TokenQuery;
+use super::token::no_store;
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 
@@ -23,11 +24,9 @@ pub async fn introspect(
     body: Bytes,
 ) -> Result<Response, ZoneError> {
     let zone = s.zone(&zone).await?;
-    let form = form(&body)?;
-    client_auth::authenticate(&s, &zone, &headers, &form).await?;
-    let token = form
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("`token` is required"))?;
+    let request = TokenQuery::parse(&body)?;
+    client_auth::authenticate(&s, &zone, &headers, &request.client).await?;
+    let token = request.token()?;
     let answer = match verify_zone_token(&s, &zone, token).await {
         Some(Value::Object(mut claims)) => {
             claims.insert("active".into(), json!(true));
@@ -46,12 +45,10 @@ pub async fn revoke(
     body: Bytes,
 ) -> Result<Response, ZoneError> {
     let zone = s.zone(&zone).await?;
-    let form = form(&body)?;
+    let request = TokenQuery::parse(&body)?;
     // Public clients revoke their refresh tokens with `client_id` alone (RFC 7009 §2.1).
-    let client = grant_client(&s, &zone, &headers, &form).await?;
-    let token = form
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("`token` is required"))?;
+    let client = grant_client(&s, &zone, &headers, &request.client).await?;
+    let token = request.token()?;
     if verify_zone_token(&s, &zone, token).await.is_some() {
         return Err(OAuthError::bad(
             "unsupported_token_type",

@@ -22,6 +22,7 @@ pub mod mint;
 pub mod pages;
 pub mod policy;
 pub mod registration;
+pub mod requests;
 pub mod targets;
 pub mod token;
 pub mod upstream;

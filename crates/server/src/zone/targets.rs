@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::cache::ZoneEntry;
 use super::client_auth::server;
 use super::directory_cache::Target;
-use crate::extract::QueryMap;
+use super::requests::Targets;
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 
@@ -91,10 +91,10 @@ pub async fn resolve_target(
 }
 
 /// The single target of a request: `resource` (RFC 8707) or `audience` (RFC 8693).
-pub fn single_target(form: &QueryMap, default: Option<String>) -> Result<String, OAuthError> {
-    let mut targets: Vec<&str> = form.all("resource");
-    for a in form.all("audience") {
-        if !targets.contains(&a) {
+pub fn single_target(t: &Targets, default: Option<String>) -> Result<String, OAuthError> {
+    let mut targets: Vec<&str> = t.resources.iter().map(String::as_str).collect();
+    for a in &t.audiences {
+        if !targets.contains(&a.as_str()) {
             targets.push(a);
         }
     }
@@ -109,8 +109,8 @@ pub fn single_target(form: &QueryMap, default: Option<String>) -> Result<String,
 }
 
 /// Requested scopes, each of which the resource must support.
-pub fn scopes(form: &QueryMap, resource: &Resource) -> Result<Option<String>, OAuthError> {
-    let Some(requested) = form.get("scope").filter(|s| !s.trim().is_empty()) else {
+pub fn scopes(t: &Targets, resource: &Resource) -> Result<Option<String>, OAuthError> {
+    let Some(requested) = t.scope.as_deref().filter(|s| !s.trim().is_empty()) else {
         return Ok(None);
     };
     let allowed = resource.scopes.as_deref().unwrap_or_default();

@@ -1,5 +1,5 @@
-//! `POST {issuer}/oauth/2/token`: parses the form, authenticates the client, dispatches on
-//! `grant_type`, and answers 200 JSON with `Cache-Control: no-store` or an RFC 6749 error.
+//! `POST {issuer}/oauth/2/token`: parses the form into a typed request (`requests.rs`),
+//! authenticates the client, dispatches on the grant, and answers 200 JSON with `Cache-Control: no-store` or an RFC 6749 error.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -10,18 +10,11 @@ use super::cache::ZoneEntry;
 use super::client_auth;
 use super::error::ZoneError;
 use super::grants::{self, Issued};
-use crate::extract::QueryMap;
+use super::requests::{Grant, TokenRequest};
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-
-/// Parses an `application/x-www-form-urlencoded` body.
-pub fn form(body: &[u8]) -> Result<QueryMap, OAuthError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
-    Ok(QueryMap::parse(text))
-}
 
 /// A JSON response that must not be cached.
 pub fn no_store(body: impl serde::Serialize) -> Response {
@@ -39,55 +32,44 @@ pub async fn token(
     body: Bytes,
 ) -> Result<Response, ZoneError> {
     let zone = s.zone(&zone).await?;
-    let form = form(&body)?;
-    let issued = dispatch(&s, &zone, &headers, &form).await?;
+    let request = TokenRequest::parse(&body)?;
+    let issued = dispatch(&s, &zone, &headers, request).await?;
     Ok(no_store(issued))
 }
-
-/// Parameters that may appear at most once (RFC 6749 §3.2); `resource` and `audience` repeat.
-const SINGLE: &[&str] = &[
-    "grant_type",
-    "code",
-    "redirect_uri",
-    "code_verifier",
-    "refresh_token",
-    "scope",
-    "client_id",
-    "client_secret",
-    "client_assertion",
-    "client_assertion_type",
-    "subject_token",
-    "subject_token_type",
-    "actor_token",
-    "actor_token_type",
-    "requested_token_type",
-];
 
 async fn dispatch(
     s: &AppState,
     zone: &ZoneEntry,
     headers: &HeaderMap,
-    form: &QueryMap,
+    request: TokenRequest,
 ) -> Result<Issued, OAuthError> {
-    if let Some(p) = SINGLE.iter().find(|p| form.all(p).len() > 1) {
-        return Err(OAuthError::invalid_request(format!(
-            "`{p}` appears more than once"
-        )));
-    }
-    match form.get("grant_type") {
-        None | Some("") => Err(OAuthError::invalid_request("`grant_type` is required")),
-        Some("client_credentials") => {
-            let client = client_auth::authenticate(s, zone, headers, form).await?;
-            grants::client_credentials(s, zone, &client, form).await
+    let TokenRequest {
+        client,
+        targets,
+        grant,
+    } = request;
+    match grant {
+        Grant::ClientCredentials => {
+            let client = client_auth::authenticate(s, zone, headers, &client).await?;
+            grants::client_credentials(s, zone, &client, &targets).await
         }
-        Some(TOKEN_EXCHANGE) => {
-            let client = client_auth::authenticate(s, zone, headers, form).await?;
-            grants::token_exchange(s, zone, &client, form).await
+        Grant::TokenExchange(exchange) => {
+            let client = client_auth::authenticate(s, zone, headers, &client).await?;
+            grants::token_exchange(s, zone, &client, &exchange, &targets).await
         }
-        Some("authorization_code") => {
-            super::code_grant::authorization_code(s, zone, headers, form).await
+        Grant::AuthorizationCode(code) => {
+            super::code_grant::authorization_code(s, zone, headers, &client, &code, &targets).await
         }
-        Some("refresh_token") => super::code_grant::refresh_token(s, zone, headers, form).await,
-        Some(other) => Err(OAuthError::unsupported_grant_type(other)),
+        Grant::RefreshToken { refresh_token } => {
+            super::code_grant::refresh_token(
+                s,
+                zone,
+                headers,
+                &client,
+                refresh_token.as_deref(),
+                &targets,
+            )
+            .await
+        }
     }
 }

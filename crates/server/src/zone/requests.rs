@@ -1,0 +1,207 @@
+//! Typed requests of the token, introspection and revocation endpoints, parsed once at the edge
+//! from the form body: the grant code below receives these, never the raw parameter map. Parsing
+//! refuses a body that is not UTF-8 and, at the token endpoint, any single-valued parameter that
+//! appears more than once (RFC 6749 §3.2); which parameters a grant requires is checked by the grant, in the order that
+//! decides which error a client sees.
+
+use super::token::TOKEN_EXCHANGE;
+use crate::extract::QueryMap;
+use crate::oauth_error::OAuthError;
+
+/// How the client presented itself in the body (RFC 6749 §2.3.1, RFC 7523 §2.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientParams {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_assertion: Option<String>,
+    pub client_assertion_type: Option<String>,
+}
+
+/// What tokens are asked for: RFC 8707 `resource`s, RFC 8693 `audience`s and `scope`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Targets {
+    pub resources: Vec<String>,
+    pub audiences: Vec<String>,
+    pub scope: Option<String>,
+}
+
+/// RFC 8693 token exchange parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExchangeParams {
+    pub subject_token: Option<String>,
+    pub subject_token_type: Option<String>,
+    pub requested_token_type: Option<String>,
+}
+
+/// Authorization code redemption parameters (RFC 6749 §4.1.3, RFC 7636 §4.5).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeParams {
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+}
+
+/// The grant of a token request, with its own parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    ClientCredentials,
+    TokenExchange(ExchangeParams),
+    AuthorizationCode(CodeParams),
+    RefreshToken { refresh_token: Option<String> },
+}
+
+/// A token endpoint request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    pub client: ClientParams,
+    pub targets: Targets,
+    pub grant: Grant,
+}
+
+/// An introspection (RFC 7662) or revocation (RFC 7009) request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenQuery {
+    pub client: ClientParams,
+    pub token: Option<String>,
+}
+
+/// Parameters that may appear at most once (RFC 6749 §3.2); `resource` and `audience` repeat.
+const SINGLE: &[&str] = &[
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+    "subject_token",
+    "subject_token_type",
+    "actor_token",
+    "actor_token_type",
+    "requested_token_type",
+];
+
+/// Parses an `application/x-www-form-urlencoded` body.
+fn form(body: &[u8]) -> Result<QueryMap, OAuthError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
+    Ok(QueryMap::parse(text))
+}
+
+fn owned(form: &QueryMap, name: &str) -> Option<String> {
+    form.get(name).map(str::to_owned)
+}
+
+impl ClientParams {
+    fn from_form(form: &QueryMap) -> Self {
+        Self {
+            client_id: owned(form, "client_id"),
+            client_secret: owned(form, "client_secret"),
+            client_assertion: owned(form, "client_assertion"),
+            client_assertion_type: owned(form, "client_assertion_type"),
+        }
+    }
+}
+
+impl TokenRequest {
+    pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
+        let form = form(body)?;
+        if let Some(p) = SINGLE.iter().find(|p| form.all(p).len() > 1) {
+            return Err(OAuthError::invalid_request(format!(
+                "`{p}` appears more than once"
+            )));
+        }
+        let grant = match form.get("grant_type") {
+            None | Some("") => return Err(OAuthError::invalid_request("`grant_type` is required")),
+            Some("client_credentials") => Grant::ClientCredentials,
+            Some(TOKEN_EXCHANGE) => Grant::TokenExchange(ExchangeParams {
+                subject_token: owned(&form, "subject_token"),
+                subject_token_type: owned(&form, "subject_token_type"),
+                requested_token_type: owned(&form, "requested_token_type"),
+            }),
+            Some("authorization_code") => Grant::AuthorizationCode(CodeParams {
+                code: owned(&form, "code"),
+                redirect_uri: owned(&form, "redirect_uri"),
+                code_verifier: owned(&form, "code_verifier"),
+            }),
+            Some("refresh_token") => Grant::RefreshToken {
+                refresh_token: owned(&form, "refresh_token"),
+            },
+            Some(other) => return Err(OAuthError::unsupported_grant_type(other)),
+        };
+        let list = |name| form.all(name).into_iter().map(str::to_owned).collect();
+        Ok(Self {
+            client: ClientParams::from_form(&form),
+            targets: Targets {
+                resources: list("resource"),
+                audiences: list("audience"),
+                scope: owned(&form, "scope"),
+            },
+            grant,
+        })
+    }
+}
+
+impl TokenQuery {
+    pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
+        let form = form(body)?;
+        Ok(Self {
+            client: ClientParams::from_form(&form),
+            token: owned(&form, "token"),
+        })
+    }
+
+    /// The `token` parameter, which both endpoints require.
+    pub fn token(&self) -> Result<&str, OAuthError> {
+        self.token
+            .as_deref()
+            .ok_or_else(|| OAuthError::invalid_request("`token` is required"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_grant_gets_its_own_parameters() {
+        let r = TokenRequest::parse(
+            b"grant_type=authorization_code&code=c&redirect_uri=https%3A%2F%2Fa%2Fcb&code_verifier=v&client_id=x&resource=r1&resource=r2",
+        )
+        .unwrap();
+        assert_eq!(
+            r.grant,
+            Grant::AuthorizationCode(CodeParams {
+                code: Some("c".into()),
+                redirect_uri: Some("https://a/cb".into()),
+                code_verifier: Some("v".into()),
+            })
+        );
+        assert_eq!(r.client.client_id.as_deref(), Some("x"));
+        assert_eq!(r.targets.resources, ["r1", "r2"]);
+    }
+
+    #[test]
+    fn repeated_single_parameters_and_unknown_grants_are_refused() {
+        let e = TokenRequest::parse(b"grant_type=client_credentials&scope=a&scope=b").unwrap_err();
+        assert_eq!(
+            (e.error, e.description.as_str()),
+            ("invalid_request", "`scope` appears more than once")
+        );
+        let e = TokenRequest::parse(b"grant_type=password").unwrap_err();
+        assert_eq!(e.error, "unsupported_grant_type");
+        let e = TokenRequest::parse(b"scope=a").unwrap_err();
+        assert_eq!(e.description, "`grant_type` is required");
+        assert!(
+            TokenRequest::parse(b"grant_type=\xff").is_err(),
+            "not UTF-8"
+        );
+        assert_eq!(
+            TokenQuery::parse(b"token=t&client_id=c").unwrap().token(),
+            Ok("t")
+        );
+    }
+}
