@@ -10,9 +10,11 @@
 
 pub mod address;
 pub mod directory_cache;
+pub mod error;
 pub mod fetch;
 pub mod keys;
 pub mod passwords;
 pub mod paths;
+pub mod requests;
 pub mod throttle;
 pub mod zones;

@@ -40,12 +40,11 @@ pub fn error_for(path: &str, status: StatusCode, message: impl Into<String>) -> 
             s if s.is_server_error() => "server_error",
             _ => "invalid_request",
         };
-        OAuthError {
+        crate::oauth_error::response(OAuthError {
             status,
             error,
             description: message,
-        }
-        .into_response()
+        })
     } else {
         ApiError::new(status, code_for(status), message).into_response()
     };

@@ -30,7 +30,7 @@ async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
                 .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
             res
         }
-        Err(e) => e.into_response(),
+        Err(e) => crate::oauth_error::response(e),
     }
 }
 

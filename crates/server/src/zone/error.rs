@@ -45,6 +45,6 @@ impl From<latchkey_domain::StoreError> for ZoneError {
 
 impl IntoResponse for ZoneError {
     fn into_response(self) -> Response {
-        self.0.into_response()
+        crate::oauth_error::response(self.0)
     }
 }

@@ -14,7 +14,7 @@ use super::requests::{Grant, TokenRequest};
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 
-pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub use latchkey_oauth::requests::TOKEN_EXCHANGE;
 
 /// A JSON response that must not be cached.
 pub fn no_store(body: impl serde::Serialize) -> Response {

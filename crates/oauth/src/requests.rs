@@ -4,9 +4,30 @@
 //! appears more than once (RFC 6749 §3.2); which parameters a grant requires is checked by the grant, in the order that
 //! decides which error a client sees.
 
-use super::token::TOKEN_EXCHANGE;
-use crate::extract::QueryMap;
-use crate::oauth_error::OAuthError;
+use crate::error::OAuthError;
+
+/// The RFC 8693 grant type.
+pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// The decoded `(name, value)` pairs of a form body, in order.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
 
 /// How the client presented itself in the body (RFC 6749 §2.3.1, RFC 7523 §2.2).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,18 +106,22 @@ const SINGLE: &[&str] = &[
 ];
 
 /// Parses an `application/x-www-form-urlencoded` body.
-fn form(body: &[u8]) -> Result<QueryMap, OAuthError> {
+fn form(body: &[u8]) -> Result<Form, OAuthError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
-    Ok(QueryMap::parse(text))
+    Ok(Form(
+        form_urlencoded::parse(text.as_bytes())
+            .into_owned()
+            .collect(),
+    ))
 }
 
-fn owned(form: &QueryMap, name: &str) -> Option<String> {
+fn owned(form: &Form, name: &str) -> Option<String> {
     form.get(name).map(str::to_owned)
 }
 
 impl ClientParams {
-    fn from_form(form: &QueryMap) -> Self {
+    fn from_form(form: &Form) -> Self {
         Self {
             client_id: owned(form, "client_id"),
             client_secret: owned(form, "client_secret"),
