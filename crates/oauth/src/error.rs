@@ -55,3 +55,9 @@ impl OAuthError {
         }
     }
 }
+
+/// A store failure met while answering: logged here, `server_error` to the client.
+pub fn server(e: latchkey_domain::StoreError) -> OAuthError {
+    tracing::error!(cause = %e, "store failure on the token endpoint");
+    OAuthError::server_error()
+}

@@ -15,6 +15,8 @@ pub mod fetch;
 pub mod keys;
 pub mod passwords;
 pub mod paths;
+pub mod policy;
 pub mod requests;
+pub mod services;
 pub mod throttle;
 pub mod zones;

@@ -105,21 +105,18 @@ pub async fn prepare(
         .allow_private_fetch
         .unwrap_or_else(|| config.listen.ip().is_loopback());
     let state = AppState::new(state::Shared {
-        keys: zone::keys::KeyRing::new(store.clone(), master.sealer()),
-        store,
-        hasher: master.secret_hasher(),
-        sealer: master.sealer(),
+        services: latchkey_oauth::services::Services::new(
+            store,
+            master.secret_hasher(),
+            master.sealer(),
+            allow_private,
+        ),
         public_url: public_url.trim_end_matches('/').into(),
         default_org,
         zone_domain: config
             .zone_domain
             .as_deref()
             .map(|d| d.trim_matches('.').into()),
-        zones: zone::cache::ZoneCache::default(),
-        fetcher: zone::fetch::Fetcher::new(allow_private),
-        registrations: zone::registration::RateLimiter::default(),
-        throttle: zone::throttle::Throttle::default(),
-        directory: zone::directory_cache::DirectoryCache::default(),
     });
     bootstrap::bootstrap_key(
         &state,

@@ -2,16 +2,9 @@
 
 use std::sync::Arc;
 
-use latchkey_crypto::{Sealer, SecretHasher};
 use latchkey_domain::id::OrganizationId;
-use latchkey_domain::store::Store;
-
-use latchkey_oauth::directory_cache::DirectoryCache;
-use latchkey_oauth::fetch::Fetcher;
-use latchkey_oauth::keys::KeyRing;
-use latchkey_oauth::throttle::{RateLimiter, Throttle};
-
-use latchkey_oauth::zones::{ZoneCache, ZoneEntry};
+use latchkey_oauth::services::Services;
+use latchkey_oauth::zones::ZoneEntry;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -34,25 +27,23 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// The store, the secret hasher, the caches and derived settings.
+/// The zone services (`latchkey_oauth::Services`: store, hasher, sealer, key ring, caches,
+/// fetcher, throttles — reached through `Deref`) and the server's own settings.
 pub struct Shared {
-    pub store: Arc<dyn Store>,
-    pub hasher: SecretHasher,
-    /// Seals data at rest (vault data, provider secrets, upstream tokens).
-    pub sealer: Sealer,
+    pub services: Services,
     /// Base of every URL the server advertises, without a trailing slash.
     pub public_url: Arc<str>,
     pub default_org: OrganizationId,
     /// Host mode: zones answer at `{zone_id}.{zone_domain}`.
     pub zone_domain: Option<Arc<str>>,
-    pub keys: KeyRing,
-    pub zones: ZoneCache,
-    pub fetcher: Fetcher,
-    pub registrations: RateLimiter,
-    /// Sign-in and lookup throttling.
-    pub throttle: Throttle,
-    /// What the token endpoint reads per request, cached briefly.
-    pub directory: DirectoryCache,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
 }
 
 impl Shared {

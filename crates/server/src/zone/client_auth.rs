@@ -8,6 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use latchkey_domain::model::directory::{AppCredential, Application, CredentialKind};
 
+pub use latchkey_oauth::error::server;
+
 use super::assertion;
 use super::cache::ZoneEntry;
 use super::requests::ClientParams;
@@ -206,9 +208,4 @@ pub async fn client_of(state: &AppState, credential: AppCredential) -> Result<Cl
         application,
         credential,
     })
-}
-
-pub fn server(e: latchkey_domain::StoreError) -> OAuthError {
-    tracing::error!(cause = %e, "store failure on the token endpoint");
-    OAuthError::server_error()
 }

@@ -2,7 +2,9 @@
 //! (path mode) or `{zone_id}.{zone_domain}` (host mode, rewritten to the same routes).
 
 pub use latchkey_oauth::zones as cache;
-pub use latchkey_oauth::{address, directory_cache, fetch, keys, passwords, requests, throttle};
+pub use latchkey_oauth::{
+    address, directory_cache, fetch, keys, passwords, policy, requests, throttle,
+};
 
 pub mod accounts;
 pub mod assertion;
@@ -20,7 +22,6 @@ pub mod login;
 pub mod logout;
 pub mod mint;
 pub mod pages;
-pub mod policy;
 pub mod registration;
 pub mod targets;
 pub mod token;

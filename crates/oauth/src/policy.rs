@@ -9,10 +9,9 @@ use std::sync::Arc;
 use latchkey_domain::id::ResourceId;
 use latchkey_domain::model::directory::{Application, Resource};
 
-use super::client_auth::server;
-use super::directory_cache::Conditions;
-use crate::oauth_error::OAuthError;
-use crate::state::AppState;
+use crate::directory_cache::Conditions;
+use crate::error::{OAuthError, server};
+use crate::services::Services;
 
 /// What is being attempted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +35,7 @@ pub struct Principal<'a> {
 
 /// The `when_accessing` conditions of `app`'s dependency on `resource` (None: no dependency).
 async fn conditions(
-    state: &AppState,
+    state: &Services,
     app: &Application,
     resource: &Resource,
 ) -> Result<Conditions, OAuthError> {
@@ -56,7 +55,7 @@ async fn conditions(
 
 /// Allows or denies with `access_denied`.
 pub async fn authorize(
-    state: &AppState,
+    state: &Services,
     who: &Principal<'_>,
     action: Action,
     resource: &Resource,

@@ -1,0 +1,52 @@
+//! What the zone authorization servers need at run time, built once at start-up: the store, the
+//! secret hasher and sealer, the key ring, the caches, the outbound fetcher and the throttles.
+
+use std::sync::Arc;
+
+use latchkey_crypto::{Sealer, SecretHasher};
+use latchkey_domain::store::Store;
+
+use crate::directory_cache::DirectoryCache;
+use crate::fetch::Fetcher;
+use crate::keys::KeyRing;
+use crate::throttle::{RateLimiter, Throttle};
+use crate::zones::ZoneCache;
+
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub hasher: SecretHasher,
+    /// Seals data at rest (vault data, provider secrets, upstream tokens).
+    pub sealer: Sealer,
+    pub keys: KeyRing,
+    pub zones: ZoneCache,
+    pub fetcher: Fetcher,
+    /// Dynamic client registrations per source address.
+    pub registrations: RateLimiter,
+    /// Sign-in and lookup throttling.
+    pub throttle: Throttle,
+    /// What the token endpoint reads per request, cached briefly.
+    pub directory: DirectoryCache,
+}
+
+impl Services {
+    /// The services over `store`, with keys sealed by `sealer`; outbound fetches reach private
+    /// addresses only when `allow_private_fetch`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        hasher: SecretHasher,
+        sealer: Sealer,
+        allow_private_fetch: bool,
+    ) -> Self {
+        Self {
+            keys: KeyRing::new(store.clone(), sealer.clone()),
+            store,
+            hasher,
+            sealer,
+            zones: ZoneCache::default(),
+            fetcher: Fetcher::new(allow_private_fetch),
+            registrations: RateLimiter::default(),
+            throttle: Throttle::default(),
+            directory: DirectoryCache::default(),
+        }
+    }
+}
