@@ -3,7 +3,7 @@
 
 pub use latchkey_oauth::zones as cache;
 pub use latchkey_oauth::{
-    address, directory_cache, fetch, keys, passwords, policy, requests, throttle,
+    address, directory_cache, fetch, keys, mint, passwords, policy, requests, targets, throttle,
 };
 
 pub mod accounts;
@@ -20,10 +20,8 @@ pub mod impersonation;
 pub mod introspection;
 pub mod login;
 pub mod logout;
-pub mod mint;
 pub mod pages;
 pub mod registration;
-pub mod targets;
 pub mod token;
 pub mod upstream;
 pub mod userinfo;

@@ -6,9 +6,9 @@ use latchkey_domain::model::directory::Resource;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::cache::ZoneEntry;
-use crate::oauth_error::OAuthError;
-use crate::state::AppState;
+use crate::error::OAuthError;
+use crate::services::Services;
+use crate::zones::ZoneEntry;
 
 /// Lifetime when neither the resource nor the zone says otherwise.
 pub const DEFAULT_LIFETIME_SECONDS: i64 = 3600;
@@ -53,7 +53,7 @@ pub fn jti() -> Result<String, OAuthError> {
 
 /// Signs `claims` with the zone's current key.
 pub async fn sign(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     claims: &Claims<'_>,
 ) -> Result<Minted, OAuthError> {
@@ -80,7 +80,7 @@ pub fn now_seconds() -> i64 {
 
 /// Signs an arbitrary claim set (user tokens with array audiences, ID tokens).
 pub async fn sign_value(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     claims: &Value,
 ) -> Result<String, OAuthError> {

@@ -9,17 +9,17 @@ use latchkey_domain::{ListFilter, PageRequest};
 
 use std::sync::Arc;
 
-use super::cache::ZoneEntry;
-use super::client_auth::server;
-use super::directory_cache::Target;
-use super::requests::Targets;
-use crate::oauth_error::OAuthError;
-use crate::state::AppState;
+use crate::directory_cache::Target;
+use crate::error::OAuthError;
+use crate::error::server;
+use crate::requests::Targets;
+use crate::services::Services;
+use crate::zones::ZoneEntry;
 
 /// The resource protecting `requested`, and the audience to put in tokens for it: the
 /// registered identifier, or for a prefix resource the requested URL itself.
 async fn lookup_resource(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     requested: &str,
 ) -> Result<(Resource, String), OAuthError> {
@@ -71,7 +71,7 @@ async fn lookup_resource(
 
 /// `requested` resolved to its resource, audience and provider type, through the directory cache.
 pub async fn resolve_target(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     requested: &str,
 ) -> Result<Arc<Target>, OAuthError> {
@@ -131,7 +131,7 @@ pub fn scopes(t: &Targets, resource: &Resource) -> Result<Option<String>, OAuthE
 
 /// The zone's default resource identifier, if one is set.
 pub async fn default_target(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
 ) -> Result<Option<String>, OAuthError> {
     let Some(id) = &zone.zone.default_resource_id else {
@@ -150,7 +150,7 @@ fn provider_type(state_kind: Option<ProviderType>) -> ProviderType {
 }
 
 async fn kind_of(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     r: &Resource,
 ) -> Result<ProviderType, OAuthError> {
