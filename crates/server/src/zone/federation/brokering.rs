@@ -10,13 +10,13 @@ use latchkey_domain::model::identity::{Grant, Status};
 use latchkey_domain::store::GrantFilter;
 use serde_json::Value;
 
-use super::provider::*;
 use super::*;
 use crate::state::AppState;
 use crate::zone::authorize::client_error;
 use crate::zone::browser::AuthRequest;
 use crate::zone::cache::ZoneEntry;
 use crate::zone::targets::resolve_target;
+use latchkey_oauth::provider::*;
 
 /// The next external resource of the request (or the client application's dependencies) that
 /// the user has no active grant for: the browser goes there first.

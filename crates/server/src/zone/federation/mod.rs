@@ -1,19 +1,18 @@
 //! Upstream providers as seen from the browser flows: signing users in through the zone's
 //! `user_identity_provider_id` (OIDC authorization code + PKCE, as a client, `signin`), and
 //! brokering delegated grants for `external` resources (`brokering`), with each provider's quirks
-//! (`provider`). Both leave through [`go_upstream`] and return through
+//! (`latchkey_oauth::provider`). Both leave through [`go_upstream`] and return through
 //! `{issuer}/oauth/2/redirect` ([`callback`]), which only the browser that left may complete.
 
 mod brokering;
-mod provider;
 mod signin;
 
 pub use brokering::{next_missing_grant, seal_token};
-pub use provider::{pointer, upstream_token};
+pub use latchkey_oauth::provider::{pointer, upstream_token};
 pub use signin::{login_provider, login_upstream};
 
 use brokering::finish_grant;
-use provider::{UpstreamAsk, authorize_params, endpoint, oauth2};
+use latchkey_oauth::provider::{UpstreamAsk, authorize_params, endpoint, oauth2};
 use signin::finish_login;
 
 use axum::extract::{Path, State};

@@ -13,13 +13,13 @@ use latchkey_domain::store::UserFilter;
 use latchkey_domain::{ListFilter, PageRequest};
 use serde_json::Value;
 
-use super::provider::*;
 use super::*;
 use crate::extract::QueryMap;
 use crate::state::AppState;
 use crate::zone::browser::{self, AuthRequest};
 use crate::zone::cache::ZoneEntry;
 use crate::zone::pages;
+use latchkey_oauth::provider::*;
 
 /// The zone's user identity provider, when one is set.
 pub async fn login_provider(s: &AppState, zone: &ZoneEntry) -> Result<Option<Provider>, Response> {

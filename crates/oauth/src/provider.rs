@@ -6,14 +6,14 @@
 use latchkey_domain::model::directory::{Provider, ProviderOAuth2};
 use serde_json::Value;
 
-use crate::state::AppState;
+use crate::services::Services;
 
-pub(super) fn oauth2(p: &Provider) -> Option<&ProviderOAuth2> {
+pub fn oauth2(p: &Provider) -> Option<&ProviderOAuth2> {
     p.protocols.as_ref().and_then(|x| x.oauth2.as_ref())
 }
 
 /// An endpoint of the provider: configured, or from its discovery document.
-pub(super) async fn endpoint(s: &AppState, p: &Provider, name: &str) -> Option<String> {
+pub async fn endpoint(s: &Services, p: &Provider, name: &str) -> Option<String> {
     let o = oauth2(p);
     let configured = match name {
         "authorization_endpoint" => o.and_then(|o| o.authorization_endpoint.clone()),
@@ -34,32 +34,32 @@ pub(super) async fn endpoint(s: &AppState, p: &Provider, name: &str) -> Option<S
     s.fetcher.discovered(&issuer, name).await
 }
 
-pub(super) fn issuer_of(p: &Provider) -> String {
+pub fn issuer_of(p: &Provider) -> String {
     oauth2(p)
         .map(|o| o.issuer.clone())
         .unwrap_or_else(|| p.identifier.clone())
 }
 
-pub(super) fn s256(verifier: &str) -> String {
+pub fn s256(verifier: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(latchkey_crypto::keyed_hash::sha256(verifier.as_bytes()))
 }
 
 /// What the zone asks an upstream provider for.
-pub(super) struct UpstreamAsk {
-    pub(super) client_id: String,
-    pub(super) redirect_uri: String,
-    pub(super) state: String,
-    pub(super) scopes: Vec<String>,
-    pub(super) verifier: Option<String>,
-    pub(super) nonce: Option<String>,
-    pub(super) resource: Option<String>,
+pub struct UpstreamAsk {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: String,
+    pub scopes: Vec<String>,
+    pub verifier: Option<String>,
+    pub nonce: Option<String>,
+    pub resource: Option<String>,
 }
 
 /// The query of an upstream authorization request, with the provider's quirks: its scope
 /// parameter and separator, PKCE, the resource parameter when enabled, and extra parameters.
-pub(super) fn authorize_params(o: &ProviderOAuth2, ask: UpstreamAsk) -> Vec<(String, String)> {
+pub fn authorize_params(o: &ProviderOAuth2, ask: UpstreamAsk) -> Vec<(String, String)> {
     let mut params: Vec<(String, String)> = vec![
         ("response_type".into(), "code".into()),
         ("client_id".into(), ask.client_id),
@@ -103,7 +103,7 @@ pub fn pointer<'a>(v: &'a Value, path: &str) -> Option<&'a str> {
 
 /// Redeems an upstream code (or refresh token) at the provider's token endpoint.
 pub async fn upstream_token(
-    s: &AppState,
+    s: &Services,
     p: &Provider,
     form: &[(&str, &str)],
 ) -> Result<Value, String> {
