@@ -168,25 +168,29 @@ pub(crate) async fn revoke_family<'e, E: sqlx::Executor<'e, Database = sqlx::Any
     Ok(())
 }
 
-/// Whether the web session and the token session of a grant (those it names) still exist, are
-/// active and unexpired.
+/// Whether the sessions a grant names still hold: the web session it signed in with must exist
+/// and not be revoked (its natural 12-hour expiry does not end refresh: that is what refresh
+/// tokens are for), and its token session must exist, be active and unexpired (each refresh
+/// extends it).
 pub(crate) async fn sessions_alive(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     zone: &ZoneId,
     grant: &GrantData,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    for id in [&grant.session_id, &grant.token_session_id]
-        .into_iter()
-        .flatten()
-    {
+    let checks = [
+        (&grant.session_id, i64::MIN),
+        (&grant.token_session_id, now.millis()),
+    ];
+    for (id, after) in checks {
+        let Some(id) = id else { continue };
         let alive = sqlx::query(
             "SELECT 1 AS one FROM sessions WHERE zone_id = $1 AND id = $2 AND status = 'active' \
              AND (expires_at IS NULL OR expires_at > $3)",
         )
         .bind(s(zone.as_str()))
         .bind(s(id))
-        .bind(now.millis())
+        .bind(after)
         .fetch_optional(&mut **tx)
         .await
         .store()?;

@@ -665,6 +665,54 @@ store_test!(
 );
 
 store_test!(
+    refresh_outlives_the_web_sessions_expiry_but_not_the_token_sessions,
+    |s: SqlStore, _url: String| async move {
+        use latchkey_domain::model::login::{RefreshRecord, RefreshUse};
+        use latchkey_domain::store::{IdentityStore, LoginStore};
+        let (zone, user) = zone_with_user(&s).await;
+        let org = s.get_zone(&zone).await.unwrap().unwrap().organization_id;
+        let now = Timestamp::now();
+        let mut stale_web = session(&zone, &user, "web", None);
+        stale_web.organization_id = org.clone();
+        stale_web.expires_at = Some(now.plus_seconds(-60));
+        s.insert_session(&stale_web).await.unwrap();
+        for (child, expires) in [("fresh", 600), ("stale", -60)] {
+            let mut c = session(&zone, &user, child, Some("web"));
+            c.organization_id = org.clone();
+            c.expires_at = Some(now.plus_seconds(expires));
+            s.insert_session(&c).await.unwrap();
+            let mut g = grant_data(user.as_str());
+            g.session_id = Some("web".into());
+            g.token_session_id = Some(child.into());
+            let rec = RefreshRecord {
+                token_hash: format!("rt-{child}"),
+                family_id: format!("fam-{child}"),
+                grant: g,
+                expires_at: now.plus_seconds(600),
+                created_at: now,
+            };
+            s.insert_refresh(&zone, &rec).await.unwrap();
+        }
+        assert!(
+            matches!(
+                s.rotate_refresh(&zone, "rt-fresh", "n1", now.plus_seconds(600), now)
+                    .await
+                    .unwrap(),
+                RefreshUse::Rotated(_)
+            ),
+            "an expired (not revoked) browser session does not end refresh"
+        );
+        assert_eq!(
+            s.rotate_refresh(&zone, "rt-stale", "n2", now.plus_seconds(600), now)
+                .await
+                .unwrap(),
+            RefreshUse::SessionEnded,
+            "an expired token session does"
+        );
+    }
+);
+
+store_test!(
     expired_browser_flow_records_are_purged,
     |s: SqlStore, _url: String| async move {
         use latchkey_domain::store::LoginStore;
