@@ -173,21 +173,7 @@ impl Fetcher {
 
     /// GETs `url` with a bearer token and reads JSON (e.g. OIDC userinfo); not cached.
     pub async fn get_bearer(&self, url: &str, token: &str) -> Result<Value, FetchError> {
-        let parsed = self.check(url)?;
-        let fail = |e: String| FetchError::Failed(url.to_owned(), e);
-        let res = self
-            .client
-            .get(parsed)
-            .bearer_auth(token)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        if !res.status().is_success() {
-            return Err(fail(format!("HTTP {}", res.status())));
-        }
-        let bytes = Self::body(url, res).await?;
-        serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))
+        self.get_json(url, Some(token)).await
     }
 
     /// GETs `url` as JSON (cached).
@@ -260,22 +246,26 @@ impl Fetcher {
             .is_fresh()
     }
 
-    async fn fetch_json(&self, url: &str) -> Result<Arc<Value>, FetchError> {
+    /// GETs `url` (after the address check) as JSON, with a bearer token when given.
+    async fn get_json(&self, url: &str, bearer: Option<&str>) -> Result<Value, FetchError> {
         let fail = |e: String| FetchError::Failed(url.to_owned(), e);
-        let parsed = self.check(url)?;
-        let res = self
+        let mut req = self
             .client
-            .get(parsed)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+            .get(self.check(url)?)
+            .header("accept", "application/json");
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.map_err(|e| fail(e.to_string()))?;
         if !res.status().is_success() {
             return Err(fail(format!("HTTP {}", res.status())));
         }
         let body = Self::body(url, res).await?;
-        let value: Arc<Value> =
-            Arc::new(serde_json::from_slice(&body).map_err(|e| fail(e.to_string()))?);
+        serde_json::from_slice(&body).map_err(|e| fail(e.to_string()))
+    }
+
+    async fn fetch_json(&self, url: &str) -> Result<Arc<Value>, FetchError> {
+        let value = Arc::new(self.get_json(url, None).await?);
         self.cache.insert(url.to_owned(), value.clone());
         Ok(value)
     }
