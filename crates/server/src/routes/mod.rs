@@ -84,7 +84,7 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
             edge::edge,
         ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
+            tracing::debug_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
         }));
     let rewrite = move |mut req: Request| {
         let host = req
