@@ -221,7 +221,7 @@ impl Fetcher {
     }
 
     /// The cached document at `url` and whether it was fetched just now.
-    pub async fn json_cached(&self, url: &str) -> Result<(Arc<Value>, bool), FetchError> {
+    async fn json_cached(&self, url: &str) -> Result<(Arc<Value>, bool), FetchError> {
         match self.cache.get(url) {
             Some(v) => Ok((v, false)),
             None => Ok((self.fetch_json(url).await?, true)),

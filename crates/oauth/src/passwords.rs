@@ -159,11 +159,6 @@ pub async fn verify(password: &str, stored: Option<&str>) -> Result<bool, Busy> 
     .await
 }
 
-/// Whether `hash` is a hash [`verify`] understands (for tests and imports).
-pub fn well_formed(hash: &str) -> bool {
-    parse(hash).is_some()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

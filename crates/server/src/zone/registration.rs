@@ -18,7 +18,6 @@ use super::error::ZoneError;
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 
-pub use latchkey_oauth::throttle::{REGISTRATIONS_PER_MINUTE as PER_MINUTE, RateLimiter};
 const GRANTS: &[&str] = &[
     "authorization_code",
     "refresh_token",

@@ -5,7 +5,7 @@ use axum::response::Response;
 use latchkey_domain::PageRequest;
 use latchkey_domain::Timestamp;
 use latchkey_domain::id::{GrantId, ResourceId, UserId};
-use latchkey_domain::model::directory::{Provider, ProviderType, Resource};
+use latchkey_domain::model::directory::{ProviderType, Resource};
 use latchkey_domain::model::identity::{Grant, Status};
 use latchkey_domain::store::GrantFilter;
 use serde_json::Value;
@@ -138,17 +138,20 @@ pub fn seal_token(
         .ok()
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn finish_grant(
     s: &AppState,
     zone: &ZoneEntry,
-    p: &Provider,
-    pending: &Pending,
-    tokens: Value,
-    req: AuthRequest,
-    csrf: String,
+    back: Returned,
     session: latchkey_domain::model::identity::Session,
 ) -> Response {
+    let Returned {
+        provider,
+        pending,
+        tokens,
+        req,
+        csrf,
+    } = back;
+    let (p, pending) = (&provider, &pending);
     let pointer_path = oauth2(p)
         .and_then(|o| o.token_response_access_token_pointer.clone())
         .unwrap_or_else(|| "access_token".into());

@@ -57,6 +57,16 @@ struct Pending {
     browser: String,
 }
 
+/// What a completed upstream hop brings back to finish with: the provider, the pending state,
+/// the provider's token response, and the sign-in request (with its CSRF token) it belongs to.
+struct Returned {
+    provider: Provider,
+    pending: Pending,
+    tokens: serde_json::Value,
+    req: crate::zone::browser::AuthRequest,
+    csrf: String,
+}
+
 /// The cookie that binds an upstream hop to the browser that started it.
 fn binding_cookie(zone: &ZoneEntry) -> String {
     format!("lk_up_{}", zone.zone.id)
@@ -243,10 +253,15 @@ pub async fn callback(
     };
     // (The binding cookie is left to expire: the response may already set it for the next hop,
     // and the state it binds is spent.)
+    let back = Returned {
+        provider,
+        pending,
+        tokens,
+        req,
+        csrf,
+    };
     match session {
-        None => finish_login(&s, &zone, &provider, &pending, tokens, req, csrf).await,
-        Some(session) => {
-            finish_grant(&s, &zone, &provider, &pending, tokens, req, csrf, session).await
-        }
+        None => finish_login(&s, &zone, back).await,
+        Some(session) => finish_grant(&s, &zone, back, session).await,
     }
 }

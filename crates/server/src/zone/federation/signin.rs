@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::*;
 use crate::extract::QueryMap;
 use crate::state::AppState;
-use crate::zone::browser::{self, AuthRequest};
+use crate::zone::browser::{self};
 use crate::zone::cache::ZoneEntry;
 use crate::zone::pages;
 use latchkey_oauth::provider::*;
@@ -132,15 +132,15 @@ pub(super) async fn id_token_claims(
     }
 }
 
-pub(super) async fn finish_login(
-    s: &AppState,
-    zone: &ZoneEntry,
-    p: &Provider,
-    pending: &Pending,
-    tokens: Value,
-    req: AuthRequest,
-    csrf: String,
-) -> Response {
+pub(super) async fn finish_login(s: &AppState, zone: &ZoneEntry, back: Returned) -> Response {
+    let Returned {
+        provider,
+        pending,
+        tokens,
+        req,
+        csrf,
+    } = back;
+    let (p, pending) = (&provider, &pending);
     let mut claims = match tokens.get("id_token").and_then(Value::as_str) {
         Some(t) => match id_token_claims(s, p, t, &pending.nonce).await {
             Ok(c) => c,
