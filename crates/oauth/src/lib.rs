@@ -16,18 +16,29 @@
 //! protocol logic (client authentication, grants, the browser flows) still lives in the server
 //! crate's `zone` module and moves here next.
 
+pub mod accounts;
 pub mod address;
+pub mod assertion;
+pub mod browser;
+pub mod client_auth;
+pub mod code_grant;
 pub mod directory_cache;
 pub mod error;
 pub mod fetch;
+pub mod grants;
+pub mod impersonation;
+pub mod introspection;
 pub mod keys;
 pub mod mint;
 pub mod passwords;
 pub mod paths;
 pub mod policy;
 pub mod provider;
+pub mod registration;
 pub mod requests;
 pub mod services;
 pub mod targets;
 pub mod throttle;
+pub mod token;
+pub mod upstream;
 pub mod zones;

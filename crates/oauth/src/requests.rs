@@ -29,9 +29,12 @@ impl Form {
     }
 }
 
-/// How the client presented itself in the body (RFC 6749 §2.3.1, RFC 7523 §2.2).
+/// How the client presented itself: the `Authorization` header (set by the HTTP layer with
+/// [`ClientParams::authorization`]) and the body (RFC 6749 §2.3.1, RFC 7523 §2.2).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientParams {
+    /// The request's `Authorization` header value, if any.
+    pub authorization: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub client_assertion: Option<String>,
@@ -121,8 +124,14 @@ fn owned(form: &Form, name: &str) -> Option<String> {
 }
 
 impl ClientParams {
+    /// Records the request's `Authorization` header.
+    pub fn authorization(&mut self, header: Option<&str>) {
+        self.authorization = header.map(str::to_owned);
+    }
+
     fn from_form(form: &Form) -> Self {
         Self {
+            authorization: None,
             client_id: owned(form, "client_id"),
             client_secret: owned(form, "client_secret"),
             client_assertion: owned(form, "client_assertion"),

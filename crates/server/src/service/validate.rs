@@ -68,37 +68,6 @@ pub fn metadata(field: &str, m: Metadata) -> Result<Option<Metadata>, Validation
     Ok((!m.is_empty()).then_some(m))
 }
 
-/// Schemes that never name a client's redirection endpoint: script and document schemes a browser
-/// would execute or render, local files, and non-HTTP protocols.
-const FORBIDDEN_REDIRECT_SCHEMES: &[&str] = &[
-    "javascript",
-    "vbscript",
-    "data",
-    "blob",
-    "file",
-    "filesystem",
-    "about",
-    "view-source",
-    "ftp",
-    "mailto",
-    "tel",
-    "sms",
-    "ws",
-    "wss",
-    "urn",
-];
-
-/// Whether `url`'s scheme may receive authorization responses: http(s), or a native app's
-/// private-use scheme (RFC 8252 §7.1) — never a script, document or file scheme.
-pub fn redirect_scheme(url: &Url) -> Result<(), &'static str> {
-    if FORBIDDEN_REDIRECT_SCHEMES.contains(&url.scheme()) {
-        return Err(
-            "this scheme cannot receive authorization responses; use https, loopback http or an app's private-use scheme",
-        );
-    }
-    Ok(())
-}
-
 /// Redirect URIs: absolute, no fragment (RFC 6749 §3.1.2), no script/document/file schemes;
 /// private-use schemes allowed for native apps. An empty list means none.
 pub fn redirect_uris(
@@ -113,7 +82,7 @@ pub fn redirect_uris(
             return Err(ValidationError::new(f, "must not contain a fragment"));
         }
         if let Ok(url) = Url::parse(u)
-            && let Err(why) = redirect_scheme(&url)
+            && let Err(why) = latchkey_oauth::browser::redirect_scheme(&url)
         {
             return Err(ValidationError::new(f, why));
         }

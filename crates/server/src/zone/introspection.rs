@@ -1,21 +1,22 @@
-//! Token introspection (RFC 7662) and revocation (RFC 7009), both behind client authentication.
-//! Access tokens are self-contained JWTs: introspection verifies them; revoking one is not
-//! supported (`unsupported_token_type`), while unknown tokens answer 200 as RFC 7009 requires.
+//! `POST {issuer}/oauth/2/introspect` and `/revoke`: the typed request (body + `Authorization`),
+//! then `latchkey_oauth::introspection`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use latchkey_oauth::introspection;
 
-use super::client_auth;
-use super::code_grant::grant_client;
 use super::error::ZoneError;
-use super::grants::verify_zone_token;
 use super::requests::TokenQuery;
-use super::token::no_store;
-use crate::oauth_error::OAuthError;
+use super::token::{authorization, no_store};
 use crate::state::AppState;
+
+fn query(headers: &HeaderMap, body: &[u8]) -> Result<TokenQuery, ZoneError> {
+    let mut request = TokenQuery::parse(body)?;
+    request.client.authorization(authorization(headers));
+    Ok(request)
+}
 
 pub async fn introspect(
     State(s): State<AppState>,
@@ -24,18 +25,10 @@ pub async fn introspect(
     body: Bytes,
 ) -> Result<Response, ZoneError> {
     let zone = s.zone(&zone).await?;
-    let request = TokenQuery::parse(&body)?;
-    client_auth::authenticate(&s, &zone, &headers, &request.client).await?;
-    let token = request.token()?;
-    let answer = match verify_zone_token(&s, &zone, token).await {
-        Some(Value::Object(mut claims)) => {
-            claims.insert("active".into(), json!(true));
-            claims.insert("token_type".into(), json!("Bearer"));
-            Value::Object(claims)
-        }
-        _ => json!({"active": false}),
-    };
-    Ok(no_store(answer))
+    let request = query(&headers, &body)?;
+    Ok(no_store(
+        introspection::introspect(&s, &zone, &request).await?,
+    ))
 }
 
 pub async fn revoke(
@@ -45,19 +38,7 @@ pub async fn revoke(
     body: Bytes,
 ) -> Result<Response, ZoneError> {
     let zone = s.zone(&zone).await?;
-    let request = TokenQuery::parse(&body)?;
-    // Public clients revoke their refresh tokens with `client_id` alone (RFC 7009 §2.1).
-    let client = grant_client(&s, &zone, &headers, &request.client).await?;
-    let token = request.token()?;
-    if verify_zone_token(&s, &zone, token).await.is_some() {
-        return Err(OAuthError::bad(
-            "unsupported_token_type",
-            "access tokens are self-contained and expire on their own",
-        )
-        .into());
-    }
-    s.store
-        .revoke_refresh(&zone.zone.id, &s.hasher.hash(token), &client.client_id)
-        .await?;
+    let request = query(&headers, &body)?;
+    introspection::revoke(&s, &zone, &request).await?;
     Ok(axum::http::StatusCode::OK.into_response())
 }

@@ -3,27 +3,21 @@
 
 pub use latchkey_oauth::zones as cache;
 pub use latchkey_oauth::{
-    address, directory_cache, fetch, keys, mint, passwords, policy, requests, targets, throttle,
+    accounts, address, assertion, client_auth, code_grant, directory_cache, fetch, grants,
+    impersonation, keys, mint, passwords, policy, requests, targets, throttle, upstream,
 };
 
-pub mod accounts;
-pub mod assertion;
 pub mod authorize;
 pub mod browser;
-pub mod client_auth;
-pub mod code_grant;
 pub mod discovery;
 pub mod error;
 pub mod federation;
-pub mod grants;
-pub mod impersonation;
 pub mod introspection;
 pub mod login;
 pub mod logout;
 pub mod pages;
 pub mod registration;
 pub mod token;
-pub mod upstream;
 pub mod userinfo;
 
 use axum::Router;

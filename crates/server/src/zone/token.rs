@@ -1,17 +1,14 @@
-//! `POST {issuer}/oauth/2/token`: parses the form into a typed request (`requests.rs`),
-//! authenticates the client, dispatches on the grant, and answers 200 JSON with `Cache-Control: no-store` or an RFC 6749 error.
+//! `POST {issuer}/oauth/2/token`: parses the form (and `Authorization`) into a typed request,
+//! hands it to `latchkey_oauth::token::issue`, and answers 200 JSON with
+//! `Cache-Control: no-store` or an RFC 6749 error.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::cache::ZoneEntry;
-use super::client_auth;
 use super::error::ZoneError;
-use super::grants::{self, Issued};
-use super::requests::{Grant, TokenRequest};
-use crate::oauth_error::OAuthError;
+use super::requests::TokenRequest;
 use crate::state::AppState;
 
 pub use latchkey_oauth::requests::TOKEN_EXCHANGE;
@@ -25,6 +22,14 @@ pub fn no_store(body: impl serde::Serialize) -> Response {
     res
 }
 
+/// The request's `Authorization` header (empty when it is not visible ASCII: present, but no
+/// credentials).
+pub fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or_default())
+}
+
 pub async fn token(
     State(s): State<AppState>,
     Path(zone): Path<String>,
@@ -32,44 +37,8 @@ pub async fn token(
     body: Bytes,
 ) -> Result<Response, ZoneError> {
     let zone = s.zone(&zone).await?;
-    let request = TokenRequest::parse(&body)?;
-    let issued = dispatch(&s, &zone, &headers, request).await?;
+    let mut request = TokenRequest::parse(&body)?;
+    request.client.authorization(authorization(&headers));
+    let issued = latchkey_oauth::token::issue(&s, &zone, request).await?;
     Ok(no_store(issued))
-}
-
-async fn dispatch(
-    s: &AppState,
-    zone: &ZoneEntry,
-    headers: &HeaderMap,
-    request: TokenRequest,
-) -> Result<Issued, OAuthError> {
-    let TokenRequest {
-        client,
-        targets,
-        grant,
-    } = request;
-    match grant {
-        Grant::ClientCredentials => {
-            let client = client_auth::authenticate(s, zone, headers, &client).await?;
-            grants::client_credentials(s, zone, &client, &targets).await
-        }
-        Grant::TokenExchange(exchange) => {
-            let client = client_auth::authenticate(s, zone, headers, &client).await?;
-            grants::token_exchange(s, zone, &client, &exchange, &targets).await
-        }
-        Grant::AuthorizationCode(code) => {
-            super::code_grant::authorization_code(s, zone, headers, &client, &code, &targets).await
-        }
-        Grant::RefreshToken { refresh_token } => {
-            super::code_grant::refresh_token(
-                s,
-                zone,
-                headers,
-                &client,
-                refresh_token.as_deref(),
-                &targets,
-            )
-            .await
-        }
-    }
 }

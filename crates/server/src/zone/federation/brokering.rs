@@ -122,22 +122,6 @@ pub(super) async fn active_grant(
     Ok(page.items.into_iter().next())
 }
 
-/// Seals an upstream token for storage on a grant.
-pub fn seal_token(
-    s: &AppState,
-    grant: &GrantId,
-    zone: &latchkey_domain::id::ZoneId,
-    kind: &str,
-    token: &str,
-) -> Option<Vec<u8>> {
-    s.sealer
-        .seal(
-            &format!("{zone}/grant/{grant}/{kind}"),
-            serde_json::to_vec(token).ok()?.as_slice(),
-        )
-        .ok()
-}
-
 pub(super) async fn finish_grant(
     s: &AppState,
     zone: &ZoneEntry,

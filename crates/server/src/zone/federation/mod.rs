@@ -7,8 +7,9 @@
 mod brokering;
 mod signin;
 
-pub use brokering::{next_missing_grant, seal_token};
+pub use brokering::next_missing_grant;
 pub use latchkey_oauth::provider::{pointer, upstream_token};
+pub use latchkey_oauth::upstream::seal_token;
 pub use signin::{login_provider, login_upstream};
 
 use brokering::finish_grant;

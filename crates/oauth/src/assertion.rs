@@ -12,10 +12,10 @@ use latchkey_domain::model::identity::{Session, SessionType, Status};
 use latchkey_domain::{ListFilter, PageRequest, Timestamp};
 use serde_json::Value;
 
-use super::cache::ZoneEntry;
-use super::client_auth::{Client, client_of, server};
-use crate::oauth_error::OAuthError;
-use crate::state::AppState;
+use crate::client_auth::{Client, client_of, server};
+use crate::error::OAuthError;
+use crate::services::Services;
+use crate::zones::ZoneEntry;
 
 const SKEW_SECONDS: i64 = 60;
 const MAX_LIFETIME_SECONDS: i64 = 3600;
@@ -73,7 +73,7 @@ fn check_times_and_audience(
 
 /// Authenticates a client by its assertion; `client_id` narrows the lookup when given.
 pub async fn authenticate(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     assertion: &str,
     client_id: Option<&str>,
@@ -124,7 +124,7 @@ pub async fn authenticate(
 
 /// Finds the credential an assertion speaks for.
 async fn find_credential(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     client_id: Option<&str>,
     iss: &str,
@@ -198,7 +198,7 @@ async fn find_credential(
 /// The token credential (and its provider) that accepts a federated token from `iss` for `sub`:
 /// an exact subject match wins over `*`.
 async fn federated(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     creds: Vec<AppCredential>,
     iss: &str,
@@ -237,7 +237,7 @@ async fn federated(
         .ok_or_else(|| deny("no credential accepts this issuer and subject"))
 }
 
-async fn url_client_jwks(state: &AppState, client_id: &str) -> Result<String, OAuthError> {
+async fn url_client_jwks(state: &Services, client_id: &str) -> Result<String, OAuthError> {
     if let Ok(doc) = state.fetcher.json(client_id).await
         && let Some(u) = doc.get("jwks_uri").and_then(Value::as_str)
     {
@@ -250,7 +250,7 @@ async fn url_client_jwks(state: &AppState, client_id: &str) -> Result<String, OA
     Ok(format!("{origin}/.well-known/jwks.json"))
 }
 
-async fn provider_jwks(state: &AppState, p: &Provider) -> Result<String, OAuthError> {
+async fn provider_jwks(state: &Services, p: &Provider) -> Result<String, OAuthError> {
     let oauth2 = p.protocols.as_ref().and_then(|x| x.oauth2.as_ref());
     if let Some(u) = oauth2.and_then(|o| o.jwks_uri.clone()) {
         return Ok(u);
@@ -266,7 +266,7 @@ async fn provider_jwks(state: &AppState, p: &Provider) -> Result<String, OAuthEr
 }
 
 /// Verifies with the key named by `kid` (see `Fetcher::signing_key` for unknown `kid`s).
-async fn verify_signature(state: &AppState, c: &Compact, jwks_url: &str) -> Result<(), OAuthError> {
+async fn verify_signature(state: &Services, c: &Compact, jwks_url: &str) -> Result<(), OAuthError> {
     let key = state
         .fetcher
         .signing_key(jwks_url, c)
@@ -281,7 +281,7 @@ async fn verify_signature(state: &AppState, c: &Compact, jwks_url: &str) -> Resu
 }
 
 async fn record_session(
-    state: &AppState,
+    state: &Services,
     cred: &AppCredential,
     provider: &Provider,
     iss: &str,

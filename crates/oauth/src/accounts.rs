@@ -11,10 +11,10 @@ use latchkey_domain::model::organization::Invitation;
 use latchkey_domain::store::UserFilter;
 use latchkey_domain::{ListFilter, PageRequest};
 
-use super::browser::AuthRequest;
-use super::cache::ZoneEntry;
-use super::passwords;
-use crate::state::AppState;
+use crate::browser::AuthRequest;
+use crate::passwords;
+use crate::services::Services;
+use crate::zones::ZoneEntry;
 
 /// Why a sign-in or sign-up was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl From<passwords::Busy> for Refusal {
     }
 }
 
-async fn find_by_email(s: &AppState, zone: &ZoneEntry, email: &str) -> Option<User> {
+async fn find_by_email(s: &Services, zone: &ZoneEntry, email: &str) -> Option<User> {
     let filter = UserFilter {
         list: ListFilter::default().exact("email", vec![email.to_owned()]),
         external: None,
@@ -51,7 +51,7 @@ async fn find_by_email(s: &AppState, zone: &ZoneEntry, email: &str) -> Option<Us
 /// Signs in with email and password. A locked account or address is refused before any
 /// password work; every failure counts against both.
 pub async fn sign_in(
-    s: &AppState,
+    s: &Services,
     zone: &ZoneEntry,
     email: &str,
     password: &str,
@@ -88,7 +88,7 @@ fn plausible_email(email: &str) -> bool {
 /// The pending invitation the sign-in request carries, if it admits `email` to this zone's
 /// organization.
 async fn invitation_for(
-    s: &AppState,
+    s: &Services,
     zone: &ZoneEntry,
     req: &AuthRequest,
     email: &str,
@@ -112,7 +112,7 @@ async fn invitation_for(
 /// to that address (the invitation is spent); an address that came with an invitation is
 /// verified.
 pub async fn sign_up(
-    s: &AppState,
+    s: &Services,
     zone: &ZoneEntry,
     req: &AuthRequest,
     email: &str,
@@ -158,7 +158,7 @@ pub async fn sign_up(
 }
 
 async fn insert(
-    s: &AppState,
+    s: &Services,
     zone: &ZoneEntry,
     email: &str,
     password_hash: String,

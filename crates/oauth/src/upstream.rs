@@ -7,16 +7,40 @@ use latchkey_domain::model::identity::{Grant, Status};
 use latchkey_domain::store::{GrantFilter, SecretFilter, UserFilter};
 use latchkey_domain::{ListFilter, PageRequest};
 
-use super::cache::ZoneEntry;
-use super::client_auth::server;
-use super::grants::{Issued, TOKEN_TYPE_ACCESS};
-use super::{federation, mint};
-use crate::api::vault::SecretData;
-use crate::oauth_error::OAuthError;
-use crate::state::AppState;
+use crate::client_auth::server;
+use crate::error::OAuthError;
+use crate::grants::{Issued, TOKEN_TYPE_ACCESS};
+use crate::mint;
+use crate::provider::{self, upstream_token};
+use crate::services::Services;
+use crate::zones::ZoneEntry;
+
+/// A vault secret's sealed value, as the management API stores it (`type`-tagged JSON).
+#[derive(serde::Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum SecretData {
+    Token { token: String },
+    Password { username: String, password: String },
+}
+
+/// Seals an upstream token for storage on a grant.
+pub fn seal_token(
+    s: &Services,
+    grant: &latchkey_domain::id::GrantId,
+    zone: &latchkey_domain::id::ZoneId,
+    kind: &str,
+    token: &str,
+) -> Option<Vec<u8>> {
+    s.sealer
+        .seal(
+            &format!("{zone}/grant/{grant}/{kind}"),
+            serde_json::to_vec(token).ok()?.as_slice(),
+        )
+        .ok()
+}
 
 fn opened<T: serde::de::DeserializeOwned>(
-    state: &AppState,
+    state: &Services,
     context: &str,
     sealed: &[u8],
 ) -> Result<T, OAuthError> {
@@ -29,7 +53,7 @@ fn opened<T: serde::de::DeserializeOwned>(
 
 /// The newest vault secret attached to the resource.
 pub async fn vaulted(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     resource: &Resource,
 ) -> Result<Issued, OAuthError> {
@@ -70,7 +94,7 @@ pub async fn vaulted(
 /// The upstream token of the user's grant for the resource, refreshed at the provider when it
 /// has expired; `insufficient_authorization` when there is no usable grant.
 pub async fn delegated(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     resource: &Resource,
     subject: &str,
@@ -135,7 +159,7 @@ pub async fn delegated(
 }
 
 /// Refreshes an expired grant at its provider; on failure the grant is marked expired.
-async fn refresh(state: &AppState, zone: &ZoneEntry, mut grant: Grant) -> Option<Grant> {
+async fn refresh(state: &Services, zone: &ZoneEntry, mut grant: Grant) -> Option<Grant> {
     let context = format!("{}/grant/{}/refresh_token", grant.zone_id, grant.id);
     let refreshed = async {
         let sealed = grant.refresh_token.as_ref()?;
@@ -145,7 +169,7 @@ async fn refresh(state: &AppState, zone: &ZoneEntry, mut grant: Grant) -> Option
             .get_provider(&zone.zone.id, &grant.provider_id)
             .await
             .ok()??;
-        let tokens = federation::upstream_token(
+        let tokens = upstream_token(
             state,
             &provider,
             &[
@@ -161,7 +185,7 @@ async fn refresh(state: &AppState, zone: &ZoneEntry, mut grant: Grant) -> Option
             .and_then(|p| p.oauth2.as_ref())
             .and_then(|o| o.token_response_access_token_pointer.clone())
             .unwrap_or_else(|| "access_token".into());
-        let access = federation::pointer(&tokens, &pointer)?.to_owned();
+        let access = provider::pointer(&tokens, &pointer)?.to_owned();
         let expires_in = tokens
             .get("expires_in")
             .and_then(|v| {
@@ -184,10 +208,10 @@ async fn refresh(state: &AppState, zone: &ZoneEntry, mut grant: Grant) -> Option
     match refreshed {
         Some((access, rotated, expires_in)) => {
             grant.access_token =
-                federation::seal_token(state, &grant.id, &grant.zone_id, "access_token", &access);
+                seal_token(state, &grant.id, &grant.zone_id, "access_token", &access);
             if let Some(r) = rotated {
                 grant.refresh_token =
-                    federation::seal_token(state, &grant.id, &grant.zone_id, "refresh_token", &r);
+                    seal_token(state, &grant.id, &grant.zone_id, "refresh_token", &r);
             }
             grant.expires_at = now.plus_seconds(expires_in);
             grant.refreshed_at = Some(now);

@@ -5,15 +5,15 @@
 use latchkey_domain::{ListFilter, PageRequest};
 use serde_json::Value;
 
-use super::cache::ZoneEntry;
-use super::client_auth::{Client, server};
-use super::grants::Issued;
-use super::policy::{self, Action, Principal};
-use super::requests::Targets;
-use super::targets::{resolve_target, single_target};
-use super::upstream;
-use crate::oauth_error::OAuthError;
-use crate::state::AppState;
+use crate::client_auth::{Client, server};
+use crate::error::OAuthError;
+use crate::grants::Issued;
+use crate::policy::{self, Action, Principal};
+use crate::requests::Targets;
+use crate::services::Services;
+use crate::targets::{resolve_target, single_target};
+use crate::upstream;
+use crate::zones::ZoneEntry;
 
 /// The subject named by an unsigned substitute-user token (`{"typ":"vnd.kc.su+jwt","alg":"none"}`,
 /// payload `{"sub": identifier | email | provider subject}`). Parsed without touching the store.
@@ -43,7 +43,7 @@ fn substitute_subject(token: &str) -> Result<String, OAuthError> {
 
 /// The user whose identifier, email or provider subject is `sub`.
 async fn substitute_user(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     sub: &str,
 ) -> Result<latchkey_domain::model::identity::User, OAuthError> {
@@ -73,7 +73,7 @@ async fn substitute_user(
 /// already granted access to the target. The policy decides before the user is looked up, so a
 /// refused caller learns nothing about which users exist.
 pub async fn impersonate(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     client: &Client,
     targets: &Targets,

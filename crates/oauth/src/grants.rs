@@ -7,15 +7,15 @@ use latchkey_crypto::jws::Compact;
 use latchkey_domain::model::directory::ProviderType;
 use serde_json::Value;
 
-use super::cache::ZoneEntry;
-use super::client_auth::Client;
-use super::mint::{self, Claims};
-use super::policy::{self, Action, Principal};
-use super::requests::{ExchangeParams, Targets};
-use super::targets::{default_target, resolve_target, scopes, single_target};
-use super::upstream;
-use crate::oauth_error::OAuthError;
-use crate::state::AppState;
+use crate::client_auth::Client;
+use crate::error::OAuthError;
+use crate::mint::{self, Claims};
+use crate::policy::{self, Action, Principal};
+use crate::requests::{ExchangeParams, Targets};
+use crate::services::Services;
+use crate::targets::{default_target, resolve_target, scopes, single_target};
+use crate::upstream;
+use crate::zones::ZoneEntry;
 
 pub const TOKEN_TYPE_ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
 /// Keycard's substitute-user token type (impersonation, zone-oauth.md §2.5).
@@ -42,7 +42,7 @@ pub struct Issued {
 
 /// `grant_type=client_credentials`.
 pub async fn client_credentials(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     client: &Client,
     targets: &Targets,
@@ -97,7 +97,7 @@ pub async fn client_credentials(
 }
 
 /// Verifies a token this zone issued (any published key, `iss` exact, not expired).
-pub async fn verify_zone_token(state: &AppState, zone: &ZoneEntry, token: &str) -> Option<Value> {
+pub async fn verify_zone_token(state: &Services, zone: &ZoneEntry, token: &str) -> Option<Value> {
     let c = Compact::parse(token)?;
     let keys = state
         .keys
@@ -128,7 +128,7 @@ pub fn first_audience(claims: &Value) -> Option<&str> {
 
 /// `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`.
 pub async fn token_exchange(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     client: &Client,
     exchange: &ExchangeParams,
@@ -177,7 +177,7 @@ pub async fn token_exchange(
             (subject, owned)
         }
         Some(TOKEN_TYPE_SUBSTITUTE_USER) => {
-            return super::impersonation::impersonate(state, zone, client, targets, subject_token)
+            return crate::impersonation::impersonate(state, zone, client, targets, subject_token)
                 .await;
         }
         Some(other) => {

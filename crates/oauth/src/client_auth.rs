@@ -2,19 +2,17 @@
 //! `client_secret_basic` (raw, then form-decoded), `client_secret_post`, and — via
 //! `assertion.rs` — `private_key_jwt` and federated jwt-bearer assertions. One method per request.
 
-use axum::http::HeaderMap;
-use axum::http::header::AUTHORIZATION;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use latchkey_domain::model::directory::{AppCredential, Application, CredentialKind};
 
-pub use latchkey_oauth::error::server;
+pub use crate::error::server;
 
-use super::assertion;
-use super::cache::ZoneEntry;
-use super::requests::ClientParams;
-use crate::oauth_error::OAuthError;
-use crate::state::AppState;
+use crate::assertion;
+use crate::error::OAuthError;
+use crate::requests::ClientParams;
+use crate::services::Services;
+use crate::zones::ZoneEntry;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -51,16 +49,13 @@ fn form_decode(s: &str) -> String {
         .into_owned()
 }
 
-fn presented(headers: &HeaderMap, form: &ClientParams) -> Result<Presented, OAuthError> {
-    let basic = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, rest) = v.split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("basic")
-                .then(|| rest.trim().to_owned())
-        });
+fn presented(form: &ClientParams) -> Result<Presented, OAuthError> {
+    let basic = form.authorization.as_deref().and_then(|v| {
+        let (scheme, rest) = v.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("basic")
+            .then(|| rest.trim().to_owned())
+    });
     let assertion = form.client_assertion.as_deref();
     if let Some(encoded) = basic {
         if assertion.is_some() || form.client_secret.is_some() {
@@ -112,12 +107,11 @@ fn presented(headers: &HeaderMap, form: &ClientParams) -> Result<Presented, OAut
 
 /// Authenticates the confidential client of a request; `invalid_client` (401) otherwise.
 pub async fn authenticate(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
-    headers: &HeaderMap,
     form: &ClientParams,
 ) -> Result<Client, OAuthError> {
-    match presented(headers, form)? {
+    match presented(form)? {
         Presented::Secret { id, secret } => by_secret(state, zone, &id, &secret).await,
         Presented::Assertion {
             assertion,
@@ -130,7 +124,7 @@ pub async fn authenticate(
 /// `client_secret_basic`/`_post` against password credentials. The raw values are tried first
 /// (the Keycard SDK does not form-encode them), then their form-decoded forms.
 async fn by_secret(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     id: &str,
     secret: &str,
@@ -168,7 +162,7 @@ async fn by_secret(
 
 /// The credential with client id `id` and its application, through the directory cache.
 async fn cached_client(
-    state: &AppState,
+    state: &Services,
     zone: &ZoneEntry,
     id: &str,
 ) -> Result<Option<std::sync::Arc<(AppCredential, Application)>>, OAuthError> {
@@ -197,7 +191,7 @@ async fn cached_client(
 }
 
 /// The client owning `credential`.
-pub async fn client_of(state: &AppState, credential: AppCredential) -> Result<Client, OAuthError> {
+pub async fn client_of(state: &Services, credential: AppCredential) -> Result<Client, OAuthError> {
     let application = state
         .store
         .get_application(&credential.zone_id, &credential.application_id)

@@ -3,7 +3,6 @@
 //! `refresh_token` (rotation on every use; a reused token revokes its whole family). Both mint
 //! a user access token, a new refresh token and, when `openid` was asked, an ID token.
 
-use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_domain::Timestamp;
@@ -12,16 +11,16 @@ use latchkey_domain::model::identity::{Session, SessionType, Status, User};
 use latchkey_domain::model::login::{CodeUse, GrantData, RefreshRecord, RefreshUse};
 use serde_json::json;
 
-use super::browser::{self, BrowserClient};
-use super::cache::ZoneEntry;
-use super::client_auth::{self, server};
-use super::grants::Issued;
-use super::mint::{self, Claims};
-use super::requests::{ClientParams, CodeParams, Targets};
-use super::targets::resolve_target;
-use crate::api::zone::paths;
-use crate::oauth_error::OAuthError;
-use crate::state::AppState;
+use crate::browser::{self, BrowserClient};
+use crate::client_auth::{self, server};
+use crate::error::OAuthError;
+use crate::grants::Issued;
+use crate::mint::{self, Claims};
+use crate::paths;
+use crate::requests::{ClientParams, CodeParams, Targets};
+use crate::services::Services;
+use crate::targets::resolve_target;
+use crate::zones::ZoneEntry;
 
 /// Refresh tokens live 30 days and rotate on use.
 pub const REFRESH_TTL_SECONDS: i64 = 30 * 86_400;
@@ -29,16 +28,15 @@ const ID_TOKEN_TTL_SECONDS: i64 = 3600;
 
 /// The client of a user grant: confidential (authenticated) or public (`client_id` only).
 pub async fn grant_client(
-    s: &AppState,
+    s: &Services,
     zone: &ZoneEntry,
-    headers: &HeaderMap,
     params: &ClientParams,
 ) -> Result<BrowserClient, OAuthError> {
-    let presents_secret = headers.contains_key(axum::http::header::AUTHORIZATION)
+    let presents_secret = params.authorization.is_some()
         || params.client_secret.is_some()
         || params.client_assertion.is_some();
     if presents_secret {
-        let c = client_auth::authenticate(s, zone, headers, params).await?;
+        let c = client_auth::authenticate(s, zone, params).await?;
         return browser::client(s, zone, c.client_id())
             .await?
             .ok_or_else(OAuthError::invalid_client);
@@ -70,14 +68,13 @@ fn pkce_ok(grant: &GrantData, verifier: Option<&str>) -> bool {
 
 /// `grant_type=authorization_code`.
 pub async fn authorization_code(
-    s: &AppState,
+    s: &Services,
     zone: &ZoneEntry,
-    headers: &HeaderMap,
     params: &ClientParams,
     redeem: &CodeParams,
     targets: &Targets,
 ) -> Result<Issued, OAuthError> {
-    let client = grant_client(s, zone, headers, params).await?;
+    let client = grant_client(s, zone, params).await?;
     let code = redeem
         .code
         .as_deref()
@@ -126,7 +123,7 @@ pub async fn authorization_code(
 /// Whether the web session a code was issued from is still active (a revoked or deleted session
 /// redeems nothing).
 async fn web_session_active(
-    s: &AppState,
+    s: &Services,
     zone: &ZoneEntry,
     grant: &GrantData,
 ) -> Result<bool, OAuthError> {
@@ -144,14 +141,13 @@ async fn web_session_active(
 /// `grant_type=refresh_token`. What the client could correct (an unauthorized `resource`) is
 /// checked before the token is spent; the rotation itself refuses a token whose sessions ended.
 pub async fn refresh_token(
-    s: &AppState,
+    s: &Services,
     zone: &ZoneEntry,
-    headers: &HeaderMap,
     params: &ClientParams,
     refresh_token: Option<&str>,
     targets: &Targets,
 ) -> Result<Issued, OAuthError> {
-    let client = grant_client(s, zone, headers, params).await?;
+    let client = grant_client(s, zone, params).await?;
     let presented =
         refresh_token.ok_or_else(|| OAuthError::invalid_request("`refresh_token` is required"))?;
     let presented_hash = s.hasher.hash(presented);
@@ -203,7 +199,7 @@ pub async fn refresh_token(
 /// the rotation (and the grant's token session lives on); otherwise a new family starts with
 /// `family`, under a new token session.
 async fn issue(
-    s: &AppState,
+    s: &Services,
     zone: &ZoneEntry,
     client: &BrowserClient,
     mut grant: GrantData,
@@ -307,7 +303,7 @@ async fn issue(
 /// `aud`: the token request's resources (which must have been authorized), else the code's,
 /// else the zone's default resource, else the zone's userinfo endpoint.
 async fn audiences(
-    s: &AppState,
+    s: &Services,
     zone: &ZoneEntry,
     grant: &GrantData,
     targets: &Targets,
@@ -340,7 +336,7 @@ async fn audiences(
 /// The token session of a grant: the one a rotated refresh token was issued under (kept alive
 /// as long as the refresh token), or a new one recorded under the web session that signed in.
 async fn token_session(
-    s: &AppState,
+    s: &Services,
     zone: &ZoneEntry,
     client: &BrowserClient,
     user: &User,
@@ -386,7 +382,7 @@ async fn token_session(
 }
 
 async fn id_token(
-    s: &AppState,
+    s: &Services,
     zone: &ZoneEntry,
     client: &BrowserClient,
     user: &User,

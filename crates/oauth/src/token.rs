@@ -1,0 +1,40 @@
+//! The token endpoint's dispatch: a typed request goes to its grant, after client
+//! authentication where the grant needs a confidential client (the user grants decide for
+//! themselves, since public clients redeem codes and refresh tokens with `client_id` alone).
+
+use crate::client_auth;
+use crate::code_grant;
+use crate::error::OAuthError;
+use crate::grants::{self, Issued};
+use crate::requests::{Grant, TokenRequest};
+use crate::services::Services;
+use crate::zones::ZoneEntry;
+
+/// Answers a token request.
+pub async fn issue(
+    s: &Services,
+    zone: &ZoneEntry,
+    request: TokenRequest,
+) -> Result<Issued, OAuthError> {
+    let TokenRequest {
+        client,
+        targets,
+        grant,
+    } = request;
+    match grant {
+        Grant::ClientCredentials => {
+            let client = client_auth::authenticate(s, zone, &client).await?;
+            grants::client_credentials(s, zone, &client, &targets).await
+        }
+        Grant::TokenExchange(exchange) => {
+            let client = client_auth::authenticate(s, zone, &client).await?;
+            grants::token_exchange(s, zone, &client, &exchange, &targets).await
+        }
+        Grant::AuthorizationCode(code) => {
+            code_grant::authorization_code(s, zone, &client, &code, &targets).await
+        }
+        Grant::RefreshToken { refresh_token } => {
+            code_grant::refresh_token(s, zone, &client, refresh_token.as_deref(), &targets).await
+        }
+    }
+}
