@@ -28,6 +28,9 @@ for crate in latchkey-domain latchkey-crypto latchkey-oauth; do
     fi
 done
 
+step "no import cycles between modules (scripts/module_cycles.py)"
+python3 scripts/module_cycles.py crates/*/
+
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

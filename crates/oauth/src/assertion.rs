@@ -12,8 +12,9 @@ use latchkey_domain::model::identity::{Session, SessionType, Status};
 use latchkey_domain::{ListFilter, PageRequest, Timestamp};
 use serde_json::Value;
 
-use crate::client_auth::{Client, client_of, server};
+use crate::client::{Client, client_of};
 use crate::error::OAuthError;
+use crate::error::server;
 use crate::services::Services;
 use crate::zones::ZoneEntry;
 
@@ -122,6 +123,38 @@ pub async fn authenticate(
     client_of(state, cred).await
 }
 
+/// The credentials of the application that `id` names, by id or by identifier.
+async fn application_credentials(
+    state: &Services,
+    zone: &ZoneEntry,
+    id: &str,
+) -> Result<Vec<AppCredential>, OAuthError> {
+    let zone_id = &zone.zone.id;
+    let by_identifier = ListFilter::default().exact("identifier", vec![id.to_owned()]);
+    let apps = state
+        .store
+        .list_applications(zone_id, &by_identifier, &PageRequest::first(1))
+        .await
+        .map_err(server)?;
+    let app = apps
+        .items
+        .into_iter()
+        .next()
+        .map(|a| a.id)
+        .unwrap_or_else(|| ApplicationId::new(id));
+    let creds = state
+        .store
+        .list_app_credentials(
+            zone_id,
+            Some(&app),
+            &ListFilter::default(),
+            &PageRequest::first(100),
+        )
+        .await
+        .map_err(server)?;
+    Ok(creds.items)
+}
+
 /// Finds the credential an assertion speaks for.
 async fn find_credential(
     state: &Services,
@@ -153,29 +186,8 @@ async fn find_credential(
             return federated(state, zone, vec![c], iss, sub).await;
         }
         // Else `client_id` names the application, by id or by identifier.
-        let by_identifier = ListFilter::default().exact("identifier", vec![id.to_owned()]);
-        let apps = state
-            .store
-            .list_applications(zone_id, &by_identifier, &PageRequest::first(1))
-            .await
-            .map_err(server)?;
-        let app = apps
-            .items
-            .into_iter()
-            .next()
-            .map(|a| a.id)
-            .unwrap_or_else(|| ApplicationId::new(id));
-        let creds = state
-            .store
-            .list_app_credentials(
-                zone_id,
-                Some(&app),
-                &ListFilter::default(),
-                &PageRequest::first(100),
-            )
-            .await
-            .map_err(server)?;
-        return federated(state, zone, creds.items, iss, sub).await;
+        let creds = application_credentials(state, zone, id).await?;
+        return federated(state, zone, creds, iss, sub).await;
     }
     if iss == sub
         && let Some(c) = state

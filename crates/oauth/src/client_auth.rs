@@ -9,26 +9,13 @@ use latchkey_domain::model::directory::{AppCredential, Application, CredentialKi
 pub use crate::error::server;
 
 use crate::assertion;
+pub use crate::client::Client;
 use crate::error::OAuthError;
 use crate::requests::ClientParams;
 use crate::services::Services;
 use crate::zones::ZoneEntry;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
-/// A client that proved who it is.
-#[derive(Debug, Clone)]
-pub struct Client {
-    pub application: Application,
-    pub credential: AppCredential,
-}
-
-impl Client {
-    /// The `client_id` claim of tokens issued to this client.
-    pub fn client_id(&self) -> &str {
-        &self.credential.identifier
-    }
-}
 
 /// How the client presented itself.
 enum Presented {
@@ -188,18 +175,4 @@ async fn cached_client(
     };
     state.directory.clients.insert(key, found.clone());
     Ok(found)
-}
-
-/// The client owning `credential`.
-pub async fn client_of(state: &Services, credential: AppCredential) -> Result<Client, OAuthError> {
-    let application = state
-        .store
-        .get_application(&credential.zone_id, &credential.application_id)
-        .await
-        .map_err(server)?
-        .ok_or_else(OAuthError::invalid_client)?;
-    Ok(Client {
-        application,
-        credential,
-    })
 }

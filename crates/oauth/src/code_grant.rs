@@ -9,22 +9,19 @@ use latchkey_domain::Timestamp;
 use latchkey_domain::id::{SessionId, UserId};
 use latchkey_domain::model::identity::{Session, SessionType, Status, User};
 use latchkey_domain::model::login::{CodeUse, GrantData, RefreshRecord, RefreshUse};
-use serde_json::json;
 
 use crate::browser::{self, BrowserClient};
 use crate::client_auth::{self, server};
 use crate::error::OAuthError;
-use crate::grants::Issued;
-use crate::mint::{self, Claims};
+use crate::issued::Issued;
 use crate::paths;
 use crate::requests::{ClientParams, CodeParams, Targets};
 use crate::services::Services;
-use crate::targets::resolve_target;
+use crate::user_token::{self, UserToken};
 use crate::zones::ZoneEntry;
 
 /// Refresh tokens live 30 days and rotate on use.
 pub const REFRESH_TTL_SECONDS: i64 = 30 * 86_400;
-const ID_TOKEN_TTL_SECONDS: i64 = 3600;
 
 /// The client of a user grant: confidential (authenticated) or public (`client_id` only).
 pub async fn grant_client(
@@ -207,8 +204,48 @@ async fn issue(
     family: String,
     rotated: Option<String>,
 ) -> Result<Issued, OAuthError> {
-    let user = s
-        .store
+    let user = active_user(s, zone, &grant).await?;
+    let audiences = audiences(s, zone, &grant, targets).await?;
+    let session_id = token_session(s, zone, client, &user, &grant).await?;
+    grant.token_session_id = Some(session_id.clone());
+    let who = UserToken {
+        client,
+        user: &user,
+        grant: &grant,
+    };
+    let access = user_token::access_token(s, zone, &who, &audiences, &session_id).await?;
+    let refresh = match rotated {
+        Some(r) => r,
+        None => new_refresh(s, zone, family, &grant).await?,
+    };
+    let wants_openid = grant
+        .scope
+        .as_deref()
+        .is_some_and(|sc| sc.split_ascii_whitespace().any(|x| x == "openid"));
+    let id_token = if wants_openid {
+        Some(user_token::id_token(s, zone, &who, access.iat).await?)
+    } else {
+        None
+    };
+    Ok(Issued {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.lifetime,
+        issued_token_type: None,
+        scope: grant.scope.clone(),
+        refresh_token: Some(refresh),
+        id_token,
+        username: None,
+    })
+}
+
+/// The grant's user, while it exists and is active.
+async fn active_user(
+    s: &Services,
+    zone: &ZoneEntry,
+    grant: &GrantData,
+) -> Result<User, OAuthError> {
+    s.store
         .get_user(&zone.zone.id, &UserId::new(&grant.user_id))
         .await
         .map_err(server)?
@@ -218,86 +255,31 @@ async fn issue(
                 "insufficient_authorization",
                 "the user no longer exists or is disabled",
             )
-        })?;
-    let audiences = audiences(s, zone, &grant, targets).await?;
-    let session_id = token_session(s, zone, client, &user, &grant).await?;
-    grant.token_session_id = Some(session_id.clone());
-    let iat = mint::now_seconds();
-    let aud_claim = if audiences.len() == 1 {
-        json!(audiences[0])
-    } else {
-        json!(audiences)
+        })
+}
+
+/// Starts a refresh-token family (or continues `family`) with a new token.
+async fn new_refresh(
+    s: &Services,
+    zone: &ZoneEntry,
+    family: String,
+    grant: &GrantData,
+) -> Result<String, OAuthError> {
+    let token =
+        latchkey_crypto::random::secret("lk_rt_").map_err(|_| OAuthError::server_error())?;
+    let now = Timestamp::now();
+    let record = RefreshRecord {
+        token_hash: s.hasher.hash(&token),
+        family_id: family,
+        grant: grant.clone(),
+        expires_at: now.plus_seconds(REFRESH_TTL_SECONDS),
+        created_at: now,
     };
-    let lifetime = match audiences.first() {
-        Some(a) => match resolve_target(s, zone, a).await {
-            Ok(t) => mint::lifetime(&t.resource),
-            Err(_) => mint::DEFAULT_LIFETIME_SECONDS,
-        },
-        None => mint::DEFAULT_LIFETIME_SECONDS,
-    };
-    let claims = Claims {
-        iss: &zone.issuer,
-        sub: &user.identifier,
-        aud: "",
-        exp: iat + lifetime,
-        iat,
-        client_id: &client.client_id,
-        jti: mint::jti()?,
-        sub_profile: "user",
-        keycard_app_id: client
-            .application_id
-            .as_deref()
-            .or(client.user_agent_id.as_deref())
-            .unwrap_or_default(),
-        scope: grant.scope.clone(),
-        act: None,
-        sid: Some(&session_id),
-    };
-    let mut value = serde_json::to_value(&claims).map_err(|_| OAuthError::server_error())?;
-    value["aud"] = aud_claim;
-    if audiences.len() == 1 {
-        value["resource"] = json!(audiences[0]);
-    }
-    let access = mint::sign_value(s, zone, &value).await?;
-    let refresh = match rotated {
-        Some(r) => r,
-        None => {
-            let token = latchkey_crypto::random::secret("lk_rt_")
-                .map_err(|_| OAuthError::server_error())?;
-            let now = Timestamp::now();
-            let record = RefreshRecord {
-                token_hash: s.hasher.hash(&token),
-                family_id: family,
-                grant: grant.clone(),
-                expires_at: now.plus_seconds(REFRESH_TTL_SECONDS),
-                created_at: now,
-            };
-            s.store
-                .insert_refresh(&zone.zone.id, &record)
-                .await
-                .map_err(server)?;
-            token
-        }
-    };
-    let wants_openid = grant
-        .scope
-        .as_deref()
-        .is_some_and(|sc| sc.split_ascii_whitespace().any(|x| x == "openid"));
-    let id_token = if wants_openid {
-        Some(id_token(s, zone, client, &user, &grant, iat).await?)
-    } else {
-        None
-    };
-    Ok(Issued {
-        access_token: access,
-        token_type: "Bearer",
-        expires_in: lifetime,
-        issued_token_type: None,
-        scope: grant.scope.clone(),
-        refresh_token: Some(refresh),
-        id_token,
-        username: None,
-    })
+    s.store
+        .insert_refresh(&zone.zone.id, &record)
+        .await
+        .map_err(server)?;
+    Ok(token)
 }
 
 /// `aud`: the token request's resources (which must have been authorized), else the code's,
@@ -379,31 +361,4 @@ async fn token_session(
     };
     s.store.insert_session(&session).await.map_err(server)?;
     Ok(session.id.into_string())
-}
-
-async fn id_token(
-    s: &Services,
-    zone: &ZoneEntry,
-    client: &BrowserClient,
-    user: &User,
-    grant: &GrantData,
-    iat: i64,
-) -> Result<String, OAuthError> {
-    let mut claims = json!({
-        "iss": zone.issuer,
-        "sub": user.identifier,
-        "aud": client.client_id,
-        "exp": iat + ID_TOKEN_TTL_SECONDS,
-        "iat": iat,
-        "auth_time": grant.auth_time,
-        "email": user.email,
-        "email_verified": user.email_verified,
-    });
-    if let Some(n) = &grant.nonce {
-        claims["nonce"] = json!(n);
-    }
-    if let Some(sid) = &grant.session_id {
-        claims["sid"] = json!(sid);
-    }
-    mint::sign_value(s, zone, &claims).await
 }

@@ -3,11 +3,14 @@
 //! `impersonation` — as a user), plus verification of zone-issued tokens. Resources are resolved
 //! by `targets`.
 
+use std::sync::Arc;
+
 use latchkey_crypto::jws::Compact;
 use latchkey_domain::model::directory::ProviderType;
 use serde_json::Value;
 
 use crate::client_auth::Client;
+use crate::directory_cache::Target;
 use crate::error::OAuthError;
 use crate::mint::{self, Claims};
 use crate::policy::{self, Action, Principal};
@@ -17,28 +20,7 @@ use crate::targets::{default_target, resolve_target, scopes, single_target};
 use crate::upstream;
 use crate::zones::ZoneEntry;
 
-pub const TOKEN_TYPE_ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
-/// Keycard's substitute-user token type (impersonation, zone-oauth.md §2.5).
-pub const TOKEN_TYPE_SUBSTITUTE_USER: &str = "urn:keycard:params:oauth:token-type:substitute-user";
-
-/// A successful token response body.
-#[derive(Debug, serde::Serialize)]
-pub struct Issued {
-    pub access_token: String,
-    pub token_type: &'static str,
-    pub expires_in: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub issued_token_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
-    /// Latchkey extension: the username of a vaulted password secret.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-}
+pub use crate::issued::{Issued, TOKEN_TYPE_ACCESS, TOKEN_TYPE_SUBSTITUTE_USER};
 
 /// `grant_type=client_credentials`.
 pub async fn client_credentials(
@@ -148,34 +130,7 @@ pub async fn token_exchange(
         ));
     }
     let (subject, accessed) = match exchange.subject_token_type.as_deref() {
-        Some(TOKEN_TYPE_ACCESS) => {
-            let subject = verify_zone_token(state, zone, subject_token)
-                .await
-                .ok_or_else(|| {
-                    OAuthError::bad(
-                        "invalid_grant",
-                        "the subject token is invalid, expired or not from this zone",
-                    )
-                })?;
-            let subject_aud = first_audience(&subject).ok_or_else(|| {
-                OAuthError::bad("invalid_grant", "the subject token has no audience")
-            })?;
-            let owned = resolve_target(state, zone, subject_aud)
-                .await
-                .map_err(|_| {
-                    OAuthError::bad(
-                        "invalid_grant",
-                        "the subject token's audience is not a resource of this zone",
-                    )
-                })?;
-            if owned.resource.application_id.as_ref() != Some(&client.application.id) {
-                return Err(OAuthError::bad(
-                    "invalid_grant",
-                    "the subject token was not issued to a resource of the calling application",
-                ));
-            }
-            (subject, owned)
-        }
+        Some(TOKEN_TYPE_ACCESS) => delegating_subject(state, zone, client, subject_token).await?,
         Some(TOKEN_TYPE_SUBSTITUTE_USER) => {
             return crate::impersonation::impersonate(state, zone, client, targets, subject_token)
                 .await;
@@ -210,6 +165,59 @@ pub async fn token_exchange(
         ProviderType::KeycardVault => return upstream::vaulted(state, zone, resource).await,
         ProviderType::External => return upstream::delegated(state, zone, resource, sub).await,
     }
+    exchanged(state, zone, client, &subject, resource, aud, scope).await
+}
+
+/// The claims of a zone token presented as the subject of an exchange, and the resource it
+/// was issued for, which must be one the calling application provides.
+async fn delegating_subject(
+    state: &Services,
+    zone: &ZoneEntry,
+    client: &Client,
+    subject_token: &str,
+) -> Result<(Value, Arc<Target>), OAuthError> {
+    let subject = verify_zone_token(state, zone, subject_token)
+        .await
+        .ok_or_else(|| {
+            OAuthError::bad(
+                "invalid_grant",
+                "the subject token is invalid, expired or not from this zone",
+            )
+        })?;
+    let subject_aud = first_audience(&subject)
+        .ok_or_else(|| OAuthError::bad("invalid_grant", "the subject token has no audience"))?;
+    let owned = resolve_target(state, zone, subject_aud)
+        .await
+        .map_err(|_| {
+            OAuthError::bad(
+                "invalid_grant",
+                "the subject token's audience is not a resource of this zone",
+            )
+        })?;
+    if owned.resource.application_id.as_ref() != Some(&client.application.id) {
+        return Err(OAuthError::bad(
+            "invalid_grant",
+            "the subject token was not issued to a resource of the calling application",
+        ));
+    }
+    Ok((subject, owned))
+}
+
+/// Mints the exchanged token: the subject's identity, the application as actor (`act`, nesting
+/// any earlier actor).
+async fn exchanged(
+    state: &Services,
+    zone: &ZoneEntry,
+    client: &Client,
+    subject: &Value,
+    resource: &latchkey_domain::model::directory::Resource,
+    aud: &str,
+    scope: Option<String>,
+) -> Result<Issued, OAuthError> {
+    let sub = subject
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let iat = mint::now_seconds();
     let app = &client.application;
     let mut act = serde_json::json!({"sub": app.identifier, "client_id": client.client_id()});

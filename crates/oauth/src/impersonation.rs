@@ -5,9 +5,10 @@
 use latchkey_domain::{ListFilter, PageRequest};
 use serde_json::Value;
 
-use crate::client_auth::{Client, server};
+use crate::client::Client;
 use crate::error::OAuthError;
-use crate::grants::Issued;
+use crate::error::server;
+use crate::issued::Issued;
 use crate::policy::{self, Action, Principal};
 use crate::requests::Targets;
 use crate::services::Services;

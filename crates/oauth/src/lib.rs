@@ -1,34 +1,45 @@
-//! The zone authorization servers' protocol side that is neither HTTP nor SQL, as plain functions
-//! and types over the domain store traits and `latchkey-crypto`:
+//! The zone authorization servers' protocol logic, as plain functions and types over the domain
+//! store traits and `latchkey-crypto`; the HTTP crate extracts a typed request, calls in here and
+//! renders the answer.
 //!
 //! - `services` — what the zone endpoints need at run time, built once at start-up;
-//! - `requests` — typed token, introspection and revocation requests (parsed once at the edge);
+//! - `requests`, `authorize::AuthorizeQuery`, `registration::Registration` — typed requests,
+//!   parsed once at the edge;
 //! - `error` — RFC 6749 errors (the HTTP layer renders them);
-//! - `policy` — the issuance hook (dependencies, `when_accessing`, ownership);
-//! - `targets`, `mint` — resources by identifier, and signed access tokens;
-//! - `provider` — upstream providers' endpoints, quirks and token endpoint calls;
+//! - `client_auth`, `assertion` — client authentication (secrets, `private_key_jwt`, federated);
+//! - `token`, `grants`, `impersonation`, `code_grant` — the token endpoint and its grants;
+//! - `introspection` — RFC 7662 / RFC 7009;
+//! - `policy`, `targets`, `mint` — the issuance hook, resources by identifier, signed tokens;
+//! - `upstream` — vaulted secrets and delegated upstream tokens handed out;
+//! - `browser`, `authorize`, `login`, `accounts` — the browser flows' clients, checks, sessions,
+//!   consent, codes and accounts;
+//! - `federation`, `provider` — upstream sign-in and grant brokering, providers' quirks;
 //! - `keys`, `zones`, `paths`, `directory_cache` — the key ring, the zone cache with its
 //!   discovery documents, endpoint paths, the token endpoint's directory cache;
 //! - `fetch`, `address` — outbound fetches and their address policy;
 //! - `passwords`, `throttle` — bounded argon2 and brute-force throttling.
 //!
-//! It must never depend on axum or sqlx (CI checks this with `cargo tree`). The rest of the
-//! protocol logic (client authentication, grants, the browser flows) still lives in the server
-//! crate's `zone` module and moves here next.
+//! It must never depend on axum or sqlx (CI checks this with `cargo tree`): no cookies, pages or
+//! status pages here, and no SQL.
 
 pub mod accounts;
 pub mod address;
 pub mod assertion;
+pub mod authorize;
 pub mod browser;
+pub mod client;
 pub mod client_auth;
 pub mod code_grant;
 pub mod directory_cache;
 pub mod error;
+pub mod federation;
 pub mod fetch;
 pub mod grants;
 pub mod impersonation;
 pub mod introspection;
+pub mod issued;
 pub mod keys;
+pub mod login;
 pub mod mint;
 pub mod passwords;
 pub mod paths;
@@ -41,4 +52,5 @@ pub mod targets;
 pub mod throttle;
 pub mod token;
 pub mod upstream;
+pub mod user_token;
 pub mod zones;

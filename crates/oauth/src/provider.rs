@@ -147,6 +147,20 @@ pub async fn upstream_token(
     Ok(value)
 }
 
+/// Upstream tokens last this long when the provider does not say.
+const DEFAULT_TOKEN_SECONDS: i64 = 3600;
+
+/// The seconds until the provider's token expires, as its token response says.
+pub fn expires_in(tokens: &Value) -> i64 {
+    tokens
+        .get("expires_in")
+        .and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|t| t.parse().ok()))
+        })
+        .unwrap_or(DEFAULT_TOKEN_SECONDS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,6 +107,75 @@ fn longest_string(v: &serde_json::Value) -> usize {
     }
 }
 
+/// A registration's metadata with defaults applied, every member checked.
+struct Checked {
+    grant_types: Vec<String>,
+    response_types: Vec<String>,
+    redirect_uris: Vec<String>,
+    name: String,
+}
+
+impl Registration {
+    /// Applies the defaults (RFC 7591 §2) and checks every member a public client may set.
+    fn checked(&self) -> Result<Checked, OAuthError> {
+        let req = self;
+        let grant_types = req
+            .grant_types
+            .clone()
+            .unwrap_or_else(|| vec!["authorization_code".to_owned()]);
+        if let Some(g) = grant_types.iter().find(|g| !GRANTS.contains(&g.as_str())) {
+            return Err(metadata_error(format!(
+                "grant type `{g}` is not available to registered clients"
+            )));
+        }
+        let response_types = req
+            .response_types
+            .clone()
+            .unwrap_or_else(|| vec!["code".to_owned()]);
+        if response_types.iter().any(|r| r != "code") {
+            return Err(metadata_error("only the `code` response type is supported"));
+        }
+        if req
+            .token_endpoint_auth_method
+            .as_deref()
+            .is_some_and(|m| m != "none")
+        {
+            return Err(metadata_error(
+                "registered clients are public: `token_endpoint_auth_method` must be `none`",
+            ));
+        }
+        let redirect_uris = req.redirect_uris.clone().unwrap_or_default();
+        if redirect_uris.is_empty() && grant_types.iter().any(|g| g == "authorization_code") {
+            return Err(OAuthError::bad(
+                "invalid_redirect_uri",
+                "`redirect_uris` is required",
+            ));
+        }
+        if redirect_uris.len() > 20 {
+            return Err(OAuthError::bad(
+                "invalid_redirect_uri",
+                "at most 20 redirect URIs",
+            ));
+        }
+        for u in &redirect_uris {
+            check_redirect(u)?;
+        }
+        let name = req
+            .client_name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "Unnamed client".to_owned());
+        text::check_text("client_name", &name, 1, 255)
+            .map_err(|e| metadata_error(e.to_string()))?;
+        Ok(Checked {
+            grant_types,
+            response_types,
+            redirect_uris,
+            name,
+        })
+    }
+}
+
 /// Whether `zone` takes a registration from `source` now: DCR enabled, and the address under
 /// its rate.
 pub fn admit(s: &Services, zone: &ZoneEntry, source: IpAddr) -> Result<(), OAuthError> {
@@ -135,50 +204,12 @@ pub async fn register(
     zone: &ZoneEntry,
     req: Registration,
 ) -> Result<Value, OAuthError> {
-    let grant_types = req
-        .grant_types
-        .unwrap_or_else(|| vec!["authorization_code".to_owned()]);
-    if let Some(g) = grant_types.iter().find(|g| !GRANTS.contains(&g.as_str())) {
-        return Err(metadata_error(format!(
-            "grant type `{g}` is not available to registered clients"
-        )));
-    }
-    let response_types = req
-        .response_types
-        .unwrap_or_else(|| vec!["code".to_owned()]);
-    if response_types.iter().any(|r| r != "code") {
-        return Err(metadata_error("only the `code` response type is supported"));
-    }
-    if req
-        .token_endpoint_auth_method
-        .as_deref()
-        .is_some_and(|m| m != "none")
-    {
-        return Err(metadata_error(
-            "registered clients are public: `token_endpoint_auth_method` must be `none`",
-        ));
-    }
-    let redirect_uris = req.redirect_uris.unwrap_or_default();
-    if redirect_uris.is_empty() && grant_types.iter().any(|g| g == "authorization_code") {
-        return Err(OAuthError::bad(
-            "invalid_redirect_uri",
-            "`redirect_uris` is required",
-        ));
-    }
-    if redirect_uris.len() > 20 {
-        return Err(OAuthError::bad(
-            "invalid_redirect_uri",
-            "at most 20 redirect URIs",
-        ));
-    }
-    for u in &redirect_uris {
-        check_redirect(u)?;
-    }
-    let name = req
-        .client_name
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| "Unnamed client".to_owned());
-    text::check_text("client_name", &name, 1, 255).map_err(|e| metadata_error(e.to_string()))?;
+    let Checked {
+        grant_types,
+        response_types,
+        redirect_uris,
+        name,
+    } = req.checked()?;
     let mut seed = [0u8; 32];
     latchkey_crypto::random::fill(&mut seed).map_err(|_| OAuthError::server_error())?;
     let identifier = format!(

@@ -7,9 +7,9 @@ use latchkey_domain::model::identity::{Grant, Status};
 use latchkey_domain::store::{GrantFilter, SecretFilter, UserFilter};
 use latchkey_domain::{ListFilter, PageRequest};
 
-use crate::client_auth::server;
 use crate::error::OAuthError;
-use crate::grants::{Issued, TOKEN_TYPE_ACCESS};
+use crate::error::server;
+use crate::issued::{Issued, TOKEN_TYPE_ACCESS};
 use crate::mint;
 use crate::provider::{self, upstream_token};
 use crate::services::Services;
@@ -186,13 +186,7 @@ async fn refresh(state: &Services, zone: &ZoneEntry, mut grant: Grant) -> Option
             .and_then(|o| o.token_response_access_token_pointer.clone())
             .unwrap_or_else(|| "access_token".into());
         let access = provider::pointer(&tokens, &pointer)?.to_owned();
-        let expires_in = tokens
-            .get("expires_in")
-            .and_then(|v| {
-                v.as_i64()
-                    .or_else(|| v.as_str().and_then(|t| t.parse().ok()))
-            })
-            .unwrap_or(3600);
+        let expires_in = provider::expires_in(&tokens);
         Some((
             access,
             tokens

@@ -1,5 +1,5 @@
-//! The `latchkey` server: configuration, start-up, and the HTTP surface (management API now,
-//! zone authorization servers as they land). `main.rs` only parses the command line and calls
+//! The `latchkey` server: configuration, start-up, and the HTTP surface (the management API and
+//! the zone authorization servers' endpoints over `latchkey-oauth`). `main.rs` only parses the command line and calls
 //! [`run`].
 
 pub mod api;
@@ -11,7 +11,6 @@ pub mod routes;
 pub mod service;
 pub mod state;
 pub mod transport;
-pub mod zone;
 
 use std::sync::Arc;
 

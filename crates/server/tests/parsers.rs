@@ -9,8 +9,8 @@ use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
 use axum::routing::post;
+use latchkey_oauth::browser::redirect_matches;
 use latchkey_server::extract::{JsonBody, QueryMap};
-use latchkey_server::zone::browser::redirect_matches;
 use proptest::prelude::*;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -88,7 +88,7 @@ proptest! {
     /// The token endpoint's form parser: any bytes answer a map or `invalid_request`.
     #[test]
     fn token_forms_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
-        match latchkey_server::zone::requests::TokenQuery::parse(&body) {
+        match latchkey_oauth::requests::TokenQuery::parse(&body) {
             Ok(_) => prop_assert!(std::str::from_utf8(&body).is_ok()),
             Err(e) => prop_assert_eq!(e.error, "invalid_request"),
         }

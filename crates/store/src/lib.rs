@@ -9,6 +9,7 @@ mod app_credentials;
 mod applications;
 mod db;
 mod error;
+mod grant_rows;
 mod identity;
 mod identity_rows;
 mod invitations;

@@ -14,17 +14,7 @@ use crate::SqlStore;
 use crate::error::OrStore;
 use crate::sql::{Arg, insert_row};
 
-pub(crate) fn grant_json(g: &GrantData) -> Result<String, StoreError> {
-    serde_json::to_string(g).map_err(|e| StoreError::Backend(e.to_string()))
-}
-
-pub(crate) fn grant_of(text: &str) -> Result<GrantData, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Backend(e.to_string()))
-}
-
-pub(crate) fn s(v: &str) -> String {
-    v.to_owned()
-}
+use crate::grant_rows::{grant_json, grant_of, s};
 
 #[async_trait]
 impl LoginStore for SqlStore {

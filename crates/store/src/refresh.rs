@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use crate::SqlStore;
 use crate::error::OrStore;
-use crate::login::{grant_json, grant_of, s};
+use crate::grant_rows::{grant_json, grant_of, s};
 use crate::sql::insert_row;
 
 pub(crate) async fn rotate_refresh(

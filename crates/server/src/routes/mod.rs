@@ -17,6 +17,7 @@ mod resources;
 mod sa_token;
 mod secrets;
 mod service_accounts;
+pub mod zone;
 mod zones;
 
 use std::time::Duration;
@@ -64,7 +65,7 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
     let zone_domain = state.zone_domain.clone();
     let directory = state.directory.clone();
     let inner = router
-        .merge(crate::zone::router())
+        .merge(crate::routes::zone::router())
         .merge(sa_token::router())
         .merge(health::router(openapi_json))
         .fallback(not_found)
@@ -92,7 +93,7 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
             .get(header::HOST)
             .and_then(|h| h.to_str().ok());
         if let Some(path) =
-            crate::zone::normalize_path(req.uri().path(), host, zone_domain.as_deref())
+            crate::routes::zone::normalize_path(req.uri().path(), host, zone_domain.as_deref())
         {
             let pq = match req.uri().query() {
                 Some(q) => format!("{path}?{q}"),
@@ -130,7 +131,7 @@ fn loggable_path(path: &str) -> String {
 /// entries so the token endpoint sees the change at once.
 async fn invalidate_directory(
     axum::extract::State(directory): axum::extract::State<
-        crate::zone::directory_cache::DirectoryCache,
+        crate::routes::zone::directory_cache::DirectoryCache,
     >,
     req: Request,
     next: axum::middleware::Next,

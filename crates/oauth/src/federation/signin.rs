@@ -1,9 +1,6 @@
-//! Signing users in through the zone's identity provider: the hop out, the ID token checks
-//! (signature, issuer, audience, expiry, nonce), and the user found or created on return.
+//! Signing users in through the zone's identity provider: the provider, the hop's pending state
+//! and scopes, verifying the upstream ID token, and finding or creating the zone user.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use latchkey_crypto::jws::Compact;
 use latchkey_domain::Timestamp;
 use latchkey_domain::id::{ProviderId, UserId};
@@ -13,16 +10,27 @@ use latchkey_domain::store::UserFilter;
 use latchkey_domain::{ListFilter, PageRequest};
 use serde_json::Value;
 
-use super::*;
-use crate::extract::QueryMap;
-use crate::state::AppState;
-use crate::zone::browser::{self};
-use crate::zone::cache::ZoneEntry;
-use crate::zone::pages;
-use latchkey_oauth::provider::*;
+use super::{Failed, Pending, Returned, failed};
+use crate::provider::{endpoint, issuer_of};
+use crate::services::Services;
+use crate::zones::ZoneEntry;
+
+/// Why an upstream sign-in ended without a user.
+#[derive(Debug)]
+pub enum SignInError {
+    Failed(Failed),
+    /// The account exists but is not active.
+    Disabled,
+}
+
+impl From<Failed> for SignInError {
+    fn from(f: Failed) -> Self {
+        Self::Failed(f)
+    }
+}
 
 /// The zone's user identity provider, when one is set.
-pub async fn login_provider(s: &AppState, zone: &ZoneEntry) -> Result<Option<Provider>, Response> {
+pub async fn login_provider(s: &Services, zone: &ZoneEntry) -> Result<Option<Provider>, Failed> {
     let Some(id) = &zone.zone.user_identity_provider_id else {
         return Ok(None);
     };
@@ -32,38 +40,9 @@ pub async fn login_provider(s: &AppState, zone: &ZoneEntry) -> Result<Option<Pro
         .map_err(|_| failed("store"))
 }
 
-/// `GET {issuer}/login/upstream?request=…`: sign in through the zone's identity provider.
-pub async fn login_upstream(
-    State(s): State<AppState>,
-    Path(zone): Path<String>,
-    q: QueryMap,
-) -> Response {
-    let zone = match browser::zone_page(&s, &zone).await {
-        Ok(z) => z,
-        Err(page) => return page,
-    };
-    let Some(id) = q.get("request") else {
-        return pages::error(StatusCode::BAD_REQUEST, "The sign-in request is missing.");
-    };
-    if !matches!(browser::load_request(&s, &zone, id).await, Ok(Some(_))) {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            "This sign-in request has expired. Start again from the application.",
-        );
-    }
-    let provider = match login_provider(&s, &zone).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "This zone has no identity provider.",
-            );
-        }
-        Err(r) => return r,
-    };
-    let Ok(nonce) = latchkey_crypto::random::secret("") else {
-        return failed("random");
-    };
+/// The pending state and scopes of a sign-in hop for request `request_id`.
+pub fn login_hop(request_id: &str, provider: &Provider) -> Result<(Pending, Vec<String>), Failed> {
+    let nonce = latchkey_crypto::random::secret("").map_err(|_| failed("random"))?;
     let mut scopes = vec!["openid".to_owned(), "profile".into(), "email".into()];
     for extra in provider
         .protocols
@@ -78,7 +57,7 @@ pub async fn login_upstream(
     }
     let pending = Pending {
         login: true,
-        request_id: id.to_owned(),
+        request_id: request_id.to_owned(),
         provider_id: provider.id.as_str().to_owned(),
         verifier: None,
         nonce,
@@ -86,14 +65,12 @@ pub async fn login_upstream(
         user_id: None,
         browser: String::new(),
     };
-    go_upstream(&s, &zone, &provider, pending, scopes, None)
-        .await
-        .unwrap_or_else(|r| r)
+    Ok((pending, scopes))
 }
 
 /// Verifies an upstream ID token against the provider's keys, issuer, audience and nonce.
-pub(super) async fn id_token_claims(
-    s: &AppState,
+pub async fn id_token_claims(
+    s: &Services,
     p: &Provider,
     token: &str,
     nonce: &str,
@@ -132,20 +109,14 @@ pub(super) async fn id_token_claims(
     }
 }
 
-pub(super) async fn finish_login(s: &AppState, zone: &ZoneEntry, back: Returned) -> Response {
-    let Returned {
-        provider,
-        pending,
-        tokens,
-        req,
-        csrf,
-    } = back;
-    let (p, pending) = (&provider, &pending);
+/// The identity claims of a returned sign-in hop: the verified ID token, completed from the
+/// userinfo endpoint when it lacks `sub` or `email`.
+async fn claims_of(s: &Services, back: &Returned) -> Result<Value, Failed> {
+    let (p, tokens) = (&back.provider, &back.tokens);
     let mut claims = match tokens.get("id_token").and_then(Value::as_str) {
-        Some(t) => match id_token_claims(s, p, t, &pending.nonce).await {
-            Ok(c) => c,
-            Err(e) => return failed(&e),
-        },
+        Some(t) => id_token_claims(s, p, t, &back.pending.nonce)
+            .await
+            .map_err(Failed)?,
         None => Value::Object(Default::default()),
     };
     if claims.get("sub").is_none() || claims.get("email").is_none() {
@@ -162,36 +133,31 @@ pub(super) async fn finish_login(s: &AppState, zone: &ZoneEntry, back: Returned)
             }
         }
     }
-    let Some(subject) = claims.get("sub").and_then(Value::as_str).map(str::to_owned) else {
-        return failed("no subject");
-    };
-    let user = match find_or_create_user(s, zone, p, &subject, &claims).await {
-        Ok(u) => u,
-        Err(e) => return failed(e),
-    };
-    if user.status != "active" {
-        return pages::error(StatusCode::FORBIDDEN, "This account is disabled.");
-    }
-    match crate::zone::login::start_session(s, zone, &user, Some(p), Some(claims)).await {
-        Ok((session, cookie)) => {
-            let mut res =
-                crate::zone::login::proceed(s, zone, &pending.request_id, &csrf, req, session)
-                    .await;
-            browser::set_cookie(
-                &mut res,
-                zone,
-                &browser::session_cookie(zone),
-                &cookie,
-                browser::SESSION_TTL_SECONDS,
-            );
-            res
-        }
-        Err(r) => r,
-    }
+    Ok(claims)
 }
 
-pub(super) async fn find_or_create_user(
-    s: &AppState,
+/// The active zone user a returned sign-in hop identifies (created on first sign-in), with the
+/// upstream claims for the session.
+pub async fn signed_in_user(
+    s: &Services,
+    zone: &ZoneEntry,
+    back: &Returned,
+) -> Result<(User, Value), SignInError> {
+    let claims = claims_of(s, back).await?;
+    let Some(subject) = claims.get("sub").and_then(Value::as_str).map(str::to_owned) else {
+        return Err(failed("no subject").into());
+    };
+    let user = find_or_create_user(s, zone, &back.provider, &subject, &claims)
+        .await
+        .map_err(failed)?;
+    if user.status != "active" {
+        return Err(SignInError::Disabled);
+    }
+    Ok((user, claims))
+}
+
+async fn find_or_create_user(
+    s: &Services,
     zone: &ZoneEntry,
     p: &Provider,
     subject: &str,

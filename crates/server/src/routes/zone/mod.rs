@@ -12,6 +12,7 @@ pub mod browser;
 pub mod discovery;
 pub mod error;
 pub mod federation;
+pub mod hop;
 pub mod introspection;
 pub mod login;
 pub mod logout;

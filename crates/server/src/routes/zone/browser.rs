@@ -76,3 +76,40 @@ pub fn redirect(location: &str) -> Response {
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
+
+/// The browser's active web session in this zone, if any.
+pub async fn current_session(
+    state: &AppState,
+    zone: &ZoneEntry,
+    headers: &HeaderMap,
+) -> Option<latchkey_domain::model::identity::Session> {
+    let secret = cookie(headers, &session_cookie(zone))?;
+    latchkey_oauth::login::web_session(state, zone, &secret).await
+}
+
+/// The page answering a server failure in a browser flow.
+pub fn failed() -> Response {
+    super::pages::error(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "The server failed; try again.",
+    )
+}
+
+/// Redirects an error to the client (after client and redirect URI were validated).
+pub fn client_error(
+    zone: &ZoneEntry,
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &str,
+    description: &str,
+) -> Response {
+    let mut params = vec![
+        ("error", error),
+        ("error_description", description),
+        ("iss", zone.issuer.as_str()),
+    ];
+    if let Some(s) = state {
+        params.push(("state", s));
+    }
+    redirect(&with_query(redirect_uri, &params))
+}

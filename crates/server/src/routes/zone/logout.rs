@@ -65,7 +65,7 @@ pub async fn logout(
             "The sign-out form has expired or was not sent from this page. Open the sign-out page again.",
         );
     }
-    if let Some(session) = super::login::current_session(&s, &zone, &headers).await {
+    if let Some(session) = browser::current_session(&s, &zone, &headers).await {
         let _ = s
             .store
             .revoke_session(&zone.zone.id, &session.id, Timestamp::now())

@@ -1,36 +1,42 @@
 //! Brokering delegated grants: which external resources a sign-in still needs the user's
 //! upstream authorization for, and the grant stored when the provider answers.
 
-use axum::response::Response;
-use latchkey_domain::PageRequest;
-use latchkey_domain::Timestamp;
-use latchkey_domain::id::{GrantId, ResourceId, UserId};
+use latchkey_domain::id::{ApplicationId, GrantId, ResourceId, UserId};
 use latchkey_domain::model::directory::{ProviderType, Resource};
 use latchkey_domain::model::identity::{Grant, Status};
 use latchkey_domain::store::GrantFilter;
+use latchkey_domain::{PageRequest, Timestamp};
 use serde_json::Value;
 
-use super::*;
-use crate::state::AppState;
-use crate::zone::authorize::client_error;
-use crate::zone::browser::AuthRequest;
-use crate::zone::cache::ZoneEntry;
-use crate::zone::targets::resolve_target;
-use latchkey_oauth::provider::*;
+use super::{Failed, Hop, Pending, Returned, failed, prepare_hop};
+use crate::authorize::AuthorizeQuery;
+use crate::browser::AuthRequest;
+use crate::provider::{expires_in, oauth2, pointer};
+use crate::services::Services;
+use crate::targets::resolve_target;
+use crate::upstream::seal_token;
+use crate::zones::ZoneEntry;
 
-/// The next external resource of the request (or the client application's dependencies) that
-/// the user has no active grant for: the browser goes there first.
-pub async fn next_missing_grant(
-    s: &AppState,
+/// What a signed-in request still needs before consent.
+#[derive(Debug)]
+pub enum Missing {
+    /// Every upstream grant is in place.
+    Nothing,
+    /// The browser goes to a provider first.
+    Hop(Hop),
+    /// A grant is missing but the request asked for no interaction (`prompt=none`).
+    InteractionRequired,
+}
+
+/// The requested resources, the dependencies of the applications that provide them (the
+/// resource server will exchange for those), and the client application's own dependencies.
+async fn wanted(
+    s: &Services,
     zone: &ZoneEntry,
-    request_id: &str,
     req: &AuthRequest,
-    user: &UserId,
-) -> Result<Option<Response>, Response> {
-    // The requested resources, the dependencies of the applications that provide them (the
-    // resource server will exchange for those), and the client application's own dependencies.
+) -> Result<Vec<Resource>, Failed> {
     let mut wanted: Vec<Resource> = Vec::new();
-    let mut apps: Vec<latchkey_domain::id::ApplicationId> = Vec::new();
+    let mut apps: Vec<ApplicationId> = Vec::new();
     for r in &req.resources {
         if let Ok(t) = resolve_target(s, zone, r).await {
             if t.kind == ProviderType::External {
@@ -42,7 +48,7 @@ pub async fn next_missing_grant(
         }
     }
     if let Some(app) = &req.client.application_id {
-        apps.push(latchkey_domain::id::ApplicationId::new(app));
+        apps.push(ApplicationId::new(app));
     }
     apps.sort();
     apps.dedup();
@@ -54,11 +60,20 @@ pub async fn next_missing_grant(
             .map_err(|_| failed("store"))?;
         wanted.extend(deps.items.into_iter().map(|d| d.resource));
     }
-    let silent = req
-        .prompt
-        .as_deref()
-        .is_some_and(|p| p.split_ascii_whitespace().any(|x| x == "none"));
-    for r in wanted {
+    Ok(wanted)
+}
+
+/// The next external resource of the request that the user has no active grant for: the
+/// browser goes there first.
+pub async fn next_missing_grant(
+    s: &Services,
+    zone: &ZoneEntry,
+    request_id: &str,
+    req: &AuthRequest,
+    user: &UserId,
+) -> Result<Missing, Failed> {
+    let silent = AuthorizeQuery::prompts(req.prompt.as_deref(), "none");
+    for r in wanted(s, zone, req).await? {
         let Some(pid) = &r.credential_provider_id else {
             continue;
         };
@@ -74,18 +89,10 @@ pub async fn next_missing_grant(
             continue;
         }
         if silent {
-            return Err(client_error(
-                zone,
-                &req.redirect_uri,
-                req.state.as_deref(),
-                "interaction_required",
-                "an upstream authorization is needed",
-            ));
+            return Ok(Missing::InteractionRequired);
         }
         let scopes = r.scopes.clone().unwrap_or_default();
-        let Ok(nonce) = latchkey_crypto::random::secret("") else {
-            return Err(failed("random"));
-        };
+        let nonce = latchkey_crypto::random::secret("").map_err(|_| failed("random"))?;
         let pending = Pending {
             login: false,
             request_id: request_id.to_owned(),
@@ -96,19 +103,19 @@ pub async fn next_missing_grant(
             user_id: Some(user.as_str().to_owned()),
             browser: String::new(),
         };
-        return go_upstream(s, zone, &p, pending, scopes, Some(&r))
+        return prepare_hop(s, zone, &p, pending, scopes, Some(&r))
             .await
-            .map(Some);
+            .map(Missing::Hop);
     }
-    Ok(None)
+    Ok(Missing::Nothing)
 }
 
-pub(super) async fn active_grant(
-    s: &AppState,
+async fn active_grant(
+    s: &Services,
     zone: &ZoneEntry,
     user: &UserId,
     resource: &ResourceId,
-) -> Result<Option<Grant>, Response> {
+) -> Result<Option<Grant>, Failed> {
     let f = GrantFilter {
         status: Some(Status::Active),
         user_id: Some(user.clone()),
@@ -122,41 +129,9 @@ pub(super) async fn active_grant(
     Ok(page.items.into_iter().next())
 }
 
-pub(super) async fn finish_grant(
-    s: &AppState,
-    zone: &ZoneEntry,
-    back: Returned,
-    session: latchkey_domain::model::identity::Session,
-) -> Response {
-    let Returned {
-        provider,
-        pending,
-        tokens,
-        req,
-        csrf,
-    } = back;
-    let (p, pending) = (&provider, &pending);
-    let pointer_path = oauth2(p)
-        .and_then(|o| o.token_response_access_token_pointer.clone())
-        .unwrap_or_else(|| "access_token".into());
-    let Some(access) = pointer(&tokens, &pointer_path).map(str::to_owned) else {
-        return failed("no access token in the provider's answer");
-    };
-    let (Some(user_id), Some(resource_id)) = (&pending.user_id, &pending.resource_id) else {
-        return failed("state");
-    };
-    let user = UserId::new(user_id);
-    let resource = ResourceId::new(resource_id);
-    let now = Timestamp::now();
-    let expires_in = tokens
-        .get("expires_in")
-        .and_then(|v| {
-            v.as_i64()
-                .or_else(|| v.as_str().and_then(|t| t.parse().ok()))
-        })
-        .unwrap_or(DEFAULT_GRANT_SECONDS);
-    let refresh = tokens.get("refresh_token").and_then(Value::as_str);
-    let scopes: Vec<String> = tokens
+/// The scopes the provider granted (space- or comma-separated).
+fn granted_scopes(tokens: &Value) -> Vec<String> {
+    tokens
         .get("scope")
         .and_then(Value::as_str)
         .map(|sc| {
@@ -165,17 +140,29 @@ pub(super) async fn finish_grant(
                 .map(str::to_owned)
                 .collect()
         })
-        .unwrap_or_default();
-    let existing = match active_grant(s, zone, &user, &resource).await {
-        Ok(g) => g,
-        Err(r) => return r,
+        .unwrap_or_default()
+}
+
+/// Stores (or renews) the user's grant from a returned brokering hop.
+pub async fn store_grant(s: &Services, zone: &ZoneEntry, back: &Returned) -> Result<(), Failed> {
+    let (p, pending, tokens) = (&back.provider, &back.pending, &back.tokens);
+    let pointer_path = oauth2(p)
+        .and_then(|o| o.token_response_access_token_pointer.clone())
+        .unwrap_or_else(|| "access_token".into());
+    let access = pointer(tokens, &pointer_path)
+        .map(str::to_owned)
+        .ok_or_else(|| failed("no access token in the provider's answer"))?;
+    let (Some(user_id), Some(resource_id)) = (&pending.user_id, &pending.resource_id) else {
+        return Err(failed("state"));
     };
+    let user = UserId::new(user_id);
+    let resource = ResourceId::new(resource_id);
+    let now = Timestamp::now();
+    let refresh = tokens.get("refresh_token").and_then(Value::as_str);
+    let existing = active_grant(s, zone, &user, &resource).await?;
     let id = match &existing {
         Some(g) => g.id.clone(),
-        None => match latchkey_crypto::random::id() {
-            Ok(i) => GrantId::new(i),
-            Err(_) => return failed("random"),
-        },
+        None => GrantId::new(latchkey_crypto::random::id().map_err(|_| failed("random"))?),
     };
     let grant = Grant {
         zone_id: zone.zone.id.clone(),
@@ -184,9 +171,9 @@ pub(super) async fn finish_grant(
         user_id: user,
         resource_id: resource,
         provider_id: p.id.clone(),
-        scopes,
+        scopes: granted_scopes(tokens),
         status: Status::Active,
-        expires_at: now.plus_seconds(expires_in),
+        expires_at: now.plus_seconds(expires_in(tokens)),
         refresh_token_set: refresh.is_some(),
         refreshed_at: None,
         access_token: seal_token(s, &id, &zone.zone.id, "access_token", &access),
@@ -199,8 +186,5 @@ pub(super) async fn finish_grant(
     } else {
         s.store.insert_grant(&grant).await
     };
-    if saved.is_err() {
-        return failed("store");
-    }
-    crate::zone::login::proceed(s, zone, &pending.request_id, &csrf, req, session).await
+    saved.map_err(|_| failed("store"))
 }

@@ -5,43 +5,18 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::Response;
-use latchkey_domain::Timestamp;
-use latchkey_domain::id::SessionId;
-use latchkey_domain::model::identity::{Session, SessionType, Status, User};
-use latchkey_domain::model::login::GrantData;
+use latchkey_domain::model::directory::Provider;
+use latchkey_domain::model::identity::{Session, User};
+use latchkey_oauth::federation::brokering::{self, Missing};
+use latchkey_oauth::login::{self as flow, ConsentStep};
 
 use super::accounts::{self, Refusal};
-use super::authorize::client_error;
-use super::browser::{self, AuthRequest};
+use super::browser::{self, AuthRequest, client_error, current_session, failed};
 use super::cache::ZoneEntry;
 use super::pages::{self, LoginPage};
-use super::passwords;
+use super::{hop, passwords};
 use crate::extract::QueryMap;
 use crate::state::AppState;
-
-/// Codes are redeemed within a minute.
-pub const CODE_TTL_SECONDS: i64 = 60;
-
-fn failed() -> Response {
-    pages::error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "The server failed; try again.",
-    )
-}
-
-/// The browser's active web session in this zone, if any.
-pub async fn current_session(
-    s: &AppState,
-    zone: &ZoneEntry,
-    headers: &HeaderMap,
-) -> Option<Session> {
-    let secret = browser::cookie(headers, &browser::session_cookie(zone))?;
-    s.store
-        .find_web_session(&zone.zone.id, &s.hasher.hash(&secret), Timestamp::now())
-        .await
-        .ok()
-        .flatten()
-}
 
 async fn zone_and_request(
     s: &AppState,
@@ -86,7 +61,7 @@ async fn render_login(
     error: Option<&str>,
     email: &str,
 ) -> Response {
-    let upstream = super::federation::login_provider(s, zone)
+    let upstream = latchkey_oauth::federation::signin::login_provider(s, zone)
         .await
         .ok()
         .flatten();
@@ -173,67 +148,32 @@ pub async fn login_submit(
             );
         }
     };
-    match start_session(&s, &zone, &user, None, None).await {
-        Ok((session, cookie)) => {
-            let mut res = proceed(&s, &zone, &id, &csrf, req, session).await;
-            browser::set_cookie(
-                &mut res,
-                &zone,
-                &browser::session_cookie(&zone),
-                &cookie,
-                browser::SESSION_TTL_SECONDS,
-            );
-            res
-        }
-        Err(r) => r,
-    }
+    signed_in(&s, &zone, &user, None, None, (&id, &csrf), req).await
 }
 
-/// Creates a web session for `user`; returns it with the cookie value.
-pub async fn start_session(
+/// Starts a web session for `user` (signed in by password or through `provider`), sets its
+/// cookie, and continues request `id` (with its CSRF token).
+pub async fn signed_in(
     s: &AppState,
     zone: &ZoneEntry,
     user: &User,
-    provider: Option<&latchkey_domain::model::directory::Provider>,
+    provider: Option<&Provider>,
     claims: Option<serde_json::Value>,
-) -> Result<(Session, String), Response> {
-    let secret = latchkey_crypto::random::secret("lk_ws_").map_err(|_| failed())?;
-    let now = Timestamp::now();
-    let session = Session {
-        zone_id: zone.zone.id.clone(),
-        id: SessionId::new(latchkey_crypto::random::id().map_err(|_| failed())?),
-        organization_id: zone.zone.organization_id.clone(),
-        session_type: SessionType::User,
-        user_id: Some(user.id.clone()),
-        application_id: None,
-        user_agent_id: None,
-        parent_id: None,
-        provider_id: provider.map(|p| p.id.clone()),
-        issuer: user.issuer.clone(),
-        subject: user.subject.clone(),
-        metadata_name: Some(zone.zone.name.clone()),
-        session_data: claims,
-        status: Status::Active,
-        authenticated_at: Some(now),
-        expires_at: Some(now.plus_seconds(browser::SESSION_TTL_SECONDS)),
-        created_at: now,
-        updated_at: now,
+    (id, csrf): (&str, &str),
+    req: AuthRequest,
+) -> Response {
+    let Ok((session, cookie)) = flow::start_session(s, zone, user, provider, claims).await else {
+        return failed();
     };
-    s.store
-        .insert_web_session(&session, &s.hasher.hash(&secret))
-        .await
-        .map_err(|_| failed())?;
-    let _ = s.store.touch_user(&zone.zone.id, &user.id, now).await;
-    Ok((session, secret))
-}
-
-fn requested_scopes(req: &AuthRequest) -> Vec<String> {
-    req.scope
-        .as_deref()
-        .unwrap_or_default()
-        .split_ascii_whitespace()
-        .map(str::to_owned)
-        .collect()
+    let mut res = proceed(s, zone, id, csrf, req, session).await;
+    browser::set_cookie(
+        &mut res,
+        zone,
+        &browser::session_cookie(zone),
+        &cookie,
+        browser::SESSION_TTL_SECONDS,
+    );
+    res
 }
 
 /// After sign-in: upstream grants still missing, then consent if needed, then a code.
@@ -248,56 +188,49 @@ pub async fn proceed(
     let Some(user_id) = session.user_id.clone() else {
         return failed();
     };
-    match super::federation::next_missing_grant(s, zone, id, &req, &user_id).await {
-        Ok(Some(redirect)) => return redirect,
-        Ok(None) => {}
-        Err(r) => return r,
+    match brokering::next_missing_grant(s, zone, id, &req, &user_id).await {
+        Ok(Missing::Nothing) => {}
+        Ok(Missing::Hop(h)) => return hop::leave(zone, h),
+        Ok(Missing::InteractionRequired) => {
+            return client_error(
+                zone,
+                &req.redirect_uri,
+                req.state.as_deref(),
+                "interaction_required",
+                "an upstream authorization is needed",
+            );
+        }
+        Err(f) => return hop::failed(f),
     }
-    let wanted = requested_scopes(&req);
-    let prompt_consent = req
-        .prompt
-        .as_deref()
-        .is_some_and(|p| p.split_ascii_whitespace().any(|x| x == "consent"));
-    let granted = s
-        .store
-        .get_consent(&zone.zone.id, &user_id, &req.client.client_id)
-        .await
-        .ok()
-        .flatten();
-    let covered = granted.is_some_and(|g| g.covers(&wanted, &req.resources));
-    let silent = req
-        .prompt
-        .as_deref()
-        .is_some_and(|p| p.split_ascii_whitespace().any(|x| x == "none"));
-    if req.client.consent_required && (prompt_consent || !covered) && silent {
-        return client_error(
+    match flow::consent_step(s, zone, &req, &user_id).await {
+        ConsentStep::Granted => issue_code(s, zone, id, &req, &session).await,
+        ConsentStep::Required => client_error(
             zone,
             &req.redirect_uri,
             req.state.as_deref(),
             "consent_required",
             "the user has not consented to this client",
-        );
+        ),
+        ConsentStep::Ask => {
+            let mut res = pages::consent(
+                &zone.zone.name,
+                &req.client.name,
+                &zone.url("/login/consent"),
+                id,
+                csrf,
+                &flow::requested_scopes(&req),
+                &req.resources,
+            );
+            browser::set_cookie(
+                &mut res,
+                zone,
+                &browser::csrf_cookie(zone),
+                csrf,
+                browser::REQUEST_TTL_SECONDS,
+            );
+            res
+        }
     }
-    if req.client.consent_required && (prompt_consent || !covered) {
-        let mut res = pages::consent(
-            &zone.zone.name,
-            &req.client.name,
-            &zone.url("/login/consent"),
-            id,
-            csrf,
-            &wanted,
-            &req.resources,
-        );
-        browser::set_cookie(
-            &mut res,
-            zone,
-            &browser::csrf_cookie(zone),
-            csrf,
-            browser::REQUEST_TTL_SECONDS,
-        );
-        return res;
-    }
-    issue_code(s, zone, id, req, &session).await
 }
 
 /// `POST {issuer}/login/consent`
@@ -338,24 +271,13 @@ pub async fn consent_submit(
         return failed();
     };
     // Consent accumulates: what the user allows now adds to what they allowed before.
-    let before = s
-        .store
-        .get_consent(&zone.zone.id, &user_id, &req.client.client_id)
-        .await;
-    let Ok(before) = before else {
-        return failed();
-    };
-    let consent = before
-        .unwrap_or_default()
-        .merged(&requested_scopes(&req), &req.resources);
-    if s.store
-        .put_consent(&zone.zone.id, &user_id, &req.client.client_id, &consent)
+    if flow::record_consent(&s, &zone, &req, &user_id)
         .await
         .is_err()
     {
         return failed();
     }
-    issue_code(&s, &zone, &id, req, &session).await
+    issue_code(&s, &zone, &id, &req, &session).await
 }
 
 /// Issues a single-use code and redirects to the client with `code`, `state` and `iss`.
@@ -363,44 +285,11 @@ async fn issue_code(
     s: &AppState,
     zone: &ZoneEntry,
     id: &str,
-    req: AuthRequest,
+    req: &AuthRequest,
     session: &Session,
 ) -> Response {
-    let Some(user_id) = session.user_id.clone() else {
-        return failed();
-    };
-    let Ok(code) = latchkey_crypto::random::secret("lk_code_") else {
-        return failed();
-    };
-    let grant = GrantData {
-        client_id: req.client.client_id.clone(),
-        user_id: user_id.into_string(),
-        session_id: Some(session.id.as_str().to_owned()),
-        token_session_id: None,
-        scope: req.scope.clone(),
-        resources: req.resources.clone(),
-        nonce: req.nonce.clone(),
-        auth_time: session
-            .authenticated_at
-            .unwrap_or(session.created_at)
-            .millis()
-            / 1000,
-        redirect_uri: Some(req.redirect_uri.clone()),
-        code_challenge: req.code_challenge.clone(),
-        code_challenge_method: req.code_challenge_method.clone(),
-    };
-    let expires = Timestamp::now().plus_seconds(CODE_TTL_SECONDS);
-    if s.store
-        .put_code(&zone.zone.id, &s.hasher.hash(&code), &grant, expires)
-        .await
-        .is_err()
-    {
-        return failed();
+    match flow::issue_code(s, zone, id, req, session).await {
+        Ok(location) => browser::redirect(&location),
+        Err(_) => failed(),
     }
-    let _ = s.store.delete_auth_request(&zone.zone.id, id).await;
-    let mut params = vec![("code", code.as_str()), ("iss", zone.issuer.as_str())];
-    if let Some(st) = req.state.as_deref() {
-        params.push(("state", st));
-    }
-    browser::redirect(&browser::with_query(&req.redirect_uri, &params))
 }

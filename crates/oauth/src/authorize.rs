@@ -1,0 +1,280 @@
+//! The authorization endpoint's protocol side (RFC 6749 §4.1 with PKCE, RFC 8707 resources): the
+//! typed query with its size bounds, redirect-URI choice, the checks that turn a query into a
+//! pending [`AuthRequest`], and storing it while the user signs in. Which page or redirect
+//! answers is the HTTP layer's business.
+
+use latchkey_domain::Timestamp;
+use latchkey_domain::id::ApplicationId;
+use latchkey_domain::model::directory::{ProviderType, Resource};
+
+use crate::browser::{self, AuthRequest, BrowserClient};
+use crate::error::OAuthError;
+use crate::services::Services;
+use crate::targets::resolve_target;
+use crate::zones::ZoneEntry;
+
+/// Scopes a zone understands besides the resources' own.
+pub const STANDARD_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+
+/// Longest value accepted for any authorization request parameter (bytes).
+pub const MAX_PARAMETER_BYTES: usize = 2048;
+/// Most `resource` parameters in one request.
+const MAX_RESOURCES: usize = 16;
+
+/// An authorization request's parameters (the first value of each, every `resource`).
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizeQuery {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub resources: Vec<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub prompt: Option<String>,
+    /// A sign-up invitation token (invitation-only zones).
+    pub invitation: Option<String>,
+}
+
+impl AuthorizeQuery {
+    /// Reads the query's `(name, value)` pairs, refusing oversized parameters before anything is
+    /// looked up or stored (nothing an anonymous caller sends may grow the database beyond these
+    /// bounds). The refusal is a sentence for the error page.
+    pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, String> {
+        let pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
+        if pairs.iter().filter(|(k, _)| *k == "resource").count() > MAX_RESOURCES {
+            return Err(format!(
+                "At most {MAX_RESOURCES} `resource` parameters are accepted."
+            ));
+        }
+        let mut q = Self::default();
+        for (name, value) in pairs {
+            if value.len() > MAX_PARAMETER_BYTES {
+                return Err(format!(
+                    "The `{}` parameter is too long (at most {MAX_PARAMETER_BYTES} bytes).",
+                    name.chars().take(40).collect::<String>()
+                ));
+            }
+            let slot = match name {
+                "resource" => {
+                    q.resources.push(value.to_owned());
+                    continue;
+                }
+                "client_id" => &mut q.client_id,
+                "redirect_uri" => &mut q.redirect_uri,
+                "response_type" => &mut q.response_type,
+                "code_challenge" => &mut q.code_challenge,
+                "code_challenge_method" => &mut q.code_challenge_method,
+                "scope" => &mut q.scope,
+                "state" => &mut q.state,
+                "nonce" => &mut q.nonce,
+                "prompt" => &mut q.prompt,
+                "invitation" => &mut q.invitation,
+                _ => continue,
+            };
+            slot.get_or_insert_with(|| value.to_owned());
+        }
+        Ok(q)
+    }
+
+    /// Whether `prompt` lists `value`.
+    pub fn prompts(prompt: Option<&str>, value: &str) -> bool {
+        prompt.is_some_and(|p| p.split_ascii_whitespace().any(|x| x == value))
+    }
+}
+
+/// The redirect URI of the request: the requested one when registered (exact match, any port on
+/// loopback), or the client's only one; otherwise a sentence for the error page.
+pub fn redirect_uri(
+    client: &BrowserClient,
+    requested: Option<&str>,
+) -> Result<String, &'static str> {
+    match requested {
+        Some(r)
+            if client
+                .redirect_uris
+                .iter()
+                .any(|reg| browser::redirect_matches(reg, r)) =>
+        {
+            Ok(r.to_owned())
+        }
+        Some(_) => Err("The redirect_uri is not registered for this client."),
+        None if client.redirect_uris.len() == 1 => Ok(client.redirect_uris[0].clone()),
+        None => Err("The request has no redirect_uri."),
+    }
+}
+
+/// An error for the client: `(error, error_description)`.
+pub type Refusal = (&'static str, String);
+
+/// The pending request for a validated client and redirect URI, or the error to send back to
+/// the client.
+pub async fn build_request(
+    s: &Services,
+    zone: &ZoneEntry,
+    q: AuthorizeQuery,
+    client: BrowserClient,
+    redirect_uri: String,
+) -> Result<AuthRequest, Refusal> {
+    if q.response_type.as_deref() != Some("code") {
+        return Err((
+            "unsupported_response_type",
+            "only `response_type=code` is supported".into(),
+        ));
+    }
+    check_pkce(
+        zone,
+        &client,
+        q.code_challenge.as_deref(),
+        q.code_challenge_method.as_deref(),
+    )?;
+    let (resources, offered) = requested_resources(s, zone, &client, &q.resources).await?;
+    let scope = q
+        .scope
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    if let Some(sc) = &scope
+        && let Some(bad) = sc
+            .split_ascii_whitespace()
+            .find(|x| !STANDARD_SCOPES.contains(x) && !offered.iter().any(|o| o == x))
+    {
+        return Err((
+            "invalid_scope",
+            format!("scope `{bad}` is not offered here"),
+        ));
+    }
+    Ok(AuthRequest {
+        client,
+        redirect_uri,
+        state: q.state,
+        scope,
+        resources,
+        code_challenge: q.code_challenge,
+        code_challenge_method: q.code_challenge_method,
+        nonce: q.nonce,
+        prompt: q.prompt,
+        invitation: q.invitation.map(|t| s.hasher.hash(&t)),
+    })
+}
+
+/// PKCE (RFC 7636): required for public clients and where the zone requires it; only `S256`
+/// with a well-formed challenge.
+fn check_pkce(
+    zone: &ZoneEntry,
+    client: &BrowserClient,
+    challenge: Option<&str>,
+    method: Option<&str>,
+) -> Result<(), Refusal> {
+    match (challenge, method) {
+        (None, _) if zone.zone.pkce_required || client.public => {
+            return Err((
+                "invalid_request",
+                "PKCE is required: send `code_challenge` with method `S256`".into(),
+            ));
+        }
+        (Some(c), Some("S256"))
+            if c.len() == 43
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {}
+        (Some(_), Some("S256")) => {
+            return Err((
+                "invalid_request",
+                "`code_challenge` must be a base64url SHA-256 (43 characters)".into(),
+            ));
+        }
+        (Some(_), _) => {
+            return Err((
+                "invalid_request",
+                "`code_challenge_method` must be `S256`".into(),
+            ));
+        }
+        (None, _) => {}
+    }
+    Ok(())
+}
+
+/// The requested resources (each resolved and reachable by the client), without repeats, and
+/// the scopes they offer.
+async fn requested_resources(
+    s: &Services,
+    zone: &ZoneEntry,
+    client: &BrowserClient,
+    requested: &[String],
+) -> Result<(Vec<String>, Vec<String>), Refusal> {
+    let mut resources: Vec<String> = Vec::new();
+    let mut offered: Vec<String> = Vec::new();
+    for r in requested {
+        let t = resolve_target(s, zone, r)
+            .await
+            .map_err(|e| ("invalid_target", e.description))?;
+        reachable(s, zone, client, &t.resource, t.kind).await?;
+        offered.extend(t.resource.scopes.clone().unwrap_or_default());
+        if !resources.contains(r) {
+            resources.push(r.clone());
+        }
+    }
+    Ok((resources, offered))
+}
+
+/// Whether the zone lets `client` ask for `resource` in a browser flow. Vault resources are for
+/// applications, never for users' tokens. A client whose users are not asked for consent is
+/// limited to what its application provides or depends on; any other client reaches the zone's
+/// resources only as far as the user consents (checked before a code is issued).
+async fn reachable(
+    s: &Services,
+    zone: &ZoneEntry,
+    client: &BrowserClient,
+    resource: &Resource,
+    kind: ProviderType,
+) -> Result<(), Refusal> {
+    let refuse = || {
+        (
+            "invalid_target",
+            format!("`{}` is not available to this client", resource.identifier),
+        )
+    };
+    if kind == ProviderType::KeycardVault {
+        return Err(refuse());
+    }
+    let Some(app) = client
+        .application_id
+        .as_deref()
+        .filter(|_| !client.consent_required)
+    else {
+        return Ok(());
+    };
+    let app = ApplicationId::new(app);
+    if resource.application_id.as_ref() == Some(&app) {
+        return Ok(());
+    }
+    match s
+        .store
+        .dependency_conditions(&zone.zone.id, &app, &resource.id)
+        .await
+    {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(refuse()),
+        Err(_) => Err(("server_error", "the server failed; try again".into())),
+    }
+}
+
+/// Persists a pending request; returns its id and CSRF token.
+pub async fn save(
+    s: &Services,
+    zone: &ZoneEntry,
+    request: &AuthRequest,
+) -> Result<(String, String), OAuthError> {
+    let id = latchkey_crypto::random::id().map_err(|_| OAuthError::server_error())?;
+    let csrf = latchkey_crypto::random::secret("").map_err(|_| OAuthError::server_error())?;
+    let params = serde_json::to_string(request).map_err(|_| OAuthError::server_error())?;
+    let expires = Timestamp::now().plus_seconds(browser::REQUEST_TTL_SECONDS);
+    s.store
+        .put_auth_request(&zone.zone.id, &id, &params, &csrf, expires)
+        .await
+        .map_err(crate::error::server)?;
+    Ok((id, csrf))
+}

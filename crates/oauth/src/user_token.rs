@@ -1,0 +1,109 @@
+//! The tokens minted for a user at the end of the code and refresh grants: the access token
+//! (audience = the granted resources) and the OpenID Connect ID token.
+
+use latchkey_domain::model::identity::User;
+use latchkey_domain::model::login::GrantData;
+use serde_json::json;
+
+use crate::browser::BrowserClient;
+use crate::error::OAuthError;
+use crate::mint::{self, Claims};
+use crate::services::Services;
+use crate::targets::resolve_target;
+use crate::zones::ZoneEntry;
+
+const ID_TOKEN_TTL_SECONDS: i64 = 3600;
+
+/// Who a user token is for: the client, the user, and the grant (scope, nonce, session).
+pub struct UserToken<'a> {
+    pub client: &'a BrowserClient,
+    pub user: &'a User,
+    pub grant: &'a GrantData,
+}
+
+/// A signed access token with its issue time and lifetime (seconds).
+pub struct Minted {
+    pub token: String,
+    pub iat: i64,
+    pub lifetime: i64,
+}
+
+/// The user's access token for `audiences` under token session `session_id`; it lives as long
+/// as the first audience's resource says.
+pub async fn access_token(
+    s: &Services,
+    zone: &ZoneEntry,
+    who: &UserToken<'_>,
+    audiences: &[String],
+    session_id: &str,
+) -> Result<Minted, OAuthError> {
+    let iat = mint::now_seconds();
+    let lifetime = match audiences.first() {
+        Some(a) => match resolve_target(s, zone, a).await {
+            Ok(t) => mint::lifetime(&t.resource),
+            Err(_) => mint::DEFAULT_LIFETIME_SECONDS,
+        },
+        None => mint::DEFAULT_LIFETIME_SECONDS,
+    };
+    let client = who.client;
+    let claims = Claims {
+        iss: &zone.issuer,
+        sub: &who.user.identifier,
+        aud: "",
+        exp: iat + lifetime,
+        iat,
+        client_id: &client.client_id,
+        jti: mint::jti()?,
+        sub_profile: "user",
+        keycard_app_id: client
+            .application_id
+            .as_deref()
+            .or(client.user_agent_id.as_deref())
+            .unwrap_or_default(),
+        scope: who.grant.scope.clone(),
+        act: None,
+        sid: Some(session_id),
+    };
+    let mut value = serde_json::to_value(&claims).map_err(|_| OAuthError::server_error())?;
+    value["aud"] = if audiences.len() == 1 {
+        json!(audiences[0])
+    } else {
+        json!(audiences)
+    };
+    if audiences.len() == 1 {
+        value["resource"] = json!(audiences[0]);
+    }
+    let token = mint::sign_value(s, zone, &value).await?;
+    Ok(Minted {
+        token,
+        iat,
+        lifetime,
+    })
+}
+
+/// The ID token (issued at `iat`, like the access token beside it).
+pub async fn id_token(
+    s: &Services,
+    zone: &ZoneEntry,
+    who: &UserToken<'_>,
+    iat: i64,
+) -> Result<String, OAuthError> {
+    let (client, user, grant) = (who.client, who.user, who.grant);
+    let mut claims = json!({
+        "iss": zone.issuer,
+        "sub": user.identifier,
+        "aud": client.client_id,
+        "exp": iat + ID_TOKEN_TTL_SECONDS,
+        "iat": iat,
+        "auth_time": grant.auth_time,
+        "email": user.email,
+        "email_verified": user.email_verified,
+    });
+    if let Some(n) = &grant.nonce {
+        claims["nonce"] = json!(n);
+    }
+    if let Some(sid) = &grant.session_id {
+        claims["sid"] = json!(sid);
+    }
+    mint::sign_value(s, zone, &claims).await
+}

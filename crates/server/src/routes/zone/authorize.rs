@@ -1,0 +1,99 @@
+//! `GET {issuer}/oauth/2/authorize` (RFC 6749 §4.1 with PKCE, RFC 8707 resources, RFC 9207 `iss`).
+//! Client and redirect URI are validated first and problems with them answer an error page;
+//! after that, errors go back to the client. A signed-in browser continues straight to consent
+//! or a code; otherwise the user is sent to the sign-in page. The checks themselves are
+//! `latchkey_oauth::authorize`.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use latchkey_oauth::authorize::{self as protocol, AuthorizeQuery};
+
+use super::browser::{self, AuthRequest, client_error, failed};
+use super::cache::ZoneEntry;
+use super::pages;
+use crate::extract::QueryMap;
+use crate::state::AppState;
+
+pub async fn authorize(
+    State(s): State<AppState>,
+    Path(zone): Path<String>,
+    headers: HeaderMap,
+    q: QueryMap,
+) -> Response {
+    let zone = match browser::zone_page(&s, &zone).await {
+        Ok(z) => z,
+        Err(page) => return page,
+    };
+    let q = match AuthorizeQuery::parse(q.pairs()) {
+        Ok(q) => q,
+        Err(message) => return pages::error(StatusCode::BAD_REQUEST, &message),
+    };
+    let client = match q.client_id.as_deref() {
+        None => return pages::error(StatusCode::BAD_REQUEST, "The request has no client_id."),
+        Some(id) => match browser::client(&s, &zone, id).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return pages::error(
+                    StatusCode::BAD_REQUEST,
+                    "The client is not registered in this zone.",
+                );
+            }
+            Err(_) => return failed(),
+        },
+    };
+    let redirect_uri = match protocol::redirect_uri(&client, q.redirect_uri.as_deref()) {
+        Ok(r) => r,
+        Err(message) => return pages::error(StatusCode::BAD_REQUEST, message),
+    };
+    let state = q.state.clone();
+    match protocol::build_request(&s, &zone, q, client, redirect_uri.clone()).await {
+        Ok(request) => start(&s, &zone, &headers, request).await,
+        Err((error, description)) => {
+            client_error(&zone, &redirect_uri, state.as_deref(), error, &description)
+        }
+    }
+}
+
+/// Stores the request and sends the browser on: to sign-in, or (already signed in) onwards.
+async fn start(
+    s: &AppState,
+    zone: &ZoneEntry,
+    headers: &HeaderMap,
+    request: AuthRequest,
+) -> Response {
+    let session = browser::current_session(s, zone, headers).await;
+    let prompt = request.prompt.as_deref();
+    if AuthorizeQuery::prompts(prompt, "none") && session.is_none() {
+        return client_error(
+            zone,
+            &request.redirect_uri,
+            request.state.as_deref(),
+            "login_required",
+            "the user is not signed in",
+        );
+    }
+    let login = AuthorizeQuery::prompts(prompt, "login");
+    let (id, csrf) = match save(s, zone, &request).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match session {
+        Some(session) if !login => {
+            super::login::proceed(s, zone, &id, &csrf, request, session).await
+        }
+        _ => browser::redirect(&browser::with_query(
+            &zone.url("/login"),
+            &[("request", &id)],
+        )),
+    }
+}
+
+/// Persists a pending request; returns its id and CSRF token, or the error page.
+async fn save(
+    s: &AppState,
+    zone: &ZoneEntry,
+    request: &AuthRequest,
+) -> Result<(String, String), Response> {
+    protocol::save(s, zone, request).await.map_err(|_| failed())
+}
