@@ -95,3 +95,19 @@ define_id!(
     /// A delegated grant of a zone.
     GrantId
 );
+define_id!(
+    /// A Cedar policy of a zone.
+    PolicyId
+);
+define_id!(
+    /// An immutable version of a policy.
+    PolicyVersionId
+);
+define_id!(
+    /// A policy set of a zone.
+    PolicySetId
+);
+define_id!(
+    /// An immutable version of a policy set (its manifest).
+    PolicySetVersionId
+);

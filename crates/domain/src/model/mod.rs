@@ -7,6 +7,7 @@ pub mod identity;
 pub mod keys;
 pub mod login;
 pub mod organization;
+pub mod policy;
 pub mod service_account;
 pub mod vault;
 pub mod zone;

@@ -6,11 +6,13 @@ mod directory;
 mod identity;
 mod login;
 mod organization;
+mod policy;
 
 pub use directory::*;
 pub use identity::*;
 pub use login::*;
 pub use organization::*;
+pub use policy::*;
 
 use async_trait::async_trait;
 
