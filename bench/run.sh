@@ -12,7 +12,8 @@
 # concurrent wrong-password sign-ins, from 127.0.0.2-127.0.0.5).
 # Installs what it needs on first run (oha via cargo into bench/.tools, or wrk from apt;
 # oidc-provider via npm ci into bench/node). All traffic goes to loopback (127.0.0.0/8).
-# Every cargo command holds /tmp/latchkey-cargo.lock (flock), so builds on this shared machine
+# Every cargo command holds /tmp/latchkey-cargo.lock (flock; BENCH_CARGO_LOCK names another, for a
+# caller that holds that lock around the whole run to keep the machine quiet), so builds on this shared machine
 # do not run concurrently with other engineers' cargo commands.
 set -euo pipefail
 
@@ -22,7 +23,7 @@ TOOLS="$BENCH/.tools"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 say() { printf '[bench] %s\n' "$*" >&2; }
-CARGO_LOCK=/tmp/latchkey-cargo.lock
+CARGO_LOCK="${BENCH_CARGO_LOCK:-/tmp/latchkey-cargo.lock}"
 locked_cargo() { flock "$CARGO_LOCK" cargo "$@"; }
 
 apt_install() {
