@@ -23,24 +23,30 @@ use crate::policy_rows::{
 };
 use crate::sql::{Filter, Sql, TableSpec};
 
-/// The rows of `spec` in `zone` whose id is in `ids`.
+/// The rows of `spec` in `zone` whose id is in `ids`, by id.
 async fn by_ids<T>(
     db: &Db,
     spec: &TableSpec,
     zone: &ZoneId,
-    ids: Vec<String>,
+    mut ids: Vec<String>,
     map: fn(&AnyRow) -> Result<T, sqlx::Error>,
-) -> Result<Vec<T>, StoreError> {
+    id: fn(&T) -> String,
+) -> Result<HashMap<String, T>, StoreError> {
     if ids.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
+    ids.sort();
+    ids.dedup();
     let mut sql = Sql::new(format!("SELECT {} FROM {}", spec.columns, spec.table));
     Filter::default()
         .eq("zone_id", zone.as_str())
         .in_list("id", &ids)
         .write(&mut sql, None);
     let rows = sql.query().fetch_all(db.pool()).await.store()?;
-    rows.iter().map(map).collect::<Result<_, _>>().store()
+    rows.iter()
+        .map(|r| map(r).map(|t| (id(&t), t)))
+        .collect::<Result<_, _>>()
+        .store()
 }
 
 /// The zone's unarchived zone-target sets with an active or shadow binding, oldest first.
@@ -68,77 +74,67 @@ fn missing(what: &str, id: &str) -> StoreError {
     ))
 }
 
-/// One `BoundSet` per binding (active, then shadow, per set), policies in manifest order.
-pub(crate) async fn bound_sets(db: &Db, zone: &ZoneId) -> Result<Vec<BoundSet>, StoreError> {
-    let sets = bound_set_rows(db, zone).await?;
-    let bindings: Vec<(&PolicySet, String, bool)> = sets
-        .iter()
-        .flat_map(|s| {
-            let active = s
-                .active_version_id
-                .as_ref()
-                .map(|v| (s, v.to_string(), true));
-            let shadow = s
-                .shadow_version_id
-                .as_ref()
-                .map(|v| (s, v.to_string(), false));
-            active.into_iter().chain(shadow)
-        })
-        .collect();
-    let ids = bindings.iter().map(|(_, v, _)| v.clone()).collect();
-    let versions: HashMap<String, PolicySetVersion> =
-        by_ids(db, &SET_VERSIONS, zone, ids, set_version_from_row)
-            .await?
-            .into_iter()
-            .map(|v| (v.id.to_string(), v))
-            .collect();
-    let pinned: Vec<String> = versions
-        .values()
-        .flat_map(|v| v.manifest.iter().map(|e| e.policy_version_id.to_string()))
-        .collect();
-    let pvs: HashMap<String, PolicyVersion> =
-        by_ids(db, &POLICY_VERSIONS, zone, dedup(pinned), version_from_row)
-            .await?
-            .into_iter()
-            .map(|v| (v.id.to_string(), v))
-            .collect();
-    let parents = dedup(pvs.values().map(|v| v.policy_id.to_string()).collect());
-    let policies: HashMap<String, Policy> = by_ids(db, &POLICIES, zone, parents, policy_from_row)
-        .await?
-        .into_iter()
-        .map(|p| (p.id.to_string(), p))
-        .collect();
-    let mut out = Vec::with_capacity(bindings.len());
-    for (set, vid, active) in bindings {
-        let version = versions
-            .get(&vid)
-            .ok_or_else(|| missing("policy set version", &vid))?;
-        let mut pinned = Vec::with_capacity(version.manifest.len());
-        for entry in &version.manifest {
-            let pv_id = entry.policy_version_id.to_string();
-            let pv = pvs
-                .get(&pv_id)
-                .ok_or_else(|| missing("policy version", &pv_id))?;
-            let p_id = pv.policy_id.to_string();
-            let policy = policies
-                .get(&p_id)
-                .ok_or_else(|| missing("policy", &p_id))?;
-            pinned.push((policy.clone(), pv.clone()));
-        }
-        out.push(BoundSet {
-            set: set.clone(),
-            version: version.clone(),
-            policies: pinned,
-            active,
-        });
+/// The pinned policy versions of `version` with their policies, in manifest order.
+fn pinned(
+    version: &PolicySetVersion,
+    versions: &HashMap<String, PolicyVersion>,
+    policies: &HashMap<String, Policy>,
+) -> Result<Vec<(Policy, PolicyVersion)>, StoreError> {
+    let mut out = Vec::with_capacity(version.manifest.len());
+    for entry in &version.manifest {
+        let pv_id = entry.policy_version_id.as_str();
+        let pv = versions
+            .get(pv_id)
+            .ok_or_else(|| missing("policy version", pv_id))?;
+        let p_id = pv.policy_id.as_str();
+        let policy = policies.get(p_id).ok_or_else(|| missing("policy", p_id))?;
+        out.push((policy.clone(), pv.clone()));
     }
     Ok(out)
 }
 
-fn dedup(mut ids: Vec<String>) -> Vec<String> {
-    ids.sort();
-    ids.dedup();
-    ids
+/// One `BoundSet` per binding (active, then shadow, per set), policies in manifest order.
+pub(crate) async fn bound_sets(db: &Db, zone: &ZoneId) -> Result<Vec<BoundSet>, StoreError> {
+    let sets = bound_set_rows(db, zone).await?;
+    let bindings: Vec<(&PolicySet, &str, bool)> = sets
+        .iter()
+        .flat_map(|s| {
+            let active = s.active_version_id.as_ref().map(|v| (s, v.as_str(), true));
+            let shadow = s.shadow_version_id.as_ref().map(|v| (s, v.as_str(), false));
+            active.into_iter().chain(shadow)
+        })
+        .collect();
+    let ids = bindings.iter().map(|(_, v, _)| (*v).to_owned()).collect();
+    let set_versions = by_ids(db, &SET_VERSIONS, zone, ids, set_version_from_row, |v| {
+        v.id.to_string()
+    })
+    .await?;
+    let ids = set_versions
+        .values()
+        .flat_map(|v| v.manifest.iter().map(|e| e.policy_version_id.to_string()))
+        .collect();
+    let versions = by_ids(db, &POLICY_VERSIONS, zone, ids, version_from_row, |v| {
+        v.id.to_string()
+    })
+    .await?;
+    let ids = versions.values().map(|v| v.policy_id.to_string()).collect();
+    let policies = by_ids(db, &POLICIES, zone, ids, policy_from_row, |p| {
+        p.id.to_string()
+    })
+    .await?;
+    let mut out = Vec::with_capacity(bindings.len());
+    for (set, vid, active) in bindings {
+        let version = set_versions
+            .get(vid)
+            .ok_or_else(|| missing("policy set version", vid))?;
+        out.push(BoundSet {
+            set: set.clone(),
+            policies: pinned(version, &versions, &policies)?,
+            version: version.clone(),
+            active,
+        });
+    }
+    Ok(out)
 }
 
 /// Whether `zone` has a platform-owned set named `name` (archived or not), inside `conn`.
