@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "session_security",
         include_str!("../migrations/0006_session_security.sql"),
     ),
+    (
+        7,
+        "policies",
+        include_str!("../migrations/0007_policies.sql"),
+    ),
 ];
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;

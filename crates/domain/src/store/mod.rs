@@ -33,6 +33,7 @@ pub trait Store:
     + KeyStore
     + LoginStore
     + InvitationStore
+    + PolicyStore
 {
     /// Closes connections cleanly (checkpointing SQLite's WAL).
     async fn close(&self);

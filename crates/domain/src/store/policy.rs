@@ -93,8 +93,11 @@ pub trait PolicyStore: Send + Sync {
     ) -> StoreResult<bool>;
 
     async fn create_policy_set(&self, set: &PolicySet) -> StoreResult<()>;
-    async fn get_policy_set(&self, zone: &ZoneId, id: &PolicySetId)
-    -> StoreResult<Option<PolicySet>>;
+    async fn get_policy_set(
+        &self,
+        zone: &ZoneId,
+        id: &PolicySetId,
+    ) -> StoreResult<Option<PolicySet>>;
     /// Sortable by `created_at` and `status` (bound first, then newest).
     async fn list_policy_sets(
         &self,

@@ -1,0 +1,201 @@
+//! Policy sets, their immutable versions and their bindings. A binding (the set's active or
+//! shadow version, for `target_id`) is two columns of the set row and moves in one `UPDATE`, which
+//! also checks that the version belongs to that set, so a reader sees the old binding or the new
+//! one and a set can only ever point at its own versions.
+
+use latchkey_domain::id::{PolicySetId, PolicySetVersionId, ZoneId};
+use latchkey_domain::model::policy::{PolicySet, PolicySetVersion, TargetType};
+use latchkey_domain::store::{BindMode, PolicySetFilter};
+use latchkey_domain::{Page, PageRequest, SortKey, StoreError};
+
+use crate::Db;
+use crate::error::OrStore;
+use crate::policies::next_number;
+use crate::policy_rows::{
+    POLICY_SETS, SET_VERSIONS, insert_set, insert_set_version, set_changes, set_from_row,
+    set_version_from_row,
+};
+use crate::sql::{Arg, Filter, Sql, get_one, json, list_page, touched, update_row};
+
+pub(crate) async fn create(db: &Db, set: &PolicySet) -> Result<(), StoreError> {
+    let mut conn = db.pool().acquire().await.store()?;
+    insert_set(&mut conn, set).await
+}
+
+pub(crate) async fn get(
+    db: &Db,
+    zone: &ZoneId,
+    id: &PolicySetId,
+) -> Result<Option<PolicySet>, StoreError> {
+    get_one(db.pool(), &POLICY_SETS, zone, id.as_str(), set_from_row).await
+}
+
+/// `sort=status` means bound sets first, then by creation time in the same direction: a `status`
+/// key not followed by `created_at` gets it added.
+fn with_status_tiebreak(page: &PageRequest) -> PageRequest {
+    let mut page = page.clone();
+    if let Some(i) = page.sort.iter().position(|k| k.field == "status")
+        && !page.sort.iter().any(|k| k.field == "created_at")
+    {
+        let desc = page.sort[i].desc;
+        page.sort.insert(
+            i + 1,
+            SortKey {
+                field: "created_at",
+                desc,
+            },
+        );
+    }
+    page
+}
+
+pub(crate) async fn list(
+    db: &Db,
+    zone: &ZoneId,
+    filter: &PolicySetFilter,
+    page: &PageRequest,
+) -> Result<Page<PolicySet>, StoreError> {
+    let mut f = Filter::default().eq("zone_id", zone.as_str());
+    match filter.active {
+        Some(true) => f = f.raw("active_version_id IS NOT NULL", Vec::new()),
+        Some(false) => f = f.raw("active_version_id IS NULL", Vec::new()),
+        None => {}
+    }
+    if !filter.target_types.is_empty() {
+        let types: Vec<String> = filter
+            .target_types
+            .iter()
+            .map(|t| TargetType::as_str(*t).to_owned())
+            .collect();
+        f = f.in_list("target_type", &types);
+    }
+    let f = POLICY_SETS.apply(f, &filter.list)?;
+    let page = with_status_tiebreak(page);
+    list_page(db.pool(), &POLICY_SETS, &f, &page, set_from_row).await
+}
+
+/// Saves name, `updated_*` and `archived_*`; an archived set loses both bindings.
+pub(crate) async fn update(db: &Db, set: &PolicySet) -> Result<(), StoreError> {
+    let mut changes = set_changes(set);
+    if set.archived_at.is_some() {
+        changes.push(("active_version_id", Arg::OptText(None)));
+        changes.push(("shadow_version_id", Arg::OptText(None)));
+    }
+    let keys: Vec<(&str, Arg)> = vec![
+        ("zone_id", set.zone_id.as_str().into()),
+        ("id", set.id.as_str().into()),
+    ];
+    if !touched(db.pool(), &update_row("policy_sets", changes, keys)).await? {
+        return Err(StoreError::NotFound(format!("policy set `{}`", set.id)));
+    }
+    Ok(())
+}
+
+/// Numbers `version` after its set's latest and makes it the latest, in one transaction.
+pub(crate) async fn add_version(
+    db: &Db,
+    mut version: PolicySetVersion,
+) -> Result<PolicySetVersion, StoreError> {
+    let mut w = db.write().await?;
+    version.version = next_number(
+        &mut w.tx,
+        "policy_sets",
+        &version.zone_id,
+        version.policy_set_id.as_str(),
+        version.id.as_str(),
+        None,
+    )
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("policy set `{}`", version.policy_set_id)))?;
+    insert_set_version(&mut w.tx, &version).await?;
+    w.commit().await?;
+    Ok(version)
+}
+
+pub(crate) async fn get_version(
+    db: &Db,
+    zone: &ZoneId,
+    id: &PolicySetVersionId,
+) -> Result<Option<PolicySetVersion>, StoreError> {
+    get_one(
+        db.pool(),
+        &SET_VERSIONS,
+        zone,
+        id.as_str(),
+        set_version_from_row,
+    )
+    .await
+}
+
+pub(crate) async fn list_versions(
+    db: &Db,
+    zone: &ZoneId,
+    set: &PolicySetId,
+    page: &PageRequest,
+) -> Result<Page<PolicySetVersion>, StoreError> {
+    let f = Filter::default()
+        .eq("zone_id", zone.as_str())
+        .eq("policy_set_id", set.as_str());
+    list_page(db.pool(), &SET_VERSIONS, &f, page, set_version_from_row).await
+}
+
+pub(crate) async fn set_attestation(
+    db: &Db,
+    zone: &ZoneId,
+    id: &PolicySetVersionId,
+    statement: &serde_json::Value,
+    jws: &str,
+) -> Result<(), StoreError> {
+    let set = vec![
+        ("attestation", json(Some(statement))),
+        ("attestation_jws", jws.into()),
+    ];
+    let keys = vec![
+        ("zone_id", zone.as_str().into()),
+        ("id", id.as_str().into()),
+    ];
+    if !touched(db.pool(), &update_row("policy_set_versions", set, keys)).await? {
+        return Err(StoreError::NotFound(format!("policy set version `{id}`")));
+    }
+    Ok(())
+}
+
+/// Moves the `mode` binding of `set` to `version` (for `target_id`), or clears it, in one
+/// statement. Binding needs an unarchived set and an unarchived version of that very set.
+pub(crate) async fn bind(
+    db: &Db,
+    zone: &ZoneId,
+    set: &PolicySetId,
+    version: Option<&PolicySetVersionId>,
+    mode: BindMode,
+    target_id: &str,
+) -> Result<(), StoreError> {
+    let column = match mode {
+        BindMode::Active => "active_version_id",
+        BindMode::Shadow => "shadow_version_id",
+    };
+    let mut sql = Sql::new(format!("UPDATE policy_sets SET {column} = "));
+    sql.bind(version.map(|v| v.as_str().to_owned()));
+    if let Some(v) = version {
+        sql.push(", target_id = ").bind(target_id);
+        sql.push(" WHERE zone_id = ").bind(zone.as_str());
+        sql.push(" AND id = ").bind(set.as_str());
+        sql.push(" AND archived_at IS NULL AND EXISTS (SELECT 1 FROM policy_set_versions v WHERE v.zone_id = ")
+            .bind(zone.as_str())
+            .push(" AND v.policy_set_id = ")
+            .bind(set.as_str())
+            .push(" AND v.id = ")
+            .bind(v.as_str())
+            .push(" AND v.archived_at IS NULL)");
+    } else {
+        sql.push(" WHERE zone_id = ").bind(zone.as_str());
+        sql.push(" AND id = ").bind(set.as_str());
+    }
+    if touched(db.pool(), &sql).await? {
+        return Ok(());
+    }
+    Err(StoreError::NotFound(match version {
+        Some(v) => format!("unarchived policy set `{set}` with unarchived version `{v}`"),
+        None => format!("policy set `{set}`"),
+    }))
+}
