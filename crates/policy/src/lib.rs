@@ -5,3 +5,4 @@
 //! `docs/policies.md`.
 
 pub mod schema;
+pub mod validate;
