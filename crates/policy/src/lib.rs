@@ -6,3 +6,11 @@
 
 pub mod schema;
 pub mod validate;
+pub mod request;
+pub mod compile;
+pub mod issuance;
+pub mod authorize;
+pub mod defaults;
+
+#[cfg(test)]
+mod testing;

@@ -84,7 +84,8 @@ pub fn validate_policy(
         PolicySource::CedarJson(json) => render_json(json)?,
     };
     let set = parse_text(&text)?;
-    let warnings = check_against(&set, &text, schema)?;
+    let validator = Validator::new(schema.cedar().clone());
+    let warnings = check_against(&validator, &set, &text)?;
     let cedar_raw = normalise(&text)?;
     let stored = parse_text(&cedar_raw)?;
     Ok(ValidatedPolicy {
@@ -120,13 +121,13 @@ pub(crate) fn parse_text(text: &str) -> Result<PolicySet, PolicyError> {
     Ok(set)
 }
 
-/// Strict validation; the first error (by position) rejects the policy.
-fn check_against(
+/// Strict validation of `set` (parsed from `text`); the first error (by position) rejects it.
+pub(crate) fn check_against(
+    validator: &Validator,
     set: &PolicySet,
     text: &str,
-    schema: &SchemaVersion,
 ) -> Result<Vec<String>, PolicyError> {
-    let result = Validator::new(schema.cedar().clone()).validate(set, ValidationMode::Strict);
+    let result = validator.validate(set, ValidationMode::Strict);
     let first = result
         .validation_errors()
         .map(|e| (first_offset(e).unwrap_or(0), e))
