@@ -259,3 +259,7 @@ pub fn no_active_set_message(resource_name: &str) -> String {
 #[cfg(test)]
 #[path = "authorize_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "timing_tests.rs"]
+mod timing;

@@ -14,3 +14,7 @@ pub mod defaults;
 
 #[cfg(test)]
 mod testing;
+pub mod jcs;
+pub mod attestation;
+pub mod bundle;
+pub mod tarball;

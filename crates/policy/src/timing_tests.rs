@@ -1,0 +1,53 @@
+//! Rough cost of one issuance decision (ignored by default; run with `--ignored --nocapture`,
+//! preferably `--release`). Prints, never asserts: the benchmark in `bench/` is the measure.
+
+use std::time::Instant;
+
+use crate::authorize::authorize_issuance;
+use crate::compile::CompiledSet;
+use crate::issuance::Issuance;
+use crate::testing::{app, resource, scopes, set_with, user};
+
+fn customer(n: usize) -> Vec<(String, String)> {
+    (0..n)
+        .map(|i| {
+            let text = if i % 10 == 9 {
+                format!("forbid(principal, action, resource) when {{ resource.identifier == \"https://r{i}.example.com\" }};")
+            } else {
+                format!("permit(principal is Keycard::Application, action, resource) when {{ principal.identifier == \"urn:app:{i}\" && context.scopes.contains(\"s{i}\") }};")
+            };
+            (format!("customer-{i}"), text)
+        })
+        .collect()
+}
+
+fn per_decision(set: &CompiledSet, issuance: &Issuance) -> f64 {
+    let rounds = 2_000u32;
+    for _ in 0..100 {
+        std::hint::black_box(authorize_issuance(set, issuance));
+    }
+    let start = Instant::now();
+    for _ in 0..rounds {
+        std::hint::black_box(authorize_issuance(set, issuance));
+    }
+    start.elapsed().as_secs_f64() * 1e6 / f64::from(rounds)
+}
+
+#[test]
+#[ignore = "timing print, run on demand"]
+fn print_authorize_cost() {
+    let direct = Issuance::direct(app(), resource(), scopes(&["read"]));
+    let delegated = Issuance::on_behalf(app(), user(), resource(), scopes(&["read"]));
+    for n in [0usize, 10, 100, 1_000] {
+        let policies = customer(n);
+        let refs: Vec<(&str, &str)> = policies.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let compiling = Instant::now();
+        let set = set_with(1, false, &refs);
+        let compiled_ms = compiling.elapsed().as_secs_f64() * 1e3;
+        println!(
+            "defaults + {n:>5} customer policies: compile {compiled_ms:8.1} ms, client_credentials {:7.2} µs, on behalf (2 evaluations) {:7.2} µs",
+            per_decision(&set, &direct),
+            per_decision(&set, &delegated),
+        );
+    }
+}
