@@ -4,17 +4,27 @@
 //! the server owns storage, caching, signing and HTTP. Decisions are written up in
 //! `docs/policies.md`.
 
-pub mod schema;
-pub mod validate;
-pub mod request;
-pub mod compile;
-pub mod issuance;
+pub mod attestation;
 pub mod authorize;
+pub mod bundle;
+pub mod compile;
 pub mod defaults;
+pub mod issuance;
+pub mod jcs;
+pub mod request;
+pub mod schema;
+pub mod tarball;
+pub mod validate;
 
 #[cfg(test)]
 mod testing;
-pub mod jcs;
-pub mod attestation;
-pub mod bundle;
-pub mod tarball;
+
+pub use authorize::{Decision, ScopedDecision, authorize, authorize_issuance, deny_message};
+pub use compile::{CompileError, CompiledSet, PolicyEntry, PolicyRef, SetVersionInput, compile};
+pub use issuance::Issuance;
+pub use request::{
+    AccessContext, Action, ApplicationEntity, Claims, CredentialType, Principal,
+    RegistrationMethod, Request, ResourceEntity, Subject, UserEntity,
+};
+pub use schema::{SchemaStatus, SchemaVersion};
+pub use validate::{PolicyError, PolicySource, ValidatedPolicy, validate_policy};
