@@ -100,8 +100,8 @@ impl AttestationStatement {
 
     /// Reads a JWS payload back, checking it is canonical and a version 1 attestation.
     pub fn from_payload(payload: &[u8]) -> Result<Self, StatementError> {
-        let statement: Self =
-            serde_json::from_slice(payload).map_err(|e| StatementError::Malformed(e.to_string()))?;
+        let statement: Self = serde_json::from_slice(payload)
+            .map_err(|e| StatementError::Malformed(e.to_string()))?;
         if statement.canonical().as_bytes() != payload {
             return Err(StatementError::NotCanonical);
         }

@@ -47,10 +47,17 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(principals: &[&Principal], action: Action, resource: &ResourceEntity) -> Result<Self, String> {
+    fn new(
+        principals: &[&Principal],
+        action: Action,
+        resource: &ResourceEntity,
+    ) -> Result<Self, String> {
         Ok(Self {
             entities: request::entities(principals, resource, None)?,
-            principals: principals.iter().map(|p| p.uid()).collect::<Result<_, _>>()?,
+            principals: principals
+                .iter()
+                .map(|p| p.uid())
+                .collect::<Result<_, _>>()?,
             action: action.uid()?,
             resource: resource.uid()?,
         })
@@ -69,7 +76,10 @@ impl Prepared {
             None,
         );
         match request {
-            Ok(r) => decision(set, &AUTHORIZER.is_authorized(&r, set.policies(), &self.entities)),
+            Ok(r) => decision(
+                set,
+                &AUTHORIZER.is_authorized(&r, set.policies(), &self.entities),
+            ),
             Err(e) => Decision::broken(e.to_string()),
         }
     }
@@ -113,8 +123,10 @@ fn merge(into: &mut Decision, from: Decision) {
 /// Maps Cedar's answer back to Keycard policies.
 fn decision(set: &CompiledSet, response: &Response) -> Decision {
     let diagnostics = response.diagnostics();
-    let mut refs: Vec<&(usize, PolicyRef)> =
-        diagnostics.reason().filter_map(|id| set.lookup(id)).collect();
+    let mut refs: Vec<&(usize, PolicyRef)> = diagnostics
+        .reason()
+        .filter_map(|id| set.lookup(id))
+        .collect();
     refs.sort_by_key(|(position, _)| *position);
     refs.dedup_by_key(|(position, _)| *position);
     let errors = diagnostics
@@ -195,7 +207,11 @@ pub fn authorize_issuance(set: &CompiledSet, issuance: &Issuance) -> ScopedDecis
     if !together.allowed {
         return denied(together, &requested, evaluations);
     }
-    let removed = requested.iter().filter(|s| !kept.contains(s)).cloned().collect();
+    let removed = requested
+        .iter()
+        .filter(|s| !kept.contains(s))
+        .cloned()
+        .collect();
     allowed(behind, kept, removed, evaluations)
 }
 
@@ -209,7 +225,12 @@ fn dedup(scopes: &[String]) -> Vec<String> {
     out
 }
 
-fn allowed(d: Decision, kept: Vec<String>, removed: Vec<String>, evaluations: usize) -> ScopedDecision {
+fn allowed(
+    d: Decision,
+    kept: Vec<String>,
+    removed: Vec<String>,
+    evaluations: usize,
+) -> ScopedDecision {
     ScopedDecision {
         allowed: true,
         kept_scopes: kept,

@@ -14,7 +14,10 @@ fn forbid_wins_over_permit_and_is_named_in_the_message() {
     let set = set_with(
         3,
         false,
-        &[("no-events", "forbid(principal, action, resource) when { resource.identifier == \"https://events.example.com\" };")],
+        &[(
+            "no-events",
+            "forbid(principal, action, resource) when { resource.identifier == \"https://events.example.com\" };",
+        )],
     );
     let d = authorize_issuance(&set, &Issuance::direct(app(), resource(), vec![]));
     assert!(!d.allowed);
@@ -29,8 +32,18 @@ fn forbid_wins_over_permit_and_is_named_in_the_message() {
 
 #[test]
 fn nothing_permitted_is_the_default_deny() {
-    let set = set_with(7, true, &[("users-only", "permit(principal is Keycard::User, action, resource);")]);
-    let d = authorize_issuance(&set, &Issuance::direct(app(), resource(), scopes(&["read"])));
+    let set = set_with(
+        7,
+        true,
+        &[(
+            "users-only",
+            "permit(principal is Keycard::User, action, resource);",
+        )],
+    );
+    let d = authorize_issuance(
+        &set,
+        &Issuance::direct(app(), resource(), scopes(&["read"])),
+    );
     assert!(!d.allowed);
     assert!(d.determining.is_empty());
     assert_eq!(d.denied_scopes, ["read"]);
@@ -49,11 +62,18 @@ fn a_denied_scope_is_removed_and_the_rest_issued() {
     let set = set_with(
         1,
         false,
-        &[("no-admin", "forbid(principal, action, resource) when { context.scopes.contains(\"admin\") };")],
+        &[(
+            "no-admin",
+            "forbid(principal, action, resource) when { context.scopes.contains(\"admin\") };",
+        )],
     );
     let d = authorize_issuance(
         &set,
-        &Issuance::direct(app(), resource(), scopes(&["read", "admin", "write", "read"])),
+        &Issuance::direct(
+            app(),
+            resource(),
+            scopes(&["read", "admin", "write", "read"]),
+        ),
     );
     assert!(d.allowed, "{d:?}");
     assert_eq!(d.kept_scopes, ["read", "write"]);
@@ -68,12 +88,25 @@ fn only_permitted_scopes_are_issued() {
     let set = set_with(
         1,
         true,
-        &[("read-write", "permit(principal, action, resource) when { [\"read\", \"write\"].containsAll(context.scopes) };")],
+        &[(
+            "read-write",
+            "permit(principal, action, resource) when { [\"read\", \"write\"].containsAll(context.scopes) };",
+        )],
     );
-    let d = authorize_issuance(&set, &Issuance::direct(app(), resource(), scopes(&["read", "delete"])));
-    assert_eq!((d.allowed, d.kept_scopes.clone()), (true, scopes(&["read"])), "{d:?}");
+    let d = authorize_issuance(
+        &set,
+        &Issuance::direct(app(), resource(), scopes(&["read", "delete"])),
+    );
+    assert_eq!(
+        (d.allowed, d.kept_scopes.clone()),
+        (true, scopes(&["read"])),
+        "{d:?}"
+    );
     assert_eq!(names(&d.determining), ["read-write"]);
-    let d = authorize_issuance(&set, &Issuance::direct(app(), resource(), scopes(&["read", "write"])));
+    let d = authorize_issuance(
+        &set,
+        &Issuance::direct(app(), resource(), scopes(&["read", "write"])),
+    );
     assert_eq!((d.allowed, d.evaluations), (true, 1));
 }
 
@@ -82,9 +115,15 @@ fn a_deny_that_does_not_depend_on_scopes_denies_the_request() {
     let set = set_with(
         2,
         false,
-        &[("no-workers", "forbid(principal is Keycard::Application, action, resource) when { principal.traits.contains(\"agent\") };")],
+        &[(
+            "no-workers",
+            "forbid(principal is Keycard::Application, action, resource) when { principal.traits.contains(\"agent\") };",
+        )],
     );
-    let d = authorize_issuance(&set, &Issuance::direct(app(), resource(), scopes(&["read", "write"])));
+    let d = authorize_issuance(
+        &set,
+        &Issuance::direct(app(), resource(), scopes(&["read", "write"])),
+    );
     assert!(!d.allowed);
     assert!(d.kept_scopes.is_empty());
     assert_eq!(d.denied_scopes, ["read", "write"]);
@@ -97,11 +136,20 @@ fn a_forbidden_combination_of_kept_scopes_denies() {
         1,
         false,
         &[
-            ("no-admin", "forbid(principal, action, resource) when { context.scopes.contains(\"admin\") };"),
-            ("not-both", "forbid(principal, action, resource) when { context.scopes.containsAll([\"read\", \"write\"]) };"),
+            (
+                "no-admin",
+                "forbid(principal, action, resource) when { context.scopes.contains(\"admin\") };",
+            ),
+            (
+                "not-both",
+                "forbid(principal, action, resource) when { context.scopes.containsAll([\"read\", \"write\"]) };",
+            ),
         ],
     );
-    let d = authorize_issuance(&set, &Issuance::direct(app(), resource(), scopes(&["read", "write", "admin"])));
+    let d = authorize_issuance(
+        &set,
+        &Issuance::direct(app(), resource(), scopes(&["read", "write", "admin"])),
+    );
     assert!(!d.allowed);
     assert_eq!(names(&d.determining), ["not-both"]);
 }
@@ -111,9 +159,15 @@ fn delegation_needs_both_the_application_and_the_user() {
     let set = set_with(
         4,
         false,
-        &[("no-blocked-users", "forbid(principal is Keycard::User, action, resource) when { principal.email like \"*@example.com\" };")],
+        &[(
+            "no-blocked-users",
+            "forbid(principal is Keycard::User, action, resource) when { principal.email like \"*@example.com\" };",
+        )],
     );
-    let d = authorize_issuance(&set, &Issuance::on_behalf(app(), user(), resource(), scopes(&["read"])));
+    let d = authorize_issuance(
+        &set,
+        &Issuance::on_behalf(app(), user(), resource(), scopes(&["read"])),
+    );
     assert!(!d.allowed);
     assert_eq!(names(&d.determining), ["no-blocked-users"]);
     // The application alone is still permitted to delegate.
@@ -147,7 +201,10 @@ fn a_policy_that_errors_is_skipped_and_reported() {
     let set = set_with(
         1,
         true,
-        &[("overflow", "permit(principal, action, resource) when { 9223372036854775807 + 1 > 0 };")],
+        &[(
+            "overflow",
+            "permit(principal, action, resource) when { 9223372036854775807 + 1 > 0 };",
+        )],
     );
     let d = authorize_issuance(&set, &Issuance::direct(app(), resource(), vec![]));
     assert!(!d.allowed);
@@ -161,18 +218,30 @@ fn impersonation_is_decided_on_the_application_with_the_subject_in_context() {
         1,
         false,
         &[
-            ("impersonate", "permit(principal is Keycard::Application, action, resource) when { context.impersonate };"),
-            ("not-the-ceo", "forbid(principal, action, resource) when { context has subject && context.subject.identifier == \"ceo\" };"),
+            (
+                "impersonate",
+                "permit(principal is Keycard::Application, action, resource) when { context.impersonate };",
+            ),
+            (
+                "not-the-ceo",
+                "forbid(principal, action, resource) when { context has subject && context.subject.identifier == \"ceo\" };",
+            ),
         ],
     );
     let subject = |identifier: &str| Subject {
         id: "usr_x".into(),
         identifier: identifier.into(),
     };
-    let ok = authorize_issuance(&set, &Issuance::impersonation(app(), subject("ada"), resource(), vec![]));
+    let ok = authorize_issuance(
+        &set,
+        &Issuance::impersonation(app(), subject("ada"), resource(), vec![]),
+    );
     assert!(ok.allowed);
     assert_eq!(names(&ok.determining), ["impersonate"]);
-    let no = authorize_issuance(&set, &Issuance::impersonation(app(), subject("ceo"), resource(), vec![]));
+    let no = authorize_issuance(
+        &set,
+        &Issuance::impersonation(app(), subject("ceo"), resource(), vec![]),
+    );
     assert_eq!(names(&no.determining), ["not-the-ceo"]);
 }
 
@@ -192,7 +261,13 @@ fn compiling_rejects_invalid_text_and_repeated_policies() {
         entries,
     };
     let bad = compile(
-        &input(vec![entry("a", "permit(principal, action, resource);"), entry("b", "permit(principal, action, resource)\nwhen { principal.email == \"x\" };")]),
+        &input(vec![
+            entry("a", "permit(principal, action, resource);"),
+            entry(
+                "b",
+                "permit(principal, action, resource)\nwhen { principal.email == \"x\" };",
+            ),
+        ]),
         schema.clone(),
     );
     match bad {
@@ -203,7 +278,10 @@ fn compiling_rejects_invalid_text_and_repeated_policies() {
         other => panic!("{other:?}"),
     }
     let twice = compile(
-        &input(vec![entry("a", "permit(principal, action, resource);"), entry("a", "permit(principal, action, resource);")]),
+        &input(vec![
+            entry("a", "permit(principal, action, resource);"),
+            entry("a", "permit(principal, action, resource);"),
+        ]),
         schema,
     );
     assert_eq!(twice.err(), Some(CompileError::Duplicate("a".into())));

@@ -48,16 +48,22 @@ impl BundlePolicy {
     pub fn key(&self) -> Result<&str, BundleError> {
         let key = match (self.public_id.is_empty(), self.new_policy.is_empty()) {
             (false, false) => {
-                return Err(invalid("a policy entry sets both `public_id` and `new_policy`"));
+                return Err(invalid(
+                    "a policy entry sets both `public_id` and `new_policy`",
+                ));
             }
             (false, true) => &self.public_id,
             (true, false) => &self.new_policy,
             (true, true) => {
-                return Err(invalid("a policy entry sets neither `public_id` nor `new_policy`"));
+                return Err(invalid(
+                    "a policy entry sets neither `public_id` nor `new_policy`",
+                ));
             }
         };
         if key == "." || key == ".." || key.contains(['/', '\\']) {
-            return Err(invalid(format!("policy key `{key}` is not a valid file name")));
+            return Err(invalid(format!(
+                "policy key `{key}` is not a valid file name"
+            )));
         }
         Ok(key)
     }
@@ -122,7 +128,8 @@ pub fn prefixed_sha(bytes: &[u8]) -> String {
 
 pub(crate) fn sort(policies: &mut [BundlePolicy]) {
     policies.sort_by(|a, b| {
-        (a.public_id.as_str(), a.new_policy.as_str()).cmp(&(b.public_id.as_str(), b.new_policy.as_str()))
+        (a.public_id.as_str(), a.new_policy.as_str())
+            .cmp(&(b.public_id.as_str(), b.new_policy.as_str()))
     });
 }
 

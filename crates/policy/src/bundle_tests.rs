@@ -22,8 +22,14 @@ fn example() -> Bundle {
         manifest,
         schema: read(&format!("{EXAMPLE}/schema.cedarschema")),
         policies: BTreeMap::from([
-            ("pol_a".to_owned(), read(&format!("{EXAMPLE}/policies/pol_a.cedar"))),
-            ("pol_b".to_owned(), read(&format!("{EXAMPLE}/policies/pol_b.cedar"))),
+            (
+                "pol_a".to_owned(),
+                read(&format!("{EXAMPLE}/policies/pol_a.cedar")),
+            ),
+            (
+                "pol_b".to_owned(),
+                read(&format!("{EXAMPLE}/policies/pol_b.cedar")),
+            ),
         ]),
     }
 }
@@ -73,20 +79,32 @@ fn the_worked_example_digest_reproduces() {
     let bundle = example();
     assert_eq!(bundle.manifest.digest(), EXAMPLE_DIGEST);
     assert_eq!(bundle.digest().expect("digest"), EXAMPLE_DIGEST);
-    assert_eq!(bundle.canonical_manifest().expect("manifest"), bundle.manifest);
-    assert_eq!(bundle.etag().expect("etag"), format!("\"{EXAMPLE_DIGEST}\""));
+    assert_eq!(
+        bundle.canonical_manifest().expect("manifest"),
+        bundle.manifest
+    );
+    assert_eq!(
+        bundle.etag().expect("etag"),
+        format!("\"{EXAMPLE_DIGEST}\"")
+    );
     // Names do not count; content does.
     let mut renamed = bundle.clone();
     renamed.manifest.policies[0].name = "renamed".into();
     assert_eq!(renamed.digest().expect("digest"), EXAMPLE_DIGEST);
     let mut edited = bundle;
-    edited.policies.insert("pol_b".into(), b"permit(principal, action, resource);\n".to_vec());
+    edited.policies.insert(
+        "pol_b".into(),
+        b"permit(principal, action, resource);\n".to_vec(),
+    );
     assert_ne!(edited.digest().expect("digest"), EXAMPLE_DIGEST);
 }
 
 #[test]
 fn the_tar_layout_is_the_go_sdks_byte_for_byte() {
-    assert_eq!(encode_tar(&example()).expect("tar"), read("testdata/bundle.tar"));
+    assert_eq!(
+        encode_tar(&example()).expect("tar"),
+        read("testdata/bundle.tar")
+    );
 }
 
 #[test]
@@ -96,7 +114,10 @@ fn a_bundle_round_trips() {
     assert_eq!(&bytes[..2], [0x1f, 0x8b]);
     assert_eq!(decode(&bytes).expect("decode"), bundle);
     // The Go SDK's own archive decodes to the same bundle.
-    assert_eq!(decode(&gzip(&read("testdata/bundle.tar"))).expect("decode"), bundle);
+    assert_eq!(
+        decode(&gzip(&read("testdata/bundle.tar"))).expect("decode"),
+        bundle
+    );
 }
 
 #[test]
@@ -106,16 +127,37 @@ fn the_manifest_decides_membership_and_digests_are_recomputed() {
     );
     let bytes = archive(&[
         ("manifest.json", &manifest),
-        ("policies/pol_a.cedar", b"permit(principal, action, resource);"),
-        ("policies/mine.cedar", b"forbid(principal, action, resource);"),
-        ("policies/orphan.cedar", b"permit(principal, action, resource);"),
+        (
+            "policies/pol_a.cedar",
+            b"permit(principal, action, resource);",
+        ),
+        (
+            "policies/mine.cedar",
+            b"forbid(principal, action, resource);",
+        ),
+        (
+            "policies/orphan.cedar",
+            b"permit(principal, action, resource);",
+        ),
     ]);
     let bundle = decode(&bytes).expect("decode");
-    assert_eq!(bundle.policies.keys().collect::<Vec<_>>(), ["mine", "pol_a"]);
+    assert_eq!(
+        bundle.policies.keys().collect::<Vec<_>>(),
+        ["mine", "pol_a"]
+    );
     assert_eq!(bundle.schema, b"");
     let entries = &bundle.manifest.policies;
-    assert_eq!((entries[0].new_policy.as_str(), entries[1].public_id.as_str()), ("mine", "pol_a"));
-    assert_eq!(entries[1].sha, prefixed_sha(b"permit(principal, action, resource);"));
+    assert_eq!(
+        (
+            entries[0].new_policy.as_str(),
+            entries[1].public_id.as_str()
+        ),
+        ("mine", "pol_a")
+    );
+    assert_eq!(
+        entries[1].sha,
+        prefixed_sha(b"permit(principal, action, resource);")
+    );
     assert_eq!(bundle.manifest.schema.sha, prefixed_sha(b""));
 }
 
@@ -123,17 +165,39 @@ fn the_manifest_decides_membership_and_digests_are_recomputed() {
 fn duplicate_entries_are_invalid() {
     let m = manifest_json(r#"{"public_id":"a"}"#);
     let p: &[u8] = b"permit(principal, action, resource);";
-    error_of(&archive(&[("manifest.json", &m), ("manifest.json", &m), ("policies/a.cedar", p)]));
-    error_of(&archive(&[("manifest.json", &m), ("policies/a.cedar", p), ("policies/a.cedar", p)]));
-    error_of(&archive(&[("schema.cedarschema", b""), ("schema.cedarschema", b""), ("manifest.json", &m)]));
+    error_of(&archive(&[
+        ("manifest.json", &m),
+        ("manifest.json", &m),
+        ("policies/a.cedar", p),
+    ]));
+    error_of(&archive(&[
+        ("manifest.json", &m),
+        ("policies/a.cedar", p),
+        ("policies/a.cedar", p),
+    ]));
+    error_of(&archive(&[
+        ("schema.cedarschema", b""),
+        ("schema.cedarschema", b""),
+        ("manifest.json", &m),
+    ]));
     let twice = manifest_json(r#"{"public_id":"a"},{"public_id":"a"}"#);
-    error_of(&archive(&[("manifest.json", &twice), ("policies/a.cedar", p)]));
+    error_of(&archive(&[
+        ("manifest.json", &twice),
+        ("policies/a.cedar", p),
+    ]));
 }
 
 #[test]
 fn nested_and_unknown_entries_are_invalid() {
     let m = manifest_json("");
-    for name in ["policies/x/a.cedar", "policies/a.txt", "policies/.cedar", "README.md", "./manifest.json", "dir/manifest.json"] {
+    for name in [
+        "policies/x/a.cedar",
+        "policies/a.txt",
+        "policies/.cedar",
+        "README.md",
+        "./manifest.json",
+        "dir/manifest.json",
+    ] {
         let e = error_of(&archive(&[("manifest.json", &m), (name, b"x")]));
         assert!(e.message.contains("unexpected entry"), "{name}: {e}");
     }
@@ -142,7 +206,11 @@ fn nested_and_unknown_entries_are_invalid() {
     raw_entry(&mut tar, "manifest.json", &m, tar::EntryType::Regular);
     raw_entry(&mut tar, "policies/", b"", tar::EntryType::Directory);
     tar.extend_from_slice(&[0; 1024]);
-    assert!(error_of(&gzip(&tar)).message.contains("unexpected entry `policies/`"));
+    assert!(
+        error_of(&gzip(&tar))
+            .message
+            .contains("unexpected entry `policies/`")
+    );
 }
 
 #[test]
@@ -150,10 +218,24 @@ fn a_bad_manifest_is_invalid() {
     let p: &[u8] = b"permit(principal, action, resource);";
     error_of(&archive(&[("policies/a.cedar", p)]));
     error_of(&archive(&[("manifest.json", b"{not json")]));
-    error_of(&archive(&[("manifest.json", br#"{"schema":{},"policies":[]}"#)]));
-    error_of(&archive(&[("manifest.json", &manifest_json(r#"{"public_id":"a"}"#))]));
-    for entry in [r#"{"public_id":"a","new_policy":"b"}"#, r#"{"sha":"x"}"#, r#"{"new_policy":".."}"#, r#"{"new_policy":"a\\b"}"#] {
-        let e = error_of(&archive(&[("manifest.json", &manifest_json(entry)), ("policies/a.cedar", p)]));
+    error_of(&archive(&[(
+        "manifest.json",
+        br#"{"schema":{},"policies":[]}"#,
+    )]));
+    error_of(&archive(&[(
+        "manifest.json",
+        &manifest_json(r#"{"public_id":"a"}"#),
+    )]));
+    for entry in [
+        r#"{"public_id":"a","new_policy":"b"}"#,
+        r#"{"sha":"x"}"#,
+        r#"{"new_policy":".."}"#,
+        r#"{"new_policy":"a\\b"}"#,
+    ] {
+        let e = error_of(&archive(&[
+            ("manifest.json", &manifest_json(entry)),
+            ("policies/a.cedar", p),
+        ]));
         assert!(!e.too_large, "{entry}");
     }
     error_of(b"not a gzip stream");
@@ -162,7 +244,10 @@ fn a_bad_manifest_is_invalid() {
 #[test]
 fn the_decompressed_size_is_capped() {
     let big = vec![0u8; usize::try_from(MAX_DECOMPRESSED).expect("size")];
-    let bytes = archive(&[("manifest.json", &manifest_json("")), ("schema.cedarschema", &big)]);
+    let bytes = archive(&[
+        ("manifest.json", &manifest_json("")),
+        ("schema.cedarschema", &big),
+    ]);
     assert!(bytes.len() < 1 << 20, "compresses well");
     assert!(error_of(&bytes).too_large);
 }
@@ -186,12 +271,18 @@ fn an_empty_bundle_digests_like_the_go_sdk() {
         r#"{{"policies":null,"schema":{{"sha":"{}","version":"2026-03-16"}},"target_id":"usr_1","target_type":"user"}}"#,
         prefixed_sha(b"s")
     );
-    assert_eq!(bundle.digest().expect("digest"), prefixed_sha(jcs_form.as_bytes()));
+    assert_eq!(
+        bundle.digest().expect("digest"),
+        prefixed_sha(jcs_form.as_bytes())
+    );
     let canonical = Bundle {
         manifest: bundle.canonical_manifest().expect("manifest"),
         ..bundle.clone()
     };
-    assert_eq!(decode(&encode(&bundle).expect("encode")).expect("decode"), canonical);
+    assert_eq!(
+        decode(&encode(&bundle).expect("encode")).expect("decode"),
+        canonical
+    );
 }
 
 #[test]

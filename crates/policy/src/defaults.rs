@@ -99,7 +99,10 @@ mod tests {
     use crate::validate::{PolicySource, validate_policy};
 
     fn names(d: &crate::authorize::ScopedDecision) -> Vec<&str> {
-        d.determining.iter().map(|r| r.policy_name.as_str()).collect()
+        d.determining
+            .iter()
+            .map(|r| r.policy_name.as_str())
+            .collect()
     }
 
     #[test]
@@ -111,14 +114,20 @@ mod tests {
                 assert!(ok.warnings.is_empty(), "{:?}", ok.warnings);
             }
             let set = compile_defaults(schema.clone(), 1).expect("compiles");
-            assert_eq!((set.set_name(), set.statement_count()), (DEFAULT_SET_NAME, 3));
+            assert_eq!(
+                (set.set_name(), set.statement_count()),
+                (DEFAULT_SET_NAME, 3)
+            );
         }
     }
 
     #[test]
     fn client_credentials_are_permitted() {
         let set = set_with(1, false, &[]);
-        let d = authorize_issuance(&set, &Issuance::direct(app(), resource(), scopes(&["read"])));
+        let d = authorize_issuance(
+            &set,
+            &Issuance::direct(app(), resource(), scopes(&["read"])),
+        );
         assert!(d.allowed);
         assert_eq!(d.kept_scopes, ["read"]);
         assert_eq!(names(&d), ["default-app-direct-access"]);

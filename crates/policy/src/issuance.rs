@@ -3,7 +3,8 @@
 //! to `authorize_issuance`; `docs/policies.md` has the table.
 
 use crate::request::{
-    AccessContext, Action, ApplicationEntity, Claims, Principal, ResourceEntity, Subject, UserEntity,
+    AccessContext, Action, ApplicationEntity, Claims, Principal, ResourceEntity, Subject,
+    UserEntity,
 };
 
 /// A credential request: every principal must be permitted (the application, and for delegation

@@ -212,9 +212,10 @@ impl Principal {
                 ("groups".into(), strings(&u.groups)),
             ]),
             Self::Application(a) => {
-                let deps = a.dependencies.iter().map(|d| {
-                    RestrictedExpression::new_entity_uid(uid(&t.resource, d))
-                });
+                let deps = a
+                    .dependencies
+                    .iter()
+                    .map(|d| RestrictedExpression::new_entity_uid(uid(&t.resource, d)));
                 HashMap::from([
                     ("identifier".into(), string(&a.identifier)),
                     (
@@ -294,8 +295,14 @@ impl AccessContext {
         schema: Option<(&Schema, &EntityUid)>,
     ) -> Result<Context, String> {
         let mut pairs: Vec<(String, RestrictedExpression)> = vec![
-            ("on_behalf".into(), RestrictedExpression::new_bool(self.on_behalf)),
-            ("impersonate".into(), RestrictedExpression::new_bool(self.impersonate)),
+            (
+                "on_behalf".into(),
+                RestrictedExpression::new_bool(self.on_behalf),
+            ),
+            (
+                "impersonate".into(),
+                RestrictedExpression::new_bool(self.impersonate),
+            ),
             ("scopes".into(), strings(scopes)),
         ];
         if let Some(s) = &self.subject {

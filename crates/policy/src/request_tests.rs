@@ -53,7 +53,9 @@ fn a_request_outside_the_schema_is_refused() {
     // 2026-03-16 (which has no tool actions) is refused.
     let schema = schema::get("2026-03-16").expect("schema");
     let action = Action::WriteTools.uid().expect("uid");
-    let context = AccessContext::default().to_cedar(&[], None).expect("context");
+    let context = AccessContext::default()
+        .to_cedar(&[], None)
+        .expect("context");
     let r = cedar_policy::Request::new(
         Principal::User(user()).uid().expect("uid"),
         action,

@@ -76,14 +76,20 @@ pub struct SchemaVersion {
 
 impl SchemaVersion {
     /// Parses a schema version from its Cedar text (the stored form) and derives the JSON form.
-    pub fn parse(version: &str, status: SchemaStatus, cedar_text: &str) -> Result<Self, SchemaError> {
+    pub fn parse(
+        version: &str,
+        status: SchemaStatus,
+        cedar_text: &str,
+    ) -> Result<Self, SchemaError> {
         let invalid = |message: String| SchemaError::Invalid {
             version: version.to_owned(),
             message,
         };
         let (fragment, _warnings) =
             SchemaFragment::from_cedarschema_str(cedar_text).map_err(|e| invalid(e.to_string()))?;
-        let json = fragment.to_json_value().map_err(|e| invalid(e.to_string()))?;
+        let json = fragment
+            .to_json_value()
+            .map_err(|e| invalid(e.to_string()))?;
         let (schema, _warnings) =
             Schema::from_cedarschema_str(cedar_text).map_err(|e| invalid(e.to_string()))?;
         Ok(Self {
@@ -178,8 +184,14 @@ mod tests {
             versions().iter().map(|s| s.version()).collect::<Vec<_>>(),
             ["2026-03-16", "2026-06-18"]
         );
-        assert_eq!(latest().map(|s| s.version().to_owned()).as_deref(), Some("2026-06-18"));
-        assert_eq!(get("2026-03-16").map(|s| s.status()), Some(SchemaStatus::Deprecated));
+        assert_eq!(
+            latest().map(|s| s.version().to_owned()).as_deref(),
+            Some("2026-06-18")
+        );
+        assert_eq!(
+            get("2026-03-16").map(|s| s.status()),
+            Some(SchemaStatus::Deprecated)
+        );
         assert!(get("2026-02-24").is_none());
     }
 
@@ -202,7 +214,9 @@ mod tests {
             let actions = |s: &Schema| s.actions().count();
             assert_eq!(actions(&from_json), actions(v.cedar()));
             // The Cedar text of the JSON form parses back as well.
-            let text = SchemaFragment::from_json_value(json).expect("fragment").to_cedarschema();
+            let text = SchemaFragment::from_json_value(json)
+                .expect("fragment")
+                .to_cedarschema();
             let _ = Schema::from_cedarschema_str(&text.expect("to text")).expect("text parses");
         }
     }
@@ -235,8 +249,14 @@ mod tests {
 
     #[test]
     fn formats_parse() {
-        assert_eq!("cedar".parse::<SchemaFormat>().ok(), Some(SchemaFormat::Cedar));
-        assert_eq!("json".parse::<SchemaFormat>().ok(), Some(SchemaFormat::Json));
+        assert_eq!(
+            "cedar".parse::<SchemaFormat>().ok(),
+            Some(SchemaFormat::Cedar)
+        );
+        assert_eq!(
+            "json".parse::<SchemaFormat>().ok(),
+            Some(SchemaFormat::Json)
+        );
         assert!("yaml".parse::<SchemaFormat>().is_err());
         assert_eq!(SchemaStatus::Deprecated.as_str(), "deprecated");
     }

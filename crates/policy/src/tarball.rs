@@ -36,7 +36,9 @@ pub fn encode_tar(bundle: &Bundle) -> Result<Vec<u8>, BundleError> {
     let mut json = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(b"  ");
     manifest
-        .serialize(&mut serde_json::Serializer::with_formatter(&mut json, formatter))
+        .serialize(&mut serde_json::Serializer::with_formatter(
+            &mut json, formatter,
+        ))
         .map_err(|e| invalid(format!("cannot write the manifest: {e}")))?;
     let mut out = Vec::new();
     append(&mut out, MANIFEST, &json)?;
@@ -107,7 +109,9 @@ impl<R: Read> Read for Capped<R> {
             self.hit.set(true);
             return Err(std::io::Error::other("decompressed size over the cap"));
         }
-        let room = usize::try_from(self.left).unwrap_or(usize::MAX).min(buf.len());
+        let room = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
         let n = self.inner.read(&mut buf[..room])?;
         self.left -= n as u64;
         Ok(n)
@@ -185,7 +189,9 @@ impl Members {
                 return Err(invalid(format!("policy `{key}` is listed twice")));
             }
             let content = self.policies.remove(key).ok_or_else(|| {
-                invalid(format!("policy `{key}` has no policies/{key}{SUFFIX} entry"))
+                invalid(format!(
+                    "policy `{key}` has no policies/{key}{SUFFIX} entry"
+                ))
             })?;
             policies.insert(key.to_owned(), content);
         }

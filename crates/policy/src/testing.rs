@@ -2,7 +2,9 @@
 
 use crate::compile::{CompiledSet, PolicyEntry, SetVersionInput, compile};
 use crate::defaults::DEFAULT_POLICIES;
-use crate::request::{ApplicationEntity, CredentialType, RegistrationMethod, ResourceEntity, UserEntity};
+use crate::request::{
+    ApplicationEntity, CredentialType, RegistrationMethod, ResourceEntity, UserEntity,
+};
 use crate::schema;
 
 pub fn app() -> ApplicationEntity {

@@ -40,7 +40,10 @@ fn print_authorize_cost() {
     let delegated = Issuance::on_behalf(app(), user(), resource(), scopes(&["read"]));
     for n in [0usize, 10, 100, 1_000] {
         let policies = customer(n);
-        let refs: Vec<(&str, &str)> = policies.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let refs: Vec<(&str, &str)> = policies
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
         let compiling = Instant::now();
         let set = set_with(1, false, &refs);
         let compiled_ms = compiling.elapsed().as_secs_f64() * 1e3;

@@ -139,7 +139,10 @@ pub(crate) fn check_against(
         };
         return Err(PolicyError::at(message, text, offset));
     }
-    Ok(result.validation_warnings().map(|w| w.to_string()).collect())
+    Ok(result
+        .validation_warnings()
+        .map(|w| w.to_string())
+        .collect())
 }
 
 /// The Cedar text of a `cedar_json` policy (one EST object, or a policy-set JSON object).

@@ -33,8 +33,9 @@ fn a_valid_policy_is_normalised_hashed_and_rendered_as_json() {
 #[test]
 fn layout_does_not_change_the_sha() {
     let a = raw("permit(principal, action, resource) when { context.on_behalf };").expect("a");
-    let b = raw("permit(\n    principal,\n action,\n\n resource\n)\nwhen\n{ context.on_behalf\n} ;")
-        .expect("b");
+    let b =
+        raw("permit(\n    principal,\n action,\n\n resource\n)\nwhen\n{ context.on_behalf\n} ;")
+            .expect("b");
     assert_eq!(a.sha, b.sha);
 }
 
@@ -42,8 +43,8 @@ fn layout_does_not_change_the_sha() {
 fn json_input_gives_the_same_stored_policy_as_its_text() {
     let text = raw("permit(principal is Keycard::User, action, resource) when { context.scopes.contains(\"read\") };")
         .expect("text");
-    let json = validate_policy(PolicySource::CedarJson(&text.cedar_json), &v2026_03_16())
-        .expect("json");
+    let json =
+        validate_policy(PolicySource::CedarJson(&text.cedar_json), &v2026_03_16()).expect("json");
     assert_eq!(json.cedar_json, text.cedar_json);
     assert_eq!(json.cedar_raw, text.cedar_raw);
     assert_eq!(json.sha, text.sha);
@@ -95,9 +96,8 @@ fn an_unknown_entity_type_or_attribute_is_rejected_where_it_is() {
 
 #[test]
 fn an_unknown_action_is_rejected() {
-    let (line, column, message) = error_at(
-        "permit(principal, action == Keycard::Action::\"WriteTools\", resource);",
-    );
+    let (line, column, message) =
+        error_at("permit(principal, action == Keycard::Action::\"WriteTools\", resource);");
     assert_eq!(line, 1, "{message}");
     assert!(column > 1, "{message}");
     // 2026-06-18 has the tool actions.
