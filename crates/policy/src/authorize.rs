@@ -8,7 +8,8 @@
 //! combination still applies) and issued. No scope kept, or no scope requested: the request is
 //! denied, naming the policies that denied the full request.
 
-use cedar_policy::{AuthorizationError, Authorizer, Context, Entities, EntityUid, Response};
+use cedar_policy::{AuthorizationError, Authorizer, Entities, Response};
+use cedar_policy_core::ast::{Context, EntityUID};
 use serde::Serialize;
 
 use crate::compile::{CompiledSet, PolicyRef};
@@ -41,9 +42,9 @@ static AUTHORIZER: std::sync::LazyLock<Authorizer> = std::sync::LazyLock::new(Au
 /// The Cedar side of an evaluation, built once and reused for every scope variant.
 struct Prepared {
     entities: Entities,
-    principals: Vec<EntityUid>,
-    action: EntityUid,
-    resource: EntityUid,
+    principals: Vec<EntityUID>,
+    action: EntityUID,
+    resource: EntityUID,
 }
 
 impl Prepared {
@@ -53,7 +54,7 @@ impl Prepared {
         resource: &ResourceEntity,
     ) -> Result<Self, String> {
         Ok(Self {
-            entities: request::entities(principals, resource, None)?,
+            entities: request::entities(principals, resource)?,
             principals: principals
                 .iter()
                 .map(|p| p.uid())
@@ -68,28 +69,21 @@ impl Prepared {
         let Some(principal) = self.principals.get(index) else {
             return Decision::broken("no principal to evaluate".into());
         };
-        let request = cedar_policy::Request::new(
+        let request = request::cedar_request(
             principal.clone(),
             self.action.clone(),
             self.resource.clone(),
             context,
-            None,
         );
-        match request {
-            Ok(r) => decision(
-                set,
-                &AUTHORIZER.is_authorized(&r, set.policies(), &self.entities),
-            ),
-            Err(e) => Decision::broken(e.to_string()),
-        }
+        decision(
+            set,
+            &AUTHORIZER.is_authorized(&request, set.policies(), &self.entities),
+        )
     }
 
     /// Every principal with `scopes`; stops at the first deny, which is returned.
     fn evaluate_all(&self, set: &CompiledSet, ctx: &AccessContext, scopes: &[String]) -> Decision {
-        let context = match ctx.to_cedar(scopes, None) {
-            Ok(c) => c,
-            Err(e) => return Decision::broken(e),
-        };
+        let context = ctx.to_cedar(scopes);
         let mut all = Decision {
             allowed: true,
             determining: Vec::new(),

@@ -2,13 +2,18 @@
 //! action and the context record, and their translation to Cedar. The server fills these from its
 //! directory; it never writes Cedar entities by hand. Entity ids are public ids.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
-use cedar_policy::{
-    Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression, Schema,
+// The core types build entities and the context from plain values: the public constructors
+// evaluate every attribute as an expression, which was most of the cost of a decision.
+use cedar_policy_core::ast::{
+    self, Context, Eid, Entity, EntityType, EntityUID, EntityUIDEntry, Name, PartialValue, Value,
 };
+use cedar_policy_core::entities::{Entities as CoreEntities, NoEntitiesSchema, TCComputation};
+use cedar_policy_core::extensions::Extensions;
+use smol_str::SmolStr;
 
 /// How an application was registered (`Keycard::RegistrationMethod`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,16 +162,20 @@ pub struct Request {
 
 /// The entity type names, parsed once.
 struct Types {
-    user: EntityTypeName,
-    application: EntityTypeName,
-    resource: EntityTypeName,
-    registration: EntityTypeName,
-    credential: EntityTypeName,
-    action: EntityTypeName,
+    user: EntityType,
+    application: EntityType,
+    resource: EntityType,
+    registration: EntityType,
+    credential: EntityType,
+    action: EntityType,
 }
 
 static TYPES: LazyLock<Result<Types, String>> = LazyLock::new(|| {
-    let parse = |s: &str| EntityTypeName::from_str(s).map_err(|e| e.to_string());
+    let parse = |s: &str| {
+        Name::from_str(s)
+            .map(EntityType::from)
+            .map_err(|e| e.to_string())
+    };
     Ok(Types {
         user: parse("Keycard::User")?,
         application: parse("Keycard::Application")?,
@@ -181,21 +190,29 @@ fn types() -> Result<&'static Types, String> {
     TYPES.as_ref().map_err(Clone::clone)
 }
 
-fn uid(ty: &EntityTypeName, id: &str) -> EntityUid {
-    EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
+fn uid(ty: &EntityType, id: &str) -> EntityUID {
+    EntityUID::from_components(ty.clone(), Eid::new(id), None)
 }
 
-fn string(s: &str) -> RestrictedExpression {
-    RestrictedExpression::new_string(s.to_owned())
+fn string(s: &str) -> Value {
+    Value::from(s)
 }
 
-fn strings(items: &[String]) -> RestrictedExpression {
-    RestrictedExpression::new_set(items.iter().map(|s| string(s)))
+fn strings(items: &[String]) -> Value {
+    Value::set(items.iter().map(|s| Value::from(s.as_str())), None)
+}
+
+/// An entity with plain values (nothing to evaluate, no parents).
+fn entity(uid: EntityUID, attrs: Vec<(&'static str, Value)>) -> Entity {
+    let attrs = attrs
+        .into_iter()
+        .map(|(k, v)| (SmolStr::new_static(k), PartialValue::from(v)));
+    Entity::new_with_attr_partial_value(uid, attrs, HashSet::new(), HashSet::new(), [])
 }
 
 impl Principal {
     /// The principal's entity uid.
-    pub(crate) fn uid(&self) -> Result<EntityUid, String> {
+    pub(crate) fn uid(&self) -> Result<EntityUID, String> {
         let t = types()?;
         Ok(match self {
             Self::User(u) => uid(&t.user, &u.id),
@@ -203,69 +220,63 @@ impl Principal {
         })
     }
 
-    fn entity(&self) -> Result<Entity, String> {
+    pub(crate) fn entity(&self) -> Result<Entity, String> {
         let t = types()?;
-        let attrs: HashMap<String, RestrictedExpression> = match self {
-            Self::User(u) => HashMap::from([
-                ("identifier".into(), string(&u.identifier)),
-                ("email".into(), string(&u.email)),
-                ("groups".into(), strings(&u.groups)),
-            ]),
+        let attrs = match self {
+            Self::User(u) => vec![
+                ("identifier", string(&u.identifier)),
+                ("email", string(&u.email)),
+                ("groups", strings(&u.groups)),
+            ],
             Self::Application(a) => {
                 let deps = a
                     .dependencies
                     .iter()
-                    .map(|d| RestrictedExpression::new_entity_uid(uid(&t.resource, d)));
-                HashMap::from([
-                    ("identifier".into(), string(&a.identifier)),
+                    .map(|d| Value::from(uid(&t.resource, d)));
+                vec![
+                    ("identifier", string(&a.identifier)),
                     (
-                        "registration_method".into(),
-                        RestrictedExpression::new_entity_uid(uid(
-                            &t.registration,
-                            a.registration_method.id(),
-                        )),
+                        "registration_method",
+                        Value::from(uid(&t.registration, a.registration_method.id())),
                     ),
                     (
-                        "credential_type".into(),
-                        RestrictedExpression::new_entity_uid(uid(
-                            &t.credential,
-                            a.credential_type.id(),
-                        )),
+                        "credential_type",
+                        Value::from(uid(&t.credential, a.credential_type.id())),
                     ),
-                    ("dependencies".into(), RestrictedExpression::new_set(deps)),
-                    ("traits".into(), strings(&a.traits)),
-                ])
+                    ("dependencies", Value::set(deps, None)),
+                    ("traits", strings(&a.traits)),
+                ]
             }
         };
-        Entity::new(self.uid()?, attrs, HashSet::new()).map_err(|e| e.to_string())
+        Ok(entity(self.uid()?, attrs))
     }
 }
 
 impl ResourceEntity {
-    pub(crate) fn uid(&self) -> Result<EntityUid, String> {
+    pub(crate) fn uid(&self) -> Result<EntityUID, String> {
         Ok(uid(&types()?.resource, &self.id))
     }
 
-    fn entity(&self) -> Result<Entity, String> {
-        let attrs = HashMap::from([
-            ("id".to_owned(), string(&self.id)),
-            ("identifier".to_owned(), string(&self.identifier)),
-            ("name".to_owned(), string(&self.name)),
-            ("scopes".to_owned(), strings(&self.scopes)),
-        ]);
-        Entity::new(self.uid()?, attrs, HashSet::new()).map_err(|e| e.to_string())
+    pub(crate) fn entity(&self) -> Result<Entity, String> {
+        let attrs = vec![
+            ("id", string(&self.id)),
+            ("identifier", string(&self.identifier)),
+            ("name", string(&self.name)),
+            ("scopes", strings(&self.scopes)),
+        ];
+        Ok(entity(self.uid()?, attrs))
     }
 }
 
 impl Action {
-    pub(crate) fn uid(self) -> Result<EntityUid, String> {
+    pub(crate) fn uid(self) -> Result<EntityUID, String> {
         Ok(uid(&types()?.action, self.id()))
     }
 }
 
 impl Claims {
-    fn record(&self) -> Result<RestrictedExpression, String> {
-        let mut fields: Vec<(String, RestrictedExpression)> = Vec::new();
+    fn record(&self) -> Value {
+        let mut fields: Vec<(&'static str, Value)> = Vec::new();
         let text = [
             ("sub", &self.sub),
             ("iss", &self.iss),
@@ -274,77 +285,74 @@ impl Claims {
         ];
         for (key, value) in text {
             if let Some(v) = value {
-                fields.push((key.to_owned(), string(v)));
+                fields.push((key, string(v)));
             }
         }
         if let Some(v) = self.email_verified {
-            fields.push(("email_verified".into(), RestrictedExpression::new_bool(v)));
+            fields.push(("email_verified", Value::from(v)));
         }
         if let Some(groups) = &self.groups {
-            fields.push(("groups".into(), strings(groups)));
+            fields.push(("groups", strings(groups)));
         }
-        RestrictedExpression::new_record(fields).map_err(|e| e.to_string())
+        Value::record(fields, None)
     }
 }
 
 impl AccessContext {
-    /// The Cedar context, with `scopes` replaced by `scopes` (the scope rule evaluates subsets).
-    pub(crate) fn to_cedar(
-        &self,
-        scopes: &[String],
-        schema: Option<(&Schema, &EntityUid)>,
-    ) -> Result<Context, String> {
-        let mut pairs: Vec<(String, RestrictedExpression)> = vec![
-            (
-                "on_behalf".into(),
-                RestrictedExpression::new_bool(self.on_behalf),
-            ),
-            (
-                "impersonate".into(),
-                RestrictedExpression::new_bool(self.impersonate),
-            ),
-            ("scopes".into(), strings(scopes)),
-        ];
+    /// The context record, with `scopes` replaced by `scopes` (the scope rule evaluates subsets).
+    pub(crate) fn to_cedar(&self, scopes: &[String]) -> Context {
+        let mut record: BTreeMap<SmolStr, Value> = BTreeMap::new();
+        record.insert("on_behalf".into(), Value::from(self.on_behalf));
+        record.insert("impersonate".into(), Value::from(self.impersonate));
+        record.insert("scopes".into(), strings(scopes));
         if let Some(s) = &self.subject {
-            let record = RestrictedExpression::new_record([
-                ("id".to_owned(), string(&s.id)),
-                ("identifier".to_owned(), string(&s.identifier)),
-            ])
-            .map_err(|e| e.to_string())?;
-            pairs.push(("subject".into(), record));
+            let subject = [("id", string(&s.id)), ("identifier", string(&s.identifier))];
+            record.insert("subject".into(), Value::record(subject, None));
         }
         if let Some(c) = &self.subject_claims {
-            pairs.push(("subject_claims".into(), c.record()?));
+            record.insert("subject_claims".into(), c.record());
         }
         if let Some(c) = &self.actor_claims {
-            pairs.push(("actor_claims".into(), c.record()?));
+            record.insert("actor_claims".into(), c.record());
         }
-        match schema {
-            None => Context::from_pairs(pairs).map_err(|e| e.to_string()),
-            Some((schema, action)) => {
-                let json = Context::from_pairs(pairs)
-                    .map_err(|e| e.to_string())?
-                    .to_json_value()
-                    .map_err(|e| e.to_string())?;
-                Context::from_json_value(json, Some((schema, action))).map_err(|e| e.to_string())
-            }
-        }
+        Context::Value(Arc::new(record))
     }
 }
 
+/// One Cedar request (no schema check: the shapes are fixed here and tested against every schema).
+pub(crate) fn cedar_request(
+    principal: EntityUID,
+    action: EntityUID,
+    resource: EntityUID,
+    context: Context,
+) -> cedar_policy::Request {
+    cedar_policy::Request::from(ast::Request::new_unchecked(
+        EntityUIDEntry::known(principal, None),
+        EntityUIDEntry::known(action, None),
+        EntityUIDEntry::known(resource, None),
+        Some(context),
+    ))
+}
+
 /// The entities of one evaluation: the principals and the resource (enum entities and dependency
-/// resources are referenced by uid only). With a schema, they are type-checked (tests).
+/// resources are referenced by uid only). No parents, so there is no hierarchy to compute.
 pub(crate) fn entities(
     principals: &[&Principal],
     resource: &ResourceEntity,
-    schema: Option<&Schema>,
-) -> Result<Entities, String> {
+) -> Result<cedar_policy::Entities, String> {
     let mut all = Vec::with_capacity(principals.len() + 1);
     for p in principals {
         all.push(p.entity()?);
     }
     all.push(resource.entity()?);
-    Entities::from_entities(all, schema).map_err(|e| e.to_string())
+    CoreEntities::from_entities(
+        all,
+        None::<&NoEntitiesSchema>,
+        TCComputation::AssumeAlreadyComputed,
+        Extensions::all_available(),
+    )
+    .map(cedar_policy::Entities::from)
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -54,3 +54,42 @@ fn print_authorize_cost() {
         );
     }
 }
+
+#[test]
+#[ignore = "timing print, run on demand"]
+fn print_cost_breakdown() {
+    use crate::request::{Principal, cedar_request, entities};
+    let set = set_with(1, false, &[]);
+    let issuance = Issuance::direct(app(), resource(), scopes(&["read"]));
+    let principals: Vec<&Principal> = issuance.principals.iter().collect();
+    let rounds = 20_000u32;
+    let time = |label: &str, f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            f();
+        }
+        println!(
+            "{label:>12}: {:6.2} µs",
+            start.elapsed().as_secs_f64() * 1e6 / f64::from(rounds)
+        );
+    };
+    time("entities", &|| {
+        std::hint::black_box(entities(&principals, &issuance.resource).ok());
+    });
+    time("context", &|| {
+        std::hint::black_box(issuance.context.to_cedar(&issuance.context.scopes));
+    });
+    let ents = entities(&principals, &issuance.resource).expect("entities");
+    let ctx = issuance.context.to_cedar(&issuance.context.scopes);
+    let p = principals[0].uid().expect("uid");
+    let a = issuance.action.uid().expect("uid");
+    let r = issuance.resource.uid().expect("uid");
+    let req = cedar_request(p, a, r, ctx);
+    let authorizer = cedar_policy::Authorizer::new();
+    time("is_authorized", &|| {
+        std::hint::black_box(authorizer.is_authorized(&req, set.policies(), &ents));
+    });
+    time("whole", &|| {
+        std::hint::black_box(authorize_issuance(&set, &issuance));
+    });
+}
