@@ -12,7 +12,7 @@ use cedar_policy::{AuthorizationError, Authorizer, Entities, Response};
 use cedar_policy_core::ast::{Context, EntityUID};
 use serde::Serialize;
 
-use crate::compile::{CompiledSet, PolicyRef};
+use crate::compile::{CompiledSet, PolicyRef, PrincipalKind};
 use crate::issuance::Issuance;
 use crate::request::{self, AccessContext, Action, Principal, Request, ResourceEntity};
 
@@ -42,7 +42,7 @@ static AUTHORIZER: std::sync::LazyLock<Authorizer> = std::sync::LazyLock::new(Au
 /// The Cedar side of an evaluation, built once and reused for every scope variant.
 struct Prepared {
     entities: Entities,
-    principals: Vec<EntityUID>,
+    principals: Vec<(EntityUID, PrincipalKind)>,
     action: EntityUID,
     resource: EntityUID,
 }
@@ -57,7 +57,7 @@ impl Prepared {
             entities: request::entities(principals, resource)?,
             principals: principals
                 .iter()
-                .map(|p| p.uid())
+                .map(|p| p.uid().map(|u| (u, p.kind())))
                 .collect::<Result<_, _>>()?,
             action: action.uid()?,
             resource: resource.uid()?,
@@ -66,7 +66,7 @@ impl Prepared {
 
     /// Evaluates principal `index` with `context`.
     fn evaluate(&self, set: &CompiledSet, index: usize, context: Context) -> Decision {
-        let Some(principal) = self.principals.get(index) else {
+        let Some((principal, kind)) = self.principals.get(index) else {
             return Decision::broken("no principal to evaluate".into());
         };
         let request = request::cedar_request(
@@ -77,7 +77,7 @@ impl Prepared {
         );
         decision(
             set,
-            &AUTHORIZER.is_authorized(&request, set.policies(), &self.entities),
+            &AUTHORIZER.is_authorized(&request, set.policies_for(*kind), &self.entities),
         )
     }
 

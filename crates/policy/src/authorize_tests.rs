@@ -286,3 +286,43 @@ fn compiling_rejects_invalid_text_and_repeated_policies() {
     );
     assert_eq!(twice.err(), Some(CompileError::Duplicate("a".into())));
 }
+
+#[test]
+fn each_principal_sees_the_policies_its_scope_admits() {
+    let set = set_with(
+        1,
+        true,
+        &[
+            (
+                "this-app",
+                "permit(principal == Keycard::Application::\"app_7f3k\", action, resource);",
+            ),
+            (
+                "users",
+                "permit(principal is Keycard::User, action, resource);",
+            ),
+            (
+                "anyone-read",
+                "permit(principal, action, resource) when { context.scopes.contains(\"read\") };",
+            ),
+        ],
+    );
+    let d = authorize_issuance(
+        &set,
+        &Issuance::direct(app(), resource(), scopes(&["read"])),
+    );
+    assert_eq!(names(&d.determining), ["this-app", "anyone-read"]);
+    let d = authorize_issuance(
+        &set,
+        &Issuance::on_behalf(app(), user(), resource(), scopes(&["read"])),
+    );
+    // The application's permits, then the user's.
+    assert_eq!(names(&d.determining), ["this-app", "anyone-read", "users"]);
+    let mut other = app();
+    other.id = "app_other".into();
+    let d = authorize_issuance(
+        &set,
+        &Issuance::direct(other, resource(), scopes(&["write"])),
+    );
+    assert!(!d.allowed);
+}

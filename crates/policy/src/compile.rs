@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use cedar_policy::{PolicyId, PolicySet, Validator};
+use cedar_policy::{Policy, PolicyId, PolicySet, PrincipalConstraint, Validator};
 use serde::Serialize;
 
 use crate::schema::SchemaVersion;
@@ -65,6 +65,10 @@ struct Inner {
     version: u32,
     schema: Arc<SchemaVersion>,
     policies: PolicySet,
+    /// The statements that can apply to a user / an application principal (by their scope):
+    /// Cedar evaluates every policy it is given, so each principal sees only its own.
+    for_user: PolicySet,
+    for_application: PolicySet,
     /// Cedar id → (manifest position, policy).
     refs: HashMap<PolicyId, (usize, PolicyRef)>,
 }
@@ -96,8 +100,12 @@ impl CompiledSet {
         self.0.policies.num_of_policies()
     }
 
-    pub(crate) fn policies(&self) -> &PolicySet {
-        &self.0.policies
+    /// The statements that can apply to a principal of `kind`.
+    pub(crate) fn policies_for(&self, kind: PrincipalKind) -> &PolicySet {
+        match kind {
+            PrincipalKind::User => &self.0.for_user,
+            PrincipalKind::Application => &self.0.for_application,
+        }
     }
 
     /// The Keycard policy behind a Cedar policy id, with its manifest position.
@@ -114,6 +122,8 @@ pub fn compile(
     let validator = Validator::new(schema.cedar().clone());
     let mut policies = PolicySet::new();
     let mut refs = HashMap::new();
+    let mut for_user = PolicySet::new();
+    let mut for_application = PolicySet::new();
     let mut seen = HashSet::new();
     for (position, entry) in input.entries.iter().enumerate() {
         let invalid = |error: PolicyError| CompileError::Invalid {
@@ -134,9 +144,16 @@ pub fn compile(
         };
         for (n, policy) in parsed.policies().enumerate() {
             let id = PolicyId::new(format!("{}/{n}", entry.policy_id));
-            policies
-                .add(policy.new_id(id.clone()))
-                .map_err(|_| CompileError::Duplicate(entry.policy_id.clone()))?;
+            let policy = policy.new_id(id.clone());
+            let duplicate = |_| CompileError::Duplicate(entry.policy_id.clone());
+            let (user, application) = applies_to(&policy);
+            if user {
+                for_user.add(policy.clone()).map_err(duplicate)?;
+            }
+            if application {
+                for_application.add(policy.clone()).map_err(duplicate)?;
+            }
+            policies.add(policy).map_err(duplicate)?;
             refs.insert(id, (position, reference.clone()));
         }
     }
@@ -146,6 +163,26 @@ pub fn compile(
         version: input.version,
         schema,
         policies,
+        for_user,
+        for_application,
         refs,
     })))
+}
+
+/// The two principal types there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PrincipalKind {
+    User,
+    Application,
+}
+
+/// Whether `policy`'s principal scope admits a user, an application. Without a hierarchy,
+/// `principal in E` matches only `E` itself, but it is kept for both to stay safe if parents come.
+fn applies_to(policy: &Policy) -> (bool, bool) {
+    let of_type = |name: String| (name == "Keycard::User", name == "Keycard::Application");
+    match policy.principal_constraint() {
+        PrincipalConstraint::Is(t) | PrincipalConstraint::IsIn(t, _) => of_type(t.to_string()),
+        PrincipalConstraint::Eq(uid) => of_type(uid.type_name().to_string()),
+        PrincipalConstraint::Any | PrincipalConstraint::In(_) => (true, true),
+    }
 }

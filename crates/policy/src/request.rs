@@ -15,6 +15,8 @@ use cedar_policy_core::entities::{Entities as CoreEntities, NoEntitiesSchema, TC
 use cedar_policy_core::extensions::Extensions;
 use smol_str::SmolStr;
 
+use crate::compile::PrincipalKind;
+
 /// How an application was registered (`Keycard::RegistrationMethod`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegistrationMethod {
@@ -211,6 +213,13 @@ fn entity(uid: EntityUID, attrs: Vec<(&'static str, Value)>) -> Entity {
 }
 
 impl Principal {
+    pub(crate) fn kind(&self) -> PrincipalKind {
+        match self {
+            Self::User(_) => PrincipalKind::User,
+            Self::Application(_) => PrincipalKind::Application,
+        }
+    }
+
     /// The principal's entity uid.
     pub(crate) fn uid(&self) -> Result<EntityUID, String> {
         let t = types()?;

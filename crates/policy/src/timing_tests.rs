@@ -87,7 +87,11 @@ fn print_cost_breakdown() {
     let req = cedar_request(p, a, r, ctx);
     let authorizer = cedar_policy::Authorizer::new();
     time("is_authorized", &|| {
-        std::hint::black_box(authorizer.is_authorized(&req, set.policies(), &ents));
+        std::hint::black_box(authorizer.is_authorized(
+            &req,
+            set.policies_for(crate::compile::PrincipalKind::Application),
+            &ents,
+        ));
     });
     time("whole", &|| {
         std::hint::black_box(authorize_issuance(&set, &issuance));
