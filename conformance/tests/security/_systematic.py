@@ -158,6 +158,11 @@ KIND_OF = {
     ("user-agents", "id"): "user_agent",
     ("sessions", "id"): "session",
     ("delegated-grants", "id"): "grant",
+    ("policy-schemas", "version"): "schema_version",
+    ("policies", "policy_id"): "policy",
+    ("versions", "policy_version_id"): "policy_version",
+    ("policy-sets", "policy_set_id"): "policy_set",
+    ("versions", "policy_set_version_id"): "policy_set_version",
 }
 
 
@@ -222,7 +227,28 @@ def populate(admin: Principal, base_url: str, records: Any, name: str) -> Tenant
     ids["grant"] = records.grant(
         zone, user_id=ids["user"], resource_id=ids["dependency"], provider_id=ids["provider"]
     )["id"]
+    populate_policies(who, base, ids)
     return Tenant(name, who, ids, org["label"], inv.get("token", ""))
+
+
+def populate_policies(who: Principal, base: str, ids: dict[str, str]) -> None:
+    """A customer policy with a version, and a set with a version pinning it (not active)."""
+    ids["schema_version"] = "2026-03-16"
+    ids["policy"] = who.ok("post", f"{base}/policies", {"name": lk.unique("policy")})["id"]
+    ids["policy_version"] = who.ok(
+        "post",
+        f"{base}/policies/{ids['policy']}/versions",
+        {"schema_version": ids["schema_version"], "cedar_raw": "permit (principal, action, resource);"},
+    )["id"]
+    ids["policy_set"] = who.ok("post", f"{base}/policy-sets", {"name": lk.unique("set")})["id"]
+    ids["policy_set_version"] = who.ok(
+        "post",
+        f"{base}/policy-sets/{ids['policy_set']}/versions",
+        {
+            "schema_version": ids["schema_version"],
+            "manifest": {"entries": [{"policy_id": ids["policy"], "policy_version_id": ids["policy_version"]}]},
+        },
+    )["id"]
 
 
 def kinds_of(op: Operation) -> Optional[list[str]]:

@@ -148,7 +148,7 @@ async fn by_secret(
 }
 
 /// The credential with client id `id` and its application, through the directory cache.
-async fn cached_client(
+pub(crate) async fn cached_client(
     state: &Services,
     zone: &ZoneEntry,
     id: &str,

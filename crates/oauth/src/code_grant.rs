@@ -12,6 +12,7 @@ use latchkey_domain::model::login::{CodeUse, GrantData, RefreshRecord, RefreshUs
 
 use crate::browser::{self, BrowserClient};
 use crate::client_auth::{self, server};
+use crate::decide::user_token_scope;
 use crate::error::OAuthError;
 use crate::issued::Issued;
 use crate::paths;
@@ -206,6 +207,7 @@ async fn issue(
 ) -> Result<Issued, OAuthError> {
     let user = active_user(s, zone, &grant).await?;
     let audiences = audiences(s, zone, &grant, targets).await?;
+    grant.scope = user_token_scope(s, zone, client, &user, &audiences, grant.scope.take()).await?;
     let session_id = token_session(s, zone, client, &user, &grant).await?;
     grant.token_session_id = Some(session_id.clone());
     let who = UserToken {

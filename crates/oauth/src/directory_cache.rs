@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use latchkey_domain::id::{ApplicationId, ResourceId, ZoneId};
 use latchkey_domain::model::directory::{AppCredential, Application, ProviderType, Resource};
+use latchkey_domain::model::identity::User;
 
 const TTL: Duration = Duration::from_secs(5);
 
@@ -27,6 +28,10 @@ pub struct DirectoryCache {
     pub clients: moka::sync::Cache<Key<String>, Option<Arc<(AppCredential, Application)>>>,
     pub targets: moka::sync::Cache<Key<String>, Arc<Target>>,
     pub deps: moka::sync::Cache<Key<(ApplicationId, ResourceId)>, Conditions>,
+    /// The resource ids each application depends on (its Cedar `dependencies`).
+    pub app_deps: moka::sync::Cache<Key<ApplicationId>, Arc<Vec<String>>>,
+    /// Users by identifier (the `sub` of zone tokens), for policy evaluation.
+    pub users: moka::sync::Cache<Key<String>, Option<Arc<User>>>,
 }
 
 fn cache<K, V>() -> moka::sync::Cache<K, V>
@@ -47,6 +52,8 @@ impl Default for DirectoryCache {
             clients: cache(),
             targets: cache(),
             deps: cache(),
+            app_deps: cache(),
+            users: cache(),
         }
     }
 }
@@ -63,8 +70,16 @@ impl DirectoryCache {
             let z = z.clone();
             move |k, _| k.0.as_str() == z
         });
+        let _ = self.deps.invalidate_entries_if({
+            let z = z.clone();
+            move |k, _| k.0.as_str() == z
+        });
+        let _ = self.app_deps.invalidate_entries_if({
+            let z = z.clone();
+            move |k, _| k.0.as_str() == z
+        });
         let _ = self
-            .deps
+            .users
             .invalidate_entries_if(move |k, _| k.0.as_str() == z);
     }
 }

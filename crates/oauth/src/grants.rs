@@ -10,6 +10,7 @@ use latchkey_domain::model::directory::ProviderType;
 use serde_json::Value;
 
 use crate::client_auth::Client;
+use crate::decide::{Asker, decide, user_by_identifier};
 use crate::directory_cache::Target;
 use crate::error::OAuthError;
 use crate::mint::{self, Claims};
@@ -39,6 +40,8 @@ pub async fn client_credentials(
     };
     policy::authorize(state, &principal, Action::IssueAppToken, resource).await?;
     let scope = scopes(targets, resource)?;
+    let asker = Asker::Application(&client.application, &client.credential);
+    let scope = decide(state, zone, &asker, resource, scope).await?;
     match t.kind {
         ProviderType::KeycardSts => {}
         ProviderType::KeycardVault => return upstream::vaulted(state, zone, resource).await,
@@ -160,6 +163,12 @@ pub async fn token_exchange(
     };
     policy::authorize(state, &principal, Action::ExchangeToken, resource).await?;
     let scope = scopes(targets, resource)?;
+    let user = user_by_identifier(state, zone, sub).await?;
+    let asker = match &user {
+        Some(u) => Asker::OnBehalf(Some((&client.application, &client.credential)), u),
+        None => Asker::Application(&client.application, &client.credential),
+    };
+    let scope = decide(state, zone, &asker, resource, scope).await?;
     match t.kind {
         ProviderType::KeycardSts => {}
         ProviderType::KeycardVault => return upstream::vaulted(state, zone, resource).await,

@@ -6,6 +6,7 @@ use latchkey_domain::{ListFilter, PageRequest};
 use serde_json::Value;
 
 use crate::client::Client;
+use crate::decide::{Asker, decide};
 use crate::error::OAuthError;
 use crate::error::server;
 use crate::issued::Issued;
@@ -70,9 +71,9 @@ async fn substitute_user(
     ))
 }
 
-/// Impersonation: the authenticated application acts as a user, if policy permits and the user
-/// already granted access to the target. The policy decides before the user is looked up, so a
-/// refused caller learns nothing about which users exist.
+/// Impersonation: the authenticated application acts as a user, if policy permits (no default
+/// policy does; a customer permit on `context.impersonate` must) and the user already granted
+/// access to the target. A refused caller learns nothing about which users exist.
 pub async fn impersonate(
     state: &Services,
     zone: &ZoneEntry,
@@ -89,6 +90,16 @@ pub async fn impersonate(
         accessing: None,
     };
     policy::authorize(state, &principal, Action::Impersonate, &t.resource).await?;
-    let user = substitute_user(state, zone, &sub).await?;
+    let scope = crate::targets::scopes(targets, &t.resource)?;
+    // Cedar decides before the answer can depend on whether the user exists: an unknown user
+    // is evaluated under the presented subject alone.
+    let user = substitute_user(state, zone, &sub).await;
+    let (id, identifier) = match &user {
+        Ok(u) => (u.id.as_str(), u.identifier.as_str()),
+        Err(_) => ("", sub.as_str()),
+    };
+    let asker = Asker::Impersonating(&client.application, &client.credential, id, identifier);
+    decide(state, zone, &asker, &t.resource, scope).await?;
+    let user = user?;
     upstream::delegated(state, zone, &t.resource, &user.identifier).await
 }

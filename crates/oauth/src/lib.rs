@@ -9,7 +9,9 @@
 //! - `client_auth`, `assertion` — client authentication (secrets, `private_key_jwt`, federated);
 //! - `token`, `grants`, `impersonation`, `code_grant` — the token endpoint and its grants;
 //! - `introspection` — RFC 7662 / RFC 7009;
-//! - `policy`, `targets`, `mint` — the issuance hook, resources by identifier, signed tokens;
+//! - `policy`, `decide`, `policy_cache` — structural rules, Cedar at every issuance point, and
+//!   the compiled policy sets per zone;
+//! - `targets`, `mint` — resources by identifier, signed tokens;
 //! - `upstream` — vaulted secrets and delegated upstream tokens handed out;
 //! - `browser`, `authorize`, `login`, `accounts` — the browser flows' clients, checks, sessions,
 //!   consent, codes and accounts;
@@ -30,6 +32,7 @@ pub mod browser;
 pub mod client;
 pub mod client_auth;
 pub mod code_grant;
+pub mod decide;
 pub mod directory_cache;
 pub mod error;
 pub mod federation;
@@ -44,6 +47,7 @@ pub mod mint;
 pub mod passwords;
 pub mod paths;
 pub mod policy;
+pub mod policy_cache;
 pub mod provider;
 pub mod registration;
 pub mod requests;

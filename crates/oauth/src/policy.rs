@@ -1,8 +1,7 @@
-//! The policy hook: one `authorize` call at every issuance point. Today it applies the default
-//! rule — an application may obtain tokens for resources it depends on or provides, where a
-//! dependency with `when_accessing` conditions counts only for a token exchange whose subject
-//! token was issued for one of those resources; Cedar enforcement plugs in here without touching
-//! the grant code.
+//! The structural rules checked before Cedar (`decide`) at the application grants: an
+//! application may obtain tokens for resources it depends on or provides, where a dependency with
+//! `when_accessing` conditions counts only for a token exchange whose subject token was issued
+//! for one of those resources.
 
 use std::sync::Arc;
 
@@ -21,7 +20,7 @@ pub enum Action {
     /// token exchange: the application acting for the subject of a token.
     ExchangeToken,
     /// token exchange with a substitute-user token: the application acting as a user who did not
-    /// present a token. Forbidden unless a policy permits it.
+    /// present a token. Structurally like its own access; Cedar must then permit it explicitly.
     Impersonate,
 }
 
@@ -72,18 +71,8 @@ pub async fn authorize(
         }
     };
     let allowed = match action {
-        Action::IssueAppToken => depends || provides,
+        Action::IssueAppToken | Action::Impersonate => depends || provides,
         Action::ExchangeToken => depends,
-        // No default rule permits impersonation; only an explicit policy can (Cedar, later).
-        Action::Impersonate => {
-            return Err(OAuthError::bad(
-                "access_denied",
-                format!(
-                    "no policy permits application `{}` to impersonate users",
-                    app.identifier
-                ),
-            ));
-        }
     };
     if allowed {
         Ok(())

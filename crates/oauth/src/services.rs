@@ -9,6 +9,7 @@ use latchkey_domain::store::Store;
 use crate::directory_cache::DirectoryCache;
 use crate::fetch::Fetcher;
 use crate::keys::KeyRing;
+use crate::policy_cache::PolicyCache;
 use crate::throttle::{RateLimiter, Throttle};
 use crate::zones::ZoneCache;
 
@@ -26,6 +27,8 @@ pub struct Services {
     pub throttle: Throttle,
     /// What the token endpoint reads per request, cached briefly.
     pub directory: DirectoryCache,
+    /// Parsed schemas and compiled policy sets per zone.
+    pub policies: PolicyCache,
 }
 
 impl Services {
@@ -47,6 +50,7 @@ impl Services {
             registrations: RateLimiter::default(),
             throttle: Throttle::default(),
             directory: DirectoryCache::default(),
+            policies: PolicyCache::default(),
         }
     }
 }

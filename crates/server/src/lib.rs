@@ -123,6 +123,11 @@ pub async fn prepare(
         &config.storage.data_dir,
     )
     .await?;
+    // Zones created before policies existed get the platform set (idempotent).
+    let seeded = service::policy_attest::seed_missing(&state).await?;
+    if seeded > 0 {
+        tracing::info!(zones = seeded, "default policy set seeded");
+    }
     Ok(state)
 }
 

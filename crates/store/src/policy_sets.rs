@@ -160,8 +160,10 @@ pub(crate) async fn set_attestation(
     Ok(())
 }
 
-/// Moves the `mode` binding of `set` to `version` (for `target_id`), or clears it, in one
-/// statement. Binding needs an unarchived set and an unarchived version of that very set.
+/// Moves the `mode` binding of `set` to `version` (for `target_id`), or clears it. Binding needs
+/// an unarchived set and an unarchived version of that very set. A zone has one active zone set:
+/// activating a zone set's version unbinds the active version of every other zone set, in the
+/// same transaction.
 pub(crate) async fn bind(
     db: &Db,
     zone: &ZoneId,
@@ -191,11 +193,34 @@ pub(crate) async fn bind(
         sql.push(" WHERE zone_id = ").bind(zone.as_str());
         sql.push(" AND id = ").bind(set.as_str());
     }
-    if touched(db.pool(), &sql).await? {
-        return Ok(());
+    let mut w = db.write().await?;
+    if touched(&mut *w.tx, &sql).await? {
+        if mode == BindMode::Active && version.is_some() {
+            demote_other_zone_sets(&mut w.tx, zone, set).await?;
+        }
+        return w.commit().await;
     }
     Err(StoreError::NotFound(match version {
         Some(v) => format!("unarchived policy set `{set}` with unarchived version `{v}`"),
         None => format!("policy set `{set}`"),
     }))
+}
+
+/// Clears the active binding of the zone's other zone-target sets when `set` is a zone set.
+async fn demote_other_zone_sets(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    zone: &ZoneId,
+    set: &PolicySetId,
+) -> Result<(), StoreError> {
+    let mut sql = Sql::new("UPDATE policy_sets SET active_version_id = NULL WHERE zone_id = ");
+    sql.bind(zone.as_str());
+    sql.push(" AND id <> ").bind(set.as_str());
+    sql.push(" AND target_type = 'zone' AND active_version_id IS NOT NULL");
+    sql.push(" AND EXISTS (SELECT 1 FROM policy_sets s WHERE s.zone_id = ")
+        .bind(zone.as_str())
+        .push(" AND s.id = ")
+        .bind(set.as_str())
+        .push(" AND s.target_type = 'zone')");
+    touched(&mut **tx, &sql).await?;
+    Ok(())
 }

@@ -386,7 +386,8 @@ store_test!(
     |s: SqlStore, _url: String| async move {
         let zone = new_zone(&s).await;
         let (_, pv) = stored_policy(&s, &zone, "p").await;
-        // s0..s4 oldest to newest; s1 and s3 bound; s4 targets a user.
+        // s0..s4 oldest to newest; s1 then s3 bound (one active zone set: s3 takes it from
+        // s1); s4 targets a user.
         let mut sets = Vec::new();
         for i in 0..4 {
             let (ps, v) = stored_set(&s, &zone, &format!("set-{i}"), i, &[&pv]).await;
@@ -415,7 +416,7 @@ store_test!(
         let p1 = s.list_policy_sets(&zone, &zone_only, &first).await.unwrap();
         assert_eq!(
             set_ids(&p1.items),
-            [name(3), name(1)],
+            [name(3), name(2)],
             "bound first, newest first"
         );
         assert!(p1.has_next);
@@ -426,7 +427,7 @@ store_test!(
             ..PageRequest::default()
         };
         let p2 = s.list_policy_sets(&zone, &zone_only, &next).await.unwrap();
-        assert_eq!(set_ids(&p2.items), [name(2), name(0)]);
+        assert_eq!(set_ids(&p2.items), [name(1), name(0)]);
         assert!(!p2.has_next);
         assert!(p2.has_prev);
 
@@ -456,7 +457,7 @@ store_test!(
             .list_policy_sets(&zone, &active, &PageRequest::first(50))
             .await
             .unwrap();
-        assert_eq!(set_ids(&got.items), [name(1), name(3)]);
+        assert_eq!(set_ids(&got.items), [name(3)]);
         let inactive = PolicySetFilter {
             active: Some(false),
             ..zone_only.clone()
@@ -465,7 +466,7 @@ store_test!(
             .list_policy_sets(&zone, &inactive, &PageRequest::first(50))
             .await
             .unwrap();
-        assert_eq!(set_ids(&got.items), [name(0), name(2)]);
+        assert_eq!(set_ids(&got.items), [name(0), name(1), name(2)]);
         let named = PolicySetFilter {
             list: ListFilter::default().search(&["name"], vec!["SET-2".into(), "bund".into()]),
             ..Default::default()
@@ -602,11 +603,12 @@ store_test!(
             .await
             .unwrap();
         let z = zone.as_str();
+        // One active zone set per zone: `a` takes the active binding from `gone`; `b` is shadow.
         for (set, version, mode, target) in [
-            (&b, &b1, BindMode::Active, z),
+            (&gone, &gone1, BindMode::Active, z),
+            (&b, &b1, BindMode::Shadow, z),
             (&a, &a1, BindMode::Active, z),
             (&a, &a2, BindMode::Shadow, z),
-            (&gone, &gone1, BindMode::Active, z),
             (&user, &user1, BindMode::Active, "user-1"),
         ] {
             s.bind_policy_set(&zone, &set.id, Some(&version.id), mode, target)
@@ -627,7 +629,7 @@ store_test!(
             [
                 ("a".to_owned(), a1.id.to_string(), true),
                 ("a".to_owned(), a2.id.to_string(), false),
-                ("b".to_owned(), b1.id.to_string(), true),
+                ("b".to_owned(), b1.id.to_string(), false),
             ]
         );
         assert!(bound.iter().all(|b| b.set.id != unbound.id));
@@ -665,6 +667,15 @@ store_test!(
 
         let other = new_zone(&s).await;
         assert!(s.bound_sets(&other).await.unwrap().is_empty());
+
+        s.bind_policy_set(&zone, &b.id, Some(&b1.id), BindMode::Active, z)
+            .await
+            .unwrap();
+        let a_now = s.get_policy_set(&zone, &a.id).await.unwrap().unwrap();
+        assert_eq!(a_now.active_version_id, None, "one active zone set per zone");
+        assert_eq!(a_now.shadow_version_id, Some(a2.id.clone()), "shadow stays");
+        let user_now = s.get_policy_set(&zone, &user.id).await.unwrap().unwrap();
+        assert_eq!(user_now.active_version_id, Some(user1.id.clone()), "user sets keep theirs");
     }
 );
 

@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod identity;
 pub mod invitation;
 pub mod organization;
+pub mod policy;
 pub mod service_account;
 pub mod vault;
 pub mod zone;

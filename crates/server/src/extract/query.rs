@@ -98,6 +98,30 @@ impl QueryMap {
         expand: &[String],
         sortable: &[&'static str],
     ) -> Result<PageRequest, ApiError> {
+        let (after, before, limit) = self.cursors()?;
+        let sort = self.sort(sortable)?;
+        Self::paged(after, before, limit, sort, expand)
+    }
+
+    /// Paging for the policy family: `sort` with `order=asc|desc` (default `desc`: newest first).
+    pub fn ordered_page(
+        &self,
+        expand: &[String],
+        sortable: &[&'static str],
+    ) -> Result<PageRequest, ApiError> {
+        let (after, before, limit) = self.cursors()?;
+        let desc = self.one_of("order", &["asc", "desc"])? != Some("asc");
+        let mut sort = self.sort(sortable)?;
+        if self.get("sort").is_none() || self.get("order").is_some() {
+            for k in &mut sort {
+                k.desc = desc;
+            }
+        }
+        Self::paged(after, before, limit, sort, expand)
+    }
+
+    /// `after`/`before` (mutually exclusive) and `limit`.
+    fn cursors(&self) -> Result<(Option<Cursor>, Option<Cursor>, u32), ApiError> {
         let after = self.get("after").or_else(|| self.get("cursor"));
         let before = self.get("before");
         if after.is_some() && before.is_some() {
@@ -129,7 +153,16 @@ impl QueryMap {
                 }
             },
         };
-        let sort = self.sort(sortable)?;
+        Ok((after, before, limit))
+    }
+
+    fn paged(
+        after: Option<Cursor>,
+        before: Option<Cursor>,
+        limit: u32,
+        sort: Vec<SortKey>,
+        expand: &[String],
+    ) -> Result<PageRequest, ApiError> {
         let sig = sort_signature(&sort);
         for (name, c) in [("after", &after), ("before", &before)] {
             if let Some(c) = c

@@ -12,6 +12,8 @@ mod identity;
 mod invitations;
 mod list;
 mod organizations;
+mod policies;
+mod policy_sets;
 mod providers;
 mod resources;
 mod sa_token;
@@ -59,6 +61,8 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         .merge(secrets::router())
         .merge(identity::router())
         .merge(invitations::router())
+        .merge(policies::router())
+        .merge(policy_sets::router())
         .split_for_parts();
     docs::document_shared_errors(&mut openapi);
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());

@@ -77,6 +77,7 @@ pub async fn create(state: &AppState, who: &Principal, body: CreateZone) -> ApiR
     };
     let keys = state.keys.first_keys(&zone.id, &zone.signing_alg).await?;
     let (zone, _) = state.store.create_zone_with(zone, &keys, gateway).await?;
+    super::policy_attest::seed_defaults(state, &zone).await?;
     Ok(zone)
 }
 
@@ -182,6 +183,7 @@ fn signing_alg(alg: String) -> ApiResult<String> {
 pub async fn rotate_keys(state: &AppState, who: &Principal, zone_id: &str) -> ApiResult<Zone> {
     let zone = access::zone_for_change(state, who, zone_id).await?;
     state.keys.rotate(&zone.id, &zone.signing_alg).await?;
+    super::policy_attest::resign_zone(state, &zone).await?;
     Ok(zone)
 }
 

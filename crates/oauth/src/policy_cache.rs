@@ -1,0 +1,163 @@
+//! Compiled Cedar policy per zone, and parsed schema versions, kept in memory so that no token
+//! reads policy data from the database. A zone's entry is its bound sets (the active zone set
+//! and any shadow sets), compiled once per set version. Activation on this instance swaps the
+//! entry at once ([`PolicyCache::forget`]); other instances notice within
+//! [`RECHECK_AFTER`]: an entry older than that is rechecked against the store's bindings (one
+//! cheap read per zone and instance at most once a second), and recompiled only when a binding
+//! moved.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use latchkey_domain::StoreError;
+use latchkey_domain::id::ZoneId;
+use latchkey_domain::model::policy::{BoundSet, SchemaStatus};
+use latchkey_domain::store::Store;
+use latchkey_policy::compile::{CompiledSet, PolicyEntry, SetVersionInput, compile};
+use latchkey_policy::schema::{self, SchemaVersion};
+
+/// How old a zone's entry may be before the store's bindings are checked again.
+pub const RECHECK_AFTER: Duration = Duration::from_secs(1);
+
+/// What decides issuance in a zone.
+#[derive(Debug)]
+pub struct ZonePolicies {
+    /// The active zone set; `None` fails closed.
+    pub active: Option<CompiledSet>,
+    /// Sets bound in shadow mode: evaluated and recorded, never enforced.
+    pub shadow: Vec<CompiledSet>,
+    /// Set versions that could not be compiled (logged; an active one leaves `active` empty).
+    pub broken: Vec<String>,
+    /// `(set version id, active)` of every binding, to notice a moved binding cheaply.
+    fingerprint: Vec<(String, bool)>,
+    checked: Instant,
+}
+
+pub struct PolicyCache {
+    schemas: moka::sync::Cache<String, Arc<SchemaVersion>>,
+    zones: moka::sync::Cache<ZoneId, Arc<ZonePolicies>>,
+}
+
+impl Default for PolicyCache {
+    fn default() -> Self {
+        Self {
+            schemas: moka::sync::Cache::new(64),
+            zones: moka::sync::Cache::new(100_000),
+        }
+    }
+}
+
+fn status(s: SchemaStatus) -> schema::SchemaStatus {
+    match s {
+        SchemaStatus::Active => schema::SchemaStatus::Active,
+        SchemaStatus::Deprecated => schema::SchemaStatus::Deprecated,
+        SchemaStatus::Archived => schema::SchemaStatus::Archived,
+    }
+}
+
+fn fingerprint(bound: &[BoundSet]) -> Vec<(String, bool)> {
+    bound
+        .iter()
+        .map(|b| (b.version.id.as_str().to_owned(), b.active))
+        .collect()
+}
+
+fn input(b: &BoundSet) -> SetVersionInput {
+    SetVersionInput {
+        set_id: b.set.id.as_str().to_owned(),
+        set_name: b.set.name.clone(),
+        version: u32::try_from(b.version.version).unwrap_or(u32::MAX),
+        entries: b
+            .policies
+            .iter()
+            .map(|(p, v)| PolicyEntry {
+                policy_id: p.id.as_str().to_owned(),
+                policy_name: p.name.clone(),
+                policy_version: u32::try_from(v.version).unwrap_or(u32::MAX),
+                text: v.cedar_raw.clone(),
+            })
+            .collect(),
+    }
+}
+
+impl PolicyCache {
+    /// The parsed schema version `version` (None when the store has no such version).
+    pub async fn schema(
+        &self,
+        store: &dyn Store,
+        version: &str,
+    ) -> Result<Option<Arc<SchemaVersion>>, StoreError> {
+        if let Some(hit) = self.schemas.get(version) {
+            return Ok(Some(hit));
+        }
+        let Some(row) = store.get_schema_version(version).await? else {
+            return Ok(None);
+        };
+        let parsed = SchemaVersion::parse(&row.version, status(row.status), &row.cedar)
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let parsed = Arc::new(parsed);
+        self.schemas.insert(version.to_owned(), parsed.clone());
+        Ok(Some(parsed))
+    }
+
+    /// The zone's compiled policy, rechecked against the store when older than a second.
+    pub async fn zone(
+        &self,
+        store: &dyn Store,
+        zone: &ZoneId,
+    ) -> Result<Arc<ZonePolicies>, StoreError> {
+        let cached = self.zones.get(zone);
+        if let Some(hit) = &cached
+            && hit.checked.elapsed() < RECHECK_AFTER
+        {
+            return Ok(hit.clone());
+        }
+        let bound = store.bound_sets(zone).await?;
+        let fresh = match cached {
+            Some(old) if old.fingerprint == fingerprint(&bound) => Arc::new(ZonePolicies {
+                active: old.active.clone(),
+                shadow: old.shadow.clone(),
+                broken: old.broken.clone(),
+                fingerprint: old.fingerprint.clone(),
+                checked: Instant::now(),
+            }),
+            _ => Arc::new(self.compile_zone(store, &bound).await?),
+        };
+        self.zones.insert(zone.clone(), fresh.clone());
+        Ok(fresh)
+    }
+
+    async fn compile_zone(
+        &self,
+        store: &dyn Store,
+        bound: &[BoundSet],
+    ) -> Result<ZonePolicies, StoreError> {
+        let mut out = ZonePolicies {
+            active: None,
+            shadow: Vec::new(),
+            broken: Vec::new(),
+            fingerprint: fingerprint(bound),
+            checked: Instant::now(),
+        };
+        for b in bound {
+            let compiled = match self.schema(store, &b.version.schema_version).await? {
+                Some(schema) => compile(&input(b), schema).map_err(|e| e.to_string()),
+                None => Err(format!("unknown schema `{}`", b.version.schema_version)),
+            };
+            match (compiled, b.active) {
+                (Ok(set), true) => out.active = Some(set),
+                (Ok(set), false) => out.shadow.push(set),
+                (Err(why), _) => {
+                    tracing::error!(set = %b.set.id, version = %b.version.id, why, "policy set version does not compile");
+                    out.broken.push(b.version.id.as_str().to_owned());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Drops the zone's entry (after a binding moved on this instance).
+    pub fn forget(&self, zone: &ZoneId) {
+        self.zones.invalidate(zone);
+    }
+}

@@ -1,0 +1,386 @@
+//! Wire types of Cedar policies (spec §3.15–3.17, §4.13–4.15): schema versions, policies and their
+//! versions, policy sets with their binding, set versions with manifest and attestation.
+
+use latchkey_domain::Timestamp;
+use latchkey_domain::id::{PolicyId, PolicyVersionId};
+use latchkey_domain::model::policy::{
+    ManifestEntry, Policy, PolicySet, PolicySetVersion, PolicyVersion, SchemaVersion,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `{id, email, zone_id}` of an organization user (`expand=user`, spec §2.10).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrgUserRef {
+    pub id: String,
+    pub email: Option<String>,
+    pub zone_id: String,
+}
+
+/// The `*_by_user` expansions next to the raw `*_by` strings.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ByUser {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by_user: Option<OrgUserRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_by_user: Option<OrgUserRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archived_by_user: Option<OrgUserRef>,
+}
+
+/// `SchemaVersionWithZoneInfo`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchemaView {
+    pub version: String,
+    pub status: &'static str,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deprecated_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub archived_at: Option<Timestamp>,
+    pub cedar_schema: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub cedar_schema_json: Option<serde_json::Value>,
+    pub is_default: bool,
+}
+
+impl SchemaView {
+    /// The view of `s`, with the schema in the requested form(s).
+    pub fn new(
+        s: SchemaVersion,
+        is_default: bool,
+        cedar: bool,
+        json: Option<serde_json::Value>,
+    ) -> Self {
+        Self {
+            version: s.version,
+            status: s.status.as_str(),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            deprecated_at: s.deprecated_at,
+            archived_at: s.archived_at,
+            cedar_schema: cedar.then_some(s.cedar),
+            cedar_schema_json: json,
+            is_default,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyView {
+    pub id: String,
+    pub zone_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub owner_type: &'static str,
+    pub latest_version: Option<i64>,
+    pub latest_version_id: Option<String>,
+    pub latest_schema_version: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    pub created_by: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    pub updated_by: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub archived_at: Option<Timestamp>,
+    #[serde(flatten)]
+    pub by_user: ByUser,
+}
+
+impl From<Policy> for PolicyView {
+    fn from(p: Policy) -> Self {
+        Self {
+            id: p.id.into_string(),
+            zone_id: p.zone_id.into_string(),
+            name: p.name,
+            description: p.description,
+            owner_type: p.owner_type.as_str(),
+            latest_version: p.latest_version,
+            latest_version_id: p.latest_version_id.map(PolicyVersionId::into_string),
+            latest_schema_version: p.latest_schema_version,
+            created_at: p.created_at,
+            created_by: p.created_by,
+            updated_at: p.updated_at,
+            updated_by: p.updated_by,
+            archived_at: p.archived_at,
+            by_user: ByUser::default(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyVersionView {
+    pub id: String,
+    pub zone_id: String,
+    pub policy_id: String,
+    pub version: i64,
+    pub schema_version: String,
+    pub owner_type: &'static str,
+    pub sha: String,
+    pub cedar_raw: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub cedar_json: Option<serde_json::Value>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    pub created_by: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub archived_at: Option<Timestamp>,
+    pub archived_by: Option<String>,
+    #[serde(flatten)]
+    pub by_user: ByUser,
+}
+
+/// Which forms of Cedar a response carries (`format=cedar|json`; both when absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forms {
+    pub cedar: bool,
+    pub json: bool,
+}
+
+impl Forms {
+    pub const BOTH: Self = Self {
+        cedar: true,
+        json: true,
+    };
+}
+
+impl PolicyVersionView {
+    pub fn new(v: PolicyVersion, forms: Forms) -> Self {
+        Self {
+            id: v.id.into_string(),
+            zone_id: v.zone_id.into_string(),
+            policy_id: v.policy_id.into_string(),
+            version: v.version,
+            schema_version: v.schema_version,
+            owner_type: v.owner_type.as_str(),
+            sha: v.sha,
+            cedar_raw: forms.cedar.then_some(v.cedar_raw),
+            cedar_json: forms.json.then_some(v.cedar_json),
+            created_at: v.created_at,
+            created_by: v.created_by,
+            archived_at: v.archived_at,
+            archived_by: v.archived_by,
+            by_user: ByUser::default(),
+        }
+    }
+}
+
+/// `PolicySetWithBinding`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicySetView {
+    pub id: String,
+    pub zone_id: String,
+    pub name: String,
+    pub owner_type: &'static str,
+    pub target_type: &'static str,
+    /// Deprecated alias of `target_type`.
+    pub scope_type: &'static str,
+    pub latest_version: Option<i64>,
+    pub latest_version_id: Option<String>,
+    pub active: bool,
+    pub active_version: Option<i64>,
+    pub active_version_id: Option<String>,
+    pub shadow_version: Option<i64>,
+    pub shadow_version_id: Option<String>,
+    pub mode: Option<&'static str>,
+    pub target_id: Option<String>,
+    /// Deprecated alias of `target_id`.
+    pub scope_target_id: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    pub created_by: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    pub updated_by: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub archived_at: Option<Timestamp>,
+    #[serde(flatten)]
+    pub by_user: ByUser,
+}
+
+impl PolicySetView {
+    /// The view of `s`, with the numbers of its active and shadow versions.
+    pub fn new(s: PolicySet, active_version: Option<i64>, shadow_version: Option<i64>) -> Self {
+        let bound = s.active_version_id.is_some();
+        let mode = if bound {
+            Some("active")
+        } else if s.shadow_version_id.is_some() {
+            Some("shadow")
+        } else {
+            None
+        };
+        let target = (bound || s.shadow_version_id.is_some())
+            .then(|| s.target_id.clone())
+            .flatten();
+        Self {
+            id: s.id.into_string(),
+            zone_id: s.zone_id.into_string(),
+            name: s.name,
+            owner_type: s.owner_type.as_str(),
+            target_type: s.target_type.as_str(),
+            scope_type: s.target_type.as_str(),
+            latest_version: s.latest_version,
+            latest_version_id: s.latest_version_id.map(|v| v.into_string()),
+            active: bound,
+            active_version,
+            active_version_id: s.active_version_id.map(|v| v.into_string()),
+            shadow_version,
+            shadow_version_id: s.shadow_version_id.map(|v| v.into_string()),
+            mode,
+            scope_target_id: target.clone(),
+            target_id: target,
+            created_at: s.created_at,
+            created_by: s.created_by,
+            updated_at: s.updated_at,
+            updated_by: s.updated_by,
+            archived_at: s.archived_at,
+            by_user: ByUser::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ManifestEntryBody {
+    pub policy_id: String,
+    pub policy_version_id: String,
+    /// Filled by the server; a client value is ignored.
+    #[serde(default)]
+    pub sha: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ManifestBody {
+    pub entries: Vec<ManifestEntryBody>,
+}
+
+impl From<&ManifestEntry> for ManifestEntryBody {
+    fn from(e: &ManifestEntry) -> Self {
+        Self {
+            policy_id: e.policy_id.as_str().to_owned(),
+            policy_version_id: e.policy_version_id.as_str().to_owned(),
+            sha: Some(e.sha.clone()),
+        }
+    }
+}
+
+impl ManifestEntryBody {
+    pub fn ids(&self) -> (PolicyId, PolicyVersionId) {
+        (
+            PolicyId::new(&self.policy_id),
+            PolicyVersionId::new(&self.policy_version_id),
+        )
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicySetVersionView {
+    pub id: String,
+    pub zone_id: String,
+    pub policy_set_id: String,
+    pub version: i64,
+    pub schema_version: String,
+    pub owner_type: &'static str,
+    pub manifest: ManifestBody,
+    pub manifest_sha: String,
+    /// The decoded attestation statement.
+    #[schema(value_type = Option<Object>)]
+    pub attestation: Option<serde_json::Value>,
+    pub active: bool,
+    pub shadow: bool,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    pub created_by: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub archived_at: Option<Timestamp>,
+    pub archived_by: Option<String>,
+    #[serde(flatten)]
+    pub by_user: ByUser,
+}
+
+impl PolicySetVersionView {
+    /// The view of `v` of `set` (whose binding says whether `v` is active or shadow).
+    pub fn new(v: PolicySetVersion, set: &PolicySet) -> Self {
+        let active = set.active_version_id.as_ref() == Some(&v.id);
+        let shadow = set.shadow_version_id.as_ref() == Some(&v.id);
+        Self {
+            manifest: ManifestBody {
+                entries: v.manifest.iter().map(ManifestEntryBody::from).collect(),
+            },
+            id: v.id.into_string(),
+            zone_id: v.zone_id.into_string(),
+            policy_set_id: v.policy_set_id.into_string(),
+            version: v.version,
+            schema_version: v.schema_version,
+            owner_type: v.owner_type.as_str(),
+            manifest_sha: v.manifest_sha,
+            attestation: v.attestation,
+            active,
+            shadow,
+            created_at: v.created_at,
+            created_by: v.created_by,
+            archived_at: v.archived_at,
+            archived_by: v.archived_by,
+            by_user: ByUser::default(),
+        }
+    }
+}
+
+/// The attestation extension: the statement and its compact JWS.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttestationView {
+    #[schema(value_type = Object)]
+    pub statement: serde_json::Value,
+    pub jws: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreatePolicy {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct UpdatePolicy {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreatePolicyVersion {
+    pub schema_version: String,
+    #[schema(value_type = Option<Object>)]
+    pub cedar_json: Option<serde_json::Value>,
+    pub cedar_raw: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreatePolicySet {
+    pub name: String,
+    pub target_type: Option<String>,
+    /// Deprecated: only `zone`.
+    pub scope_type: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct UpdatePolicySet {
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreatePolicySetVersion {
+    pub manifest: ManifestBody,
+    pub schema_version: String,
+}
+
+/// `PATCH …/versions/{id}`: `{"active": true}` binds the version; `{"shadow": true|false}`
+/// (extension) binds or unbinds it as the shadow version.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePolicySetVersion {
+    pub active: Option<bool>,
+    pub shadow: Option<bool>,
+}
