@@ -19,8 +19,8 @@ fi
 step "cargo fmt --check"
 cargo fmt --all --check
 
-step "layering: crates/domain, crates/crypto and crates/oauth depend on neither axum nor sqlx"
-for crate in latchkey-domain latchkey-crypto latchkey-oauth; do
+step "layering: crates/domain, crates/crypto, crates/oauth and crates/policy depend on neither axum nor sqlx"
+for crate in latchkey-domain latchkey-crypto latchkey-oauth latchkey-policy; do
     if cargo tree -p "$crate" -e normal --prefix none --locked | grep -Eq '^(axum|sqlx)[a-z-]* v'; then
         echo "$crate must not depend on axum or sqlx:" >&2
         cargo tree -p "$crate" -e normal -i axum --locked 2>/dev/null | head -5 >&2 || true

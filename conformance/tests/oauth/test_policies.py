@@ -217,3 +217,34 @@ def test_a_scope_denied_by_policy_is_removed(fresh_zone):
     assert jwt_claims(r.json()["access_token"]).get("scope") == "read"
     only_delete = cc(z, svc, target, scope="delete")
     assert (only_delete.status_code, only_delete.json().get("error")) == (400, "access_denied")
+
+
+def test_dry_run_evaluate_answers_what_a_version_would_decide(fresh_zone):
+    """Latchkey extension: `POST …/versions/{id}/evaluate` decides a token-request-shaped body
+    with one set version, without issuing anything."""
+    z = fresh_zone()
+    target = z.resource(identifier=lk.unique_url("dry"), name=lk.unique("Dry API"), scopes=["read", "admin"])
+    svc = z.service(depends_on=[target])
+    no_admin = '@id("no-admin")\nforbid (principal, action, resource) when { context.scopes.contains("admin") };'
+    permit = policy_with_version(z, "permit", PERMIT_APPS)
+    forbid = policy_with_version(z, "no-admin", no_admin)
+    api = z.kit.client.zones.policy_sets
+    s = api.create(z.id, name=lk.unique("dry set"))
+    sv = api.versions.create(s.id, zone_id=z.id, schema_version=SCHEMA, manifest={"entries": [
+        {"policy_id": permit[0].id, "policy_version_id": permit[1].id},
+        {"policy_id": forbid[0].id, "policy_version_id": forbid[1].id},
+    ]})  # fmt: skip
+    url = f"/zones/{z.id}/policy-sets/{s.id}/versions/{sv.id}/evaluate"
+    body = {"grant_type": "client_credentials", "client_id": svc.client_id, "resource": target.identifier}
+    r = z.admin_http.post(url, json={**body, "scope": "read admin"})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert (got["decision"], got["scopes"], got["denied_scopes"]) == ("allow", ["read"], ["admin"]), got
+    r = z.admin_http.post(url, json={**body, "scope": "admin"})
+    got = r.json()
+    assert got["decision"] == "deny" and got["message"] == (
+        f'Access to "{target.name}" is denied by Policy "{forbid[0].name}" in version 1 of Policy Set "{s.name}".'
+    ), got
+    assert [p["policy_id"] for p in got["determining_policies"]] == [forbid[0].id]
+    assert cc(z, svc, target, scope="admin").status_code == 200, "the dry run changed nothing: the version is not active"
+    lk.assert_error(z.admin_http.post(url, json={**body, "grant_type": "password"}), 400)

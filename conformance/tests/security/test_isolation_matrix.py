@@ -120,6 +120,9 @@ def bodies(a: dict[str, str]) -> dict[str, Callable[[], Any]]:
             "manifest": {"entries": [{"policy_id": a["policy"], "policy_version_id": a["policy_version"]}]},
         },
         "PATCH /zones/{zone_id}/policy-sets/{policy_set_id}/versions/{policy_set_version_id}": lambda: {"active": True},
+        "POST /zones/{zone_id}/policy-sets/{policy_set_id}/versions/{policy_set_version_id}/evaluate": lambda: {
+            "grant_type": "client_credentials", "client_id": a["credential"], "resource": a["resource"],
+        },
     }  # fmt: skip
 
 

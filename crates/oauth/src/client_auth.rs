@@ -176,3 +176,13 @@ pub(crate) async fn cached_client(
     state.directory.clients.insert(key, found.clone());
     Ok(found)
 }
+
+/// The credential with client id `id` and its application (any credential type), through the
+/// directory cache.
+pub async fn client_by_id(
+    state: &Services,
+    zone: &ZoneEntry,
+    id: &str,
+) -> Result<Option<std::sync::Arc<(AppCredential, Application)>>, OAuthError> {
+    cached_client(state, zone, id).await
+}

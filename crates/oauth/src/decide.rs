@@ -11,7 +11,10 @@ use latchkey_domain::model::directory::{AppCredential, Application, CredentialKi
 use latchkey_domain::model::identity::User;
 use latchkey_domain::store::UserFilter;
 use latchkey_domain::{ListFilter, PageRequest};
-use latchkey_policy::authorize::{authorize_issuance, deny_message, no_active_set_message};
+use latchkey_policy::authorize::{
+    ScopedDecision, authorize_issuance, deny_message, no_active_set_message,
+};
+use latchkey_policy::compile::CompiledSet;
 use latchkey_policy::issuance::Issuance;
 use latchkey_policy::request::{
     AccessContext, Action, ApplicationEntity, CredentialType, Principal, RegistrationMethod,
@@ -191,6 +194,25 @@ pub async fn decide(
         .filter(|x| standard.contains(x) || decision.kept_scopes.contains(x))
         .collect();
     Ok((!kept.is_empty()).then(|| kept.join(" ")))
+}
+
+/// What `set` would decide for `asker` on `resource` with `scope` (a dry run: nothing is issued
+/// or recorded; standard OpenID scopes are left out as at issuance).
+pub async fn evaluate(
+    s: &Services,
+    set: &CompiledSet,
+    asker: &Asker<'_>,
+    resource: &Resource,
+    scope: Option<&str>,
+) -> Result<ScopedDecision, OAuthError> {
+    let evaluated: Vec<String> = scope
+        .unwrap_or_default()
+        .split_ascii_whitespace()
+        .filter(|x| !STANDARD_SCOPES.contains(x))
+        .map(str::to_owned)
+        .collect();
+    let ask = issuance(s, asker, resource_entity(resource), evaluated).await?;
+    Ok(authorize_issuance(set, &ask))
 }
 
 /// The zone user whose identifier is `identifier` (the `sub` of a zone token), cached briefly.

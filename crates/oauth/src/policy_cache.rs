@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use latchkey_domain::StoreError;
 use latchkey_domain::id::ZoneId;
-use latchkey_domain::model::policy::{BoundSet, SchemaStatus};
+use latchkey_domain::model::policy::{BoundSet, PolicySet, PolicySetVersion, SchemaStatus};
 use latchkey_domain::store::Store;
 use latchkey_policy::compile::{CompiledSet, PolicyEntry, SetVersionInput, compile};
 use latchkey_policy::schema::{self, SchemaVersion};
@@ -154,6 +154,41 @@ impl PolicyCache {
             }
         }
         Ok(out)
+    }
+
+    /// Compiles any version of a set (a dry run), reading its pinned policies from the store.
+    pub async fn compile_version(
+        &self,
+        store: &dyn Store,
+        set: &PolicySet,
+        version: &PolicySetVersion,
+    ) -> Result<Result<CompiledSet, String>, StoreError> {
+        let mut policies = Vec::with_capacity(version.manifest.len());
+        for e in &version.manifest {
+            let policy = store.get_policy(&set.zone_id, &e.policy_id).await?;
+            let pinned = store
+                .get_policy_version(&set.zone_id, &e.policy_version_id)
+                .await?;
+            match (policy, pinned) {
+                (Some(p), Some(v)) => policies.push((p, v)),
+                _ => {
+                    return Ok(Err(format!(
+                        "policy version `{}` is gone",
+                        e.policy_version_id
+                    )));
+                }
+            }
+        }
+        let bound = BoundSet {
+            set: set.clone(),
+            version: version.clone(),
+            policies,
+            active: false,
+        };
+        Ok(match self.schema(store, &version.schema_version).await? {
+            Some(schema) => compile(&input(&bound), schema).map_err(|e| e.to_string()),
+            None => Err(format!("unknown schema `{}`", version.schema_version)),
+        })
     }
 
     /// Drops the zone's entry (after a binding moved on this instance).

@@ -672,10 +672,17 @@ store_test!(
             .await
             .unwrap();
         let a_now = s.get_policy_set(&zone, &a.id).await.unwrap().unwrap();
-        assert_eq!(a_now.active_version_id, None, "one active zone set per zone");
+        assert_eq!(
+            a_now.active_version_id, None,
+            "one active zone set per zone"
+        );
         assert_eq!(a_now.shadow_version_id, Some(a2.id.clone()), "shadow stays");
         let user_now = s.get_policy_set(&zone, &user.id).await.unwrap().unwrap();
-        assert_eq!(user_now.active_version_id, Some(user1.id.clone()), "user sets keep theirs");
+        assert_eq!(
+            user_now.active_version_id,
+            Some(user1.id.clone()),
+            "user sets keep theirs"
+        );
     }
 );
 

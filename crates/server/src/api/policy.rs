@@ -384,3 +384,37 @@ pub struct UpdatePolicySetVersion {
     pub active: Option<bool>,
     pub shadow: Option<bool>,
 }
+
+/// `POST …/policy-sets/{id}/versions/{vid}/evaluate` (extension): a token request, as far as
+/// policy sees it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EvaluateRequest {
+    /// `client_credentials`, the token-exchange URN, `authorization_code` or `refresh_token`.
+    pub grant_type: String,
+    /// The client: an application credential's client id.
+    pub client_id: String,
+    /// The resource identifier asked for.
+    pub resource: String,
+    pub scope: Option<String>,
+    /// The user acted for (identifier), for the user grants and token exchange.
+    pub subject: Option<String>,
+    /// `urn:keycard:params:oauth:token-type:substitute-user` makes `subject` impersonated.
+    pub subject_token_type: Option<String>,
+}
+
+/// What a policy set version would decide.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvaluateView {
+    /// `allow` or `deny`.
+    pub decision: &'static str,
+    /// The policies behind the decision (`{policy_id, policy_name, policy_version}`).
+    #[schema(value_type = Vec<Object>)]
+    pub determining_policies: Vec<serde_json::Value>,
+    /// The requested scopes a token would carry.
+    pub scopes: Vec<String>,
+    /// The requested scopes policy removes.
+    pub denied_scopes: Vec<String>,
+    /// The `access_denied` description a token request would get.
+    pub message: Option<String>,
+    pub errors: Vec<String>,
+}

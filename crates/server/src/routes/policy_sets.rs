@@ -13,8 +13,9 @@ use utoipa_axum::routes;
 use super::policies::{forms, if_match, owner_types, tagged};
 use crate::api::envelope::ZoneList;
 use crate::api::policy::{
-    AttestationView, CreatePolicySet, CreatePolicySetVersion, PolicySetVersionView, PolicySetView,
-    PolicyVersionView, UpdatePolicySet, UpdatePolicySetVersion,
+    AttestationView, CreatePolicySet, CreatePolicySetVersion, EvaluateRequest, EvaluateView,
+    PolicySetVersionView, PolicySetView, PolicyVersionView, UpdatePolicySet,
+    UpdatePolicySetVersion,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
@@ -29,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_version, update_version, archive_version))
         .routes(routes!(version_policies))
         .routes(routes!(attestation))
+        .routes(routes!(evaluate))
 }
 
 async fn view(s: &AppState, set: PolicySet) -> ApiResult<PolicySetView> {
@@ -298,4 +300,18 @@ async fn attestation(
             "attestation of version `{version}`"
         ))),
     }
+}
+
+#[utoipa::path(post, path = "/zones/{zone_id}/policy-sets/{policy_set_id}/versions/{policy_set_version_id}/evaluate", tag = "policies",
+    params(("zone_id" = String, Path), ("policy_set_id" = String, Path), ("policy_set_version_id" = String, Path)), request_body = EvaluateRequest,
+    responses((status = 200, body = EvaluateView, description = "Latchkey extension: what this version would decide for a token request (dry run)"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn evaluate(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    Path((zone, id, version)): Path<(String, String, String)>,
+    JsonBody(body): JsonBody<EvaluateRequest>,
+) -> ApiResult<Json<EvaluateView>> {
+    Ok(Json(
+        svc::evaluate(&s, &who, &zone, &id, &version, body).await?,
+    ))
 }

@@ -10,6 +10,7 @@ pub mod invitations;
 pub mod organizations;
 pub mod policies;
 pub mod policy_attest;
+pub mod policy_eval;
 pub mod policy_sets;
 pub mod providers;
 pub mod resources;

@@ -243,7 +243,7 @@ pub async fn create_version(
     if p.archived_at.is_some() {
         return Err(ApiError::conflict(format!("policy `{id}` is archived")));
     }
-    let validated = validated(state, &zone.id, &body).await?;
+    let validated = validated(state, &body).await?;
     let version = PolicyVersion {
         zone_id: zone.id.clone(),
         id: PolicyVersionId::new(new_id()?),
@@ -265,7 +265,6 @@ pub async fn create_version(
 /// The body's Cedar (exactly one of `cedar_raw` / `cedar_json`) validated against its schema.
 async fn validated(
     state: &AppState,
-    zone: &ZoneId,
     body: &CreatePolicyVersion,
 ) -> ApiResult<latchkey_policy::validate::ValidatedPolicy> {
     let source = match (&body.cedar_raw, &body.cedar_json) {
@@ -311,7 +310,6 @@ async fn validated(
             format!("policy schema `{}` is archived", body.schema_version),
         ));
     }
-    let _ = zone;
     validate_policy(source, &schema).map_err(|e| {
         ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,

@@ -445,3 +445,23 @@ pub async fn version_policies(
         .list_policy_versions(&v.zone_id, None, &filter, &page)
         .await?)
 }
+
+/// A dry run of set version `id` for a token-request-shaped body: what it would decide, nothing
+/// issued or recorded.
+pub async fn evaluate(
+    state: &AppState,
+    who: &Principal,
+    zone: &str,
+    set: &str,
+    id: &str,
+    body: crate::api::policy::EvaluateRequest,
+) -> ApiResult<crate::api::policy::EvaluateView> {
+    let (set, version) = get_version(state, who, zone, set, id).await?;
+    let entry = state.zone(set.zone_id.as_str()).await?;
+    let compiled = state
+        .policies
+        .compile_version(state.store.as_ref(), &set, &version)
+        .await?
+        .map_err(|why| ApiError::conflict(format!("this version does not compile: {why}")))?;
+    super::policy_eval::evaluate(state, &entry, &compiled, body).await
+}
