@@ -16,7 +16,8 @@ use crate::api::policy::{
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
-use crate::service::policies::{self as svc, etag};
+use crate::service::policies as svc;
+use crate::service::policy_rules::etag;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -11,6 +11,7 @@ pub mod organizations;
 pub mod policies;
 pub mod policy_attest;
 pub mod policy_eval;
+pub mod policy_rules;
 pub mod policy_sets;
 pub mod providers;
 pub mod resources;

@@ -11,46 +11,11 @@ use latchkey_domain::store::Archival;
 use latchkey_domain::{ListFilter, Page, PageRequest, Timestamp, text};
 use latchkey_policy::validate::{PolicySource, validate_policy};
 
+use super::policy_rules::{actor, check_if_match, default_schema, pinned_by_active};
 use super::{access, new_id, opt_description};
 use crate::api::policy::{CreatePolicy, CreatePolicyVersion, UpdatePolicy};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-
-/// The raw `*_by` string of a principal.
-pub fn actor(who: &Principal) -> String {
-    match who {
-        Principal::ApiKey { id, .. } => id.as_str().to_owned(),
-        Principal::ServiceAccount {
-            service_account_id, ..
-        } => service_account_id.as_str().to_owned(),
-    }
-}
-
-/// `If-Match` against an object's entity tag (`updated_at` in milliseconds, quoted).
-pub fn check_if_match(if_match: Option<&str>, updated_at: Timestamp) -> ApiResult<()> {
-    let Some(expected) = if_match else {
-        return Ok(());
-    };
-    let tag = etag(updated_at);
-    let matches = expected
-        .split(',')
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == "*" || t == tag);
-    if matches {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            axum::http::StatusCode::PRECONDITION_FAILED,
-            "precondition_failed",
-            "`If-Match` does not match the current version of this object",
-        ))
-    }
-}
-
-/// The entity tag of an object last changed at `updated_at`.
-pub fn etag(updated_at: Timestamp) -> String {
-    format!("\"{}\"", updated_at.millis())
-}
 
 /// A schema version, or 404.
 pub async fn schema(state: &AppState, version: &str) -> ApiResult<SchemaVersion> {
@@ -59,18 +24,6 @@ pub async fn schema(state: &AppState, version: &str) -> ApiResult<SchemaVersion>
         .get_schema_version(version)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("policy schema `{version}`")))
-}
-
-/// The zone's default schema version: the one it picked, else the newest active one.
-pub async fn default_schema(state: &AppState, zone: &ZoneId) -> ApiResult<Option<String>> {
-    if let Some(v) = state.store.zone_default_schema(zone).await? {
-        return Ok(Some(v));
-    }
-    let all = state.store.list_schema_versions().await?;
-    Ok(all
-        .into_iter()
-        .find(|s| s.status == SchemaStatus::Active)
-        .map(|s| s.version))
 }
 
 pub async fn list_schemas(
@@ -217,7 +170,7 @@ pub async fn archive(
     if p.archived_at.is_some() {
         return Ok(p);
     }
-    if super::policy_sets::pinned_by_active(state, &zone.id, |e| e.policy_id == p.id).await? {
+    if pinned_by_active(state, &zone.id, |e| e.policy_id == p.id).await? {
         return Err(ApiError::conflict(format!(
             "policy `{id}` is pinned by an active policy set version; activate another version first"
         )));
@@ -374,9 +327,7 @@ pub async fn archive_version(
     if v.archived_at.is_some() {
         return Ok(v);
     }
-    if super::policy_sets::pinned_by_active(state, &zone.id, |e| e.policy_version_id == v.id)
-        .await?
-    {
+    if pinned_by_active(state, &zone.id, |e| e.policy_version_id == v.id).await? {
         return Err(ApiError::conflict(format!(
             "policy version `{id}` is pinned by an active policy set version"
         )));

@@ -189,7 +189,7 @@ fn default_seed(
 
 /// Gives `zone` the platform set `default-zone-policies` (active) unless it has it.
 pub async fn seed_defaults(state: &AppState, zone: &Zone) -> ApiResult<bool> {
-    let Some(version) = super::policies::default_schema(state, &zone.id).await? else {
+    let Some(version) = super::policy_rules::default_schema(state, &zone.id).await? else {
         return Err(ApiError::from(latchkey_domain::StoreError::Backend(
             "no active policy schema version".into(),
         )));

@@ -11,7 +11,7 @@ use latchkey_domain::model::zone::Zone;
 use latchkey_domain::store::{Archival, BindMode, PolicySetFilter};
 use latchkey_domain::{Page, PageRequest, Timestamp, text};
 
-use super::policies::{actor, check_if_match};
+use super::policy_rules::{actor, check_if_match};
 use super::{access, new_id};
 use crate::api::policy::{CreatePolicySet, CreatePolicySetVersion, UpdatePolicySet};
 use crate::error::{ApiError, ApiResult};
@@ -19,18 +19,6 @@ use crate::state::AppState;
 use latchkey_policy::attestation::AttestationStatus;
 
 pub use super::policy_attest::{attest, manifest_sha};
-
-/// Whether an active set version of the zone pins a manifest entry matching `pred`.
-pub async fn pinned_by_active(
-    state: &AppState,
-    zone: &ZoneId,
-    pred: impl Fn(&ManifestEntry) -> bool,
-) -> ApiResult<bool> {
-    let bound = state.store.bound_sets(zone).await?;
-    Ok(bound
-        .iter()
-        .any(|b| b.active && b.version.manifest.iter().any(&pred)))
-}
 
 pub async fn list(
     state: &AppState,
