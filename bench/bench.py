@@ -451,6 +451,35 @@ def setup_zone(base: str, name: str, alg: str | None) -> dict:
     return info
 
 
+CEDAR_SIZES = (10, 100, 1000)
+SCHEMA_VERSION = "2026-03-16"
+
+
+def activate_customer_policies(base: str, zone_id: str, n: int) -> None:
+    """Activates a customer set of `n` policies in the zone: one permit for applications and
+    `n - 1` forbids on other resources (each evaluated, none applies), replacing the platform set."""
+    auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+    def post(path: str, body: dict, method: str = "POST") -> dict:
+        status, j = http(method, base + path, body, auth)
+        if status not in (200, 201) or not isinstance(j, dict):
+            raise SystemExit(f"{method} {path} -> {status}: {j}")
+        return j
+
+    entries = []
+    for i in range(n):
+        text = ('permit (principal is Keycard::Application, action, resource);' if i == 0 else
+                f'forbid (principal, action, resource) when {{ resource.identifier == "https://other-{i}.bench" }};')
+        p = post(f"/zones/{zone_id}/policies", {"name": f"bench-{i}"})
+        v = post(f"/zones/{zone_id}/policies/{p['id']}/versions",
+                 {"schema_version": SCHEMA_VERSION, "cedar_raw": text})
+        entries.append({"policy_id": p["id"], "policy_version_id": v["id"]})
+    s = post(f"/zones/{zone_id}/policy-sets", {"name": f"bench-{n}"})
+    sv = post(f"/zones/{zone_id}/policy-sets/{s['id']}/versions",
+              {"schema_version": SCHEMA_VERSION, "manifest": {"entries": entries}})
+    post(f"/zones/{zone_id}/policy-sets/{s['id']}/versions/{sv['id']}", {"active": True}, "PATCH")
+
+
 def check_token(url: str, client_id: str, secret: str, resource: str, alg: str) -> None:
     body = "grant_type=client_credentials&resource=" + urllib.request.quote(resource, safe="")
     status, j = http("POST", url, body, {
@@ -602,6 +631,29 @@ def burst_section(w, b: dict) -> None:
     w("")
 
 
+def cedar_section(w, by: dict) -> None:
+    """Cedar's cost per token: each customer-policy case against the ES256 case, whose zone
+    decides with the platform set `default-zone-policies` (3 policies)."""
+    base = by.get("latchkey-es256-token")
+    rows = [(n, by.get(f"latchkey-es256-cedar-{n}-token")) for n in CEDAR_SIZES]
+    if base is None or not all(c for _, c in rows):
+        return
+    w("### Cedar policies (ES256 tokens)")
+    w("")
+    w("Every token is decided by the zone's active policy set. *Latchkey ES256* above runs with the "
+      "platform set `default-zone-policies`; the rows below activate a customer set of N policies "
+      "(one permit, N − 1 forbids on other resources, each evaluated) in a zone of their own. "
+      "The default set's own cost is measured against a build without Cedar in the "
+      "previous report (`git log bench/REPORT.md`).")
+    w("")
+    w("| policies in the active set | CPU/token µs | more than the default set µs |")
+    w("|---:|---:|---:|")
+    w(f"| 3 (default set) | {fmt(base['cpu_us_per_req'])} | — |")
+    for n, c in rows:
+        w(f"| {n} | {fmt(c['cpu_us_per_req'])} | {fmt(c['cpu_us_per_req'] - base['cpu_us_per_req'])} |")
+    w("")
+
+
 def write_report(machine: dict, sign: dict, cases: list[dict], started: dt.datetime,
                  total_s: float, profile: dict | None, burst: dict | None = None) -> str:
     aws = sign["aws_lc_rs"]
@@ -659,6 +711,7 @@ def write_report(machine: dict, sign: dict, cases: list[dict], started: dt.datet
     table(w, "tokens/s", "CPU/token µs",
           [c for c in cases if c["name"].endswith("token")])
     w("")
+    cedar_section(w, by)
     w("## Discovery endpoints")
     w("")
     table(w, "requests/s", "CPU/req µs",
@@ -894,6 +947,14 @@ def main() -> None:
             c = run_case(f"latchkey-{alg}-token", "latchkey", lk.pid, z["token_url"], "POST",
                          body_tok, {**form, "Authorization": basic(z["client_id"], z["secret"])})
             c["label"] = f"Latchkey {alg.upper()}"
+            cases.append(c)
+        for n in CEDAR_SIZES:
+            z = setup_zone(base, f"bench-cedar-{n}", "ES256")
+            activate_customer_policies(base, z["zone_id"], n)
+            check_token(z["token_url"], z["client_id"], z["secret"], RESOURCE, "ES256")
+            c = run_case(f"latchkey-es256-cedar-{n}-token", "latchkey", lk.pid, z["token_url"], "POST",
+                         body_tok, {**form, "Authorization": basic(z["client_id"], z["secret"])})
+            c["label"] = f"Latchkey ES256, {n} customer policies"
             cases.append(c)
         c = run_case("latchkey-jwks", "latchkey", lk.pid, rs["jwks_url"])
         c["label"] = "Latchkey JWKS (`/z/{zone}/openidconnect/jwks`)"

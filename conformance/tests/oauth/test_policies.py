@@ -18,6 +18,8 @@ import httpx
 import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
+import cedarpy
+from keycardai.oauth import OAuthProtocolError
 from keycardai_api import BadRequestError, ConflictError, PermissionDeniedError
 from keycardai_api.types.zones import Policy, PolicySetWithBinding
 from keycardai_api.types.zones.policies import PolicyVersion
@@ -248,3 +250,104 @@ def test_dry_run_evaluate_answers_what_a_version_would_decide(fresh_zone):
     assert [p["policy_id"] for p in got["determining_policies"]] == [forbid[0].id]
     assert cc(z, svc, target, scope="admin").status_code == 200, "the dry run changed nothing: the version is not active"
     lk.assert_error(z.admin_http.post(url, json={**body, "grant_type": "password"}), 400)
+
+
+def test_the_oauth_sdk_sees_a_policy_deny_then_a_permit(fresh_zone):
+    """`keycardai-oauth` raises `access_denied` (not retryable) for a policy deny, and gets a
+    token once a version without the forbid is active."""
+    z = fresh_zone()
+    target = z.resource(identifier=lk.unique_url("sdk"), name=lk.unique("SDK API"))
+    svc = z.service(depends_on=[target])
+    permit = policy_with_version(z, "permit", PERMIT_APPS)
+    deny = policy_with_version(z, "forbid-all", '@id("forbid-all")\nforbid (principal, action, resource);')
+    s, _ = activated_set(z, [permit, deny])
+    with z.client(svc) as c:
+        with pytest.raises(OAuthProtocolError) as info:
+            c.client_credentials_grant(resource=target.identifier)
+    assert (info.value.error, info.value.retryable) == ("access_denied", False)
+    assert deny[0].name in (getattr(info.value, "error_description", None) or str(info.value))
+    api = z.kit.client.zones.policy_sets
+    v2 = api.versions.create(s.id, zone_id=z.id, schema_version=SCHEMA,
+                             manifest={"entries": [{"policy_id": permit[0].id, "policy_version_id": permit[1].id}]})
+    api.versions.update(v2.id, zone_id=z.id, policy_set_id=s.id, active=True)
+    assert jwt_claims(z.cc_token(svc, target))["aud"] == target.identifier
+
+
+def test_an_independent_cedar_implementation_accepts_what_is_served(fresh_zone):
+    """cedarpy (Cedar's Rust core behind Python, not our build) parses every served schema and
+    validates every policy of the platform set and a customer policy against it."""
+    z = fresh_zone()
+    schemas = z.kit.client.zones.policy_schemas
+    policy_with_version(z, "customer", PERMIT_APPS)
+    for version in [s.version for s in schemas.list(z.id).items]:
+        text = schemas.retrieve(version, zone_id=z.id, format="cedar").cedar_schema
+        as_json = schemas.retrieve(version, zone_id=z.id, format="json").cedar_schema_json
+        for schema in (text, as_json):
+            ok = cedarpy.validate_policies(PERMIT_APPS, schema)
+            assert ok.validation_passed, (version, ok.errors)
+    served = [
+        v for p in z.kit.client.zones.policies.list(z.id).items
+        for v in z.kit.client.zones.policies.versions.list(p.id, zone_id=z.id).items
+    ]  # fmt: skip
+    assert len(served) >= 4, served
+    for v in served:
+        schema = schemas.retrieve(v.schema_version, zone_id=z.id, format="cedar").cedar_schema
+        result = cedarpy.validate_policies(v.cedar_raw, schema)
+        assert result.validation_passed, (v.policy_id, v.cedar_raw, result.errors)
+    bad = cedarpy.validate_policies("permit (principal, action, resource) when { principal.nope };", text)
+    assert not bad.validation_passed, "the check can fail"
+
+
+def decisions(z: OAuthZone, **params: str) -> list[dict]:
+    r = z.admin_http.get(f"/zones/{z.id}/policy-decisions", params=params)
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def eventually(fetch, ok, seconds: float = 5.0):
+    """The decision log is written in the background: poll until `ok(value)`."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        value = fetch()
+        if ok(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def test_decisions_are_logged_and_a_shadow_set_is_observed_not_enforced(fresh_zone):
+    """Extensions: every issuance decision lands in `/policy-decisions`; a version bound with
+    `{"shadow": true}` is evaluated and recorded when it disagrees, never enforced."""
+    z = fresh_zone()
+    target = z.resource(identifier=lk.unique_url("logged"))
+    svc = z.service(depends_on=[target])
+    assert cc(z, svc, target).status_code == 200
+    rows = eventually(lambda: decisions(z), lambda rows: len(rows) >= 1)
+    assert rows, "the allow was logged"
+    first = rows[0]
+    default = next(s for s in zone_sets(z) if s.name == "default-zone-policies")
+    assert (first["decision"], first["principal_type"], first["principal_id"], first["resource_id"]) == (
+        "allow", "application", svc.app.id, target.id,
+    )  # fmt: skip
+    assert (first["policy_set_id"], first["policy_set_version"], first["shadow"]) == (default.id, 1, None)
+    assert "default-app-direct-access" in [p["policy_name"] for p in first["determining_policies"]]
+
+    api = z.kit.client.zones.policy_sets
+    forbid = policy_with_version(z, "forbid-all", '@id("forbid-all")\nforbid (principal, action, resource);')
+    shadow_set = api.create(z.id, name=lk.unique("shadow"))
+    sv = api.versions.create(shadow_set.id, zone_id=z.id, schema_version=SCHEMA,
+                             manifest={"entries": [{"policy_id": forbid[0].id, "policy_version_id": forbid[1].id}]})
+    r = z.admin_http.patch(f"/zones/{z.id}/policy-sets/{shadow_set.id}/versions/{sv.id}", json={"shadow": True})
+    assert r.status_code == 200 and r.json()["shadow"] is True, r.text
+    got = api.retrieve(shadow_set.id, zone_id=z.id)
+    assert (got.shadow_version_id, got.active, got.mode) == (sv.id, False, "shadow")
+    assert cc(z, svc, target).status_code == 200, "a shadow set never denies"
+    rows = eventually(lambda: decisions(z), lambda rows: any(x["shadow"] for x in rows))
+    shadowed = [x for x in rows if x["shadow"]]
+    assert shadowed, rows
+    assert shadowed[0]["decision"] == "allow"
+    assert (shadowed[0]["shadow"]["decision"], shadowed[0]["shadow"]["policy_set_id"]) == ("deny", shadow_set.id)
+    assert decisions(z, **{"filter[decision]": "deny"}) == []
+    assert len(decisions(z, **{"filter[principal]": svc.app.id})) == len(rows)
+    lk.assert_error(z.admin_http.get(f"/zones/{z.id}/policy-decisions", params={"filter[since]": "yesterday"}), 400)

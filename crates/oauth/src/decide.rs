@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use latchkey_domain::model::directory::{AppCredential, Application, CredentialKind, Resource};
 use latchkey_domain::model::identity::User;
+use latchkey_domain::model::policy::DecisionRecord;
 use latchkey_domain::store::UserFilter;
 use latchkey_domain::{ListFilter, PageRequest};
 use latchkey_policy::authorize::{
@@ -150,6 +151,51 @@ fn denied(description: String) -> OAuthError {
     OAuthError::bad("access_denied", description)
 }
 
+fn refs(d: &ScopedDecision) -> serde_json::Value {
+    serde_json::to_value(&d.determining).unwrap_or_default()
+}
+
+/// Records a decision (and a shadow set's differing one) in the decision log.
+fn log(
+    s: &Services,
+    zone: &ZoneEntry,
+    ask: &Issuance,
+    resource: &Resource,
+    set: &CompiledSet,
+    d: &ScopedDecision,
+    shadow: Option<(&CompiledSet, ScopedDecision)>,
+) {
+    let (principal_type, principal_id) = match ask.principals.first() {
+        Some(Principal::Application(a)) => ("application", a.id.clone()),
+        Some(Principal::User(u)) => ("user", u.id.clone()),
+        None => ("none", String::new()),
+    };
+    let verdict = |allowed: bool| if allowed { "allow" } else { "deny" };
+    s.decisions.record(DecisionRecord {
+        zone_id: zone.zone.id.clone(),
+        id: latchkey_crypto::random::id().unwrap_or_default(),
+        created_at: latchkey_domain::Timestamp::now(),
+        principal_type: principal_type.to_owned(),
+        principal_id,
+        subject_id: ask.context.subject.as_ref().map(|x| x.id.clone()),
+        action: ask.action.id().to_owned(),
+        resource_id: resource.id.as_str().to_owned(),
+        decision: verdict(d.allowed).to_owned(),
+        determining: refs(d),
+        policy_set_id: Some(set.set_id().to_owned()),
+        policy_set_version: Some(i64::from(set.version())),
+        shadow: shadow.map(|(sh, sd)| {
+            serde_json::json!({
+                "policy_set_id": sh.set_id(),
+                "policy_set_version": sh.version(),
+                "decision": verdict(sd.allowed),
+                "determining": refs(&sd),
+            })
+        }),
+        scopes: ask.context.scopes.clone(),
+    });
+}
+
 /// Decides `asker`'s request for `resource` with `scope` (space-separated, as it would be
 /// issued); answers the scope to issue (denied scopes removed).
 pub async fn decide(
@@ -182,6 +228,12 @@ pub async fn decide(
     if !decision.errors.is_empty() {
         tracing::warn!(zone = %zone.zone.id, errors = ?decision.errors, "policy evaluation errors");
     }
+    let shadow = policies
+        .shadow
+        .iter()
+        .map(|sh| (sh, authorize_issuance(sh, &ask)))
+        .find(|(_, d)| d.allowed != decision.allowed);
+    log(s, zone, &ask, resource, set, &decision, shadow);
     if !decision.allowed {
         return Err(denied(deny_message(
             set,

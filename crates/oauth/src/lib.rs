@@ -33,6 +33,7 @@ pub mod client;
 pub mod client_auth;
 pub mod code_grant;
 pub mod decide;
+pub mod decision_log;
 pub mod directory_cache;
 pub mod error;
 pub mod federation;

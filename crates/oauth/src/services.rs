@@ -6,6 +6,7 @@ use std::sync::Arc;
 use latchkey_crypto::{Sealer, SecretHasher};
 use latchkey_domain::store::Store;
 
+use crate::decision_log::DecisionLog;
 use crate::directory_cache::DirectoryCache;
 use crate::fetch::Fetcher;
 use crate::keys::KeyRing;
@@ -29,6 +30,8 @@ pub struct Services {
     pub directory: DirectoryCache,
     /// Parsed schemas and compiled policy sets per zone.
     pub policies: PolicyCache,
+    /// Where issuance decisions go (written in the background once started).
+    pub decisions: DecisionLog,
 }
 
 impl Services {
@@ -51,6 +54,7 @@ impl Services {
             throttle: Throttle::default(),
             directory: DirectoryCache::default(),
             policies: PolicyCache::default(),
+            decisions: DecisionLog::default(),
         }
     }
 }

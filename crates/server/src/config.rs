@@ -116,6 +116,10 @@ pub struct ServeConfig {
     #[arg(long, env = "LATCHKEY_KEY_ROTATION_DAYS", default_value_t = 90)]
     pub key_rotation_days: u32,
 
+    /// Keep the policy decision log this many days (0 keeps it forever).
+    #[arg(long, env = "LATCHKEY_DECISION_RETENTION_DAYS", default_value_t = 30)]
+    pub decision_retention_days: u32,
+
     #[command(flatten)]
     pub storage: StorageConfig,
 }

@@ -123,6 +123,7 @@ pub async fn prepare(
         &config.storage.data_dir,
     )
     .await?;
+    state.decisions.start(state.store.clone());
     // Zones created before policies existed get the platform set (idempotent).
     let seeded = service::policy_attest::seed_missing(&state).await?;
     if seeded > 0 {
@@ -147,7 +148,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
     let state = prepare(&config, store.clone(), public_url.clone()).await?;
     tracing::info!(address = %local, %public_url, backend = ?store.backend(), "latchkey listening");
     spawn_key_rotation(state.clone(), config.key_rotation_days);
-    spawn_purge(state.clone());
+    spawn_purge(state.clone(), config.decision_retention_days);
     let app = routes::app_with(
         state,
         std::time::Duration::from_millis(config.request_timeout_ms),
@@ -181,11 +182,18 @@ fn spawn_key_rotation(state: AppState, days: u32) {
 
 /// Deletes expired pending authorization requests, codes, upstream states and refresh tokens
 /// every ten minutes, so abandoned browser flows never accumulate.
-fn spawn_purge(state: AppState) {
+fn spawn_purge(state: AppState, decision_retention_days: u32) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
+            if decision_retention_days > 0 {
+                let keep = i64::from(decision_retention_days) * 86_400;
+                let before = latchkey_domain::Timestamp::now().plus_seconds(-keep);
+                if let Err(e) = state.store.purge_decisions(before).await {
+                    tracing::warn!(error = %e, "purging old policy decisions failed");
+                }
+            }
             match state
                 .store
                 .purge_expired(latchkey_domain::Timestamp::now())

@@ -20,6 +20,7 @@ mod migrate;
 mod organizations;
 mod policies;
 mod policy_bound;
+mod policy_decisions;
 mod policy_rows;
 mod policy_sets;
 mod providers;

@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "policies",
         include_str!("../migrations/0007_policies.sql"),
     ),
+    (
+        8,
+        "policy_decisions",
+        include_str!("../migrations/0008_policy_decisions.sql"),
+    ),
 ];
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;

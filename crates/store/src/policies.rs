@@ -6,10 +6,12 @@
 use async_trait::async_trait;
 use latchkey_domain::id::{PolicyId, PolicySetId, PolicySetVersionId, PolicyVersionId, ZoneId};
 use latchkey_domain::model::policy::{
-    BoundSet, Policy, PolicySet, PolicySetVersion, PolicyVersion, SchemaVersion,
+    BoundSet, DecisionRecord, Policy, PolicySet, PolicySetVersion, PolicyVersion, SchemaVersion,
 };
-use latchkey_domain::store::{Archival, BindMode, PolicySeed, PolicySetFilter, PolicyStore};
-use latchkey_domain::{ListFilter, Page, PageRequest, StoreError};
+use latchkey_domain::store::{
+    Archival, BindMode, DecisionFilter, PolicySeed, PolicySetFilter, PolicyStore,
+};
+use latchkey_domain::{ListFilter, Page, PageRequest, StoreError, Timestamp};
 use sqlx::Row;
 
 use crate::SqlStore;
@@ -19,7 +21,7 @@ use crate::policy_rows::{
     policy_changes, policy_from_row, schema_from_row, version_from_row,
 };
 use crate::sql::{Arg, Filter, Sql, get_one, list_page, touched, update_row};
-use crate::{policy_bound, policy_sets};
+use crate::{policy_bound, policy_decisions, policy_sets};
 
 /// Gives `version_id` the next number of its parent (a `policies` or `policy_sets` row) and makes
 /// it the parent's latest (with `schema` as `latest_schema_version` for policies), inside `tx`;
@@ -322,5 +324,22 @@ impl PolicyStore for SqlStore {
 
     async fn zones_without_policy_set(&self, name: &str) -> Result<Vec<ZoneId>, StoreError> {
         policy_bound::zones_without(&self.db, name).await
+    }
+
+    async fn record_decisions(&self, rows: &[DecisionRecord]) -> Result<(), StoreError> {
+        policy_decisions::record(&self.db, rows).await
+    }
+
+    async fn list_decisions(
+        &self,
+        zone: &ZoneId,
+        filter: &DecisionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<DecisionRecord>, StoreError> {
+        policy_decisions::list(&self.db, zone, filter, page).await
+    }
+
+    async fn purge_decisions(&self, before: Timestamp) -> Result<u64, StoreError> {
+        policy_decisions::purge(&self.db, before).await
     }
 }

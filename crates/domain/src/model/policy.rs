@@ -187,3 +187,29 @@ pub struct BoundSet {
     /// `false`: the shadow binding.
     pub active: bool,
 }
+
+/// One Cedar evaluation at issuance, as the decision log keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRecord {
+    pub zone_id: ZoneId,
+    pub id: String,
+    pub created_at: Timestamp,
+    /// `application` or `user`: the first principal evaluated.
+    pub principal_type: String,
+    /// The principal's public id.
+    pub principal_id: String,
+    /// The user acted for or as (delegation, impersonation), if any.
+    pub subject_id: Option<String>,
+    pub action: String,
+    pub resource_id: String,
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// The policies behind the decision (`[{policy_id, policy_name, policy_version}]`).
+    pub determining: serde_json::Value,
+    pub policy_set_id: Option<String>,
+    pub policy_set_version: Option<i64>,
+    /// The shadow set's decision when it differs (`{policy_set_id, policy_set_version,
+    /// decision, determining}`).
+    pub shadow: Option<serde_json::Value>,
+    pub scopes: Vec<String>,
+}

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use crate::error::StoreResult;
 use crate::id::{PolicyId, PolicySetId, PolicySetVersionId, PolicyVersionId, ZoneId};
 use crate::model::policy::{
-    Actor, BoundSet, Policy, PolicySet, PolicySetVersion, PolicyVersion, SchemaVersion, TargetType,
+    Actor, BoundSet, DecisionRecord, Policy, PolicySet, PolicySetVersion, PolicyVersion,
+    SchemaVersion, TargetType,
 };
 use crate::page::{ListFilter, Page, PageRequest};
 use crate::time::Timestamp;
@@ -20,6 +21,18 @@ pub struct PolicySetFilter {
     pub active: Option<bool>,
     /// `filter[target_type]`; empty means any.
     pub target_types: Vec<TargetType>,
+}
+
+/// Filters of the decision log.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionFilter {
+    /// `allow` or `deny`.
+    pub decision: Option<String>,
+    /// A principal's public id (application or user, as principal or subject).
+    pub principal: Option<String>,
+    pub resource: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
 }
 
 /// Which binding of a set a version takes.
@@ -158,4 +171,16 @@ pub trait PolicyStore: Send + Sync {
     async fn seed_policy_set(&self, seed: &PolicySeed) -> StoreResult<bool>;
     /// Zones without a platform set named `name`.
     async fn zones_without_policy_set(&self, name: &str) -> StoreResult<Vec<ZoneId>>;
+
+    /// Appends decisions to the log (one statement per batch).
+    async fn record_decisions(&self, rows: &[DecisionRecord]) -> StoreResult<()>;
+    /// The zone's decisions, newest first by default.
+    async fn list_decisions(
+        &self,
+        zone: &ZoneId,
+        filter: &DecisionFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<DecisionRecord>>;
+    /// Deletes decisions older than `before`; how many.
+    async fn purge_decisions(&self, before: Timestamp) -> StoreResult<u64>;
 }

@@ -418,3 +418,47 @@ pub struct EvaluateView {
     pub message: Option<String>,
     pub errors: Vec<String>,
 }
+
+/// One entry of the policy decision log (extension).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionView {
+    pub id: String,
+    pub zone_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    pub principal_type: String,
+    pub principal_id: String,
+    pub subject_id: Option<String>,
+    pub action: String,
+    pub resource_id: String,
+    pub decision: String,
+    #[schema(value_type = Vec<Object>)]
+    pub determining_policies: serde_json::Value,
+    pub policy_set_id: Option<String>,
+    pub policy_set_version: Option<i64>,
+    /// The shadow set's decision when it differed.
+    #[schema(value_type = Option<Object>)]
+    pub shadow: Option<serde_json::Value>,
+    pub scopes: Vec<String>,
+}
+
+impl From<latchkey_domain::model::policy::DecisionRecord> for DecisionView {
+    fn from(d: latchkey_domain::model::policy::DecisionRecord) -> Self {
+        Self {
+            id: d.id,
+            zone_id: d.zone_id.into_string(),
+            created_at: d.created_at,
+            principal_type: d.principal_type,
+            principal_id: d.principal_id,
+            subject_id: d.subject_id,
+            action: d.action,
+            resource_id: d.resource_id,
+            decision: d.decision,
+            determining_policies: d.determining,
+            policy_set_id: d.policy_set_id,
+            policy_set_version: d.policy_set_version,
+            shadow: d.shadow,
+            scopes: d.scopes,
+        }
+    }
+}
