@@ -1,5 +1,6 @@
 //! Latchkey's cryptography: random ids and secrets, keyed hashes for client secrets and tokens,
 //! and the master key from which every server key is derived.
+//! It must not depend on any other Latchkey crate, axum or sqlx (CI checks the last two).
 
 pub mod envelope;
 pub mod jws;

@@ -1,5 +1,6 @@
 //! Latchkey's domain: identifiers, validated values, resource models, domain errors and the store
 //! traits. Nothing here does I/O or knows about HTTP or SQL; the store and server crates depend on it.
+//! It must not depend on axum, sqlx, tokio or any other Latchkey crate (CI checks axum and sqlx).
 
 pub mod error;
 pub mod id;

@@ -2,7 +2,8 @@
 //! versions, compiled policy set versions, `authorize` with the scope rule, the platform default
 //! set, attestation statements (RFC 8785) and the user policy bundle codec. Pure and synchronous:
 //! the server owns storage, caching, signing and HTTP. Decisions are written up in
-//! `docs/policies.md`.
+//! `docs/policies.md`. It must not depend on axum, sqlx, tokio or other Latchkey crates (CI checks
+//! axum and sqlx).
 
 pub mod attestation;
 pub mod authorize;

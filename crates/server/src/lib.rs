@@ -1,6 +1,7 @@
 //! The `latchkey` server: configuration, start-up, and the HTTP surface (the management API and
 //! the zone authorization servers' endpoints over `latchkey-oauth`). `main.rs` only parses the command line and calls
-//! [`run`].
+//! [`run`]. It is the only crate that depends on axum; protocol logic belongs in `latchkey-oauth`,
+//! Cedar in `latchkey-policy`, SQL in `latchkey-store`.
 
 pub mod api;
 pub mod config;

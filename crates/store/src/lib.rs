@@ -2,6 +2,7 @@
 //! PostgreSQL. Queries are written once in the SQL both dialects share (`$n` placeholders, integer
 //! timestamps and flags, JSON as text) and run through sqlx's `Any` driver; the dialects differ
 //! only in their migration files and connection set-up (`db.rs`).
+//! It depends on `latchkey-domain` only among Latchkey crates, and never on axum or the server.
 
 mod access;
 pub mod admin;
