@@ -351,3 +351,42 @@ def test_decisions_are_logged_and_a_shadow_set_is_observed_not_enforced(fresh_zo
     assert decisions(z, **{"filter[decision]": "deny"}) == []
     assert len(decisions(z, **{"filter[principal]": svc.app.id})) == len(rows)
     lk.assert_error(z.admin_http.get(f"/zones/{z.id}/policy-decisions", params={"filter[since]": "yesterday"}), 400)
+
+
+SUBSTITUTE_USER = "urn:keycard:params:oauth:token-type:substitute-user"
+
+
+def substitute_user_token(sub: str) -> str:
+    """Keycard's unsigned substitute-user token (go-sdk `oauth/impersonate.go`)."""
+
+    def enc(v: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(v).encode()).rstrip(b"=").decode()
+
+    return enc({"typ": "vnd.kc.su+jwt", "alg": "none"}) + "." + enc({"sub": sub}) + "."
+
+
+def test_impersonation_needs_a_customer_permit(fresh_zone, records):
+    """No default policy permits impersonation; a customer permit on `context.impersonate` does,
+    and then the request goes on to the user's delegated grant (none here: the zone says so, which
+    it never says while policy refuses)."""
+    z = fresh_zone()
+    target = z.resource(identifier=lk.unique_url("imp"), name=lk.unique("Imp API"))
+    svc = z.service(depends_on=[target])
+    user = records.user(z.kit.zone)
+
+    def attempt(sub: str) -> httpx.Response:
+        return z.token_post(
+            {"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "resource": target.identifier,
+             "subject_token": substitute_user_token(sub), "subject_token_type": SUBSTITUTE_USER},
+            svc.headers(),
+        )  # fmt: skip
+
+    refused = attempt(user["identifier"])
+    assert (refused.status_code, refused.json().get("error")) == (400, "access_denied"), refused.text
+    assert "default-zone-policies" in refused.json()["error_description"]
+    impersonate = '@id("impersonate")\npermit (principal is Keycard::Application, action, resource) when { context.impersonate };'
+    activated_set(z, [policy_with_version(z, "impersonate", impersonate)])
+    past_policy = attempt(user["identifier"])
+    assert past_policy.json().get("error") == "insufficient_authorization", past_policy.text
+    nobody = attempt("nobody-" + lk.unique_token("x"))
+    assert nobody.json().get("error") == "invalid_grant", nobody.text
