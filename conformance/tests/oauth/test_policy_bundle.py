@@ -25,8 +25,9 @@ from e2e import kit
 from e2e.conftest import listener, make_zone, password_zone, zones_made  # noqa: F401  (fixtures)
 from security import attack_kit as ak
 
-CHANGED = '@id("permit-apps")\npermit (principal is Keycard::Application, action, resource);'
-ADDED = '@id("forbid-users")\nforbid (principal is Keycard::User, action, resource);'
+# (in Cedar's normal form, as the server stores and serves policies)
+CHANGED = '@id("permit-apps")\npermit (\n  principal is Keycard::Application,\n  action,\n  resource\n);'
+ADDED = '@id("forbid-users")\nforbid (\n  principal is Keycard::User,\n  action,\n  resource\n);'
 
 
 @dataclass
@@ -113,7 +114,7 @@ def test_bundle_round_trip(bundle_user: BundleUser, admin: KeycardAPI):
     assert again == etag, "the ETag of an unchanged bundle moved"
 
     with pytest.raises(APIStatusError) as e:
-        u.client.policy_bundle.retrieve(extra_headers={"If-None-Match": etag})
+        u.client.policy_bundle.retrieve(if_none_match=etag)
     assert e.value.status_code == 304
 
     changed = manifest["policies"][0]["public_id"]
@@ -129,7 +130,7 @@ def test_bundle_round_trip(bundle_user: BundleUser, admin: KeycardAPI):
     members.append(("policies/bundle-extra.cedar", ADDED.encode()))
     members.append(("policies/not-listed.cedar", ADDED.encode()))
 
-    raw = u.client.policy_bundle.with_raw_response.update(body=pack(members), extra_headers={"If-Match": etag})
+    raw = u.client.policy_bundle.with_raw_response.update(body=pack(members), if_match=etag)
     assert raw.status_code == 200
     new_etag, new_files = raw.headers["etag"], unpack(raw.read())
     assert new_etag != etag
@@ -145,7 +146,7 @@ def test_bundle_round_trip(bundle_user: BundleUser, admin: KeycardAPI):
     assert fetch(u)[0] == new_etag
 
     with pytest.raises(APIStatusError) as e:
-        u.client.policy_bundle.update(body=pack(members), extra_headers={"If-Match": etag})
+        u.client.policy_bundle.update(body=pack(members), if_match=etag)
     assert e.value.status_code == 412
 
 
