@@ -83,7 +83,8 @@ async fn retrieve(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Re
         let digest = bundle.digest().map_err(|_| ApiError::internal())?;
         if etag_matches(tag, &digest) {
             let mut res = StatusCode::NOT_MODIFIED.into_response();
-            res.headers_mut().insert(header::ETAG, etag_header(&bundle)?);
+            res.headers_mut()
+                .insert(header::ETAG, etag_header(&bundle)?);
             return Ok(res);
         }
     }
@@ -100,11 +101,7 @@ async fn retrieve(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Re
         (status = 401, body = ErrorBody),
         (status = 412, body = ErrorBody),
         (status = 413, body = ErrorBody)))]
-async fn update(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
+async fn update(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let caller = caller(&s, &headers).await?;
     let if_match = header_str(&headers, header::IF_MATCH);
     let bundle = svc::put(&s, &caller, if_match, &body).await?;

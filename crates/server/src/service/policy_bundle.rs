@@ -13,8 +13,8 @@ use latchkey_domain::model::policy::{
 };
 use latchkey_domain::store::PolicySetFilter;
 use latchkey_domain::{ListFilter, PageRequest, Timestamp};
-use latchkey_policy::bundle::{Bundle, BundleError, BundleManifest, BundlePolicy, SchemaRef};
 use latchkey_policy::bundle::etag_matches;
+use latchkey_policy::bundle::{Bundle, BundleError, BundleManifest, BundlePolicy, SchemaRef};
 use latchkey_policy::tarball;
 use latchkey_policy::validate::ValidatedPolicy;
 use serde_json::Value;
@@ -44,7 +44,10 @@ pub async fn caller(state: &AppState, token: Option<&str>) -> ApiResult<Caller> 
     if claims.get("sub_profile").and_then(Value::as_str) != Some("user") {
         return Err(denied());
     }
-    let sub = claims.get("sub").and_then(Value::as_str).ok_or_else(denied)?;
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .ok_or_else(denied)?;
     let user = latchkey_oauth::decide::user_by_identifier(&state.services, &zone, sub)
         .await
         .map_err(|_| ApiError::internal())?
@@ -77,9 +80,10 @@ async fn current_set(state: &AppState, caller: &Caller) -> ApiResult<Option<Poli
         .store
         .list_policy_sets(&caller.zone.zone.id, &filter, &PageRequest::first(100))
         .await?;
-    Ok(page.items.into_iter().find(|s| {
-        s.archived_at.is_none() && s.target_id.as_deref() == Some(caller.target())
-    }))
+    Ok(page
+        .items
+        .into_iter()
+        .find(|s| s.archived_at.is_none() && s.target_id.as_deref() == Some(caller.target())))
 }
 
 /// The caller's bundle as stored: the set, its active version and the pinned policies.
@@ -109,8 +113,14 @@ async fn current(state: &AppState, caller: &Caller) -> ApiResult<Current> {
     let mut policies = Vec::with_capacity(version.manifest.len());
     for e in &version.manifest {
         let p = state.store.get_policy(zone, &e.policy_id).await?;
-        let v = state.store.get_policy_version(zone, &e.policy_version_id).await?;
-        policies.push((p.ok_or_else(ApiError::internal)?, v.ok_or_else(ApiError::internal)?));
+        let v = state
+            .store
+            .get_policy_version(zone, &e.policy_version_id)
+            .await?;
+        policies.push((
+            p.ok_or_else(ApiError::internal)?,
+            v.ok_or_else(ApiError::internal)?,
+        ));
     }
     Ok(Current {
         set,

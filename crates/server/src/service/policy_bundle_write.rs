@@ -15,8 +15,8 @@ use latchkey_domain::model::policy::{
 };
 use latchkey_domain::store::BindMode;
 use latchkey_oauth::zones::ZoneEntry;
-use latchkey_policy::bundle::BUNDLE_INVALID;
 use latchkey_policy::attestation::AttestationStatus;
+use latchkey_policy::bundle::BUNDLE_INVALID;
 use latchkey_policy::defaults::DEFAULT_POLICIES;
 use latchkey_policy::validate::{PolicySource, ValidatedPolicy, validate_policy};
 
