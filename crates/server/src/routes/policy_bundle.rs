@@ -35,7 +35,7 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> ApiResult<Caller> {
     svc::caller(state, token).await
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
