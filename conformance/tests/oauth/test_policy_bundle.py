@@ -87,6 +87,8 @@ def digest(manifest: dict) -> str:
 def fetch(u: BundleUser) -> tuple[str, dict[str, bytes]]:
     raw = u.client.policy_bundle.with_raw_response.retrieve()
     assert raw.status_code == 200
+    # the SDK sends `Accept: application/octet-stream`
+    assert raw.headers["content-type"] == "application/octet-stream", raw.headers
     return raw.headers["etag"], unpack(raw.read())
 
 
@@ -183,3 +185,21 @@ def test_reset_archives_and_the_next_get_seeds_again(bundle_user: BundleUser):
     assert again != etag
     assert len(manifest["policies"]) == 3
     assert first.isdisjoint({p["public_id"] for p in manifest["policies"]}), "the archived set came back"
+
+
+def test_invalid_cedar_writes_nothing_and_the_codec_type_is_the_default(bundle_user: BundleUser, server):
+    u = bundle_user
+    etag, files = fetch(u)
+    manifest = json.loads(files["manifest.json"])
+    manifest["policies"].append({"new_policy": "broken", "sha": ""})
+    members = [(k, v) for k, v in files.items() if k != "manifest.json"]
+    members += [("manifest.json", json.dumps(manifest).encode()), ("policies/broken.cedar", b"permit (principal")]
+    with pytest.raises(APIStatusError) as e:
+        u.client.policy_bundle.update(body=pack(members), if_match=etag)
+    assert e.value.status_code == 400 and e.value.body["code"] == "invalid_cedar", e.value.body
+    assert fetch(u)[0] == etag
+    token = u.client.api_key
+    r = httpx.get(f"{server.base_url}/policy/bundle", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/vnd.keycard.policy-bundle.v1+tar+gzip"
+    assert r.headers["etag"] == etag
