@@ -12,7 +12,7 @@ use latchkey_domain::model::policy::{
     ManifestEntry, Policy, PolicySet, PolicySetVersion, PolicyVersion, TargetType,
 };
 use latchkey_domain::store::PolicySetFilter;
-use latchkey_domain::{ListFilter, PageRequest, Timestamp};
+use latchkey_domain::{ListFilter, PageRequest, SortKey, Timestamp};
 use latchkey_policy::bundle::etag_matches;
 use latchkey_policy::bundle::{Bundle, BundleError, BundleManifest, BundlePolicy, SchemaRef};
 use latchkey_policy::tarball;
@@ -69,18 +69,27 @@ fn zone_of_issuer(state: &AppState, iss: &str) -> Option<String> {
     (!id.is_empty() && state.zone_issuer(&id) == iss).then_some(id)
 }
 
-/// The caller's unarchived user set, if any (the oldest, should two have been seeded at once).
+/// The caller's unarchived user set, if any: the newest bound one of its name (archiving unbinds,
+/// so archived sets never count however many there are; should two have been seeded at once, the
+/// newer wins every time).
 async fn current_set(state: &AppState, caller: &Caller) -> ApiResult<Option<PolicySet>> {
     let filter = PolicySetFilter {
         list: ListFilter::default().exact("name", vec![set_name(caller)]),
-        active: None,
+        active: Some(true),
         target_types: vec![TargetType::User],
     };
-    let page = state
+    let page = PageRequest {
+        sort: vec![SortKey {
+            field: "created_at",
+            desc: true,
+        }],
+        ..PageRequest::first(10)
+    };
+    let found = state
         .store
-        .list_policy_sets(&caller.zone.zone.id, &filter, &PageRequest::first(100))
+        .list_policy_sets(&caller.zone.zone.id, &filter, &page)
         .await?;
-    Ok(page
+    Ok(found
         .items
         .into_iter()
         .find(|s| s.archived_at.is_none() && s.target_id.as_deref() == Some(caller.target())))
