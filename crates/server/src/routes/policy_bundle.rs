@@ -94,7 +94,7 @@ async fn retrieve(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Re
 /// Applies a bundle as the calling user's active policy set version.
 #[utoipa::path(put, path = "/policy/bundle", tag = "policy_bundle",
     params(("If-Match" = Option<String>, Header, description = "the ETag the edit was made on; a mismatch answers 412")),
-    request_body(content = Vec<u8>, content_type = "application/vnd.keycard.policy-bundle.v1+tar+gzip"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the tar+gzip bundle (the SDK sends it as `application/octet-stream`; any content type is read)"),
     responses(
         (status = 200, description = "the new bundle (tar+gzip), with its `ETag`", content_type = "application/vnd.keycard.policy-bundle.v1+tar+gzip", body = Vec<u8>),
         (status = 400, description = "`bundle_invalid` or `invalid_cedar`", body = ErrorBody),
