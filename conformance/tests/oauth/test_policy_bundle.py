@@ -203,3 +203,13 @@ def test_invalid_cedar_writes_nothing_and_the_codec_type_is_the_default(bundle_u
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/vnd.keycard.policy-bundle.v1+tar+gzip"
     assert r.headers["etag"] == etag
+
+
+def test_an_archive_over_the_decompressed_cap_is_413(bundle_user: BundleUser):
+    u = bundle_user
+    etag, files = fetch(u)
+    members = list(files.items()) + [("policies/huge.cedar", b"\0" * (65 << 20))]
+    with pytest.raises(APIStatusError) as e:
+        u.client.policy_bundle.update(body=pack(members))
+    assert e.value.status_code == 413 and e.value.body["code"] == "bundle_invalid", e.value.body
+    assert fetch(u)[0] == etag
