@@ -104,7 +104,7 @@ async fn retrieve(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Re
 async fn update(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let caller = caller(&s, &headers).await?;
     let if_match = header_str(&headers, header::IF_MATCH);
-    let bundle = svc::put(&s, &caller, if_match, &body).await?;
+    let bundle = svc::put(&s, &caller, if_match, body).await?;
     archive(&bundle, &headers)
 }
 

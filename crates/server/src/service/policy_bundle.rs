@@ -184,12 +184,12 @@ pub async fn get(state: &AppState, caller: &Caller) -> ApiResult<Bundle> {
 }
 
 /// `PUT`: applies `body` (a tar+gzip bundle) as the caller's active set version; answers the new
-/// bundle.
+/// bundle. The archive is decoded off the async workers (up to 64 MiB of inflating).
 pub async fn put(
     state: &AppState,
     caller: &Caller,
     if_match: Option<&str>,
-    body: &[u8],
+    body: axum::body::Bytes,
 ) -> ApiResult<Bundle> {
     let before = current(state, caller).await?;
     if let Some(tag) = if_match {
@@ -205,7 +205,10 @@ pub async fn put(
             ));
         }
     }
-    let upload = tarball::decode(body).map_err(decode_error)?;
+    let upload = tokio::task::spawn_blocking(move || tarball::decode(&body))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(decode_error)?;
     let schema_version = upload.manifest.schema.version.clone();
     let checked = check_all(state, &before, &upload).await?;
     let mut entries = Vec::with_capacity(checked.len());
