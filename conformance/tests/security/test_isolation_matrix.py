@@ -51,6 +51,17 @@ CROSS_ORG_BY_DESIGN = {
     "POST /invitations/{token}/accept": "the invitation token is the capability",
 }
 
+# Operations that are not organization-scoped: the caller is a zone user named by a zone-issued
+# user access token (spec §3.3, B31–B33), never an organization's principal, and the object is the
+# caller's own bundle (no ids). An organization's principal must be refused with 401.
+USER_TOKEN_ONLY = {
+    "GET /policy/bundle": "the calling user's own bundle, zone user tokens only",
+    "PUT /policy/bundle": "the calling user's own bundle, zone user tokens only",
+    "DELETE /policy/bundle": "the calling user's own bundle, zone user tokens only",
+}
+
+NOT_IN_MATRIX = {**CROSS_ORG_BY_DESIGN, **USER_TOKEN_ONLY}
+
 # Kinds that are platform-wide names, not tenant objects: B may name them under its own ids.
 GLOBAL_KINDS = {"schema_version"}
 
@@ -162,7 +173,7 @@ SENTINEL = "@tenant-a:"
 def uncovered(ops: list[Operation], body_of: dict) -> list[str]:
     problems = []
     for op in ops:
-        if op.name in CROSS_ORG_BY_DESIGN:
+        if op.name in NOT_IN_MATRIX:
             continue
         if kinds_of(op) is None:
             problems.append(f"{op.name}: a path placeholder is not in KIND_OF (add the object kind)")
@@ -193,7 +204,7 @@ def snapshot(ops: list[Operation], t: Tenant, *, first: bool = False) -> dict[st
     """What every GET of the API answers to the tenant's principal over its own objects."""
     shot = {}
     for op in ops:
-        if op.method != "get" or op.name in CROSS_ORG_BY_DESIGN or kinds_of(op) is None:
+        if op.method != "get" or op.name in NOT_IN_MATRIX or kinds_of(op) is None:
             continue
         path = fill(op.path, path_values(op, [t] * len(op.placeholders)))
         r = t.who.request("get", path)
@@ -246,7 +257,7 @@ def leaks(body: Any, a: Tenant) -> list[str]:
 def test_other_organization_cannot_touch_anything(server, openapi, tenants):
     a, b = tenants
     ghost = Tenant("ghost", a.who, {k: new_id() for k in a.ids}, "ghost-" + new_id()[:10])
-    ops = [op for op in operations(openapi) if op.name not in CROSS_ORG_BY_DESIGN and kinds_of(op) is not None]
+    ops = [op for op in operations(openapi) if op.name not in NOT_IN_MATRIX and kinds_of(op) is not None]
     body_of, ghost_body_of = bodies(a.ids), bodies(ghost.ids)
     before = {"A": snapshot(ops, a, first=True), "B": snapshot(ops, b, first=True)}
     failures: list[str] = []
@@ -307,6 +318,12 @@ def test_other_organization_cannot_touch_anything(server, openapi, tenants):
         r = b.who.request(method, path)
         if r.status_code != 404:
             failures.append(f"{method.upper()} {path}: answered {r.status_code}, expected 404")
+    # the user-token routes: an organization's principal is no zone user
+    for name in USER_TOKEN_ONLY:
+        method, path = name.split(" ", 1)
+        r = b.who.request(method.lower(), path)
+        if r.status_code != 401:
+            failures.append(f"{name}: answered {r.status_code} to a service account, expected 401")
 
     after = {"A": snapshot(ops, a), "B": snapshot(ops, b)}
     for who in ("A", "B"):

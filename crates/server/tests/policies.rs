@@ -56,3 +56,52 @@ both_backends!(
         assert_eq!(items[0]["target_id"], id);
     }
 );
+
+/// An unsigned token shaped like a zone's user token (`iss` the zone's issuer).
+fn forged_user_token(iss: &str) -> String {
+    use base64::Engine;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let claims = serde_json::json!({"iss": iss, "sub": "someone", "sub_profile": "user", "exp": 4_000_000_000u64});
+    format!(
+        "{}.{}.{}",
+        b64(serde_json::json!({"alg": "ES256", "kid": "k"})),
+        b64(claims),
+        "c2ln"
+    )
+}
+
+both_backends!(
+    the_policy_bundle_takes_only_zone_user_tokens,
+    |app: TestApp| async move {
+        let zone = app.zone("bundle").await;
+        let meta = app
+            .call(
+                Method::GET,
+                &format!("/z/{zone}/.well-known/oauth-authorization-server"),
+                None,
+                None,
+            )
+            .await
+            .json;
+        let issuer = meta["issuer"].as_str().unwrap().to_owned();
+        let forged = forged_user_token(&issuer);
+        let foreign = forged_user_token("https://elsewhere.example/z/x");
+        for method in [Method::GET, Method::PUT, Method::DELETE] {
+            for token in [
+                None,
+                Some(common::ADMIN_KEY),
+                Some("not-a-jwt"),
+                Some(&forged[..]),
+                Some(&foreign[..]),
+            ] {
+                let reply = app
+                    .call(method.clone(), "/policy/bundle", token, None)
+                    .await;
+                let reply = reply.expect(StatusCode::UNAUTHORIZED);
+                assert_eq!(reply.code(), "unauthenticated", "{method} {token:?}");
+            }
+        }
+    }
+);

@@ -13,6 +13,7 @@ mod invitations;
 mod list;
 mod organizations;
 mod policies;
+mod policy_bundle;
 mod policy_decisions;
 mod policy_sets;
 mod providers;
@@ -65,6 +66,7 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         .merge(policies::router())
         .merge(policy_sets::router())
         .merge(policy_decisions::router())
+        .merge(policy_bundle::router())
         .split_for_parts();
     docs::document_shared_errors(&mut openapi);
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());

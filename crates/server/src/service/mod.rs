@@ -10,6 +10,8 @@ pub mod invitations;
 pub mod organizations;
 pub mod policies;
 pub mod policy_attest;
+pub mod policy_bundle;
+pub mod policy_bundle_write;
 pub mod policy_eval;
 pub mod policy_rules;
 pub mod policy_sets;
