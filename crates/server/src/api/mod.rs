@@ -7,6 +7,7 @@ pub mod identity;
 pub mod invitation;
 pub mod organization;
 pub mod policy;
+pub mod policy_set;
 pub mod service_account;
 pub mod vault;
 pub mod zone;

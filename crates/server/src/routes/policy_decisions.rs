@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::envelope::ZoneList;
-use crate::api::policy::DecisionView;
+use crate::api::policy_set::DecisionView;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, QueryMap};
 use crate::service::access;

@@ -12,13 +12,14 @@ use utoipa_axum::routes;
 
 use super::policies::{forms, if_match, owner_types, tagged};
 use crate::api::envelope::ZoneList;
-use crate::api::policy::{
+use crate::api::policy::PolicyVersionView;
+use crate::api::policy_set::{
     AttestationView, CreatePolicySet, CreatePolicySetVersion, EvaluateRequest, EvaluateView,
-    PolicySetVersionView, PolicySetView, PolicyVersionView, UpdatePolicySet,
-    UpdatePolicySetVersion,
+    PolicySetVersionView, PolicySetView, UpdatePolicySet, UpdatePolicySetVersion,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
+use crate::service::policy_set_versions as versions;
 use crate::service::policy_sets as svc;
 use crate::state::AppState;
 
@@ -205,7 +206,7 @@ async fn list_versions(
 ) -> ApiResult<Json<ZoneList<PolicySetVersionView>>> {
     let expand = q.expand(&["total_count", "user"])?;
     let page = q.ordered_page(&expand, &["created_at"])?;
-    let (set, versions) = svc::list_versions(&s, &who, &zone, &id, &page).await?;
+    let (set, versions) = versions::list_versions(&s, &who, &zone, &id, &page).await?;
     Ok(Json(ZoneList::from_page(versions, |v| {
         PolicySetVersionView::new(v, &set)
     })))
@@ -220,8 +221,8 @@ async fn create_version(
     Path((zone, id)): Path<(String, String)>,
     JsonBody(body): JsonBody<CreatePolicySetVersion>,
 ) -> ApiResult<(StatusCode, Json<PolicySetVersionView>)> {
-    let v = svc::create_version(&s, &who, &zone, &id, body).await?;
-    let (set, _) = svc::get_version(&s, &who, &zone, &id, v.id.as_str()).await?;
+    let v = versions::create_version(&s, &who, &zone, &id, body).await?;
+    let (set, _) = versions::get_version(&s, &who, &zone, &id, v.id.as_str()).await?;
     Ok((
         StatusCode::CREATED,
         Json(PolicySetVersionView::new(v, &set)),
@@ -238,7 +239,7 @@ async fn get_version(
     q: QueryMap,
 ) -> ApiResult<Json<PolicySetVersionView>> {
     q.expand(&["user"])?;
-    let (set, v) = svc::get_version(&s, &who, &zone, &id, &version).await?;
+    let (set, v) = versions::get_version(&s, &who, &zone, &id, &version).await?;
     Ok(Json(PolicySetVersionView::new(v, &set)))
 }
 
@@ -251,7 +252,7 @@ async fn update_version(
     Path((zone, id, version)): Path<(String, String, String)>,
     JsonBody(body): JsonBody<UpdatePolicySetVersion>,
 ) -> ApiResult<Json<PolicySetVersionView>> {
-    let (set, v) = svc::bind_version(&s, &who, &zone, &id, &version, body).await?;
+    let (set, v) = versions::bind_version(&s, &who, &zone, &id, &version, body).await?;
     Ok(Json(PolicySetVersionView::new(v, &set)))
 }
 
@@ -263,7 +264,7 @@ async fn archive_version(
     Auth(who): Auth,
     Path((zone, id, version)): Path<(String, String, String)>,
 ) -> ApiResult<Json<PolicySetVersionView>> {
-    let (set, v) = svc::archive_version(&s, &who, &zone, &id, &version).await?;
+    let (set, v) = versions::archive_version(&s, &who, &zone, &id, &version).await?;
     Ok(Json(PolicySetVersionView::new(v, &set)))
 }
 
@@ -279,7 +280,7 @@ async fn version_policies(
     let expand = q.expand(&["total_count", "user"])?;
     let page = q.ordered_page(&expand, &["created_at"])?;
     let forms = forms(&q)?;
-    let versions = svc::version_policies(&s, &who, &zone, &id, &version, &page).await?;
+    let versions = versions::version_policies(&s, &who, &zone, &id, &version, &page).await?;
     Ok(Json(ZoneList::from_page(versions, |v| {
         PolicyVersionView::new(v, forms)
     })))
@@ -293,7 +294,7 @@ async fn attestation(
     Auth(who): Auth,
     Path((zone, id, version)): Path<(String, String, String)>,
 ) -> ApiResult<Json<AttestationView>> {
-    let (_, v) = svc::get_version(&s, &who, &zone, &id, &version).await?;
+    let (_, v) = versions::get_version(&s, &who, &zone, &id, &version).await?;
     match (v.attestation, v.attestation_jws) {
         (Some(statement), Some(jws)) => Ok(Json(AttestationView { statement, jws })),
         _ => Err(ApiError::not_found(format!(
@@ -312,6 +313,6 @@ async fn evaluate(
     JsonBody(body): JsonBody<EvaluateRequest>,
 ) -> ApiResult<Json<EvaluateView>> {
     Ok(Json(
-        svc::evaluate(&s, &who, &zone, &id, &version, body).await?,
+        versions::evaluate(&s, &who, &zone, &id, &version, body).await?,
     ))
 }

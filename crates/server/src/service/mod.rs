@@ -14,6 +14,7 @@ pub mod policy_bundle;
 pub mod policy_bundle_write;
 pub mod policy_eval;
 pub mod policy_rules;
+pub mod policy_set_versions;
 pub mod policy_sets;
 pub mod providers;
 pub mod resources;

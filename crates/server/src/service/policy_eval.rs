@@ -7,7 +7,7 @@ use latchkey_oauth::zones::ZoneEntry;
 use latchkey_policy::authorize::deny_message;
 use latchkey_policy::compile::CompiledSet;
 
-use crate::api::policy::{EvaluateRequest, EvaluateView};
+use crate::api::policy_set::{EvaluateRequest, EvaluateView};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
