@@ -102,6 +102,40 @@ fn csrf_ok(headers: &HeaderMap, zone: &ZoneEntry, form: &QueryMap, expected: &st
         (Some(a), Some(b)) if browser::same_secret(a, expected) && browser::same_secret(b, expected))
 }
 
+/// A posted sign-in or consent form: its fields, the zone, and the pending request with its id and
+/// CSRF token.
+struct Posted {
+    form: QueryMap,
+    zone: std::sync::Arc<ZoneEntry>,
+    req: AuthRequest,
+    id: String,
+    csrf: String,
+}
+
+/// Reads a posted form, once its CSRF token matches the request's and the browser's cookie.
+async fn posted(
+    s: &AppState,
+    zone: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Posted, Response> {
+    let form = QueryMap::parse(std::str::from_utf8(body).unwrap_or_default());
+    let (zone, req, id, csrf) = zone_and_request(s, zone, form.get("request")).await?;
+    if !csrf_ok(headers, &zone, &form, &csrf) {
+        return Err(pages::error(
+            StatusCode::FORBIDDEN,
+            "The form has expired or was not sent from this page. Go back and try again.",
+        ));
+    }
+    Ok(Posted {
+        form,
+        zone,
+        req,
+        id,
+        csrf,
+    })
+}
+
 /// `POST {issuer}/login`: email and password sign-in or sign-up.
 pub async fn login_submit(
     State(s): State<AppState>,
@@ -110,17 +144,16 @@ pub async fn login_submit(
     ext: Extensions,
     body: Bytes,
 ) -> Response {
-    let form = QueryMap::parse(std::str::from_utf8(&body).unwrap_or_default());
-    let (zone, req, id, csrf) = match zone_and_request(&s, &zone, form.get("request")).await {
+    let Posted {
+        form,
+        zone,
+        req,
+        id,
+        csrf,
+    } = match posted(&s, &zone, &headers, &body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !csrf_ok(&headers, &zone, &form, &csrf) {
-        return pages::error(
-            StatusCode::FORBIDDEN,
-            "The form has expired or was not sent from this page. Go back and try again.",
-        );
-    }
     let email = form.get("email").unwrap_or_default().trim().to_lowercase();
     let password = form.get("password").unwrap_or_default();
     let user = if form.get("intent") == Some("signup") {
@@ -240,17 +273,16 @@ pub async fn consent_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = QueryMap::parse(std::str::from_utf8(&body).unwrap_or_default());
-    let (zone, req, id, csrf) = match zone_and_request(&s, &zone, form.get("request")).await {
+    let Posted {
+        form,
+        zone,
+        req,
+        id,
+        ..
+    } = match posted(&s, &zone, &headers, &body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !csrf_ok(&headers, &zone, &form, &csrf) {
-        return pages::error(
-            StatusCode::FORBIDDEN,
-            "The form has expired or was not sent from this page. Go back and try again.",
-        );
-    }
     let Some(session) = current_session(&s, &zone, &headers).await else {
         return browser::redirect(&browser::with_query(
             &zone.url("/login"),
