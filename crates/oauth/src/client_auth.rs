@@ -147,8 +147,9 @@ async fn by_secret(
     Err(OAuthError::invalid_client())
 }
 
-/// The credential with client id `id` and its application, through the directory cache.
-pub(crate) async fn cached_client(
+/// The credential with client id `id` (any credential type) and its application, through the
+/// directory cache.
+pub async fn cached_client(
     state: &Services,
     zone: &ZoneEntry,
     id: &str,
@@ -175,14 +176,4 @@ pub(crate) async fn cached_client(
     };
     state.directory.clients.insert(key, found.clone());
     Ok(found)
-}
-
-/// The credential with client id `id` and its application (any credential type), through the
-/// directory cache.
-pub async fn client_by_id(
-    state: &Services,
-    zone: &ZoneEntry,
-    id: &str,
-) -> Result<Option<std::sync::Arc<(AppCredential, Application)>>, OAuthError> {
-    cached_client(state, zone, id).await
 }

@@ -1,6 +1,6 @@
 //! The policy decision log's writer: issuance hands each decision to a bounded channel (never
 //! waiting: when the writer falls behind, decisions are dropped and counted, not tokens delayed);
-//! one background task writes them in batches.
+//! one background task writes them in batches and logs how many were dropped since the last one.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,16 +42,12 @@ impl DecisionLog {
         }
     }
 
-    /// Decisions dropped because the writer fell behind (or never started).
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
     /// Starts the writer (once; later calls do nothing).
     pub fn start(&self, store: Arc<dyn Store>) {
         let Some(mut rx) = self.rx.lock().ok().and_then(|mut r| r.take()) else {
             return;
         };
+        let dropped = self.dropped.clone();
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while let Some(first) = rx.recv().await {
@@ -62,6 +58,10 @@ impl DecisionLog {
                         Ok(Some(d)) => batch.push(d),
                         _ => break,
                     }
+                }
+                let lost = dropped.swap(0, Ordering::Relaxed);
+                if lost > 0 {
+                    tracing::warn!(lost, "policy decisions dropped: the log writer fell behind");
                 }
                 if let Err(e) = store.record_decisions(&batch).await {
                     tracing::warn!(error = %e, n = batch.len(), "policy decisions not recorded");

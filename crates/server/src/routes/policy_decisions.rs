@@ -13,7 +13,7 @@ use crate::api::envelope::ZoneList;
 use crate::api::policy_set::DecisionView;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, QueryMap};
-use crate::service::access;
+use crate::service::policy_eval;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -52,7 +52,6 @@ async fn list_decisions(
     let expand = q.expand(&["total_count"])?;
     let page = q.ordered_page(&expand, &["created_at"])?;
     let filter = filter(&q)?;
-    let zone = access::zone(&s, &who, &zone).await?;
-    let decisions = s.store.list_decisions(&zone.id, &filter, &page).await?;
+    let decisions = policy_eval::decisions(&s, &who, &zone, &filter, &page).await?;
     Ok(Json(ZoneList::from_page(decisions, DecisionView::from)))
 }

@@ -1,5 +1,6 @@
-//! The dry-run `evaluate` extension: a token-request-shaped body turned into the issuance Cedar
-//! would see (`latchkey_oauth::decide`), decided by one policy set version.
+//! Policy decisions as the management API shows them: the dry-run `evaluate` extension (a
+//! token-request-shaped body turned into the issuance Cedar would see, `latchkey_oauth::decide`,
+//! decided by one policy set version) and the zone's decision log.
 
 use latchkey_oauth::decide::{self, Asker};
 use latchkey_oauth::requests::TOKEN_EXCHANGE;
@@ -7,6 +8,12 @@ use latchkey_oauth::zones::ZoneEntry;
 use latchkey_policy::authorize::deny_message;
 use latchkey_policy::compile::CompiledSet;
 
+use latchkey_domain::model::access::Principal;
+use latchkey_domain::model::policy::DecisionRecord;
+use latchkey_domain::store::DecisionFilter;
+use latchkey_domain::{Page, PageRequest};
+
+use super::access;
 use crate::api::policy_set::{EvaluateRequest, EvaluateView};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -33,7 +40,7 @@ pub async fn evaluate(
         return Err(bad("grant_type", format!("one of {}", GRANTS.join(", "))));
     }
     let oauth = |e: latchkey_oauth::error::OAuthError| bad("resource", e.description);
-    let client = latchkey_oauth::client_auth::client_by_id(state, zone, &body.client_id)
+    let client = latchkey_oauth::client_auth::cached_client(state, zone, &body.client_id)
         .await
         .map_err(oauth)?
         .ok_or_else(|| bad("client_id", "no application credential has this client id"))?;
@@ -73,4 +80,16 @@ pub async fn evaluate(
         message,
         errors: d.errors,
     })
+}
+
+/// The zone's decision log, filtered and paged.
+pub async fn decisions(
+    state: &AppState,
+    who: &Principal,
+    zone: &str,
+    filter: &DecisionFilter,
+    page: &PageRequest,
+) -> ApiResult<Page<DecisionRecord>> {
+    let zone = access::zone(state, who, zone).await?;
+    Ok(state.store.list_decisions(&zone.id, filter, page).await?)
 }
