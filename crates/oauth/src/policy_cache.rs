@@ -5,19 +5,41 @@
 //! [`RECHECK_AFTER`]: an entry older than that is rechecked against the store's bindings (one
 //! cheap read per zone and instance at most once a second), and recompiled only when a binding
 //! moved.
+//!
+//! Decisions are memoised: Cedar is a pure function of the policies, the entities and the
+//! request, and an [`Issuance`] carries all of the latter two, so an issuance already decided by
+//! the same compiled policies is answered from the zone entry's memo
+//! ([`PolicyCache::decide`]) without evaluating again. A recompiled entry starts with an empty
+//! memo, so an activation never meets an old answer.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use latchkey_domain::StoreError;
 use latchkey_domain::id::ZoneId;
 use latchkey_domain::model::policy::{BoundSet, PolicySet, PolicySetVersion, SchemaStatus};
 use latchkey_domain::store::Store;
+use latchkey_policy::authorize::{ScopedDecision, authorize_issuance};
 use latchkey_policy::compile::{CompiledSet, PolicyEntry, SetVersionInput, compile};
+use latchkey_policy::issuance::Issuance;
 use latchkey_policy::schema::{self, SchemaVersion};
 
 /// How old a zone's entry may be before the store's bindings are checked again.
 pub const RECHECK_AFTER: Duration = Duration::from_secs(1);
+/// Memoised decisions kept per zone entry; a full memo is emptied and starts again.
+const MEMO_ENTRIES: usize = 4_096;
+
+type Memo = Arc<Mutex<HashMap<Issuance, Arc<Outcome>>>>;
+
+/// What a zone's bound sets decided for one issuance.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The active set's decision.
+    pub active: ScopedDecision,
+    /// The first shadow set that decided otherwise (its index in [`ZonePolicies::shadow`]).
+    pub shadow: Option<(usize, ScopedDecision)>,
+}
 
 /// What decides issuance in a zone.
 #[derive(Debug)]
@@ -31,6 +53,25 @@ pub struct ZonePolicies {
     /// `(set version id, active)` of every binding, to notice a moved binding cheaply.
     fingerprint: Vec<(String, bool)>,
     checked: Instant,
+    /// Decisions made with exactly these compiled sets (shared by rechecked copies).
+    memo: Memo,
+}
+
+impl ZonePolicies {
+    /// Evaluates `ask` against the active set and every shadow set (no memo).
+    fn evaluate(&self, active: &CompiledSet, ask: &Issuance) -> Outcome {
+        let decision = authorize_issuance(active, ask);
+        let shadow = self
+            .shadow
+            .iter()
+            .enumerate()
+            .map(|(i, sh)| (i, authorize_issuance(sh, ask)))
+            .find(|(_, d)| d.allowed != decision.allowed);
+        Outcome {
+            active: decision,
+            shadow,
+        }
+    }
 }
 
 pub struct PolicyCache {
@@ -120,6 +161,7 @@ impl PolicyCache {
                 broken: old.broken.clone(),
                 fingerprint: old.fingerprint.clone(),
                 checked: Instant::now(),
+                memo: old.memo.clone(),
             }),
             _ => Arc::new(self.compile_zone(store, &bound).await?),
         };
@@ -138,6 +180,7 @@ impl PolicyCache {
             broken: Vec::new(),
             fingerprint: fingerprint(bound),
             checked: Instant::now(),
+            memo: Memo::default(),
         };
         for b in bound {
             let compiled = match self.schema(store, &b.version.schema_version).await? {
@@ -189,6 +232,23 @@ impl PolicyCache {
             Some(schema) => compile(&input(&bound), schema).map_err(|e| e.to_string()),
             None => Err(format!("unknown schema `{}`", version.schema_version)),
         })
+    }
+
+    /// What `zone`'s bound sets decide for `ask`: memoised per compilation; `None` when the zone
+    /// has no active set (fail closed).
+    pub fn decide(&self, zone: &ZonePolicies, ask: &Issuance) -> Option<Arc<Outcome>> {
+        let active = zone.active.as_ref()?;
+        if let Some(hit) = zone.memo.lock().ok().and_then(|m| m.get(ask).cloned()) {
+            return Some(hit);
+        }
+        let outcome = Arc::new(zone.evaluate(active, ask));
+        if let Ok(mut memo) = zone.memo.lock() {
+            if memo.len() >= MEMO_ENTRIES {
+                memo.clear();
+            }
+            memo.insert(ask.clone(), outcome.clone());
+        }
+        Some(outcome)
     }
 
     /// Drops the zone's entry (after a binding moved on this instance).

@@ -31,7 +31,7 @@ pub struct Services {
     /// Parsed schemas and compiled policy sets per zone.
     pub policies: PolicyCache,
     /// Where issuance decisions go (written in the background once started).
-    pub decisions: DecisionLog,
+    pub decisions: std::sync::Arc<DecisionLog>,
 }
 
 impl Services {
@@ -54,7 +54,7 @@ impl Services {
             throttle: Throttle::default(),
             directory: DirectoryCache::default(),
             policies: PolicyCache::default(),
-            decisions: DecisionLog::default(),
+            decisions: std::sync::Arc::default(),
         }
     }
 }

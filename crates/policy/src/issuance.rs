@@ -9,7 +9,7 @@ use crate::request::{
 
 /// A credential request: every principal must be permitted (the application, and for delegation
 /// the user too), on one resource, with `context.scopes` the requested scopes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Issuance {
     /// Evaluated in order; the first that is denied is the one reported.
     pub principals: Vec<Principal>,

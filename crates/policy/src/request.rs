@@ -18,7 +18,7 @@ use smol_str::SmolStr;
 use crate::compile::PrincipalKind;
 
 /// How an application was registered (`Keycard::RegistrationMethod`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RegistrationMethod {
     /// Created through the management API or console.
     Managed,
@@ -27,7 +27,7 @@ pub enum RegistrationMethod {
 }
 
 /// The credential the application authenticated with (`Keycard::CredentialType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CredentialType {
     Token,
     Password,
@@ -59,7 +59,7 @@ impl CredentialType {
 }
 
 /// A `Keycard::User`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserEntity {
     /// Public id (the entity id).
     pub id: String,
@@ -69,7 +69,7 @@ pub struct UserEntity {
 }
 
 /// A `Keycard::Application`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ApplicationEntity {
     /// Public id (the entity id).
     pub id: String,
@@ -82,7 +82,7 @@ pub struct ApplicationEntity {
 }
 
 /// A `Keycard::Resource`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ResourceEntity {
     /// Public id (the entity id, also the `id` attribute).
     pub id: String,
@@ -93,14 +93,14 @@ pub struct ResourceEntity {
 }
 
 /// Who is evaluated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Principal {
     User(UserEntity),
     Application(ApplicationEntity),
 }
 
 /// The action evaluated. Issuance is always `Access`; the tool actions exist from `2026-06-18`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     Access,
     ReadTools,
@@ -121,7 +121,7 @@ impl Action {
 }
 
 /// `context.subject`: the user a request acts for or as.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Subject {
     /// The user's public id.
     pub id: String,
@@ -129,7 +129,7 @@ pub struct Subject {
 }
 
 /// A `Keycard::Claims` record: selected claims of a presented token.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Claims {
     pub sub: Option<String>,
     pub iss: Option<String>,
@@ -140,7 +140,7 @@ pub struct Claims {
 }
 
 /// The context record (`Keycard::AccessContext`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct AccessContext {
     /// Delegation: the application acts for `subject`, who presented a token.
     pub on_behalf: bool,
@@ -154,7 +154,7 @@ pub struct AccessContext {
 }
 
 /// One Cedar evaluation: a principal, an action, a resource and the context.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Request {
     pub principal: Principal,
     pub action: Action,

@@ -124,6 +124,11 @@ pub async fn prepare(
         &config.storage.data_dir,
     )
     .await?;
+    if cfg!(feature = "bench-without-cedar") {
+        tracing::error!(
+            "built with `bench-without-cedar`: policies are NOT enforced (benchmark build only)"
+        );
+    }
     state.decisions.start(state.store.clone());
     // Zones created before policies existed get the platform set (idempotent).
     let seeded = service::policy_attest::seed_missing(&state).await?;
@@ -150,6 +155,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
     tracing::info!(address = %local, %public_url, backend = ?store.backend(), "latchkey listening");
     spawn_key_rotation(state.clone(), config.key_rotation_days);
     spawn_purge(state.clone(), config.decision_retention_days);
+    let decisions = state.decisions.clone();
     let app = routes::app_with(
         state,
         std::time::Duration::from_millis(config.request_timeout_ms),
@@ -159,6 +165,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
         header_read_timeout: std::time::Duration::from_millis(config.header_read_timeout_ms),
     };
     transport::serve(listener, app, limits, shutdown_signal()).await;
+    decisions.flush(store.as_ref()).await;
     store.close().await;
     tracing::info!("latchkey stopped cleanly");
     Ok(())

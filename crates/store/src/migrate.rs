@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "policy_decisions",
         include_str!("../migrations/0008_policy_decisions.sql"),
     ),
+    (
+        9,
+        "decision_tallies",
+        include_str!("../migrations/0009_decision_tallies.sql"),
+    ),
 ];
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;

@@ -12,7 +12,7 @@ use crate::Db;
 use crate::error::OrStore;
 use crate::sql::{Arg, BY_CREATED, Filter, Sql, TableSpec, get_json, list_page, ts};
 
-const COLUMNS: &str = "zone_id, id, created_at, principal_type, principal_id, subject_id, action, \
+const COLUMNS: &str = "zone_id, id, created_at, last_at, evaluations, principal_type, principal_id, subject_id, action, \
                        resource_id, decision, determining, policy_set_id, policy_set_version, shadow, scopes";
 const SPEC: TableSpec = TableSpec {
     table: "policy_decisions",
@@ -20,14 +20,18 @@ const SPEC: TableSpec = TableSpec {
     sortable: BY_CREATED,
     fields: &[],
 };
-/// Rows per INSERT statement (14 bind values each).
-const BATCH: usize = 200;
+/// Rows per INSERT statement (16 bind values each). Kept small: SQLite finds each bound
+/// parameter's name by a linear scan, so a statement's binding cost grows with the square of its
+/// parameter count (200 rows here once took 15% of the server's CPU at 15,000 tokens/s).
+const BATCH: usize = 16;
 
 fn from_row(row: &AnyRow) -> Result<DecisionRecord, sqlx::Error> {
     Ok(DecisionRecord {
         zone_id: ZoneId::new(row.try_get::<String, _>("zone_id")?),
         id: row.try_get("id")?,
         created_at: ts(row, "created_at")?,
+        last_at: ts(row, "last_at")?,
+        evaluations: row.try_get("evaluations")?,
         principal_type: row.try_get("principal_type")?,
         principal_id: row.try_get("principal_id")?,
         subject_id: row.try_get("subject_id")?,
@@ -48,6 +52,8 @@ fn values(d: &DecisionRecord) -> Vec<Arg> {
         d.zone_id.as_str().into(),
         d.id.as_str().into(),
         d.created_at.millis().into(),
+        d.last_at.millis().into(),
+        d.evaluations.into(),
         d.principal_type.as_str().into(),
         d.principal_id.as_str().into(),
         d.subject_id.clone().into(),
@@ -62,7 +68,9 @@ fn values(d: &DecisionRecord) -> Vec<Arg> {
     ]
 }
 
+/// Appends `rows` in one transaction (one commit, one WAL sync, however many rows).
 pub(crate) async fn record(db: &Db, rows: &[DecisionRecord]) -> Result<(), StoreError> {
+    let mut w = db.write().await?;
     for chunk in rows.chunks(BATCH) {
         let mut sql = Sql::new(format!("INSERT INTO policy_decisions ({COLUMNS}) VALUES "));
         for (i, d) in chunk.iter().enumerate() {
@@ -75,9 +83,9 @@ pub(crate) async fn record(db: &Db, rows: &[DecisionRecord]) -> Result<(), Store
             }
             sql.push(")");
         }
-        sql.query().execute(db.pool()).await.store()?;
+        sql.query().execute(&mut *w.tx).await.store()?;
     }
-    Ok(())
+    w.commit().await
 }
 
 pub(crate) async fn list(

@@ -10,10 +10,11 @@ use common::{new_id, org_with_zone, zone_in};
 use latchkey_domain::id::{PolicyId, PolicySetId, PolicySetVersionId, PolicyVersionId, ZoneId};
 use latchkey_domain::model::OwnerType;
 use latchkey_domain::model::policy::{
-    ManifestEntry, Policy, PolicySet, PolicySetVersion, PolicyVersion, SchemaStatus, TargetType,
+    DecisionRecord, ManifestEntry, Policy, PolicySet, PolicySetVersion, PolicyVersion,
+    SchemaStatus, TargetType,
 };
 use latchkey_domain::store::{
-    Archival, BindMode, PolicySeed, PolicySetFilter, PolicyStore, Store, ZoneStore,
+    Archival, BindMode, DecisionFilter, PolicySeed, PolicySetFilter, PolicyStore, Store, ZoneStore,
 };
 use latchkey_domain::{ListFilter, PageRequest, SortKey, StoreError, Timestamp};
 use latchkey_store::SqlStore;
@@ -952,5 +953,98 @@ store_test!(
                 .all(|z| *z != zone)
         );
         let _: &dyn Store = &s;
+    }
+);
+
+fn decision(zone: &ZoneId, n: i64, principal: &str, allowed: bool) -> DecisionRecord {
+    DecisionRecord {
+        zone_id: zone.clone(),
+        id: new_id(),
+        created_at: at(n * 1_000),
+        last_at: at(n * 1_000 + 400),
+        evaluations: n + 1,
+        principal_type: "application".into(),
+        principal_id: principal.into(),
+        subject_id: None,
+        action: "Access".into(),
+        resource_id: "res-1".into(),
+        decision: if allowed { "allow" } else { "deny" }.into(),
+        determining: serde_json::json!([{"policy_id": "p1", "policy_name": "a", "policy_version": 1}]),
+        policy_set_id: Some("set-1".into()),
+        policy_set_version: Some(2),
+        shadow: None,
+        scopes: vec!["read".into()],
+    }
+}
+
+store_test!(
+    decision_tallies_round_trip_filter_stay_in_their_zone_and_age_out,
+    |s: SqlStore, _url: String| async move {
+        let zone = new_zone(&s).await;
+        let other = new_zone(&s).await;
+        // More rows than one INSERT statement takes, in one call.
+        let mut rows: Vec<DecisionRecord> = (0..40)
+            .map(|n| decision(&zone, n, "app-a", n % 4 != 0))
+            .collect();
+        rows.push(decision(&other, 5, "app-a", true));
+        s.record_decisions(&rows).await.unwrap();
+
+        let all = PageRequest::first(100);
+        let mine = s
+            .list_decisions(&zone, &DecisionFilter::default(), &all)
+            .await
+            .unwrap();
+        assert_eq!(mine.items.len(), 40, "the other zone's row is not listed");
+        let newest = mine.items.last().unwrap();
+        assert_eq!(newest, &rows[39], "oldest first by default, every field kept");
+        assert_eq!((newest.evaluations, newest.last_at), (40, at(39_400)));
+
+        let denies = DecisionFilter {
+            decision: Some("deny".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.list_decisions(&zone, &denies, &all)
+                .await
+                .unwrap()
+                .items
+                .len(),
+            10
+        );
+        let window = DecisionFilter {
+            since: Some(at(10_000)),
+            until: Some(at(20_000)),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.list_decisions(&zone, &window, &all)
+                .await
+                .unwrap()
+                .items
+                .len(),
+            10
+        );
+        let nobody = DecisionFilter {
+            principal: Some("app-b".into()),
+            ..Default::default()
+        };
+        assert!(
+            s.list_decisions(&zone, &nobody, &all)
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+
+        let purged = s.purge_decisions(at(30_000)).await.unwrap();
+        assert_eq!(
+            purged, 31,
+            "30 of this zone and the other zone's one are older"
+        );
+        let left = s
+            .list_decisions(&zone, &DecisionFilter::default(), &all)
+            .await
+            .unwrap();
+        assert_eq!(left.items.len(), 10);
     }
 );

@@ -188,12 +188,17 @@ pub struct BoundSet {
     pub active: bool,
 }
 
-/// One Cedar evaluation at issuance, as the decision log keeps it.
+/// Identical Cedar evaluations at issuance in one flush window, as the decision log keeps them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecisionRecord {
     pub zone_id: ZoneId,
     pub id: String,
+    /// When the first of the tallied evaluations was made.
     pub created_at: Timestamp,
+    /// When the last of them was made.
+    pub last_at: Timestamp,
+    /// How many identical evaluations this row stands for (one flush window's worth).
+    pub evaluations: i64,
     /// `application` or `user`: the first principal evaluated.
     pub principal_type: String,
     /// The principal's public id.

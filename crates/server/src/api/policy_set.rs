@@ -246,6 +246,12 @@ pub struct DecisionView {
     pub zone_id: String,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// When the last of the identical decisions this entry tallies was made.
+    #[schema(value_type = String, format = DateTime)]
+    pub last_at: Timestamp,
+    /// How many identical decisions (same principal, subject, resource, scopes, outcome and
+    /// policies) this entry stands for, made between `created_at` and `last_at`.
+    pub evaluations: i64,
     pub principal_type: String,
     pub principal_id: String,
     pub subject_id: Option<String>,
@@ -268,6 +274,8 @@ impl From<latchkey_domain::model::policy::DecisionRecord> for DecisionView {
             id: d.id,
             zone_id: d.zone_id.into_string(),
             created_at: d.created_at,
+            last_at: d.last_at,
+            evaluations: d.evaluations,
             principal_type: d.principal_type,
             principal_id: d.principal_id,
             subject_id: d.subject_id,
