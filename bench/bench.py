@@ -50,6 +50,10 @@ PERF_SECONDS = 8
 LOADGEN = os.environ["BENCH_LOADGEN"]  # path to oha or wrk, chosen by run.sh
 LOADGEN_KIND = os.environ["BENCH_LOADGEN_KIND"]  # "oha" or "wrk"
 LATCHKEY_BIN = os.path.join(ROOT, "target", "release", "latchkey")
+# The same server built with `--features bench-without-cedar` (by run.sh): issuance skips Cedar.
+BASELINE_BIN = os.path.join(OUT, "latchkey-without-cedar")
+ENGINE_TXT = os.path.join(OUT, "cedar-engine.txt")
+PAIRED_ROUNDS = 3
 SIGN_COST_BIN = os.path.join(BENCH, "sign-cost", "target", "release", "sign-cost")
 NODE = shutil.which("node") or "node"
 ADMIN_KEY = "lk_bench_admin_key_0123456789"
@@ -399,15 +403,16 @@ def profile_case(pid: int, url: str, body: str, headers: dict) -> dict | None:
 # ---------------------------------------------------------------- servers
 
 
-def start_latchkey(tmp: str) -> tuple[subprocess.Popen, str]:
+def start_latchkey(tmp: str, binary: str = LATCHKEY_BIN,
+                   name: str = "latchkey") -> tuple[subprocess.Popen, str]:
     port = free_port()
-    data = os.path.join(tmp, "latchkey-data")
+    data = os.path.join(tmp, f"{name}-data")
     os.makedirs(data)
     base = f"http://127.0.0.1:{port}"
-    cmd = [LATCHKEY_BIN, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data]
+    cmd = [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data]
     COMMANDS.append("LATCHKEY_BOOTSTRAP_API_KEY=<16+ chars> " + shlex.join(pinned(cmd, "0")))
     env = dict(os.environ, LATCHKEY_BOOTSTRAP_API_KEY=ADMIN_KEY)
-    logf = open(os.path.join(OUT, "latchkey.log"), "w")
+    logf = open(os.path.join(OUT, f"{name}.log"), "w")
     proc = subprocess.Popen(pinned(cmd, "0"), env=env, stdout=logf, stderr=subprocess.STDOUT)
     wait_ready(f"{base}/healthz", proc, "latchkey")
     return proc, base
@@ -631,6 +636,77 @@ def burst_section(w, b: dict) -> None:
     w("")
 
 
+def paired_cedar_rounds(tmp: str, lk_pid: int, es: dict, form: dict) -> dict | None:
+    """Cedar's own cost: the ES256 zone (default set) on the real build against the same zone on
+    the baseline build, alternating PAIRED_ROUNDS times so that machine noise hits both sides."""
+    if not os.path.exists(BASELINE_BIN):
+        log(f"no baseline build at {BASELINE_BIN}; skipping the paired Cedar rounds")
+        return None
+    base_proc, base_url = start_latchkey(tmp, BASELINE_BIN, "latchkey-without-cedar")
+    try:
+        bz = setup_zone(base_url, "bench-es256", "ES256")
+        body = "grant_type=client_credentials&resource=https%3A%2F%2Fapi.bench"
+        out: dict = {"with": [], "without": []}
+        for i in range(PAIRED_ROUNDS):
+            for side, pid, z in (("with", lk_pid, es), ("without", base_proc.pid, bz)):
+                c = run_case(f"paired-{side}-cedar-{i}", "latchkey", pid, z["token_url"], "POST",
+                             body, {**form, "Authorization": basic(z["client_id"], z["secret"])})
+                out[side].append(c["cpu_us_per_req"])
+        return out
+    finally:
+        stop(base_proc)
+
+
+def engine_costs() -> list[dict]:
+    """Parses `print_authorize_cost` (one decision in-process, no memo, release build)."""
+    rows = []
+    try:
+        with open(ENGINE_TXT) as f:
+            for line in f:
+                m = re.search(r"defaults \+\s+(\d+) customer policies: compile\s+([\d.]+) ms, "
+                              r"client_credentials\s+([\d.]+) µs, on behalf \(2 evaluations\)\s+([\d.]+) µs", line)
+                if m:
+                    rows.append({"n": int(m.group(1)), "compile_ms": float(m.group(2)),
+                                 "direct_us": float(m.group(3)), "on_behalf_us": float(m.group(4))})
+    except OSError:
+        pass
+    return rows
+
+
+def median(xs: list[float]) -> float:
+    s = sorted(xs)
+    return s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
+
+
+def paired_section(w, paired: dict | None, engine: list[dict]) -> None:
+    if paired:
+        with_c, without = median(paired["with"]), median(paired["without"])
+        w("**Cedar's own cost per token.** The ES256 zone (platform set `default-zone-policies`) on "
+          "this build against the same zone on a build with `--features bench-without-cedar` "
+          f"(issuance never evaluates policies), {PAIRED_ROUNDS} alternating {DURATION} s runs each:")
+        w("")
+        w("| build | CPU/token µs, each run | median µs |")
+        w("|---|---|---:|")
+        w(f"| with Cedar (default set, decision log on) | {', '.join(fmt(x) for x in paired['with'])} | {fmt(with_c)} |")
+        w(f"| without Cedar | {', '.join(fmt(x) for x in paired['without'])} | {fmt(without)} |")
+        w(f"| **Cedar's cost** | | **{fmt(with_c - without)}** |")
+        w("")
+    if engine:
+        w("A repeated request is answered from the zone's decision memo (see `docs/policies.md`), "
+          "so the load cases above measure the memo, the decision-log tally and the entity "
+          "lookups. What a request costs the first time it is seen (the memo misses) is the "
+          "engine's cost, measured in-process on one core (`cargo test --release -p "
+          "latchkey-policy -- --ignored print_authorize_cost`; the defaults plus N customer policies, "
+          "nine permits with conditions for every forbid):")
+        w("")
+        w("| policies in the active set | compile ms | one decision, client_credentials µs | on behalf (2 evaluations) µs |")
+        w("|---:|---:|---:|---:|")
+        for r in engine:
+            label = "3 (default set)" if r["n"] == 0 else f"{r['n']} + 3"
+            w(f"| {label} | {fmt(r['compile_ms'])} | {fmt(r['direct_us'], 2)} | {fmt(r['on_behalf_us'], 2)} |")
+        w("")
+
+
 def cedar_section(w, by: dict) -> None:
     """Cedar's cost per token: each customer-policy case against the ES256 case, whose zone
     decides with the platform set `default-zone-policies` (3 policies)."""
@@ -642,9 +718,7 @@ def cedar_section(w, by: dict) -> None:
     w("")
     w("Every token is decided by the zone's active policy set. *Latchkey ES256* above runs with the "
       "platform set `default-zone-policies`; the rows below activate a customer set of N policies "
-      "(one permit, N − 1 forbids on other resources, each evaluated) in a zone of their own. "
-      "The default set's own cost is measured against a build without Cedar in the "
-      "previous report (`git log bench/REPORT.md`).")
+      "(one permit, N − 1 forbids on other resources, each evaluated) in a zone of their own.")
     w("")
     w("| policies in the active set | CPU/token µs | more than the default set µs |")
     w("|---:|---:|---:|")
@@ -655,7 +729,8 @@ def cedar_section(w, by: dict) -> None:
 
 
 def write_report(machine: dict, sign: dict, cases: list[dict], started: dt.datetime,
-                 total_s: float, profile: dict | None, burst: dict | None = None) -> str:
+                 total_s: float, profile: dict | None, burst: dict | None = None,
+                 paired: dict | None = None) -> str:
     aws = sign["aws_lc_rs"]
     ossl = sign["openssl"]
     by = {c["name"]: c for c in cases}
@@ -712,6 +787,7 @@ def write_report(machine: dict, sign: dict, cases: list[dict], started: dt.datet
           [c for c in cases if c["name"].endswith("token")])
     w("")
     cedar_section(w, by)
+    paired_section(w, paired, engine_costs())
     w("## Discovery endpoints")
     w("")
     table(w, "requests/s", "CPU/req µs",
@@ -936,6 +1012,7 @@ def main() -> None:
     lk = op = None
     profile = None
     burst = None
+    paired = None
     cases: list[dict] = []
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     try:
@@ -956,6 +1033,7 @@ def main() -> None:
                          body_tok, {**form, "Authorization": basic(z["client_id"], z["secret"])})
             c["label"] = f"Latchkey ES256, {n} customer policies"
             cases.append(c)
+        paired = paired_cedar_rounds(tmp, lk.pid, es, form)
         c = run_case("latchkey-jwks", "latchkey", lk.pid, rs["jwks_url"])
         c["label"] = "Latchkey JWKS (`/z/{zone}/openidconnect/jwks`)"
         cases.append(c)
@@ -1005,8 +1083,9 @@ def main() -> None:
     total = time.monotonic() - t_start
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump({"machine": machine, "sign": sign, "cases": cases, "profile": profile,
-                   "signin_burst": burst, "latchkey_vmhwm_mib": lk_total_hwm, "commands": COMMANDS}, f, indent=2)
-    write_report(machine, sign, cases, started, total, profile, burst)
+                   "signin_burst": burst, "paired_cedar": paired, "engine": engine_costs(),
+                   "latchkey_vmhwm_mib": lk_total_hwm, "commands": COMMANDS}, f, indent=2)
+    write_report(machine, sign, cases, started, total, profile, burst, paired)
     log(f"wrote {os.path.join(BENCH, 'REPORT.md')} ({total:.0f} s)")
 
 

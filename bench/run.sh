@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Load benchmark: Latchkey vs oidc-provider, client_credentials tokens (RS256 and ES256), plus
+# Load benchmark: Latchkey vs oidc-provider, client_credentials tokens (RS256 and ES256; ES256 also
+# against a build without Cedar, and with 10/100/1,000 customer policies), plus
 # Latchkey's JWKS and metadata, the one-core cost of one signature, and a burst of concurrent
 # wrong-password sign-ins (bench/signin_burst.py: peak/after RSS, /healthz latency during the burst,
 # answers by status). Writes bench/REPORT.md.
@@ -78,8 +79,17 @@ if ! cmp -s "$BENCH/node/package-lock.json" "$BENCH/node/node_modules/.package-l
 fi
 
 # --- builds ----------------------------------------------------------------------------------
+# The baseline first: the same server built with `bench-without-cedar` (issuance never evaluates
+# policies), kept aside, so the report can give Cedar's own cost per token. Then the real build.
+mkdir -p "$BENCH/.out"
+say "cargo build --release -p latchkey-server --features bench-without-cedar (baseline)"
+(cd "$ROOT" && locked_cargo build --release -p latchkey-server --features bench-without-cedar)
+cp "$ROOT/target/release/latchkey" "$BENCH/.out/latchkey-without-cedar"
 say "cargo build --release -p latchkey-server"
 (cd "$ROOT" && locked_cargo build --release -p latchkey-server)
+say "Cedar engine cost per decision, no memo (cargo test --release -p latchkey-policy print_authorize_cost)"
+(cd "$ROOT" && locked_cargo test --release -p latchkey-policy --lib -- --ignored --nocapture \
+    --exact authorize::timing::print_authorize_cost) > "$BENCH/.out/cedar-engine.txt"
 say "cargo build --release (bench/sign-cost)"
 locked_cargo build --release --manifest-path "$BENCH/sign-cost/Cargo.toml"
 

@@ -996,7 +996,10 @@ store_test!(
             .unwrap();
         assert_eq!(mine.items.len(), 40, "the other zone's row is not listed");
         let newest = mine.items.last().unwrap();
-        assert_eq!(newest, &rows[39], "oldest first by default, every field kept");
+        assert_eq!(
+            newest, &rows[39],
+            "oldest first by default, every field kept"
+        );
         assert_eq!((newest.evaluations, newest.last_at), (40, at(39_400)));
 
         let denies = DecisionFilter {

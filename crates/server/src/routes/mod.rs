@@ -71,7 +71,8 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
     docs::document_shared_errors(&mut openapi);
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     let zone_domain = state.zone_domain.clone();
-    let directory = state.directory.clone();
+    // Behind an Arc: axum clones a middleware's state per request, and the cache is many mokas.
+    let directory = std::sync::Arc::new(state.directory.clone());
     let inner = router
         .merge(crate::routes::zone::router())
         .merge(sa_token::router())
@@ -139,7 +140,7 @@ fn loggable_path(path: &str) -> String {
 /// entries so the token endpoint sees the change at once.
 async fn invalidate_directory(
     axum::extract::State(directory): axum::extract::State<
-        crate::routes::zone::directory_cache::DirectoryCache,
+        std::sync::Arc<crate::routes::zone::directory_cache::DirectoryCache>,
     >,
     req: Request,
     next: axum::middleware::Next,
