@@ -213,3 +213,32 @@ def test_an_archive_over_the_decompressed_cap_is_413(bundle_user: BundleUser):
         u.client.policy_bundle.update(body=pack(members))
     assert e.value.status_code == 413 and e.value.body["code"] == "bundle_invalid", e.value.body
     assert fetch(u)[0] == etag
+
+
+def test_concurrent_puts_with_one_if_match_have_one_winner(bundle_user: BundleUser):
+    """Attack: several writers race with the same `If-Match`; the check and the write are one
+    conditional step, so exactly one new version lands and every other writer gets 412."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    u = bundle_user
+    etag, files = fetch(u)
+    manifest = json.loads(files["manifest.json"])
+
+    def put(i: int) -> int:
+        entries = [{"public_id": p["public_id"], "sha": ""} for p in manifest["policies"]]
+        entries.append({"new_policy": f"racer-{i}", "sha": ""})
+        body = {"schema": manifest["schema"], "target_type": "user", "target_id": u.user_id, "policies": entries}
+        members = [("manifest.json", json.dumps(body).encode()), ("schema.cedarschema", b"")]
+        members += [(f"policies/{p['public_id']}.cedar", files[f"policies/{p['public_id']}.cedar"]) for p in manifest["policies"]]
+        members.append((f"policies/racer-{i}.cedar", ADDED.encode()))
+        try:
+            return u.client.policy_bundle.with_raw_response.update(body=pack(members), if_match=etag).status_code
+        except APIStatusError as e:
+            return e.status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = sorted(pool.map(put, range(6)))
+    assert codes == [200] + [412] * 5, codes
+    _, after = fetch(u)
+    names = [p.get("public_id") for p in json.loads(after["manifest.json"])["policies"]]
+    assert len(names) == len(manifest["policies"]) + 1, "one racer's policy, not several"

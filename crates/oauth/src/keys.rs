@@ -199,7 +199,7 @@ impl KeyRing {
     }
 
     /// Rotates every zone whose current key is older than `period`; returns how many.
-    pub async fn rotate_due(&self, period_seconds: i64) -> KeyResult<usize> {
+    pub async fn rotate_due(&self, period_seconds: i64) -> KeyResult<Vec<ZoneId>> {
         let due = self
             .store
             .zones_due_for_rotation(Timestamp::now().plus_seconds(-period_seconds))
@@ -212,7 +212,7 @@ impl KeyRing {
             self.rotate(zone, &alg).await?;
             tracing::info!(zone = %zone, "rotated signing keys");
         }
-        Ok(due.len())
+        Ok(due)
     }
 }
 

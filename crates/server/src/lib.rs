@@ -181,8 +181,9 @@ fn spawn_key_rotation(state: AppState, days: u32) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
-            if let Err(e) = state.keys.rotate_due(period).await {
-                tracing::warn!(error = %e, "automatic key rotation failed");
+            match state.keys.rotate_due(period).await {
+                Ok(rotated) => service::policy_attest::resign_zones(&state, &rotated).await,
+                Err(e) => tracing::warn!(error = %e, "automatic key rotation failed"),
             }
         }
     });

@@ -31,6 +31,66 @@ both_backends!(seeded_schemas_match_the_engine, |app: TestApp| async move {
 });
 
 both_backends!(
+    a_scheduled_rotation_re_signs_the_active_sets_attestation,
+    |app: TestApp| async move {
+        let id = app.zone("rotating").await;
+        let sets = app
+            .admin(Method::GET, &format!("/zones/{id}/policy-sets"), None)
+            .await
+            .expect(StatusCode::OK)
+            .json;
+        let (set, version) = (
+            sets["items"][0]["id"].as_str().unwrap().to_owned(),
+            sets["items"][0]["active_version_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        let path = format!("/zones/{id}/policy-sets/{set}/versions/{version}/attestation");
+        let before = app
+            .admin(Method::GET, &path, None)
+            .await
+            .expect(StatusCode::OK)
+            .json;
+        assert_eq!(before["statement"]["status"], "created", "{before}");
+
+        // What the server's once-a-minute job does for zones whose keys are due.
+        let rotated = app.state.keys.rotate_due(0).await.unwrap();
+        assert!(rotated.iter().any(|z| z.as_str() == id), "{rotated:?}");
+        latchkey_server::service::policy_attest::resign_zones(&app.state, &rotated).await;
+
+        let after = app
+            .admin(Method::GET, &path, None)
+            .await
+            .expect(StatusCode::OK)
+            .json;
+        assert_eq!(after["statement"]["status"], "re_signed", "{after}");
+        assert_ne!(after["statement"]["key_id"], before["statement"]["key_id"]);
+        assert_ne!(after["jws"], before["jws"]);
+        let jwks = app
+            .call(
+                Method::GET,
+                &format!("/z/{id}/openidconnect/jwks"),
+                None,
+                None,
+            )
+            .await
+            .expect(StatusCode::OK)
+            .json;
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|k| k["kid"].as_str())
+            .collect();
+        assert!(
+            kids.contains(&after["statement"]["key_id"].as_str().unwrap()),
+            "{kids:?}"
+        );
+    }
+);
+
+both_backends!(
     a_new_zone_starts_with_the_active_platform_set,
     |app: TestApp| async move {
         let zone = app

@@ -96,6 +96,7 @@ pub(crate) async fn add_version(
     db: &Db,
     mut version: PolicySetVersion,
 ) -> Result<PolicySetVersion, StoreError> {
+    let expected = version.version;
     let mut w = db.write().await?;
     version.version = next_number(
         &mut w.tx,
@@ -107,6 +108,14 @@ pub(crate) async fn add_version(
     )
     .await?
     .ok_or_else(|| StoreError::NotFound(format!("policy set `{}`", version.policy_set_id)))?;
+    if expected > 0 && expected != version.version {
+        // A caller that names the number expects no one else to have added a version since it
+        // read the set (a conditional write); the transaction is rolled back on drop.
+        return Err(StoreError::Conflict(format!(
+            "policy set `{}` has changed: version {expected} is taken",
+            version.policy_set_id
+        )));
+    }
     insert_set_version(&mut w.tx, &version).await?;
     w.commit().await?;
     Ok(version)

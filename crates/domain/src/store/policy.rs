@@ -122,7 +122,8 @@ pub trait PolicyStore: Send + Sync {
     async fn update_policy_set(&self, set: &PolicySet) -> StoreResult<()>;
 
     /// Inserts `version` under the next number of its set and makes it the set's latest, in one
-    /// transaction; returns it numbered.
+    /// transaction; returns it numbered. A `version.version` above 0 is a condition: when the
+    /// next number is another, nothing is written and the answer is `Conflict`.
     async fn add_policy_set_version(
         &self,
         version: PolicySetVersion,

@@ -75,7 +75,8 @@ pub async fn attest(
     Ok((value, attestation::jws_compact(&input, &signature)))
 }
 
-/// Re-signs every attested set version of the zone after its keys rotated.
+/// Re-signs the zone's bound set versions (active and shadow) after its keys rotated; unbound
+/// versions keep their statement, which verifies while the previous key is still published.
 pub async fn resign_zone(state: &AppState, zone: &Zone) -> ApiResult<usize> {
     let bound = state.store.bound_sets(&zone.id).await?;
     let mut n = 0;
@@ -88,6 +89,24 @@ pub async fn resign_zone(state: &AppState, zone: &Zone) -> ApiResult<usize> {
         n += 1;
     }
     Ok(n)
+}
+
+/// Re-signs the bound set versions of every zone in `zones` (after a scheduled rotation); a zone
+/// that fails is logged and the others go on.
+pub async fn resign_zones(state: &AppState, zones: &[latchkey_domain::id::ZoneId]) {
+    for id in zones {
+        let zone = match state.store.get_zone(id).await {
+            Ok(Some(z)) => z,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(zone = %id, error = %e, "re-signing attestations: zone not read");
+                continue;
+            }
+        };
+        if let Err(e) = resign_zone(state, &zone).await {
+            tracing::warn!(zone = %id, error = ?e, "re-signing attestations after rotation failed");
+        }
+    }
 }
 
 /// The platform set `default-zone-policies` for `zone`, validated against `schema_version`.

@@ -20,7 +20,8 @@ use latchkey_policy::validate::ValidatedPolicy;
 use serde_json::Value;
 
 use super::policy_bundle_write::{
-    Caller, add_version, bundle_invalid, entry, new_policy, pin, seed, set_name, validated,
+    Caller, add_version, bundle_invalid, entry, new_policy, pin, precondition_failed, seed,
+    set_name, validated,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -198,11 +199,7 @@ pub async fn put(
             .digest()
             .map_err(server_side)?;
         if !etag_matches(tag, &digest) {
-            return Err(ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "precondition_failed",
-                "`If-Match` does not match the current bundle",
-            ));
+            return Err(precondition_failed());
         }
     }
     let upload = tokio::task::spawn_blocking(move || tarball::decode(&body))
@@ -218,7 +215,8 @@ pub async fn put(
     let unchanged =
         entries == before.version.manifest && schema_version == before.version.schema_version;
     if !unchanged {
-        pin(state, caller, &before.set, &schema_version, entries).await?;
+        let after = if_match.map(|_| before.version.version);
+        pin(state, caller, &before.set, &schema_version, entries, after).await?;
     }
     get(state, caller).await
 }

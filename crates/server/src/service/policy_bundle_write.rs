@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use latchkey_domain::Timestamp;
 use latchkey_domain::id::{PolicyId, PolicySetId, PolicySetVersionId, PolicyVersionId};
 use latchkey_domain::model::OwnerType;
 use latchkey_domain::model::identity::User;
@@ -14,6 +13,7 @@ use latchkey_domain::model::policy::{
     ManifestEntry, Policy, PolicySet, PolicySetVersion, PolicyVersion, TargetType,
 };
 use latchkey_domain::store::BindMode;
+use latchkey_domain::{StoreError, Timestamp};
 use latchkey_oauth::zones::ZoneEntry;
 use latchkey_policy::attestation::AttestationStatus;
 use latchkey_policy::bundle::BUNDLE_INVALID;
@@ -189,24 +189,27 @@ pub async fn seed(state: &AppState, caller: &Caller) -> ApiResult<PolicySet> {
         let description = Some(d.description.to_owned());
         entries.push(new_policy(state, caller, d.name, description, &schema_version, valid).await?);
     }
-    pin(state, caller, &set, &schema_version, entries).await
+    pin(state, caller, &set, &schema_version, entries, None).await
 }
 
 /// A new version of the caller's set pinning `entries`, attested and bound active for the user;
-/// answers the set as stored.
+/// answers the set as stored. With `after` (the version the caller's `If-Match` matched), the new
+/// version must be the very next one (else 412: a concurrent `PUT` with the same `If-Match` has
+/// added one, bound or not yet bound).
 pub async fn pin(
     state: &AppState,
     caller: &Caller,
     set: &PolicySet,
     schema_version: &str,
     entries: Vec<ManifestEntry>,
+    after: Option<i64>,
 ) -> ApiResult<PolicySet> {
     let zone = &caller.zone.zone;
     let draft = PolicySetVersion {
         zone_id: zone.id.clone(),
         id: PolicySetVersionId::new(new_id()?),
         policy_set_id: set.id.clone(),
-        version: 0,
+        version: after.map_or(0, |n| n + 1),
         schema_version: schema_version.to_owned(),
         owner_type: OwnerType::Customer,
         manifest_sha: manifest_sha(&entries),
@@ -218,7 +221,10 @@ pub async fn pin(
         archived_at: None,
         archived_by: None,
     };
-    let stored = state.store.add_policy_set_version(draft).await?;
+    let stored = match state.store.add_policy_set_version(draft).await {
+        Err(StoreError::Conflict(_)) if after.is_some() => return Err(precondition_failed()),
+        other => other?,
+    };
     let (statement, jws) = attest(state, zone, &stored, AttestationStatus::Created).await?;
     state
         .store
@@ -240,4 +246,13 @@ pub async fn pin(
         .get_policy_set(&zone.id, &set.id)
         .await?
         .ok_or_else(ApiError::internal)
+}
+
+/// 412: `If-Match` names a bundle that is no longer the current one.
+pub fn precondition_failed() -> ApiError {
+    ApiError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+        "`If-Match` does not match the current bundle",
+    )
 }

@@ -18,6 +18,8 @@ pub struct TestApp {
     pub router: Router,
     /// The store behind the router, for fixtures the API cannot create.
     pub store: Arc<dyn latchkey_domain::store::Store>,
+    /// The server's state, for background jobs a test drives by hand.
+    pub state: latchkey_server::state::AppState,
     pub dir: tempfile::TempDir,
     pg: Option<PgDrop>,
 }
@@ -126,8 +128,9 @@ impl TestApp {
             .unwrap();
         let store = state.store.clone();
         Self {
-            router: latchkey_server::routes::app(state),
+            router: latchkey_server::routes::app(state.clone()),
             store,
+            state,
             dir,
             pg: None,
         }
