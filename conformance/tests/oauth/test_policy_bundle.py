@@ -242,3 +242,36 @@ def test_concurrent_puts_with_one_if_match_have_one_winner(bundle_user: BundleUs
     _, after = fetch(u)
     names = [p.get("public_id") for p in json.loads(after["manifest.json"])["policies"]]
     assert len(names) == len(manifest["policies"]) + 1, "one racer's policy, not several"
+
+
+def test_expand_user_names_the_platform_zone_user_behind_a_change(server, admin: KeycardAPI, listener):  # noqa: F811
+    """§2.10: `expand=user` resolves a `*_by` actor that is a user of the organization's platform
+    zone to `{id, email, zone_id}`; an API-key actor gets no expansion."""
+    org = admin.organizations.create(name=lk.unique("Bundle Org"))
+    z = kit.Zone(admin, admin.zones.retrieve(org.zone_id))
+    b = ak.Browser(z)
+    try:
+        email = ak.unique_email("platform-user")
+        invitation = admin.organizations.invitations.create(org.id, email=email, role="org_member").to_dict()["token"]
+        t = ak.tokens_in(
+            b, z, z.browser_client([ak.REGISTERED]), listener.url, email, scope="openid", invitation=invitation
+        )
+        client = lk.api_key_client(server, t.access_token)
+        try:
+            _, files = fetch(BundleUser(z, z.user_by_email(email).id, client))
+        finally:
+            client.close()
+    finally:
+        b.close()
+    user = z.user_by_email(email)
+    seeded = json.loads(files["manifest.json"])["policies"][0]["public_id"]
+    raw = admin.zones.policies.with_raw_response.retrieve(seeded, zone_id=z.id, extra_query={"expand": "user"})
+    body = json.loads(raw.http_response.text)
+    assert body["created_by"] == user.id, body
+    assert body["created_by_user"] == {"id": user.id, "email": email, "zone_id": z.id}, body
+    listed = admin.zones.policies.with_raw_response.list(z.id, extra_query={"expand[]": "user"})
+    items = {p["id"]: p for p in json.loads(listed.http_response.text)["items"]}
+    assert items[seeded]["created_by_user"]["id"] == user.id
+    by_key = admin.zones.policies.create(z.id, name=lk.unique("by-key"))
+    plain = json.loads(admin.zones.policies.with_raw_response.retrieve(by_key.id, zone_id=z.id, extra_query={"expand": "user"}).http_response.text)
+    assert "created_by_user" not in plain, plain

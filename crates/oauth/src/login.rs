@@ -1,5 +1,6 @@
-//! The login flow's decisions once a user is known: web sessions, whether consent must be
-//! asked, recording consent, and issuing the single-use authorization code.
+//! The login flow's decisions once a user is known: web sessions, whether the zone's policies
+//! allow the request at all, whether consent must be asked, recording consent, and issuing the
+//! single-use authorization code.
 
 use latchkey_domain::Timestamp;
 use latchkey_domain::id::{SessionId, UserId};
@@ -83,6 +84,39 @@ pub enum ConsentStep {
     Ask,
     /// Consent is needed but the request allows no interaction (`prompt=none`).
     Required,
+}
+
+/// Whether the zone's active policy set lets `user` (and the client's application) have the
+/// requested resources, decided before the user is asked to consent: a denied request goes back
+/// to the client as `access_denied` at once. The code grant decides again at redemption (with
+/// the data of that moment), so this is an early answer, never the only check.
+pub async fn policy_allows(
+    s: &Services,
+    zone: &ZoneEntry,
+    req: &AuthRequest,
+    user: &UserId,
+) -> Result<(), OAuthError> {
+    if req.resources.is_empty() {
+        return Ok(());
+    }
+    let Some(user) = s
+        .store
+        .get_user(&zone.zone.id, user)
+        .await
+        .map_err(server)?
+    else {
+        return Err(OAuthError::server_error());
+    };
+    crate::decide::user_token_scope(
+        s,
+        zone,
+        &req.client,
+        &user,
+        &req.resources,
+        req.scope.clone(),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Whether `user` must be asked to consent to the request.

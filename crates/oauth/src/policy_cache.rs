@@ -3,8 +3,10 @@
 //! and any shadow sets), compiled once per set version. Activation on this instance swaps the
 //! entry at once ([`PolicyCache::forget`]); other instances notice within
 //! [`RECHECK_AFTER`]: an entry older than that is rechecked against the store's bindings (one
-//! cheap read per zone and instance at most once a second), and recompiled only when a binding
-//! moved.
+//! small read of the zone's set rows per zone and instance at most once a second), and the
+//! policies are read and recompiled only when a binding moved. While one request rechecks,
+//! concurrent ones go on with the entry they have; a zone with no entry is compiled by one
+//! request while the others wait for it (no stampede after an activation).
 //!
 //! Decisions are memoised: Cedar is a pure function of the policies, the entities and the
 //! request, and an [`Issuance`] carries all of the latter two, so an issuance already decided by
@@ -13,6 +15,7 @@
 //! memo, so an activation never meets an old answer.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,6 +58,8 @@ pub struct ZonePolicies {
     checked: Instant,
     /// Decisions made with exactly these compiled sets (shared by rechecked copies).
     memo: Memo,
+    /// Set by the one request that rechecks this (stale) entry.
+    rechecking: AtomicBool,
 }
 
 impl ZonePolicies {
@@ -77,6 +82,8 @@ impl ZonePolicies {
 pub struct PolicyCache {
     schemas: moka::sync::Cache<String, Arc<SchemaVersion>>,
     zones: moka::sync::Cache<ZoneId, Arc<ZonePolicies>>,
+    /// One compilation at a time per zone.
+    compiling: moka::sync::Cache<ZoneId, Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Default for PolicyCache {
@@ -84,6 +91,7 @@ impl Default for PolicyCache {
         Self {
             schemas: moka::sync::Cache::new(64),
             zones: moka::sync::Cache::new(100_000),
+            compiling: moka::sync::Cache::new(10_000),
         }
     }
 }
@@ -147,24 +155,53 @@ impl PolicyCache {
         store: &dyn Store,
         zone: &ZoneId,
     ) -> Result<Arc<ZonePolicies>, StoreError> {
-        let cached = self.zones.get(zone);
-        if let Some(hit) = &cached
+        let Some(hit) = self.zones.get(zone) else {
+            return self.compile_once(store, zone).await;
+        };
+        if hit.checked.elapsed() < RECHECK_AFTER || hit.rechecking.swap(true, Ordering::AcqRel) {
+            return Ok(hit);
+        }
+        let bindings = match store.bindings(zone).await {
+            Ok(b) => b,
+            Err(e) => {
+                hit.rechecking.store(false, Ordering::Release);
+                return Err(e);
+            }
+        };
+        if bindings != hit.fingerprint {
+            self.zones.invalidate(zone);
+            return self.compile_once(store, zone).await;
+        }
+        let fresh = Arc::new(ZonePolicies {
+            active: hit.active.clone(),
+            shadow: hit.shadow.clone(),
+            broken: hit.broken.clone(),
+            fingerprint: hit.fingerprint.clone(),
+            checked: Instant::now(),
+            memo: hit.memo.clone(),
+            rechecking: AtomicBool::new(false),
+        });
+        self.zones.insert(zone.clone(), fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Compiles the zone's entry unless a concurrent request just did (they wait for it).
+    async fn compile_once(
+        &self,
+        store: &dyn Store,
+        zone: &ZoneId,
+    ) -> Result<Arc<ZonePolicies>, StoreError> {
+        let lock = self
+            .compiling
+            .get_with(zone.clone(), || Arc::new(tokio::sync::Mutex::new(())));
+        let _turn = lock.lock().await;
+        if let Some(hit) = self.zones.get(zone)
             && hit.checked.elapsed() < RECHECK_AFTER
         {
-            return Ok(hit.clone());
+            return Ok(hit);
         }
         let bound = store.bound_sets(zone).await?;
-        let fresh = match cached {
-            Some(old) if old.fingerprint == fingerprint(&bound) => Arc::new(ZonePolicies {
-                active: old.active.clone(),
-                shadow: old.shadow.clone(),
-                broken: old.broken.clone(),
-                fingerprint: old.fingerprint.clone(),
-                checked: Instant::now(),
-                memo: old.memo.clone(),
-            }),
-            _ => Arc::new(self.compile_zone(store, &bound).await?),
-        };
+        let fresh = Arc::new(self.compile_zone(store, &bound).await?);
         self.zones.insert(zone.clone(), fresh.clone());
         Ok(fresh)
     }
@@ -181,6 +218,7 @@ impl PolicyCache {
             fingerprint: fingerprint(bound),
             checked: Instant::now(),
             memo: Memo::default(),
+            rechecking: AtomicBool::new(false),
         };
         for b in bound {
             let compiled = match self.schema(store, &b.version.schema_version).await? {

@@ -318,6 +318,10 @@ impl PolicyStore for SqlStore {
         policy_bound::bound_sets(&self.db, zone).await
     }
 
+    async fn bindings(&self, zone: &ZoneId) -> Result<Vec<(String, bool)>, StoreError> {
+        policy_bound::bindings(&self.db, zone).await
+    }
+
     async fn seed_policy_set(&self, seed: &PolicySeed) -> Result<bool, StoreError> {
         policy_bound::seed(&self.db, seed).await
     }

@@ -94,16 +94,29 @@ fn pinned(
 }
 
 /// One `BoundSet` per binding (active, then shadow, per set), policies in manifest order.
-pub(crate) async fn bound_sets(db: &Db, zone: &ZoneId) -> Result<Vec<BoundSet>, StoreError> {
-    let sets = bound_set_rows(db, zone).await?;
-    let bindings: Vec<(&PolicySet, &str, bool)> = sets
-        .iter()
+/// Each set's active binding, then its shadow binding: `(set, version id, active)`.
+fn binding_list(sets: &[PolicySet]) -> Vec<(&PolicySet, &str, bool)> {
+    sets.iter()
         .flat_map(|s| {
             let active = s.active_version_id.as_ref().map(|v| (s, v.as_str(), true));
             let shadow = s.shadow_version_id.as_ref().map(|v| (s, v.as_str(), false));
             active.into_iter().chain(shadow)
         })
-        .collect();
+        .collect()
+}
+
+/// The bindings of [`bound_sets`], in its order, from one read.
+pub(crate) async fn bindings(db: &Db, zone: &ZoneId) -> Result<Vec<(String, bool)>, StoreError> {
+    let sets = bound_set_rows(db, zone).await?;
+    Ok(binding_list(&sets)
+        .into_iter()
+        .map(|(_, v, active)| (v.to_owned(), active))
+        .collect())
+}
+
+pub(crate) async fn bound_sets(db: &Db, zone: &ZoneId) -> Result<Vec<BoundSet>, StoreError> {
+    let sets = bound_set_rows(db, zone).await?;
+    let bindings = binding_list(&sets);
     let ids = bindings.iter().map(|(_, v, _)| (*v).to_owned()).collect();
     let set_versions = by_ids(db, &SET_VERSIONS, zone, ids, set_version_from_row, |v| {
         v.id.to_string()

@@ -166,6 +166,9 @@ pub trait PolicyStore: Send + Sync {
     /// Every bound, unarchived set of the zone with target type `zone`, with its active and
     /// shadow versions and their pinned policy versions, in manifest order.
     async fn bound_sets(&self, zone: &ZoneId) -> StoreResult<Vec<BoundSet>>;
+    /// Just the bindings of [`Self::bound_sets`], in the same order: `(set version id, active)`
+    /// (one small read, for noticing that a binding moved).
+    async fn bindings(&self, zone: &ZoneId) -> StoreResult<Vec<(String, bool)>>;
 
     /// Inserts `seed` unless its zone already has a platform set of that name, in one
     /// transaction; whether it was inserted.

@@ -26,6 +26,38 @@ pub struct ByUser {
     pub archived_by_user: Option<OrgUserRef>,
 }
 
+/// A view with `*_by` actors that `expand=user` resolves (`service/policy_users.rs`).
+pub trait Attributed {
+    /// `created_by`, `updated_by`, `archived_by` (those the view does not have are `None`).
+    fn actors(&self) -> [Option<&str>; 3];
+    fn by_user_mut(&mut self) -> &mut ByUser;
+}
+
+macro_rules! attributed {
+    ($view:ty, $created:ident, $second:ident, $slot:literal) => {
+        impl Attributed for $view {
+            fn actors(&self) -> [Option<&str>; 3] {
+                let mut out = [Some(self.$created.as_str()), None, None];
+                out[$slot] = self.$second.as_deref();
+                out
+            }
+            fn by_user_mut(&mut self) -> &mut ByUser {
+                &mut self.by_user
+            }
+        }
+    };
+}
+
+attributed!(PolicyView, created_by, updated_by, 1);
+attributed!(PolicyVersionView, created_by, archived_by, 2);
+attributed!(super::policy_set::PolicySetView, created_by, updated_by, 1);
+attributed!(
+    super::policy_set::PolicySetVersionView,
+    created_by,
+    archived_by,
+    2
+);
+
 /// `SchemaVersionWithZoneInfo`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SchemaView {

@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
 use crate::service::policies as svc;
 use crate::service::policy_rules::etag;
+use crate::service::policy_users;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -190,7 +191,9 @@ async fn list_policies(
     .search(&["name"], q.terms("query[name]")?)
     .search(&["description"], q.terms("query[description]")?);
     let policies = svc::list(&s, &who, &zone, &filter, &page).await?;
-    Ok(Json(ZoneList::from_page(policies, PolicyView::from)))
+    let mut list = ZoneList::from_page(policies, PolicyView::from);
+    policy_users::expand_if(&s, &zone, &expand, &mut list.items).await?;
+    Ok(Json(list))
 }
 
 #[utoipa::path(post, path = "/zones/{zone_id}/policies", tag = "policies", params(("zone_id" = String, Path)),
@@ -214,10 +217,12 @@ async fn retrieve(
     Path((zone, id)): Path<(String, String)>,
     q: QueryMap,
 ) -> ApiResult<Response> {
-    q.expand(&["user"])?;
+    let expand = q.expand(&["user"])?;
     let p = svc::get(&s, &who, &zone, &id).await?;
     let at = p.updated_at;
-    Ok(tagged(PolicyView::from(p), at))
+    let mut view = PolicyView::from(p);
+    policy_users::expand_if(&s, &zone, &expand, std::slice::from_mut(&mut view)).await?;
+    Ok(tagged(view, at))
 }
 
 #[utoipa::path(patch, path = "/zones/{zone_id}/policies/{policy_id}", tag = "policies",
@@ -261,9 +266,9 @@ async fn list_versions(
     let page = q.ordered_page(&expand, &["created_at"])?;
     let forms = forms(&q)?;
     let versions = svc::list_versions(&s, &who, &zone, &id, &page).await?;
-    Ok(Json(ZoneList::from_page(versions, |v| {
-        PolicyVersionView::new(v, forms)
-    })))
+    let mut list = ZoneList::from_page(versions, |v| PolicyVersionView::new(v, forms));
+    policy_users::expand_if(&s, &zone, &expand, &mut list.items).await?;
+    Ok(Json(list))
 }
 
 #[utoipa::path(post, path = "/zones/{zone_id}/policies/{policy_id}/versions", tag = "policies",
@@ -291,10 +296,12 @@ async fn get_version(
     Path((zone, id, version)): Path<(String, String, String)>,
     q: QueryMap,
 ) -> ApiResult<Json<PolicyVersionView>> {
-    q.expand(&["user"])?;
+    let expand = q.expand(&["user"])?;
     let forms = forms(&q)?;
     let v = svc::get_version(&s, &who, &zone, &id, &version).await?;
-    Ok(Json(PolicyVersionView::new(v, forms)))
+    let mut view = PolicyVersionView::new(v, forms);
+    policy_users::expand_if(&s, &zone, &expand, std::slice::from_mut(&mut view)).await?;
+    Ok(Json(view))
 }
 
 #[utoipa::path(delete, path = "/zones/{zone_id}/policies/{policy_id}/versions/{policy_version_id}", tag = "policies",

@@ -21,6 +21,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
 use crate::service::policy_set_versions as versions;
 use crate::service::policy_sets as svc;
+use crate::service::policy_users;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -133,6 +134,7 @@ async fn list_sets(
     for set in &sets.items {
         views.push(view(&s, set.clone()).await?);
     }
+    policy_users::expand_if(&s, &zone, &expand, &mut views).await?;
     let page = Page {
         items: views,
         has_next: sets.has_next,
@@ -164,9 +166,12 @@ async fn retrieve(
     Path((zone, id)): Path<(String, String)>,
     q: QueryMap,
 ) -> ApiResult<Response> {
-    q.expand(&["user"])?;
+    let expand = q.expand(&["user"])?;
     let set = svc::get(&s, &who, &zone, &id).await?;
-    tagged_view(&s, set).await
+    let at = set.updated_at;
+    let mut one = view(&s, set).await?;
+    policy_users::expand_if(&s, &zone, &expand, std::slice::from_mut(&mut one)).await?;
+    Ok(tagged(one, at))
 }
 
 #[utoipa::path(patch, path = "/zones/{zone_id}/policy-sets/{policy_set_id}", tag = "policies",
@@ -207,9 +212,9 @@ async fn list_versions(
     let expand = q.expand(&["total_count", "user"])?;
     let page = q.ordered_page(&expand, &["created_at"])?;
     let (set, versions) = versions::list_versions(&s, &who, &zone, &id, &page).await?;
-    Ok(Json(ZoneList::from_page(versions, |v| {
-        PolicySetVersionView::new(v, &set)
-    })))
+    let mut list = ZoneList::from_page(versions, |v| PolicySetVersionView::new(v, &set));
+    policy_users::expand_if(&s, &zone, &expand, &mut list.items).await?;
+    Ok(Json(list))
 }
 
 #[utoipa::path(post, path = "/zones/{zone_id}/policy-sets/{policy_set_id}/versions", tag = "policies",
@@ -238,9 +243,11 @@ async fn get_version(
     Path((zone, id, version)): Path<(String, String, String)>,
     q: QueryMap,
 ) -> ApiResult<Json<PolicySetVersionView>> {
-    q.expand(&["user"])?;
+    let expand = q.expand(&["user"])?;
     let (set, v) = versions::get_version(&s, &who, &zone, &id, &version).await?;
-    Ok(Json(PolicySetVersionView::new(v, &set)))
+    let mut one = PolicySetVersionView::new(v, &set);
+    policy_users::expand_if(&s, &zone, &expand, std::slice::from_mut(&mut one)).await?;
+    Ok(Json(one))
 }
 
 #[utoipa::path(patch, path = "/zones/{zone_id}/policy-sets/{policy_set_id}/versions/{policy_set_version_id}", tag = "policies",
@@ -281,9 +288,9 @@ async fn version_policies(
     let page = q.ordered_page(&expand, &["created_at"])?;
     let forms = forms(&q)?;
     let versions = versions::version_policies(&s, &who, &zone, &id, &version, &page).await?;
-    Ok(Json(ZoneList::from_page(versions, |v| {
-        PolicyVersionView::new(v, forms)
-    })))
+    let mut list = ZoneList::from_page(versions, |v| PolicyVersionView::new(v, forms));
+    policy_users::expand_if(&s, &zone, &expand, &mut list.items).await?;
+    Ok(Json(list))
 }
 
 #[utoipa::path(get, path = "/zones/{zone_id}/policy-sets/{policy_set_id}/versions/{policy_set_version_id}/attestation", tag = "policies",

@@ -16,6 +16,7 @@ pub mod policy_eval;
 pub mod policy_rules;
 pub mod policy_set_versions;
 pub mod policy_sets;
+pub mod policy_users;
 pub mod providers;
 pub mod resources;
 pub mod sa_token;

@@ -235,6 +235,19 @@ pub async fn proceed(
         }
         Err(f) => return hop::failed(f),
     }
+    if let Err(e) = flow::policy_allows(s, zone, &req, &user_id).await {
+        if e.error != "access_denied" {
+            return failed();
+        }
+        let _ = s.store.delete_auth_request(&zone.zone.id, id).await;
+        return client_error(
+            zone,
+            &req.redirect_uri,
+            req.state.as_deref(),
+            "access_denied",
+            &e.description,
+        );
+    }
     match flow::consent_step(s, zone, &req, &user_id).await {
         ConsentStep::Granted => issue_code(s, zone, id, &req, &session).await,
         ConsentStep::Required => client_error(
