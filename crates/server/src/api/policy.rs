@@ -33,30 +33,26 @@ pub trait Attributed {
     fn by_user_mut(&mut self) -> &mut ByUser;
 }
 
+/// Implements [`Attributed`] for a view with `created_by` and one more actor field at `$slot`.
 macro_rules! attributed {
     ($view:ty, $created:ident, $second:ident, $slot:literal) => {
-        impl Attributed for $view {
+        impl $crate::api::policy::Attributed for $view {
             fn actors(&self) -> [Option<&str>; 3] {
                 let mut out = [Some(self.$created.as_str()), None, None];
                 out[$slot] = self.$second.as_deref();
                 out
             }
-            fn by_user_mut(&mut self) -> &mut ByUser {
+            fn by_user_mut(&mut self) -> &mut $crate::api::policy::ByUser {
                 &mut self.by_user
             }
         }
     };
 }
 
+pub(crate) use attributed;
+
 attributed!(PolicyView, created_by, updated_by, 1);
 attributed!(PolicyVersionView, created_by, archived_by, 2);
-attributed!(super::policy_set::PolicySetView, created_by, updated_by, 1);
-attributed!(
-    super::policy_set::PolicySetVersionView,
-    created_by,
-    archived_by,
-    2
-);
 
 /// `SchemaVersionWithZoneInfo`.
 #[derive(Debug, Serialize, ToSchema)]

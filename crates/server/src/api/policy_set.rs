@@ -290,3 +290,6 @@ impl From<latchkey_domain::model::policy::DecisionRecord> for DecisionView {
         }
     }
 }
+
+super::policy::attributed!(PolicySetView, created_by, updated_by, 1);
+super::policy::attributed!(PolicySetVersionView, created_by, archived_by, 2);
