@@ -168,6 +168,26 @@ def test_activation_moves_the_zone_binding_and_archive_rules(fresh_zone):
     lk.assert_error(r, 400)
 
 
+def test_writers_racing_with_one_if_match_have_one_winner(fresh_zone):
+    """Attack: several PATCHes carry the same (current) `If-Match`; the match is the write's
+    condition, so one renames the policy and every other gets 412 instead of silently overwriting."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    z = fresh_zone()
+    for kind, obj in (("policies", policy_with_version(z, "raced", PERMIT_APPS)[0]),
+                      ("policy-sets", z.kit.client.zones.policy_sets.create(z.id, name=lk.unique("raced")))):
+        path = f"/zones/{z.id}/{kind}/{obj.id}"
+        etag = z.admin_http.get(path).headers["etag"]
+
+        def rename(i: int, path: str = path, etag: str = etag) -> int:
+            return z.admin_http.patch(path, json={"name": f"racer-{i}"}, headers={"If-Match": etag}).status_code
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            codes = sorted(pool.map(rename, range(6)))
+        assert codes == [200] + [412] * 5, (kind, codes)
+        assert z.admin_http.get(path).headers["etag"] != etag
+
+
 def cc(z: OAuthZone, svc, resource, scope: str | None = None) -> httpx.Response:
     data = {"grant_type": "client_credentials", "resource": resource.identifier}
     if scope:

@@ -29,6 +29,9 @@ pub enum StoreError {
     /// A uniqueness rule or a reference from another row forbids the change.
     #[error("{0}")]
     Conflict(String),
+    /// A conditional write whose condition no longer held: the row changed since it was read.
+    #[error("{0} has changed since it was read")]
+    Stale(String),
     /// A paging cursor that does not fit the list it was sent to (edited or from another sort).
     #[error("the cursor does not match this list")]
     BadCursor,

@@ -108,6 +108,11 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => Self::not_found(what),
             StoreError::Conflict(message) => Self::conflict(message),
+            StoreError::Stale(what) => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                format!("`If-Match` does not match the current version of {what}"),
+            ),
             StoreError::BadCursor => Self::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_cursor",

@@ -151,14 +151,25 @@ impl PolicyStore for SqlStore {
         list_page(self.db.pool(), &POLICIES, &f, page, policy_from_row).await
     }
 
-    async fn update_policy(&self, policy: &Policy) -> Result<(), StoreError> {
-        let keys: Vec<(&str, Arg)> = vec![
+    async fn update_policy(
+        &self,
+        policy: &Policy,
+        unchanged_since: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        let mut keys: Vec<(&str, Arg)> = vec![
             ("zone_id", policy.zone_id.as_str().into()),
             ("id", policy.id.as_str().into()),
         ];
+        if let Some(at) = unchanged_since {
+            keys.push(("updated_at", at.millis().into()));
+        }
         let sql = update_row("policies", policy_changes(policy), keys);
         if !touched(self.db.pool(), &sql).await? {
-            return Err(StoreError::NotFound(format!("policy `{}`", policy.id)));
+            let what = format!("policy `{}`", policy.id);
+            return Err(match unchanged_since {
+                Some(_) => StoreError::Stale(what),
+                None => StoreError::NotFound(what),
+            });
         }
         Ok(())
     }
@@ -249,8 +260,12 @@ impl PolicyStore for SqlStore {
         policy_sets::list(&self.db, zone, filter, page).await
     }
 
-    async fn update_policy_set(&self, set: &PolicySet) -> Result<(), StoreError> {
-        policy_sets::update(&self.db, set).await
+    async fn update_policy_set(
+        &self,
+        set: &PolicySet,
+        unchanged_since: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        policy_sets::update(&self.db, set, unchanged_since).await
     }
 
     async fn add_policy_set_version(

@@ -6,7 +6,7 @@
 use latchkey_domain::id::{PolicySetId, PolicySetVersionId, ZoneId};
 use latchkey_domain::model::policy::{PolicySet, PolicySetVersion, TargetType};
 use latchkey_domain::store::{BindMode, PolicySetFilter};
-use latchkey_domain::{Page, PageRequest, SortKey, StoreError};
+use latchkey_domain::{Page, PageRequest, SortKey, StoreError, Timestamp};
 
 use crate::Db;
 use crate::error::OrStore;
@@ -75,18 +75,29 @@ pub(crate) async fn list(
 }
 
 /// Saves name, `updated_*` and `archived_*`; an archived set loses both bindings.
-pub(crate) async fn update(db: &Db, set: &PolicySet) -> Result<(), StoreError> {
+pub(crate) async fn update(
+    db: &Db,
+    set: &PolicySet,
+    unchanged_since: Option<Timestamp>,
+) -> Result<(), StoreError> {
     let mut changes = set_changes(set);
     if set.archived_at.is_some() {
         changes.push(("active_version_id", Arg::OptText(None)));
         changes.push(("shadow_version_id", Arg::OptText(None)));
     }
-    let keys: Vec<(&str, Arg)> = vec![
+    let mut keys: Vec<(&str, Arg)> = vec![
         ("zone_id", set.zone_id.as_str().into()),
         ("id", set.id.as_str().into()),
     ];
+    if let Some(at) = unchanged_since {
+        keys.push(("updated_at", at.millis().into()));
+    }
     if !touched(db.pool(), &update_row("policy_sets", changes, keys)).await? {
-        return Err(StoreError::NotFound(format!("policy set `{}`", set.id)));
+        let what = format!("policy set `{}`", set.id);
+        return Err(match unchanged_since {
+            Some(_) => StoreError::Stale(what),
+            None => StoreError::NotFound(what),
+        });
     }
     Ok(())
 }

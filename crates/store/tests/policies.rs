@@ -272,7 +272,7 @@ store_test!(
         renamed.updated_by = Some("user:bob".into());
         renamed.archived_at = Some(at(60));
         renamed.archived_by = Some("user:bob".into());
-        s.update_policy(&renamed).await.unwrap();
+        s.update_policy(&renamed, None).await.unwrap();
         assert_eq!(
             s.get_policy(&zone, &renamed.id).await.unwrap().unwrap(),
             renamed
@@ -280,7 +280,7 @@ store_test!(
         let mut ghost = renamed.clone();
         ghost.id = PolicyId::new(new_id());
         assert!(matches!(
-            s.update_policy(&ghost).await,
+            s.update_policy(&ghost, None).await,
             Err(StoreError::NotFound(_))
         ));
     }
@@ -573,7 +573,7 @@ store_test!(
         archived.archived_at = Some(at(600));
         archived.archived_by = Some("user:bob".into());
         archived.updated_at = at(600);
-        s.update_policy_set(&archived).await.unwrap();
+        s.update_policy_set(&archived, None).await.unwrap();
         let now = get().await;
         assert_eq!((now.active_version_id, now.shadow_version_id), (None, None));
         assert_eq!(now.archived_at, Some(at(600)));
@@ -618,7 +618,7 @@ store_test!(
         }
         let mut archived = s.get_policy_set(&zone, &gone.id).await.unwrap().unwrap();
         archived.archived_at = Some(at(9));
-        s.update_policy_set(&archived).await.unwrap();
+        s.update_policy_set(&archived, None).await.unwrap();
 
         let bound = s.bound_sets(&zone).await.unwrap();
         let shape: Vec<(String, String, bool)> = bound
@@ -881,7 +881,7 @@ store_test!(
         let mut renamed = p.clone();
         renamed.zone_id = other.clone();
         assert!(matches!(
-            s.update_policy(&renamed).await,
+            s.update_policy(&renamed, None).await,
             Err(StoreError::NotFound(_))
         ));
         let archival = Archival {

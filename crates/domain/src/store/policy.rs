@@ -79,7 +79,12 @@ pub trait PolicyStore: Send + Sync {
         page: &PageRequest,
     ) -> StoreResult<Page<Policy>>;
     /// Saves name, description, `updated_*` and `archived_*`.
-    async fn update_policy(&self, policy: &Policy) -> StoreResult<()>;
+    /// With `unchanged_since`, only while the stored `updated_at` is still that (else `Stale`).
+    async fn update_policy(
+        &self,
+        policy: &Policy,
+        unchanged_since: Option<Timestamp>,
+    ) -> StoreResult<()>;
 
     /// Inserts `version` under the next number of its policy and makes it the policy's latest
     /// (`latest_version`, `latest_version_id`, `latest_schema_version`), in one transaction;
@@ -118,8 +123,13 @@ pub trait PolicyStore: Send + Sync {
         filter: &PolicySetFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<PolicySet>>;
-    /// Saves name, `updated_*`, `archived_*` (an archived set loses its bindings).
-    async fn update_policy_set(&self, set: &PolicySet) -> StoreResult<()>;
+    /// Saves name, `updated_*`, `archived_*` (an archived set loses its bindings). With
+    /// `unchanged_since`, only while the stored `updated_at` is still that (else `Stale`).
+    async fn update_policy_set(
+        &self,
+        set: &PolicySet,
+        unchanged_since: Option<Timestamp>,
+    ) -> StoreResult<()>;
 
     /// Inserts `version` under the next number of its set and makes it the set's latest, in one
     /// transaction; returns it numbered. A `version.version` above 0 is a condition: when the

@@ -145,7 +145,7 @@ pub async fn update(
     body: UpdatePolicy,
 ) -> ApiResult<Policy> {
     let (_, mut p) = get_mut(state, who, zone, id).await?;
-    check_if_match(if_match, p.updated_at)?;
+    let condition = check_if_match(if_match, p.updated_at)?;
     if let Some(name) = body.name {
         p.name = text::name("name", name)?;
     }
@@ -154,7 +154,7 @@ pub async fn update(
     }
     p.updated_at = Timestamp::now();
     p.updated_by = Some(actor(who));
-    state.store.update_policy(&p).await?;
+    state.store.update_policy(&p, condition).await?;
     Ok(p)
 }
 
@@ -166,7 +166,7 @@ pub async fn archive(
     if_match: Option<&str>,
 ) -> ApiResult<Policy> {
     let (zone, mut p) = get_mut(state, who, zone, id).await?;
-    check_if_match(if_match, p.updated_at)?;
+    let condition = check_if_match(if_match, p.updated_at)?;
     if p.archived_at.is_some() {
         return Ok(p);
     }
@@ -180,7 +180,7 @@ pub async fn archive(
     p.archived_by = Some(actor(who));
     p.updated_at = now;
     p.updated_by = Some(actor(who));
-    state.store.update_policy(&p).await?;
+    state.store.update_policy(&p, condition).await?;
     Ok(p)
 }
 

@@ -288,7 +288,7 @@ pub async fn reset(state: &AppState, caller: &Caller) -> ApiResult<()> {
     set.archived_by = Some(caller.actor());
     set.updated_at = now;
     set.updated_by = Some(caller.actor());
-    state.store.update_policy_set(&set).await?;
+    state.store.update_policy_set(&set, None).await?;
     state.policies.forget(&caller.zone.zone.id);
     Ok(())
 }

@@ -19,10 +19,15 @@ pub fn actor(who: &Principal) -> String {
     }
 }
 
-/// `If-Match` against an object's entity tag (`updated_at` in milliseconds, quoted).
-pub fn check_if_match(if_match: Option<&str>, updated_at: Timestamp) -> ApiResult<()> {
+/// `If-Match` against an object's entity tag (`updated_at` in milliseconds, quoted). Answers the
+/// write's condition: with `If-Match`, the change is stored only while `updated_at` is unchanged
+/// (so two writers that both matched cannot both win: the second gets 412).
+pub fn check_if_match(
+    if_match: Option<&str>,
+    updated_at: Timestamp,
+) -> ApiResult<Option<Timestamp>> {
     let Some(expected) = if_match else {
-        return Ok(());
+        return Ok(None);
     };
     let tag = etag(updated_at);
     let matches = expected
@@ -30,7 +35,7 @@ pub fn check_if_match(if_match: Option<&str>, updated_at: Timestamp) -> ApiResul
         .map(|t| t.trim().trim_start_matches("W/"))
         .any(|t| t == "*" || t == tag);
     if matches {
-        Ok(())
+        Ok(Some(updated_at))
     } else {
         Err(ApiError::new(
             axum::http::StatusCode::PRECONDITION_FAILED,

@@ -110,13 +110,13 @@ pub async fn update(
     body: UpdatePolicySet,
 ) -> ApiResult<PolicySet> {
     let (_, mut set) = get_mut(state, who, zone, id).await?;
-    check_if_match(if_match, set.updated_at)?;
+    let condition = check_if_match(if_match, set.updated_at)?;
     if let Some(name) = body.name {
         set.name = text::name("name", name)?;
     }
     set.updated_at = Timestamp::now();
     set.updated_by = Some(actor(who));
-    state.store.update_policy_set(&set).await?;
+    state.store.update_policy_set(&set, condition).await?;
     Ok(set)
 }
 
@@ -128,7 +128,7 @@ pub async fn archive(
     if_match: Option<&str>,
 ) -> ApiResult<PolicySet> {
     let (zone, mut set) = get_mut(state, who, zone, id).await?;
-    check_if_match(if_match, set.updated_at)?;
+    let condition = check_if_match(if_match, set.updated_at)?;
     if set.archived_at.is_some() {
         return Ok(set);
     }
@@ -142,7 +142,7 @@ pub async fn archive(
     set.archived_by = Some(actor(who));
     set.updated_at = now;
     set.updated_by = Some(actor(who));
-    state.store.update_policy_set(&set).await?;
+    state.store.update_policy_set(&set, condition).await?;
     state.policies.forget(&zone.id);
     Ok(set)
 }
