@@ -215,7 +215,7 @@ pub async fn decide(
         .await
         .map_err(server)?;
     let ask = issuance(s, asker, resource_entity(resource), evaluated).await?;
-    let (Some(set), Some(outcome)) = (&policies.active, s.policies.decide(&policies, &ask)) else {
+    let (Some(set), Some(outcome)) = (&policies.active, policies.decide(&ask)) else {
         return Err(denied(no_active_set_message(&resource.name)));
     };
     let decision = &outcome.active;

@@ -11,7 +11,7 @@
 //! Decisions are memoised: Cedar is a pure function of the policies, the entities and the
 //! request, and an [`Issuance`] carries all of the latter two, so an issuance already decided by
 //! the same compiled policies is answered from the zone entry's memo
-//! ([`PolicyCache::decide`]) without evaluating again. A recompiled entry starts with an empty
+//! ([`ZonePolicies::decide`]) without evaluating again. A recompiled entry starts with an empty
 //! memo, so an activation never meets an old answer.
 
 use std::collections::HashMap;
@@ -63,6 +63,23 @@ pub struct ZonePolicies {
 }
 
 impl ZonePolicies {
+    /// What the bound sets decide for `ask`, memoised per compilation; `None` when the zone has
+    /// no active set (fail closed).
+    pub fn decide(&self, ask: &Issuance) -> Option<Arc<Outcome>> {
+        let active = self.active.as_ref()?;
+        if let Some(hit) = self.memo.lock().ok().and_then(|m| m.get(ask).cloned()) {
+            return Some(hit);
+        }
+        let outcome = Arc::new(self.evaluate(active, ask));
+        if let Ok(mut memo) = self.memo.lock() {
+            if memo.len() >= MEMO_ENTRIES {
+                memo.clear();
+            }
+            memo.insert(ask.clone(), outcome.clone());
+        }
+        Some(outcome)
+    }
+
     /// Evaluates `ask` against the active set and every shadow set (no memo).
     fn evaluate(&self, active: &CompiledSet, ask: &Issuance) -> Outcome {
         let decision = authorize_issuance(active, ask);
@@ -270,23 +287,6 @@ impl PolicyCache {
             Some(schema) => compile(&input(&bound), schema).map_err(|e| e.to_string()),
             None => Err(format!("unknown schema `{}`", version.schema_version)),
         })
-    }
-
-    /// What `zone`'s bound sets decide for `ask`: memoised per compilation; `None` when the zone
-    /// has no active set (fail closed).
-    pub fn decide(&self, zone: &ZonePolicies, ask: &Issuance) -> Option<Arc<Outcome>> {
-        let active = zone.active.as_ref()?;
-        if let Some(hit) = zone.memo.lock().ok().and_then(|m| m.get(ask).cloned()) {
-            return Some(hit);
-        }
-        let outcome = Arc::new(zone.evaluate(active, ask));
-        if let Ok(mut memo) = zone.memo.lock() {
-            if memo.len() >= MEMO_ENTRIES {
-                memo.clear();
-            }
-            memo.insert(ask.clone(), outcome.clone());
-        }
-        Some(outcome)
     }
 
     /// Drops the zone's entry (after a binding moved on this instance).
