@@ -18,15 +18,6 @@ pub const TTL_SECONDS: i64 = 7 * 86_400;
 /// Prefix of invitation tokens.
 pub const TOKEN_PREFIX: &str = "lk_inv_";
 
-fn principal_id(who: &Principal) -> String {
-    match who {
-        Principal::ApiKey { id, .. } => id.as_str().to_owned(),
-        Principal::ServiceAccount {
-            service_account_id, ..
-        } => service_account_id.as_str().to_owned(),
-    }
-}
-
 /// A plausible email address (one `@`, no spaces, at most 254 characters), lowercased.
 pub fn email(field: &str, value: &str) -> ApiResult<String> {
     let v = value.trim().to_lowercase();
@@ -77,7 +68,7 @@ pub async fn create(
         role: body.role.as_str().to_owned(),
         status: "pending".into(),
         token_hash: state.hasher.hash(&token),
-        created_by: principal_id(who),
+        created_by: who.actor_id().to_owned(),
         expires_at: now.plus_seconds(TTL_SECONDS),
         created_at: now,
         updated_at: now,

@@ -11,12 +11,7 @@ use crate::state::AppState;
 
 /// The raw `*_by` string of a principal.
 pub fn actor(who: &Principal) -> String {
-    match who {
-        Principal::ApiKey { id, .. } => id.as_str().to_owned(),
-        Principal::ServiceAccount {
-            service_account_id, ..
-        } => service_account_id.as_str().to_owned(),
-    }
+    who.actor_id().to_owned()
 }
 
 /// `If-Match` against an object's entity tag (`updated_at` in milliseconds, quoted). Answers the
