@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "decision_tallies",
         include_str!("../migrations/0009_decision_tallies.sql"),
     ),
+    (
+        10,
+        "members",
+        include_str!("../migrations/0010_members.sql"),
+    ),
 ];
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;
