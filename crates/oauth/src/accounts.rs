@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use latchkey_domain::Timestamp;
 use latchkey_domain::id::UserId;
+use latchkey_domain::model::OwnerType;
 use latchkey_domain::model::identity::User;
 use latchkey_domain::model::organization::Invitation;
 use latchkey_domain::store::UserFilter;
@@ -144,21 +145,40 @@ pub async fn sign_up(
         passwords::HashError::Busy => Refusal::Busy,
         passwords::HashError::Failed => FAILED,
     })?;
-    if let Some(inv) = &invitation {
-        let spent = s
-            .store
-            .set_invitation_status(&inv.organization_id, &inv.id, "accepted", Timestamp::now())
+    let user = new_user(zone, email, hash, invitation.is_some())?;
+    if let Some(inv) = &invitation
+        && !spend_invitation(s, zone, inv, &user)
             .await
-            .map_err(|_| FAILED)?;
-        if !spent {
-            return Err(Refusal::Message("This invitation was already used."));
-        }
+            .map_err(|_| FAILED)?
+    {
+        return Err(Refusal::Message("This invitation was already used."));
     }
-    insert(s, zone, email, hash, invitation.is_some()).await
+    s.store.insert_user(&user).await.map_err(|_| FAILED)?;
+    Ok(user)
 }
 
-async fn insert(
+/// Spends `inv` for `user`. In the organization's platform zone that is accepting it: the
+/// person becomes a member of the organization with the invited role, in the same transaction.
+/// False when it was no longer pending.
+pub async fn spend_invitation(
     s: &Services,
+    zone: &ZoneEntry,
+    inv: &Invitation,
+    user: &User,
+) -> Result<bool, latchkey_domain::StoreError> {
+    let now = Timestamp::now();
+    if zone.zone.owner_type == OwnerType::Platform {
+        s.store
+            .accept_invitation(inv, &user.id, &user.email, now)
+            .await
+    } else {
+        s.store
+            .set_invitation_status(&inv.organization_id, &inv.id, "accepted", now)
+            .await
+    }
+}
+
+fn new_user(
     zone: &ZoneEntry,
     email: &str,
     password_hash: String,
@@ -166,7 +186,7 @@ async fn insert(
 ) -> Result<User, Refusal> {
     let now = Timestamp::now();
     let id = latchkey_crypto::random::id().map_err(|_| FAILED)?;
-    let user = User {
+    Ok(User {
         zone_id: zone.zone.id.clone(),
         id: UserId::new(&id),
         organization_id: zone.zone.organization_id.clone(),
@@ -182,7 +202,5 @@ async fn insert(
         password_hash: Some(password_hash),
         created_at: now,
         updated_at: now,
-    };
-    s.store.insert_user(&user).await.map_err(|_| FAILED)?;
-    Ok(user)
+    })
 }

@@ -170,9 +170,15 @@ impl ZoneStore for SqlStore {
         filter: &ZoneFilter,
         page: &PageRequest,
     ) -> Result<Page<Zone>, StoreError> {
-        let f = Filter::default()
+        let mut f = Filter::default()
             .eq("organization_id", org.as_str())
             .eq_opt("slug", filter.slug.as_deref());
+        if let Some(user) = &filter.member {
+            f = f.raw(
+                "id IN (SELECT zone_id FROM zone_members WHERE organization_user_id = ?)",
+                vec![user.as_str().into()],
+            );
+        }
         list_page(self.db.pool(), &SPEC, &f, page, from_row).await
     }
 

@@ -65,6 +65,7 @@ store_test!(
                 &a.id,
                 &ZoneFilter {
                     slug: Some("prod-2".into()),
+                    ..ZoneFilter::default()
                 },
                 &PageRequest::first(10),
             )

@@ -18,6 +18,8 @@ use crate::page::{ListFilter, Page, PageRequest};
 #[derive(Debug, Clone, Default)]
 pub struct ZoneFilter {
     pub slug: Option<String>,
+    /// Only the zones this organization user is a zone member of (`org_member`s see no others).
+    pub member: Option<crate::id::UserId>,
 }
 
 #[async_trait]

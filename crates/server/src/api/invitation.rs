@@ -14,6 +14,15 @@ pub enum OrganizationRole {
 }
 
 impl OrganizationRole {
+    pub fn role(self) -> latchkey_domain::model::access::OrgRole {
+        use latchkey_domain::model::access::OrgRole;
+        match self {
+            Self::OrgAdmin => OrgRole::OrgAdmin,
+            Self::OrgMember => OrgRole::OrgMember,
+            Self::OrgViewer => OrgRole::OrgViewer,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OrgAdmin => "org_admin",

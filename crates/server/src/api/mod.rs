@@ -5,6 +5,7 @@ pub mod directory;
 pub mod envelope;
 pub mod identity;
 pub mod invitation;
+pub mod member;
 pub mod organization;
 pub mod policy;
 pub mod policy_set;

@@ -95,7 +95,7 @@ async fn retrieve_by_token(
     })?;
     let now = Timestamp::now();
     Ok(Json(InvitationPublic {
-        created_by_name: org.name.clone(),
+        created_by_name: svc::inviter_name(&s, &inv, &org).await,
         status: inv.effective_status(now).to_owned(),
         email: inv.email,
         expires_at: inv.expires_at,
@@ -105,17 +105,17 @@ async fn retrieve_by_token(
 }
 
 #[utoipa::path(post, path = "/invitations/{token}/accept", tag = "invitations",
-    params(("token" = String, Path)), responses((status = 200, body = InvitationAccepted), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    params(("token" = String, Path)), responses((status = 200, body = InvitationAccepted), (status = 403, body = ErrorBody, description = "not the invited person"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn accept(
     State(s): State<AppState>,
-    Auth(_who): Auth,
+    Auth(who): Auth,
     Path(token): Path<String>,
 ) -> ApiResult<Json<InvitationAccepted>> {
-    let org = svc::accept(&s, &token).await?;
+    let (org, user) = svc::accept(&s, &who, &token).await?;
     Ok(Json(InvitationAccepted {
         organization_id: org.id.into_string(),
         organization_name: org.name,
         success: true,
-        user_id: None,
+        user_id: Some(user.into_string()),
     }))
 }

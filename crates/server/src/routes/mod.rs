@@ -12,6 +12,7 @@ mod health;
 mod identity;
 mod invitations;
 mod list;
+mod members;
 mod organizations;
 mod policies;
 mod policy_bundle;
@@ -64,6 +65,7 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         .merge(secrets::router())
         .merge(identity::router())
         .merge(invitations::router())
+        .merge(members::router())
         .merge(policies::router())
         .merge(policy_sets::router())
         .merge(policy_decisions::router())

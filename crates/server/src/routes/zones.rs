@@ -47,6 +47,7 @@ async fn list(
             .get("slug")
             .or_else(|| q.get("filter[slug]"))
             .map(str::to_owned),
+        ..ZoneFilter::default()
     };
     let zones = zones::list(&s, &who, q.get("filter[organization_id]"), filter, &page).await?;
     let perms = expand.iter().any(|e| e == "permissions");

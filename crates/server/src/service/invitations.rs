@@ -4,6 +4,7 @@
 //! zones that require invitations (`zone::accounts`).
 
 use latchkey_domain::Timestamp;
+use latchkey_domain::id::UserId;
 use latchkey_domain::model::access::Principal;
 use latchkey_domain::model::organization::{Invitation, Organization};
 use latchkey_domain::{Page, PageRequest};
@@ -105,20 +106,53 @@ pub async fn by_token(state: &AppState, token: &str) -> ApiResult<(Invitation, O
     Ok((inv, org))
 }
 
-/// Spends a pending invitation.
-pub async fn accept(state: &AppState, token: &str) -> ApiResult<Organization> {
+/// Accepts an invitation as the signed-in person it was sent to: they become a member of the
+/// organization with the invited role (one transaction with spending it). Accepting again as the
+/// same person answers the same; anyone else gets 403, a spent or expired invitation 409.
+pub async fn accept(
+    state: &AppState,
+    who: &Principal,
+    token: &str,
+) -> ApiResult<(Organization, UserId)> {
+    let Principal::User {
+        organization_id,
+        user_id,
+        email,
+        ..
+    } = who
+    else {
+        return Err(ApiError::forbidden(
+            "only a person signed in at the organization can accept an invitation",
+        ));
+    };
     let (inv, org) = by_token(state, token).await?;
+    if &org.id != organization_id || !inv.email.eq_ignore_ascii_case(email) {
+        return Err(ApiError::forbidden(
+            "this invitation was sent to another address; sign in as the invited person",
+        ));
+    }
     let now = Timestamp::now();
-    if inv.effective_status(now) != "pending"
-        || !state
-            .store
-            .set_invitation_status(&org.id, &inv.id, "accepted", now)
-            .await?
+    if !state
+        .store
+        .accept_invitation(&inv, user_id, email, now)
+        .await?
     {
         return Err(ApiError::conflict(format!(
             "the invitation is {}",
             inv.effective_status(now)
         )));
     }
-    Ok(org)
+    Ok((org, user_id.clone()))
+}
+
+/// The name shown for who sent an invitation: the inviting person's email, else the
+/// organization's name (API keys and service accounts).
+pub async fn inviter_name(state: &AppState, inv: &Invitation, org: &Organization) -> String {
+    let person = state
+        .store
+        .get_org_user(&org.id, &UserId::new(&inv.created_by))
+        .await
+        .ok()
+        .flatten();
+    person.map_or_else(|| org.name.clone(), |p| p.email)
 }

@@ -19,6 +19,17 @@ pub async fn list(
     who: &Principal,
     page: &PageRequest,
 ) -> ApiResult<Page<Organization>> {
+    // A person who has not joined yet (no role) belongs to no organization.
+    if let Principal::User { role: None, .. } = who {
+        return Ok(Page {
+            items: Vec::new(),
+            has_next: false,
+            has_prev: false,
+            total: page.with_total.then_some(0),
+            start: None,
+            end: None,
+        });
+    }
     let only = (!who.is_platform_admin()).then(|| who.organization_id());
     Ok(state.store.list_organizations(only, page).await?)
 }

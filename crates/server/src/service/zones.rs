@@ -2,7 +2,7 @@
 //! are read-only; deleting a zone cascades to everything it owns.
 
 use latchkey_domain::id::{ApplicationId, ProviderId, ResourceId, ZoneId};
-use latchkey_domain::model::access::Principal;
+use latchkey_domain::model::access::{OrgRole, Principal};
 use latchkey_domain::model::zone::{Cimd, EncryptionKey, Zone};
 use latchkey_domain::store::ZoneFilter;
 use latchkey_domain::{Page, PageRequest, Patch, Timestamp, ValidationError, text};
@@ -19,13 +19,22 @@ pub async fn list(
     state: &AppState,
     who: &Principal,
     org_filter: Option<&str>,
-    filter: ZoneFilter,
+    mut filter: ZoneFilter,
     page: &PageRequest,
 ) -> ApiResult<Page<Zone>> {
     let org = match org_filter {
         Some(id) => access::organization(state, who, id).await?.id,
         None => who.organization_id().clone(),
     };
+    // An org_member sees the zones they are a member of.
+    if let Principal::User {
+        user_id,
+        role: Some(OrgRole::OrgMember),
+        ..
+    } = who
+    {
+        filter.member = Some(user_id.clone());
+    }
     Ok(state.store.list_zones(&org, &filter, page).await?)
 }
 
