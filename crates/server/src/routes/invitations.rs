@@ -93,7 +93,7 @@ async fn retrieve_by_token(
     })?;
     let now = Timestamp::now();
     Ok(Json(InvitationPublic {
-        created_by_name: org.name.clone(),
+        created_by_name: svc::inviter_name(&s, &inv, &org).await,
         status: inv.effective_status(now).to_owned(),
         email: inv.email,
         expires_at: inv.expires_at,

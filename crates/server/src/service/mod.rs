@@ -7,6 +7,7 @@ pub mod applications;
 pub mod bootstrap;
 pub mod identity;
 pub mod invitations;
+pub mod mail;
 pub mod organizations;
 pub mod policies;
 pub mod policy_attest;
