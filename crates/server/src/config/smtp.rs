@@ -286,18 +286,21 @@ mod tests {
     #[test]
     fn credentials_come_in_pairs() {
         let base = ["--smtp-host", "h", "--smtp-from", "a@example.com"];
-        let with = |extra: &[&str]| [&base[..], extra].concat();
-        assert!(err(&with(&["--smtp-username", "u"])).contains("needs `--smtp-password`"));
-        assert!(err(&with(&["--smtp-password", "p"])).contains("needs `--smtp-username`"));
-        let both = parse(&with(&["--smtp-username", "u", "--smtp-password", "p"]));
+        fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+            [base, extra].concat()
+        }
+        assert!(err(&with(&base, &["--smtp-username", "u"])).contains("needs `--smtp-password`"));
+        assert!(err(&with(&base, &["--smtp-password", "p"])).contains("needs `--smtp-username`"));
+        let both = parse(&with(
+            &base,
+            &["--smtp-username", "u", "--smtp-password", "p"],
+        ));
         assert!(matches!(both, Ok(Some(s)) if s.credentials == Some(("u".into(), "p".into()))));
         assert!(
-            err(&with(&[
-                "--smtp-password",
-                "p",
-                "--smtp-password-file",
-                "/x"
-            ]))
+            err(&with(
+                &base,
+                &["--smtp-password", "p", "--smtp-password-file", "/x"]
+            ))
             .contains("cannot be used with")
         );
     }
