@@ -271,6 +271,46 @@ def test_without_smtp_the_create_response_carries_the_token(admin_http, new_org)
     assert r.json().get("token", "").startswith("lk_inv_"), r.json()
 
 
+def test_an_unreachable_mail_server_fails_quietly(latchkey_bin: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Delivery is off the request path: the invitation is made, the failure logged (by id),
+    and neither the token nor the SMTP password reaches the log."""
+    closed_port = lk.free_port()
+    password = "smtp-" + lk.unique_token("pw")
+    srv = lk.LatchkeyServer(
+        binary=latchkey_bin,
+        backend="sqlite",
+        data_dir=tmp_path_factory.mktemp("mail-down") / "data",
+        extra_args=[
+            "--smtp-host", "127.0.0.1", "--smtp-port", str(closed_port), "--smtp-tls", "none",
+            "--smtp-from", "latchkey@example.test", "--smtp-username", "latchkey",
+        ],
+        # (in the environment: the harness writes the command line into the log)
+        extra_env={
+            "LATCHKEY_SMTP_PASSWORD": password,
+            "LATCHKEY_LOG": "debug,sqlx=info,hyper=info,hyper_util=info,h2=info",
+        },
+    )
+    srv.start()
+    try:
+        with httpx.Client(base_url=srv.base_url, timeout=30, headers={"Authorization": f"Bearer {srv.bootstrap_key}"}) as h:
+            org = h.post("/organizations", json={"name": lk.unique("Down Org")}).json()
+            started = time.monotonic()
+            r = h.post(f"/organizations/{org['id']}/invitations", json={"email": unique_email("down"), "role": "org_viewer"})
+            assert r.status_code == 201, r.text
+            assert time.monotonic() - started < 5
+            token = r.json()["token"]
+            inv_id = r.json()["id"]
+        deadline = time.monotonic() + 20
+        while "sending the invitation email failed" not in srv.log_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        log = srv.log_text()
+        failure = [line for line in log.splitlines() if "sending the invitation email failed" in line]
+        assert failure and inv_id in failure[0], srv.log_tail(40)
+        assert token not in log and password not in log
+    finally:
+        assert srv.stop(timeout=10) == 0
+
+
 def test_serve_refuses_smtp_host_without_sender(latchkey_bin: Path, tmp_path: Path):
     out = subprocess.run(
         [str(latchkey_bin), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"),
