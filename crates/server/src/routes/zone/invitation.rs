@@ -61,11 +61,14 @@ async fn pending(
             wait,
         ));
     }
-    let found = match svc::by_token(s, token).await {
-        _ if token.is_empty() => None,
-        Ok(found) => Some(found),
-        Err(e) if e.status == StatusCode::NOT_FOUND => None,
-        Err(_) => return Err(failed()),
+    let found = if token.is_empty() {
+        None
+    } else {
+        match svc::by_token(s, token).await {
+            Ok(found) => Some(found),
+            Err(e) if e.status == StatusCode::NOT_FOUND => None,
+            Err(_) => return Err(failed()),
+        }
     };
     let Some((inv, org)) = found.filter(|(_, org)| org.zone_id == zone.zone.id) else {
         s.throttle.lookup_missed(ip);
