@@ -1,6 +1,7 @@
 //! Email and password accounts of a zone: sign-in (throttled per account and per source
-//! address, bounded password work) and sign-up (open, or by invitation link in zones that
-//! require one). What the sign-in form shows for each refusal is decided here.
+//! address, bounded password work) and sign-up (open, or by invitation in zones that require
+//! one: the invitation comes from the sign-in link or from the invitation page, and is spent
+//! here). What the sign-in and invitation forms show for each refusal is decided here.
 
 use std::net::IpAddr;
 
@@ -12,7 +13,6 @@ use latchkey_domain::model::organization::Invitation;
 use latchkey_domain::store::UserFilter;
 use latchkey_domain::{ListFilter, PageRequest};
 
-use crate::browser::AuthRequest;
 use crate::passwords;
 use crate::services::Services;
 use crate::zones::ZoneEntry;
@@ -86,15 +86,15 @@ fn plausible_email(email: &str) -> bool {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// The pending invitation the sign-in request carries, if it admits `email` to this zone's
-/// organization.
+/// The pending invitation whose token hashes to `token_hash`, if it admits `email` to this
+/// zone's organization.
 async fn invitation_for(
     s: &Services,
     zone: &ZoneEntry,
-    req: &AuthRequest,
+    token_hash: Option<&str>,
     email: &str,
 ) -> Result<Option<Invitation>, Refusal> {
-    let Some(hash) = &req.invitation else {
+    let Some(hash) = token_hash else {
         return Ok(None);
     };
     let found = s
@@ -109,13 +109,14 @@ async fn invitation_for(
     }))
 }
 
-/// Creates an account. In a zone that requires invitations, only with the invitation link sent
-/// to that address (the invitation is spent); an address that came with an invitation is
-/// verified.
+/// Creates an account. In a zone that requires invitations, only with the invitation sent to
+/// that address (the invitation is spent); an address that came with an invitation is verified.
+/// `invitation` is the keyed hash of the invitation token the person came with: the sign-in
+/// link's (`AuthRequest::invitation`) or the invitation page's.
 pub async fn sign_up(
     s: &Services,
     zone: &ZoneEntry,
-    req: &AuthRequest,
+    invitation: Option<&str>,
     email: &str,
     password: &str,
 ) -> Result<User, Refusal> {
@@ -135,7 +136,7 @@ pub async fn sign_up(
             "An account with this email already exists. Sign in instead.",
         ));
     }
-    let invitation = invitation_for(s, zone, req, email).await?;
+    let invitation = invitation_for(s, zone, invitation, email).await?;
     if zone.zone.requires_invitation && invitation.is_none() {
         return Err(Refusal::Message(
             "Sign-up is by invitation only in this zone. Open the invitation link you received, with the address it was sent to.",

@@ -1,10 +1,14 @@
 //! Command line and environment: one typed `Config` per subcommand, read by clap from flags with
-//! `LATCHKEY_*` environment fallbacks.
+//! `LATCHKEY_*` environment fallbacks. The SMTP settings and their checks are `smtp`.
+
+pub mod smtp;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::api::invitation::OrganizationRole;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,6 +27,9 @@ pub enum Command {
     Serve(ServeConfig),
     /// Apply pending database migrations and exit.
     Migrate(StorageConfig),
+    /// Invite someone to an organization (by default: the first admin of the default
+    /// organization) and print the one-time invitation link.
+    Invite(InviteConfig),
 }
 
 /// Where data lives.
@@ -121,5 +128,54 @@ pub struct ServeConfig {
     pub decision_retention_days: u32,
 
     #[command(flatten)]
+    pub smtp: smtp::SmtpConfig,
+
+    #[command(flatten)]
     pub storage: StorageConfig,
+}
+
+/// `latchkey invite`: the same storage and master key as `serve`, and the public URL the link
+/// is built on.
+#[derive(Debug, Clone, Args)]
+pub struct InviteConfig {
+    /// Address of the person invited (the account they create has this email).
+    #[arg(long)]
+    pub email: String,
+
+    /// Their role in the organization.
+    #[arg(long, default_value = "org_admin", value_parser = organization_role)]
+    pub role: OrganizationRole,
+
+    /// Organization id or label. Default: the default organization.
+    #[arg(long)]
+    pub organization: Option<String>,
+
+    /// Base of the server's URLs, as given to `serve` (the link is
+    /// `{public_url}/z/{platform_zone_id}/invitation?token=…`).
+    #[arg(
+        long,
+        env = "LATCHKEY_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
+
+    /// Host mode, as given to `serve`: the link names the zone's own host.
+    #[arg(long, env = "LATCHKEY_ZONE_DOMAIN")]
+    pub zone_domain: Option<String>,
+
+    /// Master key, as given to `serve` (default: `<data-dir>/master.key`).
+    #[arg(
+        long = "master-key",
+        env = "LATCHKEY_MASTER_KEY",
+        hide_env_values = true
+    )]
+    pub master_key: Option<String>,
+
+    #[command(flatten)]
+    pub storage: StorageConfig,
+}
+
+fn organization_role(s: &str) -> Result<OrganizationRole, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| format!("`{s}` is not a role: use org_admin, org_member or org_viewer"))
 }

@@ -7,6 +7,8 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod html;
+pub mod invite;
 pub mod oauth_error;
 pub mod routes;
 pub mod service;
@@ -91,33 +93,71 @@ fn create_data_dir(dir: &std::path::Path) -> Result<(), BootstrapError> {
         .map_err(|e| BootstrapError::Io(format!("creating {}: {e}", dir.display())))
 }
 
+/// Where and how the server is reached, and what it is keyed with: what both `serve` and
+/// `latchkey invite` need to open the application state.
+pub struct Reach<'a> {
+    pub master_key: Option<&'a str>,
+    pub data_dir: &'a std::path::Path,
+    pub public_url: String,
+    pub zone_domain: Option<&'a str>,
+    pub allow_private_fetch: bool,
+}
+
+/// Opens the application state over `store`: master key (created on first start) and its check
+/// against the database, the default organization (created on first start).
+pub async fn open_state(
+    store: Arc<dyn Store>,
+    reach: Reach<'_>,
+    mailer: Option<Arc<service::mail::Mailer>>,
+) -> Result<AppState, BootstrapError> {
+    let master = bootstrap::load_master_key(reach.master_key, reach.data_dir)?;
+    bootstrap::check_master_key(store.as_ref(), &master).await?;
+    let default_org = bootstrap::default_organization(store.as_ref()).await?;
+    Ok(AppState::new(state::Shared {
+        services: latchkey_oauth::services::Services::new(
+            store,
+            master.secret_hasher(),
+            master.sealer(),
+            reach.allow_private_fetch,
+        ),
+        public_url: reach.public_url.trim_end_matches('/').into(),
+        default_org,
+        zone_domain: reach.zone_domain.map(|d| d.trim_matches('.').into()),
+        mailer,
+    }))
+}
+
+/// The invitation mailer, when SMTP is configured (settings checked here, at start).
+fn mailer(config: &ServeConfig) -> Result<Option<Arc<service::mail::Mailer>>, BootstrapError> {
+    let Some(settings) = config
+        .smtp
+        .settings()
+        .map_err(|e| BootstrapError::Invalid(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    let mailer = service::mail::Mailer::new(&settings)
+        .map_err(|e| BootstrapError::Invalid(format!("SMTP settings: {e}")))?;
+    tracing::info!(host = %settings.host, port = settings.port, tls = ?settings.tls, "invitation email enabled");
+    Ok(Some(Arc::new(mailer)))
+}
+
 /// Builds the application state: master key, store checks, default organization, bootstrap key.
 pub async fn prepare(
     config: &ServeConfig,
     store: Arc<dyn Store>,
     public_url: String,
 ) -> Result<AppState, BootstrapError> {
-    let master =
-        bootstrap::load_master_key(config.master_key.as_deref(), &config.storage.data_dir)?;
-    bootstrap::check_master_key(store.as_ref(), &master).await?;
-    let default_org = bootstrap::default_organization(store.as_ref()).await?;
-    let allow_private = config
-        .allow_private_fetch
-        .unwrap_or_else(|| config.listen.ip().is_loopback());
-    let state = AppState::new(state::Shared {
-        services: latchkey_oauth::services::Services::new(
-            store,
-            master.secret_hasher(),
-            master.sealer(),
-            allow_private,
-        ),
-        public_url: public_url.trim_end_matches('/').into(),
-        default_org,
-        zone_domain: config
-            .zone_domain
-            .as_deref()
-            .map(|d| d.trim_matches('.').into()),
-    });
+    let reach = Reach {
+        master_key: config.master_key.as_deref(),
+        data_dir: &config.storage.data_dir,
+        public_url,
+        zone_domain: config.zone_domain.as_deref(),
+        allow_private_fetch: config
+            .allow_private_fetch
+            .unwrap_or_else(|| config.listen.ip().is_loopback()),
+    };
+    let state = open_state(store, reach, mailer(config)?).await?;
     bootstrap::bootstrap_key(
         &state,
         config.bootstrap_api_key.as_deref(),

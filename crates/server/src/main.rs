@@ -15,6 +15,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(config) => latchkey_server::serve(config).await,
+        Command::Invite(config) => latchkey_server::invite::invite(config).await,
         Command::Migrate(storage) => match latchkey_server::open_store(&storage).await {
             Ok(store) => {
                 latchkey_domain::store::Store::close(&store).await;

@@ -36,6 +36,8 @@ pub struct Shared {
     pub default_org: OrganizationId,
     /// Host mode: zones answer at `{zone_id}.{zone_domain}`.
     pub zone_domain: Option<Arc<str>>,
+    /// Sends invitation email, when SMTP is configured.
+    pub mailer: Option<Arc<crate::service::mail::Mailer>>,
 }
 
 impl std::ops::Deref for Shared {

@@ -169,6 +169,7 @@ fn test_config(app: &TestApp) -> latchkey_server::config::ServeConfig {
         max_connections: 64,
         header_read_timeout_ms: 10_000,
         request_timeout_ms: 300,
+        smtp: Default::default(),
         storage: latchkey_server::config::StorageConfig {
             database_url: None,
             data_dir: app.dir.path().to_path_buf(),

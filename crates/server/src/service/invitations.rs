@@ -1,7 +1,8 @@
-//! Organization invitations: created by members (platform admins anywhere), shown to the invitee
-//! by token without spending it, accepted once. The invitation link (its token on a sign-in
-//! request) also admits the invited address to email/password sign-up in the organization's
-//! zones that require invitations (`zone::accounts`).
+//! Organization invitations: created by members (platform admins anywhere) or by the
+//! `latchkey invite` command, mailed to the invitee when SMTP is configured, shown to the invitee
+//! by token without spending it, accepted once. The invitation link (the invitation page of the
+//! organization's platform zone, or the token on a sign-in request) admits the invited address to
+//! email/password sign-up in the organization's zones (`zone::accounts`, which spends it).
 
 use latchkey_domain::Timestamp;
 use latchkey_domain::id::UserId;
@@ -9,8 +10,8 @@ use latchkey_domain::model::access::Principal;
 use latchkey_domain::model::organization::{Invitation, Organization};
 use latchkey_domain::{Page, PageRequest};
 
-use super::{access, new_id};
-use crate::api::invitation::CreateInvitation;
+use super::{access, mail, new_id};
+use crate::api::invitation::{CreateInvitation, OrganizationRole};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -60,22 +61,56 @@ pub async fn create(
     body: CreateInvitation,
 ) -> ApiResult<(Invitation, String)> {
     let org = access::organization(state, who, org).await?;
+    issue(state, &org, &body.email, body.role, who.actor_id()).await
+}
+
+/// Stores a new invitation to `org` made by `actor` (a principal's id, or `cli`) and, when SMTP
+/// is configured, mails the link to the invitee in the background. Returns the invitation with
+/// its token.
+pub async fn issue(
+    state: &AppState,
+    org: &Organization,
+    email_address: &str,
+    role: OrganizationRole,
+    actor: &str,
+) -> ApiResult<(Invitation, String)> {
     let token = latchkey_crypto::random::secret(TOKEN_PREFIX)?;
     let now = Timestamp::now();
     let invitation = Invitation {
-        organization_id: org.id,
+        organization_id: org.id.clone(),
         id: new_id()?,
-        email: email("email", &body.email)?,
-        role: body.role.as_str().to_owned(),
+        email: email("email", email_address)?,
+        role: role.as_str().to_owned(),
         status: "pending".into(),
         token_hash: state.hasher.hash(&token),
-        created_by: who.actor_id().to_owned(),
+        created_by: actor.to_owned(),
         expires_at: now.plus_seconds(TTL_SECONDS),
         created_at: now,
         updated_at: now,
     };
     state.store.create_invitation(&invitation).await?;
+    if let Some(mailer) = &state.mailer {
+        let link = link(state, org, &token);
+        let rendered = mail::render(&mail::InvitationMail {
+            organization: &org.name,
+            role: &invitation.role,
+            link: &link,
+            expires_at: invitation.expires_at,
+        });
+        mail::send_later(
+            mailer.clone(),
+            invitation.id.clone(),
+            invitation.email.clone(),
+            rendered,
+        );
+    }
     Ok((invitation, token))
+}
+
+/// The invitation page for `token`: `{platform zone issuer}/invitation?token=…`.
+pub fn link(state: &AppState, org: &Organization, token: &str) -> String {
+    let page = format!("{}/invitation", state.zone_issuer(org.zone_id.as_str()));
+    latchkey_oauth::browser::with_query(&page, &[("token", token)])
 }
 
 pub async fn revoke(state: &AppState, who: &Principal, org: &str, id: &str) -> ApiResult<()> {
@@ -104,6 +139,22 @@ pub async fn by_token(state: &AppState, token: &str) -> ApiResult<(Invitation, O
         .await?
         .ok_or_else(missing)?;
     Ok((inv, org))
+}
+
+/// Who the invitee is told invited them: the inviting person's email when a person of the
+/// organization invited them, else the organization's name (an API key, a service account or
+/// the `latchkey invite` command).
+pub async fn inviter_name(state: &AppState, inv: &Invitation, org: &Organization) -> String {
+    let person = state
+        .store
+        .get_user(&org.zone_id, &UserId::new(&inv.created_by))
+        .await
+        .ok()
+        .flatten();
+    match person {
+        Some(user) if !user.email.is_empty() => user.email,
+        _ => org.name.clone(),
+    }
 }
 
 /// Accepts an invitation as the signed-in person it was sent to: they become a member of the
@@ -143,16 +194,4 @@ pub async fn accept(
         )));
     }
     Ok((org, user_id.clone()))
-}
-
-/// The name shown for who sent an invitation: the inviting person's email, else the
-/// organization's name (API keys and service accounts).
-pub async fn inviter_name(state: &AppState, inv: &Invitation, org: &Organization) -> String {
-    let person = state
-        .store
-        .get_org_user(&org.id, &UserId::new(&inv.created_by))
-        .await
-        .ok()
-        .flatten();
-    person.map_or_else(|| org.name.clone(), |p| p.email)
 }

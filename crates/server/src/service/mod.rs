@@ -8,6 +8,7 @@ pub mod authz;
 pub mod bootstrap;
 pub mod identity;
 pub mod invitations;
+pub mod mail;
 pub mod members;
 pub mod organizations;
 pub mod platform_zone;

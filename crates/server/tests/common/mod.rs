@@ -117,6 +117,7 @@ impl TestApp {
             max_connections: 64,
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
+            smtp: Default::default(),
             storage: StorageConfig {
                 database_url,
                 data_dir: dir.path().to_path_buf(),

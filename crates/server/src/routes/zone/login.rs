@@ -157,7 +157,7 @@ pub async fn login_submit(
     let email = form.get("email").unwrap_or_default().trim().to_lowercase();
     let password = form.get("password").unwrap_or_default();
     let user = if form.get("intent") == Some("signup") {
-        accounts::sign_up(&s, &zone, &req, &email, password).await
+        accounts::sign_up(&s, &zone, req.invitation.as_deref(), &email, password).await
     } else {
         accounts::sign_in(&s, &zone, &email, password, crate::extract::client_ip(&ext)).await
     };

@@ -14,6 +14,7 @@ pub mod error;
 pub mod federation;
 pub mod hop;
 pub mod introspection;
+pub mod invitation;
 pub mod login;
 pub mod logout;
 pub mod pages;
@@ -71,6 +72,10 @@ pub fn router() -> Router<AppState> {
             get(federation::login_upstream),
         )
         .route("/z/{zone_id}/login/consent", post(login::consent_submit))
+        .route(
+            "/z/{zone_id}/invitation",
+            get(invitation::show).post(invitation::submit),
+        )
         .route(
             "/z/{zone_id}/logout",
             get(logout::confirm).post(logout::logout),

@@ -4,21 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-/// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::html::esc;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}\
 main{max-width:24rem;margin:8vh auto;background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08);padding:2rem}\
@@ -178,15 +164,66 @@ pub fn consent(
     page(StatusCode::OK, "Allow access", &body)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::esc;
+/// A page that only tells something: a heading and a paragraph.
+pub fn notice(status: StatusCode, title: &str, heading: &str, message: &str) -> Response {
+    let body = format!(
+        "<h1>{}</h1><p class=\"sub\">{}</p>",
+        esc(heading),
+        esc(message)
+    );
+    page(status, title, &body)
+}
 
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            esc("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
+/// What the invitation page shows: who invites whom to which organization, with which role.
+pub struct InvitationPage<'a> {
+    pub organization: &'a str,
+    pub inviter: &'a str,
+    pub role: &'a str,
+    pub email: &'a str,
+    pub expires_at: &'a str,
+    pub token: &'a str,
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// The invitation page: the invitation, and a form that creates the account of the invited
+/// address. The form posts to the page's own address, relative, so that it stays on the host
+/// the link was opened at (path or host zone addressing alike).
+pub fn invitation(p: &InvitationPage<'_>) -> Response {
+    let mut body = format!(
+        "<h1>Join {}</h1><p class=\"sub\"><strong>{}</strong> invited <strong id=\"invited-email\">{}</strong> as <strong id=\"invited-role\">{}</strong>. The invitation expires on {}.</p>",
+        esc(p.organization),
+        esc(p.inviter),
+        esc(p.email),
+        esc(p.role),
+        esc(p.expires_at)
+    );
+    if let Some(e) = p.error {
+        body.push_str(&format!(
+            "<div class=\"error\" role=\"alert\">{}</div>",
+            esc(e)
+        ));
     }
+    body.push_str(&format!(
+        "<form method=\"post\" action=\"invitation\"><input type=\"hidden\" name=\"token\" value=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <label for=\"email\">Email</label><input id=\"email\" type=\"email\" autocomplete=\"username\" value=\"{}\" readonly>\
+         <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required minlength=\"8\">\
+         <label for=\"confirm\">Confirm password</label><input id=\"confirm\" name=\"confirm\" type=\"password\" autocomplete=\"new-password\" required minlength=\"8\">\
+         <button type=\"submit\" id=\"create-account\">Create account</button></form>",
+        esc(p.token),
+        esc(p.csrf),
+        esc(p.email)
+    ));
+    page(StatusCode::OK, "Invitation", &body)
+}
+
+/// After the account was created from an invitation.
+pub fn invitation_done(organization: &str, email: &str) -> Response {
+    let body = format!(
+        "<h1>Your account is ready</h1><p class=\"sub\">You joined {} as <strong>{}</strong>.</p>\
+         <p>Sign in with the console or with <code>latchkey login</code>.</p>",
+        esc(organization),
+        esc(email)
+    );
+    page(StatusCode::OK, "Account ready", &body)
 }
