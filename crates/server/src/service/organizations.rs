@@ -46,6 +46,9 @@ pub async fn create(
     )?;
     let org = insert(state.store.as_ref(), name).await?;
     super::platform_zone::ensure(state, &org).await?;
+    if let Some(zone) = state.store.get_zone(&org.zone_id).await? {
+        super::policy_attest::seed_defaults(state, &zone).await?;
+    }
     Ok(org)
 }
 
