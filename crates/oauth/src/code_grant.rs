@@ -220,6 +220,7 @@ async fn issue(
         Some(r) => r,
         None => new_refresh(s, zone, family, &grant).await?,
     };
+    s.audit.sign_in(&zone.zone, user.id.as_str(), &audiences);
     let wants_openid = grant
         .scope
         .as_deref()

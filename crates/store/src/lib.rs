@@ -7,6 +7,7 @@
 mod access;
 pub mod admin;
 mod app_credentials;
+mod audit;
 mod applications;
 mod db;
 mod error;

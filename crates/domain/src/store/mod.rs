@@ -2,12 +2,14 @@
 //! the zone id first; organization-scoped ones the organization id first, so a caller cannot
 //! forget the tenant. Anything that must be atomic is one method.
 
+mod audit;
 mod directory;
 mod identity;
 mod login;
 mod organization;
 mod policy;
 
+pub use audit::*;
 pub use directory::*;
 pub use identity::*;
 pub use login::*;
@@ -34,6 +36,7 @@ pub trait Store:
     + LoginStore
     + InvitationStore
     + PolicyStore
+    + AuditStore
 {
     /// Closes connections cleanly (checkpointing SQLite's WAL).
     async fn close(&self);
