@@ -100,9 +100,7 @@ impl AuditLog {
             object_type: Some("user".into()),
             object_id: Some(user_id.to_owned()),
             zone_id: Some(zone.id.clone()),
-            request_id: meta
-                .as_ref()
-                .map_or_else(new_id, |m| m.request_id.clone()),
+            request_id: meta.as_ref().map_or_else(new_id, |m| m.request_id.clone()),
             source_address: meta.and_then(|m| m.source_address),
             outcome: Outcome::Success,
             status: 200,
@@ -178,7 +176,10 @@ mod tests {
             request_id: "req-1".into(),
             source_address: Some("10.0.0.1".into()),
         };
-        in_request(meta, async { log.sign_in(&zone(OwnerType::Platform), "u1", &api) }).await;
+        in_request(meta, async {
+            log.sign_in(&zone(OwnerType::Platform), "u1", &api)
+        })
+        .await;
         let events = recorded(&log);
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].action, SIGN_IN);

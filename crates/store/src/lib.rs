@@ -7,8 +7,8 @@
 mod access;
 pub mod admin;
 mod app_credentials;
-mod audit;
 mod applications;
+mod audit;
 mod db;
 mod error;
 mod grant_rows;

@@ -36,6 +36,7 @@ impl FromRequestParts<AppState> for Auth {
             .store
             .find_principal(&hash, Timestamp::now())
             .await?
+            .inspect(|p| crate::audit::identify(&parts.extensions, p))
             .map(Auth)
             .ok_or_else(|| {
                 ApiError::unauthenticated("the bearer token is invalid, expired or revoked")
