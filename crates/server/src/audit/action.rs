@@ -239,7 +239,7 @@ mod tests {
         );
         assert_eq!(x.action, "invitations.accept");
         assert_eq!(x.object_type, "invitation");
-        assert_eq!((x.object_id, x.id_from_response), (None, false));
+        assert_eq!((x.object_id.as_deref(), x.id_from_response), (None, false));
         assert!(!format!("{x:?}").contains("lk_inv_secret"));
 
         let x = d(Method::PUT, "/policy/bundle", "/policy/bundle");
