@@ -220,7 +220,6 @@ async fn issue(
         Some(r) => r,
         None => new_refresh(s, zone, family, &grant).await?,
     };
-    s.audit.sign_in(&zone.zone, user.id.as_str(), &audiences);
     let wants_openid = grant
         .scope
         .as_deref()
@@ -230,6 +229,7 @@ async fn issue(
     } else {
         None
     };
+    s.audit.sign_in(&zone.zone, user.id.as_str(), &audiences);
     Ok(Issued {
         access_token: access.token,
         token_type: "Bearer",
