@@ -229,6 +229,7 @@ async fn issue(
     } else {
         None
     };
+    s.audit.sign_in(&zone.zone, user.id.as_str(), &audiences);
     Ok(Issued {
         access_token: access.token,
         token_type: "Bearer",

@@ -19,7 +19,9 @@
 //! - `keys`, `zones`, `paths`, `directory_cache` — the key ring, the zone cache with its
 //!   discovery documents, endpoint paths, the token endpoint's directory cache;
 //! - `fetch`, `address` — outbound fetches and their address policy;
-//! - `passwords`, `throttle` — bounded argon2 and brute-force throttling.
+//! - `passwords`, `throttle` — bounded argon2 and brute-force throttling;
+//! - `decision_log`, `audit_log` — the buffered writers of the policy decision log and the audit
+//!   log (management writes, and sign-ins to the management API recorded by `code_grant`).
 //!
 //! It must never depend on axum or sqlx (CI checks this with `cargo tree`): no cookies, pages or
 //! status pages here, and no SQL.
@@ -27,6 +29,7 @@
 pub mod accounts;
 pub mod address;
 pub mod assertion;
+pub mod audit_log;
 pub mod authorize;
 pub mod browser;
 pub mod client;

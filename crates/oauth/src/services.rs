@@ -6,6 +6,7 @@ use std::sync::Arc;
 use latchkey_crypto::{Sealer, SecretHasher};
 use latchkey_domain::store::Store;
 
+use crate::audit_log::AuditLog;
 use crate::decision_log::DecisionLog;
 use crate::directory_cache::DirectoryCache;
 use crate::fetch::Fetcher;
@@ -32,6 +33,8 @@ pub struct Services {
     pub policies: PolicyCache,
     /// Where issuance decisions go (written in the background once started).
     pub decisions: std::sync::Arc<DecisionLog>,
+    /// Where audit events go (written in the background once started).
+    pub audit: Arc<AuditLog>,
 }
 
 impl Services {
@@ -55,6 +58,7 @@ impl Services {
             directory: DirectoryCache::default(),
             policies: PolicyCache::default(),
             decisions: std::sync::Arc::default(),
+            audit: Arc::default(),
         }
     }
 }

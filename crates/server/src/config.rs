@@ -127,6 +127,10 @@ pub struct ServeConfig {
     #[arg(long, env = "LATCHKEY_DECISION_RETENTION_DAYS", default_value_t = 30)]
     pub decision_retention_days: u32,
 
+    /// Keep the audit log this many days (0 keeps it forever).
+    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    pub audit_retention_days: u32,
+
     #[command(flatten)]
     pub smtp: smtp::SmtpConfig,
 

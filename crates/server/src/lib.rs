@@ -4,6 +4,7 @@
 //! Cedar in `latchkey-policy`, SQL in `latchkey-store`.
 
 pub mod api;
+pub mod audit;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -172,6 +173,8 @@ pub async fn prepare(
     state.decisions.start(state.store.clone());
     // Every platform zone holds the management API resource and the first-party clients.
     service::platform_zone::ensure_all(&state).await?;
+    state.audit.set_management_audience(&state.public_url);
+    state.audit.start(state.store.clone());
     // Zones created before policies existed get the platform set (idempotent).
     let seeded = service::policy_attest::seed_missing(&state).await?;
     if seeded > 0 {
@@ -196,8 +199,15 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
     let state = prepare(&config, store.clone(), public_url.clone()).await?;
     tracing::info!(address = %local, %public_url, backend = ?store.backend(), "latchkey listening");
     spawn_key_rotation(state.clone(), config.key_rotation_days);
-    spawn_purge(state.clone(), config.decision_retention_days);
+    spawn_purge(
+        state.clone(),
+        Retention {
+            decisions_days: config.decision_retention_days,
+            audit_days: config.audit_retention_days,
+        },
+    );
     let decisions = state.decisions.clone();
+    let audit = state.audit.clone();
     let app = routes::app_with(
         state,
         std::time::Duration::from_millis(config.request_timeout_ms),
@@ -208,6 +218,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
     };
     transport::serve(listener, app, limits, shutdown_signal()).await;
     decisions.flush(store.as_ref()).await;
+    audit.flush(store.as_ref()).await;
     store.close().await;
     tracing::info!("latchkey stopped cleanly");
     Ok(())
@@ -231,19 +242,35 @@ fn spawn_key_rotation(state: AppState, days: u32) {
     });
 }
 
+/// How long the logs are kept, in days (0 keeps them forever).
+#[derive(Debug, Clone, Copy)]
+struct Retention {
+    decisions_days: u32,
+    audit_days: u32,
+}
+
+/// The time before which a log kept `days` days is purged, unless it is kept forever.
+fn purge_before(days: u32) -> Option<latchkey_domain::Timestamp> {
+    (days > 0).then(|| latchkey_domain::Timestamp::now().plus_seconds(-i64::from(days) * 86_400))
+}
+
 /// Deletes expired pending authorization requests, codes, upstream states and refresh tokens
-/// every ten minutes, so abandoned browser flows never accumulate.
-fn spawn_purge(state: AppState, decision_retention_days: u32) {
+/// every ten minutes, so abandoned browser flows never accumulate, and decisions and audit events
+/// past their retention.
+fn spawn_purge(state: AppState, retention: Retention) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
-            if decision_retention_days > 0 {
-                let keep = i64::from(decision_retention_days) * 86_400;
-                let before = latchkey_domain::Timestamp::now().plus_seconds(-keep);
-                if let Err(e) = state.store.purge_decisions(before).await {
-                    tracing::warn!(error = %e, "purging old policy decisions failed");
-                }
+            if let Some(before) = purge_before(retention.decisions_days)
+                && let Err(e) = state.store.purge_decisions(before).await
+            {
+                tracing::warn!(error = %e, "purging old policy decisions failed");
+            }
+            if let Some(before) = purge_before(retention.audit_days)
+                && let Err(e) = state.store.purge_audit_events(before).await
+            {
+                tracing::warn!(error = %e, "purging old audit events failed");
             }
             match state
                 .store

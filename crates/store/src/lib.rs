@@ -8,6 +8,7 @@ mod access;
 pub mod admin;
 mod app_credentials;
 mod applications;
+mod audit;
 mod db;
 mod error;
 mod grant_rows;

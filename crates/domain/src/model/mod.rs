@@ -2,6 +2,7 @@
 //! server crate; these types carry no HTTP concerns.
 
 pub mod access;
+pub mod audit;
 pub mod directory;
 pub mod identity;
 pub mod keys;

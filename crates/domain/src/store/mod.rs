@@ -2,6 +2,7 @@
 //! the zone id first; organization-scoped ones the organization id first, so a caller cannot
 //! forget the tenant. Anything that must be atomic is one method.
 
+mod audit;
 mod directory;
 mod identity;
 mod login;
@@ -9,6 +10,7 @@ mod members;
 mod organization;
 mod policy;
 
+pub use audit::*;
 pub use directory::*;
 pub use identity::*;
 pub use login::*;
@@ -37,6 +39,7 @@ pub trait Store:
     + InvitationStore
     + MemberStore
     + PolicyStore
+    + AuditStore
 {
     /// Closes connections cleanly (checkpointing SQLite's WAL).
     async fn close(&self);

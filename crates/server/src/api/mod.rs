@@ -1,6 +1,7 @@
 //! The management API's wire types: request bodies as the SDK sends them and response models as
 //! it parses them (spec/management-api.md §4), with their OpenAPI schemas.
 
+pub mod audit;
 pub mod directory;
 pub mod envelope;
 pub mod identity;

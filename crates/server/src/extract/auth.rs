@@ -53,7 +53,9 @@ impl FromRequestParts<AppState> for Auth {
         if let Some(found) = parts.extensions.get::<Auth>() {
             return Ok(found.clone());
         }
-        Ok(Auth(Self::resolve(state, &parts.headers).await?))
+        let who = Self::resolve(state, &parts.headers).await?;
+        crate::audit::identify(&parts.extensions, &who);
+        Ok(Auth(who))
     }
 }
 

@@ -39,6 +39,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let (org, zone) = (param("organization_id"), param("zone_id"));
     match admit(&state, &parts.headers, op, org, zone).await {
         Ok((who, grants)) => {
+            crate::audit::identify(&parts.extensions, &who);
             parts.extensions.insert(Auth(who));
             parts.extensions.insert(grants);
             next.run(Request::from_parts(parts, body)).await

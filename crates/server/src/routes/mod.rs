@@ -1,10 +1,12 @@
 //! The HTTP surface: one module per resource, each with its own `router()`. `app()` assembles
 //! them with the shared middleware (body limit, the edge of `edge.rs`: header limits, timeout and
-//! JSON error bodies, tracing, panic catching) and collects the OpenAPI document served at
+//! JSON error bodies, tracing, panic catching, the request id), audits the management routes'
+//! writes (`crate::audit`) and collects the OpenAPI document served at
 //! `/openapi.json`.
 
 mod app_credentials;
 mod applications;
+mod audit_events;
 mod docs;
 pub mod edge;
 pub mod guard;
@@ -66,6 +68,7 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         .merge(identity::router())
         .merge(invitations::router())
         .merge(members::router())
+        .merge(audit_events::router())
         .merge(policies::router())
         .merge(policy_sets::router())
         .merge(policy_decisions::router())
@@ -81,6 +84,11 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
     let zone_domain = state.zone_domain.clone();
     // Behind an Arc: axum clones a middleware's state per request, and the cache is many mokas.
     let directory = std::sync::Arc::new(state.directory.clone());
+    // Every management route is audited (writes only); the zone endpoints are not.
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::audit::record,
+    ));
     let inner = router
         .merge(crate::routes::zone::router())
         .merge(sa_token::router())
@@ -103,7 +111,8 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::debug_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
-        }));
+        }))
+        .layer(axum::middleware::from_fn(crate::audit::request_id::assign));
     let rewrite = move |mut req: Request| {
         let host = req
             .headers()

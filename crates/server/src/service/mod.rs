@@ -4,6 +4,7 @@
 pub mod access;
 pub mod app_credentials;
 pub mod applications;
+pub mod audit;
 pub mod authz;
 pub mod bootstrap;
 pub mod identity;

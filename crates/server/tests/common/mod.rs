@@ -114,6 +114,7 @@ impl TestApp {
             allow_private_fetch: Some(true),
             key_rotation_days: 0,
             decision_retention_days: 30,
+            audit_retention_days: 365,
             max_connections: 64,
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 30_000,

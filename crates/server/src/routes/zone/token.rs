@@ -33,12 +33,19 @@ pub fn authorization(headers: &HeaderMap) -> Option<&str> {
 pub async fn token(
     State(s): State<AppState>,
     Path(zone): Path<String>,
+    ext: axum::http::Extensions,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ZoneError> {
     let zone = s.zone(&zone).await?;
     let mut request = TokenRequest::parse(&body)?;
     request.client.authorization(authorization(&headers));
-    let issued = latchkey_oauth::token::issue(&s, &zone, request).await?;
+    // The request a sign-in to the management API is audited under.
+    let meta = latchkey_oauth::audit_log::RequestMeta {
+        request_id: crate::audit::request_id::of(&ext),
+        source_address: Some(crate::extract::client_ip(&ext).to_string()),
+    };
+    let issue = latchkey_oauth::token::issue(&s, &zone, request);
+    let issued = latchkey_oauth::audit_log::in_request(meta, issue).await?;
     Ok(no_store(issued))
 }
