@@ -1,6 +1,8 @@
 //! Email and password accounts of a zone: sign-in (throttled per account and per source
 //! address, bounded password work) and sign-up (open, or by invitation link in zones that
-//! require one). What the sign-in form shows for each refusal is decided here.
+//! require one). What the sign-in form shows for each refusal is decided here. [`admit`] is the
+//! one way an invited person's account is made (email sign-up here, a first SSO sign-in in
+//! `federation::signin`): it spends the invitation.
 
 use std::net::IpAddr;
 
@@ -87,7 +89,7 @@ fn plausible_email(email: &str) -> bool {
 
 /// The pending invitation the sign-in request carries, if it admits `email` to this zone's
 /// organization.
-async fn invitation_for(
+pub async fn invitation_for(
     s: &Services,
     zone: &ZoneEntry,
     req: &AuthRequest,
@@ -144,7 +146,18 @@ pub async fn sign_up(
         passwords::HashError::Busy => Refusal::Busy,
         passwords::HashError::Failed => FAILED,
     })?;
-    if let Some(inv) = &invitation {
+    let user = new_user(zone, email, Some(hash), invitation.is_some()).map_err(|_| FAILED)?;
+    admit(s, user, invitation.as_ref()).await
+}
+
+/// Creates the account `user`, spending `invitation` (once: an invitation already used is
+/// refused and nothing is created).
+pub async fn admit(
+    s: &Services,
+    user: User,
+    invitation: Option<&Invitation>,
+) -> Result<User, Refusal> {
+    if let Some(inv) = invitation {
         let spent = s
             .store
             .set_invitation_status(&inv.organization_id, &inv.id, "accepted", Timestamp::now())
@@ -154,19 +167,20 @@ pub async fn sign_up(
             return Err(Refusal::Message("This invitation was already used."));
         }
     }
-    insert(s, zone, email, hash, invitation.is_some()).await
+    s.store.insert_user(&user).await.map_err(|_| FAILED)?;
+    Ok(user)
 }
 
-async fn insert(
-    s: &Services,
+/// A new active account of the zone (not stored), its identifier its fresh id.
+fn new_user(
     zone: &ZoneEntry,
     email: &str,
-    password_hash: String,
+    password_hash: Option<String>,
     verified: bool,
-) -> Result<User, Refusal> {
+) -> Result<User, latchkey_crypto::CryptoError> {
     let now = Timestamp::now();
-    let id = latchkey_crypto::random::id().map_err(|_| FAILED)?;
-    let user = User {
+    let id = latchkey_crypto::random::id()?;
+    Ok(User {
         zone_id: zone.zone.id.clone(),
         id: UserId::new(&id),
         organization_id: zone.zone.organization_id.clone(),
@@ -179,10 +193,8 @@ async fn insert(
         issuer: None,
         provider_id: None,
         subject: None,
-        password_hash: Some(password_hash),
+        password_hash,
         created_at: now,
         updated_at: now,
-    };
-    s.store.insert_user(&user).await.map_err(|_| FAILED)?;
-    Ok(user)
+    })
 }

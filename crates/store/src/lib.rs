@@ -28,6 +28,7 @@ mod providers;
 mod refresh;
 mod resources;
 mod service_accounts;
+mod sso;
 mod sql;
 mod vault;
 mod zones;

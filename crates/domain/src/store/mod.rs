@@ -33,6 +33,7 @@ pub trait Store:
     + KeyStore
     + LoginStore
     + InvitationStore
+    + SsoConnectionStore
     + PolicyStore
 {
     /// Closes connections cleanly (checkpointing SQLite's WAL).
