@@ -28,8 +28,8 @@ mod providers;
 mod refresh;
 mod resources;
 mod service_accounts;
-mod sso;
 mod sql;
+mod sso;
 mod vault;
 mod zones;
 

@@ -200,16 +200,8 @@ pub(crate) async fn delete_in(
     zone: &ZoneId,
     id: &ProviderId,
 ) -> Result<bool, StoreError> {
-    let creds = users_of(
-        tx,
-        "application_credentials",
-        "provider_id",
-        zone,
-        id,
-    )
-    .await?;
-    let resources =
-        users_of(tx, "resources", "credential_provider_id", zone, id).await?;
+    let creds = users_of(tx, "application_credentials", "provider_id", zone, id).await?;
+    let resources = users_of(tx, "resources", "credential_provider_id", zone, id).await?;
     if !creds.is_empty() || !resources.is_empty() {
         let mut users = Vec::new();
         if !creds.is_empty() {

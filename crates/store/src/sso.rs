@@ -123,12 +123,7 @@ impl SsoConnectionStore for SqlStore {
     ) -> Result<(), StoreError> {
         let mut w = self.db.write().await?;
         let keys = vec![("organization_id", c.organization_id.as_str().into())];
-        if !touched(
-            &mut *w.tx,
-            &update_row("sso_connections", values(c), keys),
-        )
-        .await?
-        {
+        if !touched(&mut *w.tx, &update_row("sso_connections", values(c), keys)).await? {
             return Err(StoreError::NotFound(format!(
                 "the SSO connection of organization `{}`",
                 c.organization_id

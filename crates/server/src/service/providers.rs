@@ -159,7 +159,9 @@ pub(crate) fn seal_client_secret(
             format!("must be 1 to {SECRET_MAX} bytes"),
         ));
     }
-    Ok(state.sealer.seal(&seal_context(zone, id), value.as_bytes())?)
+    Ok(state
+        .sealer
+        .seal(&seal_context(zone, id), value.as_bytes())?)
 }
 
 /// Checks a provider's `client_id` (1–255 characters).

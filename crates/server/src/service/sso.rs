@@ -78,9 +78,15 @@ fn check(state: &AppState, c: &SsoConnection, org: &Organization) -> ApiResult<(
     let o = p.oauth2.unwrap_or_default();
     let i = p.openid.unwrap_or_default();
     for (field, url) in [
-        ("protocols.oauth2.authorization_endpoint", &o.authorization_endpoint),
+        (
+            "protocols.oauth2.authorization_endpoint",
+            &o.authorization_endpoint,
+        ),
         ("protocols.oauth2.jwks_uri", &o.jwks_uri),
-        ("protocols.oauth2.registration_endpoint", &o.registration_endpoint),
+        (
+            "protocols.oauth2.registration_endpoint",
+            &o.registration_endpoint,
+        ),
         ("protocols.oauth2.token_endpoint", &o.token_endpoint),
         ("protocols.openid.userinfo_endpoint", &i.userinfo_endpoint),
     ] {
