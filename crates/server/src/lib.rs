@@ -130,6 +130,8 @@ pub async fn prepare(
         );
     }
     state.decisions.start(state.store.clone());
+    // Every platform zone holds the management API resource and the first-party clients.
+    service::platform_zone::ensure_all(&state).await?;
     // Zones created before policies existed get the platform set (idempotent).
     let seeded = service::policy_attest::seed_missing(&state).await?;
     if seeded > 0 {

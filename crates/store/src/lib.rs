@@ -16,6 +16,7 @@ mod identity_rows;
 mod invitations;
 mod keys;
 mod login;
+mod members;
 mod meta;
 mod migrate;
 mod organizations;

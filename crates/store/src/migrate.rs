@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0009_decision_tallies.sql"),
     ),
     (
+        10,
+        "members",
+        include_str!("../migrations/0010_members.sql"),
+    ),
+    (
         11,
         "sso_connections",
         include_str!("../migrations/0011_sso_connections.sql"),
@@ -145,14 +150,10 @@ mod tests {
     use super::{MIGRATIONS, sqlite_dialect};
 
     #[test]
-    fn versions_ascend_and_files_are_not_empty() {
-        // Strictly ascending rather than consecutive: versions are reserved per branch, and one
-        // may land before a lower one (each is applied once, by membership, in this order).
-        let mut last = 0;
-        for (version, name, sql) in MIGRATIONS {
-            assert!(*version > last, "{name}: version {version} after {last}");
+    fn versions_are_consecutive_and_files_match_their_names() {
+        for (i, (version, name, sql)) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(*version, i as i64 + 1, "{name}");
             assert!(!sql.trim().is_empty(), "{name}");
-            last = *version;
         }
     }
 

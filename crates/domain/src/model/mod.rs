@@ -6,6 +6,7 @@ pub mod directory;
 pub mod identity;
 pub mod keys;
 pub mod login;
+pub mod member;
 pub mod organization;
 pub mod policy;
 pub mod service_account;

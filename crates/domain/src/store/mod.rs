@@ -5,12 +5,14 @@
 mod directory;
 mod identity;
 mod login;
+mod members;
 mod organization;
 mod policy;
 
 pub use directory::*;
 pub use identity::*;
 pub use login::*;
+pub use members::*;
 pub use organization::*;
 pub use policy::*;
 
@@ -33,6 +35,7 @@ pub trait Store:
     + KeyStore
     + LoginStore
     + InvitationStore
+    + MemberStore
     + SsoConnectionStore
     + PolicyStore
 {

@@ -15,6 +15,7 @@ use crate::api::invitation::{
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
+use crate::service::authz::Grants;
 use crate::service::{access, invitations as svc};
 use crate::state::AppState;
 
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn list(
     State(s): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     Path(org): Path<String>,
     q: QueryMap,
 ) -> ApiResult<Json<OrgList<InvitationView>>> {
@@ -39,7 +41,7 @@ async fn list(
     let perms = expand
         .iter()
         .any(|e| e == "permissions")
-        .then(|| access::permissions(&who, None));
+        .then(|| access::permissions(&grants, None));
     let now = Timestamp::now();
     Ok(Json(OrgList::from_page(page, perms, |i| {
         InvitationView::new(i, now)

@@ -7,6 +7,7 @@ mod app_credentials;
 mod applications;
 mod docs;
 pub mod edge;
+pub mod guard;
 mod health;
 mod identity;
 mod invitations;
@@ -71,6 +72,11 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         .merge(policy_bundle::router())
         .split_for_parts();
     docs::document_shared_errors(&mut openapi);
+    // Every management route passes the authorization table first.
+    let router = router.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        guard::guard,
+    ));
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     let zone_domain = state.zone_domain.clone();
     // Behind an Arc: axum clones a middleware's state per request, and the cache is many mokas.

@@ -11,6 +11,7 @@ use crate::api::envelope::OrgList;
 use crate::api::organization::{CreateOrganization, OrganizationView, UpdateOrganization};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
+use crate::service::authz::Grants;
 use crate::service::{access, organizations};
 use crate::state::AppState;
 
@@ -27,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     q: QueryMap,
 ) -> ApiResult<Json<OrgList<OrganizationView>>> {
     let expand = q.expand(EXPAND)?;
@@ -34,7 +36,7 @@ async fn list(
     let perms = expand
         .iter()
         .any(|e| e == "permissions")
-        .then(|| access::permissions(&who, None));
+        .then(|| access::permissions(&grants, None));
     Ok(Json(OrgList::from_page(page, perms, |o| {
         OrganizationView::new(o, None)
     })))
@@ -57,6 +59,7 @@ async fn create(
 async fn retrieve(
     State(state): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     Path(org): Path<String>,
     q: QueryMap,
 ) -> ApiResult<Json<OrganizationView>> {
@@ -65,7 +68,7 @@ async fn retrieve(
     let perms = expand
         .iter()
         .any(|e| e == "permissions")
-        .then(|| access::permissions(&who, None));
+        .then(|| access::permissions(&grants, None));
     Ok(Json(OrganizationView::new(org, perms)))
 }
 

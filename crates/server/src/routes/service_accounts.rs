@@ -13,6 +13,7 @@ use crate::api::service_account::{
 };
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
+use crate::service::authz::Grants;
 use crate::service::{access, service_accounts as svc};
 use crate::state::AppState;
 
@@ -30,15 +31,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
 }
 
-fn perms(
-    q: &QueryMap,
-    who: &latchkey_domain::model::access::Principal,
-) -> ApiResult<Option<crate::api::Permissions>> {
+fn perms(q: &QueryMap, grants: &Grants) -> ApiResult<Option<crate::api::Permissions>> {
     let expand = q.expand(EXPAND)?;
     Ok(expand
         .iter()
         .any(|e| e == "permissions")
-        .then(|| access::permissions(who, None)))
+        .then(|| access::permissions(grants, None)))
 }
 
 #[utoipa::path(get, path = "/organizations/{organization_id}/service-accounts", tag = "service-accounts",
@@ -47,12 +45,13 @@ fn perms(
 async fn list(
     State(s): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     Path(org): Path<String>,
     q: QueryMap,
 ) -> ApiResult<Json<OrgList<ServiceAccountView>>> {
     let expand = q.expand(EXPAND)?;
     let page = svc::list(&s, &who, &org, &q.page(&expand, &[])?).await?;
-    Ok(Json(OrgList::from_page(page, perms(&q, &who)?, |sa| {
+    Ok(Json(OrgList::from_page(page, perms(&q, &grants)?, |sa| {
         ServiceAccountView::new(sa, None)
     })))
 }
@@ -76,11 +75,12 @@ async fn create(
 async fn retrieve(
     State(s): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     Path((org, id)): Path<(String, String)>,
     q: QueryMap,
 ) -> ApiResult<Json<ServiceAccountView>> {
     let (_, sa) = svc::get(&s, &who, &org, &id).await?;
-    Ok(Json(ServiceAccountView::new(sa, perms(&q, &who)?)))
+    Ok(Json(ServiceAccountView::new(sa, perms(&q, &grants)?)))
 }
 
 #[utoipa::path(patch, path = "/organizations/{organization_id}/service-accounts/{service_account_id}", tag = "service-accounts",
@@ -116,12 +116,13 @@ async fn delete(
 async fn list_credentials(
     State(s): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     Path((org, sa)): Path<(String, String)>,
     q: QueryMap,
 ) -> ApiResult<Json<OrgList<CredentialView>>> {
     let expand = q.expand(EXPAND)?;
     let page = svc::list_credentials(&s, &who, &org, &sa, &q.page(&expand, &[])?).await?;
-    Ok(Json(OrgList::from_page(page, perms(&q, &who)?, |c| {
+    Ok(Json(OrgList::from_page(page, perms(&q, &grants)?, |c| {
         CredentialView::new(c, None)
     })))
 }
@@ -153,11 +154,12 @@ async fn create_credential(
 async fn retrieve_credential(
     State(s): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     Path((org, sa, id)): Path<(String, String, String)>,
     q: QueryMap,
 ) -> ApiResult<Json<CredentialView>> {
     let c = svc::get_credential(&s, &who, &org, &sa, &id).await?;
-    Ok(Json(CredentialView::new(c, perms(&q, &who)?)))
+    Ok(Json(CredentialView::new(c, perms(&q, &grants)?)))
 }
 
 #[utoipa::path(patch, path = "/organizations/{organization_id}/service-accounts/{service_account_id}/credentials/{credential_id}", tag = "service-accounts",

@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use latchkey_domain::model::access::Principal;
 use latchkey_domain::model::sso::SsoConnection;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -12,6 +11,7 @@ use utoipa_axum::routes;
 use crate::api::sso::{EnableSsoConnection, SsoConnectionView, UpdateSsoConnection};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
+use crate::service::authz::Grants;
 use crate::service::{access, sso};
 use crate::state::AppState;
 
@@ -22,12 +22,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The response, with the caller's permissions when `expand=permissions`.
-fn view(who: &Principal, q: &QueryMap, c: SsoConnection) -> ApiResult<Json<SsoConnectionView>> {
+fn view(grants: &Grants, q: &QueryMap, c: SsoConnection) -> ApiResult<Json<SsoConnectionView>> {
     let perms = q
         .expand(EXPAND)?
         .iter()
         .any(|e| e == "permissions")
-        .then(|| access::permissions(who, None));
+        .then(|| access::permissions(grants, None));
     Ok(Json(SsoConnectionView::new(c, perms)))
 }
 
@@ -39,13 +39,14 @@ fn view(who: &Principal, q: &QueryMap, c: SsoConnection) -> ApiResult<Json<SsoCo
 async fn enable(
     State(state): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     Path(org): Path<String>,
     q: QueryMap,
     JsonBody(body): JsonBody<EnableSsoConnection>,
 ) -> ApiResult<(StatusCode, Json<SsoConnectionView>)> {
     q.expand(EXPAND)?;
     let c = sso::enable(&state, &who, &org, body).await?;
-    Ok((StatusCode::CREATED, view(&who, &q, c)?))
+    Ok((StatusCode::CREATED, view(&grants, &q, c)?))
 }
 
 #[utoipa::path(get, path = "/organizations/{organization_id}/sso-connection", tag = "organizations",
@@ -56,12 +57,13 @@ async fn enable(
 async fn retrieve(
     State(state): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     Path(org): Path<String>,
     q: QueryMap,
 ) -> ApiResult<Json<SsoConnectionView>> {
     q.expand(EXPAND)?;
     let (_, c) = sso::get(&state, &who, &org).await?;
-    view(&who, &q, c)
+    view(&grants, &q, c)
 }
 
 #[utoipa::path(patch, path = "/organizations/{organization_id}/sso-connection", tag = "organizations",
@@ -72,13 +74,14 @@ async fn retrieve(
 async fn update(
     State(state): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     Path(org): Path<String>,
     q: QueryMap,
     JsonBody(body): JsonBody<UpdateSsoConnection>,
 ) -> ApiResult<Json<SsoConnectionView>> {
     q.expand(EXPAND)?;
     let c = sso::update(&state, &who, &org, body).await?;
-    view(&who, &q, c)
+    view(&grants, &q, c)
 }
 
 #[utoipa::path(delete, path = "/organizations/{organization_id}/sso-connection", tag = "organizations",

@@ -14,6 +14,7 @@ use crate::api::envelope::ZoneList;
 use crate::api::zone::{CreateZone, UpdateZone, ZoneView};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
+use crate::service::authz::Grants;
 use crate::service::{access, zones};
 use crate::state::AppState;
 
@@ -25,8 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(rotate_keys))
 }
 
-fn view(state: &AppState, who: &Principal, zone: Zone, with_permissions: bool) -> ZoneView {
-    let perms = with_permissions.then(|| access::permissions(who, Some(zone.owner_type)));
+fn view(state: &AppState, grants: &Grants, zone: Zone, with_permissions: bool) -> ZoneView {
+    let perms = with_permissions.then(|| access::permissions(grants, Some(&zone)));
     let issuer = state.zone_issuer(zone.id.as_str());
     ZoneView::new(zone, issuer, perms)
 }
@@ -36,6 +37,7 @@ fn view(state: &AppState, who: &Principal, zone: Zone, with_permissions: bool) -
 async fn list(
     State(s): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     q: QueryMap,
 ) -> ApiResult<Json<ZoneList<ZoneView>>> {
     let expand = q.expand(&["total_count", "permissions"])?;
@@ -49,7 +51,7 @@ async fn list(
     let zones = zones::list(&s, &who, q.get("filter[organization_id]"), filter, &page).await?;
     let perms = expand.iter().any(|e| e == "permissions");
     Ok(Json(ZoneList::from_page(zones, |z| {
-        view(&s, &who, z, perms)
+        view(&s, &grants, z, perms)
     })))
 }
 
@@ -58,10 +60,11 @@ async fn list(
 async fn create(
     State(s): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     JsonBody(body): JsonBody<CreateZone>,
 ) -> ApiResult<(StatusCode, Json<ZoneView>)> {
     let zone = zones::create(&s, &who, body).await?;
-    Ok((StatusCode::CREATED, Json(view(&s, &who, zone, false))))
+    Ok((StatusCode::CREATED, Json(view(&s, &grants, zone, false))))
 }
 
 #[utoipa::path(get, path = "/zones/{zone_id}", tag = "zones",
@@ -70,12 +73,13 @@ async fn create(
 async fn retrieve(
     State(s): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     Path(id): Path<String>,
     q: QueryMap,
 ) -> ApiResult<Json<ZoneView>> {
     let expand = q.expand(&["permissions"])?;
     let zone = access::zone(&s, &who, &id).await?;
-    Ok(Json(view(&s, &who, zone, !expand.is_empty())))
+    Ok(Json(view(&s, &grants, zone, !expand.is_empty())))
 }
 
 #[utoipa::path(patch, path = "/zones/{zone_id}", tag = "zones", params(("zone_id" = String, Path)), request_body = UpdateZone,
@@ -83,11 +87,12 @@ async fn retrieve(
 async fn update(
     State(s): State<AppState>,
     Auth(who): Auth,
+    grants: Grants,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateZone>,
 ) -> ApiResult<Json<ZoneView>> {
     let zone = zones::update(&s, &who, &id, body).await?;
-    Ok(Json(view(&s, &who, zone, false)))
+    Ok(Json(view(&s, &grants, zone, false)))
 }
 
 #[utoipa::path(delete, path = "/zones/{zone_id}", tag = "zones", params(("zone_id" = String, Path)),

@@ -4,12 +4,13 @@
 
 use latchkey_domain::id::{OrganizationId, ZoneId};
 use latchkey_domain::model::OwnerType;
-use latchkey_domain::model::access::Principal;
+use latchkey_domain::model::access::{OrgRole, Principal};
 use latchkey_domain::model::organization::Organization;
 use latchkey_domain::model::zone::Zone;
 
 use crate::api::Permissions;
 use crate::error::{ApiError, ApiResult};
+use crate::service::authz::{Grants, Scope};
 use crate::state::AppState;
 
 /// Resolves an `{organization_id}` path value (id or label) the principal may act on.
@@ -68,33 +69,48 @@ fn denied(kind: &str, id: &str) -> ApiError {
     ApiError::forbidden(format!("{kind} `{id}` is not accessible to this principal"))
 }
 
-/// The caller's effective permissions, for `expand=permissions`.
-pub fn permissions(who: &Principal, owner: Option<OwnerType>) -> Permissions {
-    let admin = who.is_platform_admin();
-    let writable = owner != Some(OwnerType::Platform);
-    let entry = |pairs: &[(&str, bool)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
-    let mut p = Permissions::new();
-    p.insert(
-        "organizations".into(),
-        entry(&[("read", true), ("update", true), ("create", admin)]),
-    );
-    p.insert(
-        "service_accounts".into(),
-        entry(&[
-            ("read", true),
-            ("create", true),
-            ("update", true),
-            ("delete", true),
-        ]),
-    );
-    p.insert(
-        "zones".into(),
-        entry(&[
-            ("read", true),
-            ("create", true),
-            ("update", writable),
-            ("delete", writable),
-        ]),
-    );
+/// What `who` holds: a person's organization role and (for `org_member`s) zone roles.
+pub async fn grants(state: &AppState, who: &Principal) -> ApiResult<Grants> {
+    let zones = match who {
+        Principal::User {
+            organization_id,
+            user_id,
+            role: Some(OrgRole::OrgMember),
+            ..
+        } => state.store.zone_roles(organization_id, user_id).await?,
+        _ => Vec::new(),
+    };
+    Ok(Grants::of(who, zones))
+}
+
+/// Whether the `{organization_id}` path value `id_or_label` names `org`.
+pub async fn names_organization(
+    state: &AppState,
+    org: &OrganizationId,
+    id_or_label: &str,
+) -> ApiResult<bool> {
+    if org.as_str() == id_or_label {
+        return Ok(true);
+    }
+    Ok(state
+        .store
+        .find_organization_by_label(id_or_label)
+        .await?
+        .is_some_and(|o| &o.id == org))
+}
+
+/// The caller's effective permissions, for `expand=permissions`: on the organization (`None`)
+/// or on a zone, from the authorization table. Platform-owned zones cannot be changed.
+pub fn permissions(grants: &Grants, zone: Option<&Zone>) -> Permissions {
+    let Some(zone) = zone else {
+        return grants.permissions(Scope::Organization, None);
+    };
+    let mut p = grants.permissions(Scope::Zone, Some(&zone.id));
+    if zone.owner_type == OwnerType::Platform
+        && let Some(z) = p.get_mut("zones")
+    {
+        z.insert("update".into(), false);
+        z.insert("delete".into(), false);
+    }
     p
 }

@@ -33,7 +33,14 @@ pub async fn create(
         "name",
         body.name.unwrap_or_else(|| "Organization".to_owned()),
     )?;
-    insert(state.store.as_ref(), name).await
+    let org = insert(state.store.as_ref(), name).await?;
+    super::platform_zone::ensure(state, &org).await?;
+    // Like every zone, the platform zone decides issuance with the platform policy set (start-up
+    // seeds zones made before; without it nobody could get a token for the management API).
+    if let Some(zone) = state.store.get_zone(&org.zone_id).await? {
+        super::policy_attest::seed_defaults(state, &zone).await?;
+    }
+    Ok(org)
 }
 
 /// Creates an organization named `name` with its platform zone.
@@ -49,6 +56,7 @@ pub async fn insert(store: &dyn Store, name: String) -> ApiResult<Organization> 
     );
     zone.owner_type = OwnerType::Platform;
     zone.slug = "platform".to_owned();
+    zone.requires_invitation = true;
     let org = Organization {
         id,
         label: text::slugify(&name, "org"),

@@ -17,7 +17,6 @@ use latchkey_policy::bundle::etag_matches;
 use latchkey_policy::bundle::{Bundle, BundleError, BundleManifest, BundlePolicy, SchemaRef};
 use latchkey_policy::tarball;
 use latchkey_policy::validate::ValidatedPolicy;
-use serde_json::Value;
 
 use super::policy_bundle_write::{
     Caller, add_version, bundle_invalid, entry, new_policy, pin, precondition_failed, seed,
@@ -30,44 +29,13 @@ use crate::state::AppState;
 /// anything else is 401.
 pub async fn caller(state: &AppState, token: Option<&str>) -> ApiResult<Caller> {
     let denied = || ApiError::unauthenticated("a user access token issued by a zone is required");
-    let token = token.ok_or_else(denied)?;
-    let unverified = latchkey_crypto::jws::Compact::parse(token).ok_or_else(denied)?;
-    let iss = unverified
-        .claims
-        .get("iss")
-        .and_then(Value::as_str)
+    let found = super::principals::zone_user(state, token.ok_or_else(denied)?)
+        .await?
         .ok_or_else(denied)?;
-    let zone_id = zone_of_issuer(state, iss).ok_or_else(denied)?;
-    let zone = state.zone(&zone_id).await.map_err(|_| denied())?;
-    let claims = latchkey_oauth::grants::verify_zone_token(&state.services, &zone, token)
-        .await
-        .ok_or_else(denied)?;
-    if claims.get("sub_profile").and_then(Value::as_str) != Some("user") {
-        return Err(denied());
-    }
-    let sub = claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .ok_or_else(denied)?;
-    let user = latchkey_oauth::decide::user_by_identifier(&state.services, &zone, sub)
-        .await
-        .map_err(|_| ApiError::internal())?
-        .filter(|u| u.status == "active")
-        .ok_or_else(denied)?;
-    Ok(Caller { zone, user })
-}
-
-/// The zone id an issuer names, if it is this server's issuer for that zone.
-fn zone_of_issuer(state: &AppState, iss: &str) -> Option<String> {
-    let path_mode = format!("{}/z/", state.public_url);
-    let id = match iss.strip_prefix(&path_mode) {
-        Some(rest) => rest.to_owned(),
-        None => {
-            let url = url::Url::parse(iss).ok()?;
-            url.host_str()?.split('.').next()?.to_owned()
-        }
-    };
-    (!id.is_empty() && state.zone_issuer(&id) == iss).then_some(id)
+    Ok(Caller {
+        zone: found.zone,
+        user: found.user,
+    })
 }
 
 /// The caller's unarchived user set, if any: the newest bound one of its name (archiving unbinds,
