@@ -1,7 +1,10 @@
 //! Email and password accounts of a zone: sign-in (throttled per account and per source
 //! address, bounded password work) and sign-up (open, or by invitation in zones that require
-//! one: the invitation comes from the sign-in link or from the invitation page, and is spent
-//! here). What the sign-in and invitation forms show for each refusal is decided here.
+//! one: the invitation comes from the sign-in link or from the invitation page). What the
+//! sign-in and invitation forms show for each refusal is decided here. [`admit`] is the one way
+//! an invited person's account is made (email sign-up here, a first SSO sign-in in
+//! `federation::signin`): it spends the invitation, and in an organization's platform zone that
+//! makes the person a member of the organization in the same transaction.
 
 use std::net::IpAddr;
 
@@ -88,7 +91,7 @@ fn plausible_email(email: &str) -> bool {
 
 /// The pending invitation whose token hashes to `token_hash`, if it admits `email` to this
 /// zone's organization.
-async fn invitation_for(
+pub async fn invitation_for(
     s: &Services,
     zone: &ZoneEntry,
     token_hash: Option<&str>,
@@ -146,47 +149,47 @@ pub async fn sign_up(
         passwords::HashError::Busy => Refusal::Busy,
         passwords::HashError::Failed => FAILED,
     })?;
-    let user = new_user(zone, email, hash, invitation.is_some())?;
-    if let Some(inv) = &invitation
-        && !spend_invitation(s, zone, inv, &user)
-            .await
-            .map_err(|_| FAILED)?
-    {
-        return Err(Refusal::Message("This invitation was already used."));
+    let user = new_user(zone, email, Some(hash), invitation.is_some()).map_err(|_| FAILED)?;
+    admit(s, zone, user, invitation.as_ref()).await
+}
+
+/// Creates the account `user`, spending `invitation` (once: an invitation already used is
+/// refused and nothing is created). In the organization's platform zone, spending it is
+/// accepting it: the person joins the organization with the invited role.
+pub async fn admit(
+    s: &Services,
+    zone: &ZoneEntry,
+    user: User,
+    invitation: Option<&Invitation>,
+) -> Result<User, Refusal> {
+    if let Some(inv) = invitation {
+        let now = Timestamp::now();
+        let spent = if zone.zone.owner_type == OwnerType::Platform {
+            s.store
+                .accept_invitation(inv, &user.id, &user.email, now)
+                .await
+        } else {
+            s.store
+                .set_invitation_status(&inv.organization_id, &inv.id, "accepted", now)
+                .await
+        };
+        if !spent.map_err(|_| FAILED)? {
+            return Err(Refusal::Message("This invitation was already used."));
+        }
     }
     s.store.insert_user(&user).await.map_err(|_| FAILED)?;
     Ok(user)
 }
 
-/// Spends `inv` for `user`. In the organization's platform zone that is accepting it: the
-/// person becomes a member of the organization with the invited role, in the same transaction.
-/// False when it was no longer pending.
-pub async fn spend_invitation(
-    s: &Services,
-    zone: &ZoneEntry,
-    inv: &Invitation,
-    user: &User,
-) -> Result<bool, latchkey_domain::StoreError> {
-    let now = Timestamp::now();
-    if zone.zone.owner_type == OwnerType::Platform {
-        s.store
-            .accept_invitation(inv, &user.id, &user.email, now)
-            .await
-    } else {
-        s.store
-            .set_invitation_status(&inv.organization_id, &inv.id, "accepted", now)
-            .await
-    }
-}
-
+/// A new active account of the zone (not stored), its identifier its fresh id.
 fn new_user(
     zone: &ZoneEntry,
     email: &str,
-    password_hash: String,
+    password_hash: Option<String>,
     verified: bool,
-) -> Result<User, Refusal> {
+) -> Result<User, latchkey_crypto::CryptoError> {
     let now = Timestamp::now();
-    let id = latchkey_crypto::random::id().map_err(|_| FAILED)?;
+    let id = latchkey_crypto::random::id()?;
     Ok(User {
         zone_id: zone.zone.id.clone(),
         id: UserId::new(&id),
@@ -200,7 +203,7 @@ fn new_user(
         issuer: None,
         provider_id: None,
         subject: None,
-        password_hash: Some(password_hash),
+        password_hash,
         created_at: now,
         updated_at: now,
     })

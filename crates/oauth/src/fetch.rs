@@ -94,6 +94,12 @@ impl Fetcher {
         }
     }
 
+    /// Whether the operator lets fetches reach private and loopback addresses
+    /// (`--allow-private-fetch`).
+    pub fn allows_private(&self) -> bool {
+        self.allow_private
+    }
+
     /// Checks a URL against the address policy before any request is made.
     fn check(&self, url: &str) -> Result<url::Url, FetchError> {
         let parsed =

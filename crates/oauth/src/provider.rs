@@ -58,7 +58,8 @@ pub struct UpstreamAsk {
 }
 
 /// The query of an upstream authorization request, with the provider's quirks: its scope
-/// parameter and separator, PKCE, the resource parameter when enabled, and extra parameters.
+/// parameter and separator, PKCE, the resource parameter when enabled, and extra parameters
+/// (which cannot override any of those).
 pub fn authorize_params(o: &ProviderOAuth2, ask: UpstreamAsk) -> Vec<(String, String)> {
     let mut params: Vec<(String, String)> = vec![
         ("response_type".into(), "code".into()),
@@ -88,8 +89,11 @@ pub fn authorize_params(o: &ProviderOAuth2, ask: UpstreamAsk) -> Vec<(String, St
             r,
         ));
     }
+    // Extra parameters never replace or repeat the protocol's own (state, nonce, PKCE, …).
     for (k, v) in o.authorization_parameters.clone().unwrap_or_default() {
-        params.push((k, v));
+        if !params.iter().any(|(name, _)| *name == k) {
+            params.push((k, v));
+        }
     }
     params
 }
@@ -215,6 +219,46 @@ mod tests {
             !p.contains_key("resource") && !p.contains_key("code_challenge"),
             "resource only when enabled; PKCE only when asked"
         );
+    }
+
+    #[test]
+    fn extra_parameters_never_override_the_protocol() {
+        let o = ProviderOAuth2 {
+            authorization_parameters: Some(
+                [
+                    ("state", "evil"),
+                    ("nonce", "n2"),
+                    ("code_challenge", "x"),
+                    ("redirect_uri", "https://evil"),
+                    ("hd", "example.com"),
+                ]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into(),
+            ),
+            ..ProviderOAuth2::default()
+        };
+        let ask = UpstreamAsk {
+            client_id: "c".into(),
+            redirect_uri: "https://z/cb".into(),
+            state: "st".into(),
+            scopes: vec!["openid".into()],
+            verifier: Some("v".repeat(43)),
+            nonce: Some("n".into()),
+            resource: None,
+        };
+        let params = authorize_params(&o, ask);
+        let values = |k: &str| -> Vec<&str> {
+            params
+                .iter()
+                .filter(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+                .collect()
+        };
+        assert_eq!(values("state"), ["st"]);
+        assert_eq!(values("nonce"), ["n"]);
+        assert_eq!(values("redirect_uri"), ["https://z/cb"]);
+        assert_eq!(values("code_challenge"), [s256(&"v".repeat(43)).as_str()]);
+        assert_eq!(values("hd"), ["example.com"]);
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod refresh;
 mod resources;
 mod service_accounts;
 mod sql;
+mod sso;
 mod vault;
 mod zones;
 

@@ -63,6 +63,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0010_members.sql"),
     ),
     (
+        11,
+        "sso_connections",
+        include_str!("../migrations/0011_sso_connections.sql"),
+    ),
+    (
         12,
         "audit_events",
         include_str!("../migrations/0012_audit_events.sql"),

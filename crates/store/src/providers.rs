@@ -145,34 +145,102 @@ async fn users_of(
         .store()
 }
 
-#[async_trait]
-impl ProviderStore for SqlStore {
-    async fn create_provider(&self, mut p: Provider) -> Result<Provider, StoreError> {
-        let mut w = self.db.write().await?;
-        p.slug = unique_slug(
-            &self.db,
-            &mut w.tx,
-            "providers",
-            "slug",
-            Some(("zone_id", p.zone_id.as_str())),
-            &p.slug,
-        )
-        .await?;
-        let mut row = vec![
-            ("zone_id", p.zone_id.as_str().into()),
-            ("id", p.id.as_str().into()),
-            ("organization_id", p.organization_id.as_str().into()),
-            ("slug", (&p.slug).into()),
-            ("owner_type", p.owner_type.as_str().into()),
-            ("type", p.kind.as_str().into()),
-            ("created_at", p.created_at.millis().into()),
-        ];
-        row.extend(values(&p));
-        insert_row("providers", row)
-            .query()
-            .execute(&mut *w.tx)
+/// Inserts a provider inside `tx`, its slug made unique in the zone.
+pub(crate) async fn insert_in(
+    db: &crate::Db,
+    tx: &mut sqlx::AnyConnection,
+    mut p: Provider,
+) -> Result<Provider, StoreError> {
+    p.slug = unique_slug(
+        db,
+        tx,
+        "providers",
+        "slug",
+        Some(("zone_id", p.zone_id.as_str())),
+        &p.slug,
+    )
+    .await?;
+    let mut row = vec![
+        ("zone_id", p.zone_id.as_str().into()),
+        ("id", p.id.as_str().into()),
+        ("organization_id", p.organization_id.as_str().into()),
+        ("slug", (&p.slug).into()),
+        ("owner_type", p.owner_type.as_str().into()),
+        ("type", p.kind.as_str().into()),
+        ("created_at", p.created_at.millis().into()),
+    ];
+    row.extend(values(&p));
+    insert_row("providers", row)
+        .query()
+        .execute(&mut *tx)
+        .await
+        .store()?;
+    Ok(p)
+}
+
+/// Replaces a provider's settings; `NotFound` when it does not exist.
+pub(crate) async fn update_in<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    exec: E,
+    p: &Provider,
+) -> Result<(), StoreError> {
+    let keys = vec![
+        ("zone_id", p.zone_id.as_str().into()),
+        ("id", p.id.as_str().into()),
+    ];
+    if !touched(exec, &update_row("providers", values(p), keys)).await? {
+        return Err(StoreError::NotFound(format!("provider `{}`", p.id)));
+    }
+    Ok(())
+}
+
+/// Deletes a provider inside `tx` once nothing needs it: users and user sessions lose the link,
+/// the zone's sign-in stops using it; `Conflict` while credentials or resources use it.
+pub(crate) async fn delete_in(
+    tx: &mut sqlx::AnyConnection,
+    zone: &ZoneId,
+    id: &ProviderId,
+) -> Result<bool, StoreError> {
+    let creds = users_of(tx, "application_credentials", "provider_id", zone, id).await?;
+    let resources = users_of(tx, "resources", "credential_provider_id", zone, id).await?;
+    if !creds.is_empty() || !resources.is_empty() {
+        let mut users = Vec::new();
+        if !creds.is_empty() {
+            users.push(format!("application credentials {}", quoted(&creds)));
+        }
+        if !resources.is_empty() {
+            users.push(format!("resources {}", quoted(&resources)));
+        }
+        return Err(StoreError::Conflict(format!(
+            "provider `{id}` is still used by {}",
+            users.join(" and ")
+        )));
+    }
+    let (z, p) = (zone.as_str().to_owned(), id.as_str().to_owned());
+    for stmt in [
+        "UPDATE users SET provider_id = NULL WHERE zone_id = $1 AND provider_id = $2",
+        // Application sessions cannot exist without their provider; user sessions lose the link.
+        "DELETE FROM sessions WHERE zone_id = $1 AND provider_id = $2 AND session_type = 'application'",
+        "UPDATE sessions SET provider_id = NULL WHERE zone_id = $1 AND provider_id = $2",
+        "UPDATE zones SET user_identity_provider_id = NULL WHERE id = $1 AND user_identity_provider_id = $2",
+    ] {
+        sqlx::query(stmt)
+            .bind(z.clone())
+            .bind(p.clone())
+            .execute(&mut *tx)
             .await
             .store()?;
+    }
+    let mut sql = Sql::new("DELETE FROM providers WHERE zone_id = ");
+    sql.bind(z).push(" AND id = ").bind(p);
+    let done = touched(&mut *tx, &sql).await?;
+    Ok(done)
+}
+
+#[async_trait]
+impl ProviderStore for SqlStore {
+    async fn create_provider(&self, p: Provider) -> Result<Provider, StoreError> {
+        let mut w = self.db.write().await?;
+        let p = insert_in(&self.db, &mut w.tx, p).await?;
         w.commit().await?;
         Ok(p)
     }
@@ -196,59 +264,12 @@ impl ProviderStore for SqlStore {
     }
 
     async fn update_provider(&self, p: &Provider) -> Result<(), StoreError> {
-        let keys = vec![
-            ("zone_id", p.zone_id.as_str().into()),
-            ("id", p.id.as_str().into()),
-        ];
-        if !touched(self.db.pool(), &update_row("providers", values(p), keys)).await? {
-            return Err(StoreError::NotFound(format!("provider `{}`", p.id)));
-        }
-        Ok(())
+        update_in(self.db.pool(), p).await
     }
 
     async fn delete_provider(&self, zone: &ZoneId, id: &ProviderId) -> Result<bool, StoreError> {
         let mut w = self.db.write().await?;
-        let creds = users_of(
-            &mut w.tx,
-            "application_credentials",
-            "provider_id",
-            zone,
-            id,
-        )
-        .await?;
-        let resources =
-            users_of(&mut w.tx, "resources", "credential_provider_id", zone, id).await?;
-        if !creds.is_empty() || !resources.is_empty() {
-            let mut users = Vec::new();
-            if !creds.is_empty() {
-                users.push(format!("application credentials {}", quoted(&creds)));
-            }
-            if !resources.is_empty() {
-                users.push(format!("resources {}", quoted(&resources)));
-            }
-            return Err(StoreError::Conflict(format!(
-                "provider `{id}` is still used by {}",
-                users.join(" and ")
-            )));
-        }
-        let (z, p) = (zone.as_str().to_owned(), id.as_str().to_owned());
-        for stmt in [
-            "UPDATE users SET provider_id = NULL WHERE zone_id = $1 AND provider_id = $2",
-            // Application sessions cannot exist without their provider; user sessions lose the link.
-            "DELETE FROM sessions WHERE zone_id = $1 AND provider_id = $2 AND session_type = 'application'",
-            "UPDATE sessions SET provider_id = NULL WHERE zone_id = $1 AND provider_id = $2",
-            "UPDATE zones SET user_identity_provider_id = NULL WHERE id = $1 AND user_identity_provider_id = $2",
-        ] {
-            sqlx::query(stmt)
-                .bind(z.clone())
-                .bind(p.clone())
-                .execute(&mut *w.tx)
-                .await
-                .store()?;
-        }
-        let mut sql = Sql::new("DELETE FROM providers WHERE zone_id = ");
-        sql.bind(z).push(" AND id = ").bind(p);
-        let done = touched(&mut *w.tx, &sql).await?;
+        let done = delete_in(&mut w.tx, zone, id).await?;
         w.commit().await?;
         Ok(done)
     }

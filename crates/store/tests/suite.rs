@@ -8,11 +8,13 @@
 mod common;
 
 use common::{new_id, org_with_zone, zone_in};
-use latchkey_domain::id::{CredentialId, OrganizationId, ServiceAccountId, ZoneId};
+use latchkey_domain::id::{CredentialId, OrganizationId, ProviderId, ServiceAccountId, ZoneId};
 use latchkey_domain::model::access::{ApiKey, Principal, ServiceAccountToken};
 use latchkey_domain::model::service_account::{ServiceAccount, ServiceAccountCredential};
+use latchkey_domain::model::sso::SsoConnection;
 use latchkey_domain::store::{
-    AccessStore, MetaStore, OrganizationStore, ServiceAccountStore, Store, ZoneFilter, ZoneStore,
+    AccessStore, MetaStore, OrganizationStore, ProviderStore, ServiceAccountStore,
+    SsoConnectionStore, Store, ZoneFilter, ZoneStore,
 };
 use latchkey_domain::{PageRequest, StoreError, Timestamp};
 use latchkey_store::SqlStore;
@@ -847,5 +849,188 @@ store_test!(
                 .is_empty(),
             "nor its keys"
         );
+    }
+);
+
+fn sso_connection(org: &latchkey_domain::model::organization::Organization) -> SsoConnection {
+    use latchkey_domain::model::sso::{SsoOAuth2, SsoOpenId, SsoProtocols};
+    let now = Timestamp::now();
+    SsoConnection {
+        organization_id: org.id.clone(),
+        id: new_id(),
+        provider_id: ProviderId::new(new_id()),
+        identifier: "https://idp.example.com".into(),
+        client_id: Some("latchkey".into()),
+        client_secret: Some(vec![1, 2, 3, 0, 255]),
+        protocols: Some(SsoProtocols {
+            oauth2: Some(SsoOAuth2 {
+                authorization_parameters: Some(
+                    [("hd".to_owned(), "example.com".to_owned())].into(),
+                ),
+                token_endpoint: Some("https://idp.example.com/token".into()),
+                ..SsoOAuth2::default()
+            }),
+            openid: Some(SsoOpenId {
+                user_identifier_claim: Some("email".into()),
+                ..SsoOpenId::default()
+            }),
+        }),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// The organization's flag, its platform zone's sign-in provider and that provider, as stored.
+async fn sso_state(
+    s: &SqlStore,
+    org: &latchkey_domain::model::organization::Organization,
+    provider: &ProviderId,
+) -> (
+    bool,
+    Option<String>,
+    Option<latchkey_domain::model::directory::Provider>,
+) {
+    let flag = s
+        .get_organization(&org.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .sso_enabled;
+    let zone = s.get_zone(&org.zone_id).await.unwrap().unwrap();
+    let p = s.get_provider(&org.zone_id, provider).await.unwrap();
+    (flag, zone.user_identity_provider_id, p)
+}
+
+store_test!(
+    sso_connection_keeps_its_provider_zone_and_flag_in_step,
+    |s: SqlStore, _url: String| async move {
+        let org = org_with_zone(&s, "Sso").await;
+        assert_eq!(s.get_sso_connection(&org.id).await.unwrap(), None);
+        let c = sso_connection(&org);
+        s.enable_sso_connection(&c, c.provider(&org.zone_id))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.get_sso_connection(&org.id).await.unwrap(),
+            Some(c.clone())
+        );
+        let (flag, login, p) = sso_state(&s, &org, &c.provider_id).await;
+        let p = p.expect("the SSO provider");
+        assert!(flag);
+        assert_eq!(login.as_deref(), Some(c.provider_id.as_str()));
+        assert_eq!(p.owner_type, latchkey_domain::model::OwnerType::Platform);
+        assert_eq!(p.identifier, c.identifier);
+        assert_eq!(p.client_secret, c.client_secret, "the same sealed bytes");
+        let o = p.protocols.as_ref().unwrap().oauth2.as_ref().unwrap();
+        assert_eq!(o.issuer, c.identifier);
+        assert_eq!(
+            o.token_endpoint.as_deref(),
+            Some("https://idp.example.com/token")
+        );
+
+        // One per organization: a second enable changes nothing.
+        let second = sso_connection(&org);
+        let refused = s
+            .enable_sso_connection(&second, second.provider(&org.zone_id))
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Conflict(_))),
+            "{refused:?}"
+        );
+        assert_eq!(
+            s.get_sso_connection(&org.id).await.unwrap(),
+            Some(c.clone())
+        );
+        assert_eq!(sso_state(&s, &org, &second.provider_id).await.2, None);
+
+        let mut changed = c.clone();
+        changed.identifier = "https://login.example.org".into();
+        changed.client_id = None;
+        changed.client_secret = None;
+        changed.protocols = None;
+        changed.updated_at = Timestamp::from_millis(c.updated_at.millis() + 5);
+        s.update_sso_connection(&changed, &changed.provider(&org.zone_id))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.get_sso_connection(&org.id).await.unwrap(),
+            Some(changed.clone())
+        );
+        let p = sso_state(&s, &org, &c.provider_id).await.2.unwrap();
+        assert_eq!(
+            (
+                p.identifier.as_str(),
+                p.client_id,
+                p.client_secret,
+                p.protocols
+            ),
+            ("https://login.example.org", None, None, None)
+        );
+
+        assert!(s.disable_sso_connection(&org.id).await.unwrap());
+        assert_eq!(s.get_sso_connection(&org.id).await.unwrap(), None);
+        assert_eq!(
+            sso_state(&s, &org, &c.provider_id).await,
+            (false, None, None)
+        );
+        assert!(!s.disable_sso_connection(&org.id).await.unwrap());
+        let missing = s
+            .update_sso_connection(&changed, &changed.provider(&org.zone_id))
+            .await;
+        assert!(
+            matches!(missing, Err(StoreError::NotFound(_))),
+            "{missing:?}"
+        );
+
+        // Enabled again afresh.
+        let third = sso_connection(&org);
+        s.enable_sso_connection(&third, third.provider(&org.zone_id))
+            .await
+            .unwrap();
+        assert!(sso_state(&s, &org, &third.provider_id).await.0);
+    }
+);
+
+store_test!(
+    sso_connections_are_per_organization_and_users_outlive_them,
+    |s: SqlStore, _url: String| async move {
+        use latchkey_domain::model::identity::User;
+        use latchkey_domain::store::IdentityStore;
+        let a = org_with_zone(&s, "Sso A").await;
+        let b = org_with_zone(&s, "Sso B").await;
+        let (ca, cb) = (sso_connection(&a), sso_connection(&b));
+        s.enable_sso_connection(&ca, ca.provider(&a.zone_id))
+            .await
+            .unwrap();
+        s.enable_sso_connection(&cb, cb.provider(&b.zone_id))
+            .await
+            .unwrap();
+        let now = Timestamp::now();
+        let user = User {
+            zone_id: a.zone_id.clone(),
+            id: latchkey_domain::id::UserId::new(new_id()),
+            organization_id: a.id.clone(),
+            email: "p@example.com".into(),
+            email_verified: true,
+            external: false,
+            identifier: new_id(),
+            status: "active".into(),
+            authenticated_at: None,
+            issuer: Some(ca.identifier.clone()),
+            provider_id: Some(ca.provider_id.clone()),
+            subject: Some("sub-1".into()),
+            password_hash: None,
+            created_at: now,
+            updated_at: now,
+        };
+        s.insert_user(&user).await.unwrap();
+
+        assert!(s.disable_sso_connection(&a.id).await.unwrap());
+        let kept = s.get_user(&a.zone_id, &user.id).await.unwrap().unwrap();
+        assert_eq!(kept.provider_id, None, "the user loses only the link");
+        assert_eq!(kept.subject.as_deref(), Some("sub-1"));
+        assert_eq!(s.get_sso_connection(&b.id).await.unwrap(), Some(cb.clone()));
+        let (flag, login, p) = sso_state(&s, &b, &cb.provider_id).await;
+        assert!(flag && login.is_some() && p.is_some());
     }
 );

@@ -11,6 +11,7 @@ pub mod member;
 pub mod organization;
 pub mod policy;
 pub mod service_account;
+pub mod sso;
 pub mod vault;
 pub mod zone;
 

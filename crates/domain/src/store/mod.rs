@@ -38,6 +38,7 @@ pub trait Store:
     + LoginStore
     + InvitationStore
     + MemberStore
+    + SsoConnectionStore
     + PolicyStore
     + AuditStore
 {

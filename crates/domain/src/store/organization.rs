@@ -5,8 +5,10 @@ use async_trait::async_trait;
 use crate::error::StoreResult;
 use crate::id::{ApiKeyId, CredentialId, OrganizationId, ServiceAccountId};
 use crate::model::access::{ApiKey, Principal, ServiceAccountToken};
+use crate::model::directory::Provider;
 use crate::model::organization::{Invitation, Organization};
 use crate::model::service_account::{ServiceAccount, ServiceAccountCredential};
+use crate::model::sso::SsoConnection;
 use crate::model::zone::Zone;
 use crate::page::{Page, PageRequest};
 use crate::time::Timestamp;
@@ -134,4 +136,28 @@ pub trait InvitationStore: Send + Sync {
         email: &str,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>>;
+}
+
+/// Organization SSO connections (one per organization), each kept in step with the platform-zone
+/// provider it projects (`SsoConnection::provider`), the zone's `user_identity_provider_id` and
+/// `Organization.sso_enabled`: every method changes all of them in one transaction.
+#[async_trait]
+pub trait SsoConnectionStore: Send + Sync {
+    async fn get_sso_connection(&self, org: &OrganizationId) -> StoreResult<Option<SsoConnection>>;
+    /// Stores the connection and its `provider`, points the provider's zone's sign-in at it and
+    /// sets `sso_enabled`; `Conflict` when the organization already has one.
+    async fn enable_sso_connection(
+        &self,
+        connection: &SsoConnection,
+        provider: Provider,
+    ) -> StoreResult<()>;
+    /// Replaces the connection and its provider's settings.
+    async fn update_sso_connection(
+        &self,
+        connection: &SsoConnection,
+        provider: &Provider,
+    ) -> StoreResult<()>;
+    /// Removes the connection and its provider (the zone's sign-in falls back to its own
+    /// accounts; users keep their records) and clears `sso_enabled`; false when there was none.
+    async fn disable_sso_connection(&self, org: &OrganizationId) -> StoreResult<bool>;
 }

@@ -1,5 +1,14 @@
 //! Signing users in through the zone's identity provider: the provider, the hop's pending state
 //! and scopes, verifying the upstream ID token, and finding or creating the zone user.
+//!
+//! **Organization SSO.** A platform-owned sign-in provider is an organization's SSO connection
+//! (kept by the management API's `service::sso` in the organization's platform zone). Through it,
+//! a person the zone does not know yet (no user with the provider's issuer and that `sub`) gets
+//! an account only when the authorize request carried a pending invitation of the organization
+//! for the email the provider asserts (`invitation=<token>`); the invitation is spent exactly as
+//! an email sign-up spends it (`accounts::admit`). Anyone else is refused with a page saying so.
+//! People already known sign in whatever their invitations. Through a customer's own provider,
+//! first sign-ins create the user as before.
 
 use latchkey_crypto::jws::Compact;
 use latchkey_domain::Timestamp;
@@ -10,7 +19,10 @@ use latchkey_domain::store::UserFilter;
 use latchkey_domain::{ListFilter, PageRequest};
 use serde_json::Value;
 
+use latchkey_domain::model::OwnerType;
+
 use super::{Failed, Pending, Returned, failed};
+use crate::accounts::{self, Refusal};
 use crate::provider::{endpoint, issuer_of};
 use crate::services::Services;
 use crate::zones::ZoneEntry;
@@ -21,7 +33,12 @@ pub enum SignInError {
     Failed(Failed),
     /// The account exists but is not active.
     Disabled,
+    /// No account may be made for this person (shown on the error page).
+    Refused(&'static str),
 }
+
+/// Shown to a person the organization's SSO admits without an invitation.
+pub const NOT_INVITED: &str = "Your account at the identity provider is not a member of this organization yet. Open the invitation link you received (for the email address the identity provider gives us).";
 
 impl From<Failed> for SignInError {
     fn from(f: Failed) -> Self {
@@ -147,40 +164,40 @@ pub async fn signed_in_user(
     let Some(subject) = claims.get("sub").and_then(Value::as_str).map(str::to_owned) else {
         return Err(failed("no subject").into());
     };
-    let user = find_or_create_user(s, zone, &back.provider, &subject, &claims)
-        .await
-        .map_err(failed)?;
+    let user = match find_user(s, zone, &back.provider, &subject).await? {
+        Some(u) => u,
+        None => create_user(s, zone, back, &subject, &claims).await?,
+    };
     if user.status != "active" {
         return Err(SignInError::Disabled);
     }
     Ok((user, claims))
 }
 
-async fn find_or_create_user(
+async fn find_user(
     s: &Services,
     zone: &ZoneEntry,
     p: &Provider,
     subject: &str,
-    claims: &Value,
-) -> Result<User, &'static str> {
-    let issuer = issuer_of(p);
+) -> Result<Option<User>, Failed> {
     let f = UserFilter {
         list: ListFilter::default()
-            .exact("issuer", vec![issuer.clone()])
+            .exact("issuer", vec![issuer_of(p)])
             .exact("subject", vec![subject.to_owned()]),
         external: None,
     };
-    if let Some(u) = s
-        .store
+    Ok(s.store
         .list_users(&zone.zone.id, &f, &PageRequest::first(1))
         .await
-        .map_err(|_| "store")?
+        .map_err(|_| failed("store"))?
         .items
-        .pop()
-    {
-        return Ok(u);
-    }
-    let id = latchkey_crypto::random::id().map_err(|_| "random")?;
+        .pop())
+}
+
+/// The user a first sign-in makes: its identifier is the `user_identifier_claim` of the ID
+/// token when configured and present, else the new id.
+fn new_user(zone: &ZoneEntry, p: &Provider, subject: &str, claims: &Value) -> Result<User, Failed> {
+    let id = latchkey_crypto::random::id().map_err(|_| failed("random"))?;
     let claim = p
         .protocols
         .as_ref()
@@ -190,7 +207,7 @@ async fn find_or_create_user(
         .and_then(|c| claims.get(&c).and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_else(|| id.clone());
     let now = Timestamp::now();
-    let user = User {
+    Ok(User {
         zone_id: zone.zone.id.clone(),
         id: UserId::new(&id),
         organization_id: zone.zone.organization_id.clone(),
@@ -207,16 +224,43 @@ async fn find_or_create_user(
         identifier,
         status: "active".into(),
         authenticated_at: Some(now),
-        issuer: Some(issuer),
+        issuer: Some(issuer_of(p)),
         provider_id: Some(p.id.clone()),
         subject: Some(subject.to_owned()),
         password_hash: None,
         created_at: now,
         updated_at: now,
+    })
+}
+
+/// Makes the account of a first sign-in; through an organization's SSO only with the pending
+/// invitation the sign-in request carries for the asserted email (which it spends).
+async fn create_user(
+    s: &Services,
+    zone: &ZoneEntry,
+    back: &Returned,
+    subject: &str,
+    claims: &Value,
+) -> Result<User, SignInError> {
+    let p = &back.provider;
+    let mut user = new_user(zone, p, subject, claims)?;
+    let invitation = if p.owner_type == OwnerType::Platform {
+        let found = match user.email.as_str() {
+            "" => None,
+            email => accounts::invitation_for(s, zone, back.req.invitation.as_deref(), email)
+                .await
+                .map_err(|_| failed("store"))?,
+        };
+        Some(found.ok_or(SignInError::Refused(NOT_INVITED))?)
+    } else {
+        None
     };
-    s.store
-        .insert_user(&user)
+    // As with an email sign-up, the invitation link vouches for the address it was sent to.
+    user.email_verified |= invitation.is_some();
+    accounts::admit(s, zone, user, invitation.as_ref())
         .await
-        .map_err(|_| "the user could not be created")?;
-    Ok(user)
+        .map_err(|r| match r {
+            Refusal::Message(m) => SignInError::Refused(m),
+            _ => failed("the user could not be created").into(),
+        })
 }

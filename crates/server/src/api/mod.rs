@@ -11,6 +11,7 @@ pub mod organization;
 pub mod policy;
 pub mod policy_set;
 pub mod service_account;
+pub mod sso;
 pub mod vault;
 pub mod zone;
 

@@ -17,8 +17,8 @@ use crate::api::audit::AuditEventView;
 use crate::api::envelope::OrgList;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, QueryMap};
-use crate::service::{access, audit as svc};
 use crate::service::authz::Grants;
+use crate::service::{access, audit as svc};
 use crate::state::AppState;
 
 /// Longest value an exact-match filter takes.

@@ -25,6 +25,7 @@ mod resources;
 mod sa_token;
 mod secrets;
 mod service_accounts;
+mod sso;
 pub mod zone;
 mod zones;
 
@@ -59,6 +60,7 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
     let (router, mut openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(organizations::router())
         .merge(service_accounts::router())
+        .merge(sso::router())
         .merge(zones::router())
         .merge(applications::router())
         .merge(app_credentials::router())

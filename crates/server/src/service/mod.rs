@@ -27,6 +27,7 @@ pub mod providers;
 pub mod resources;
 pub mod sa_token;
 pub mod service_accounts;
+pub mod sso;
 pub mod validate;
 pub mod vault;
 pub mod zones;

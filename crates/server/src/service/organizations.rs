@@ -46,6 +46,8 @@ pub async fn create(
     )?;
     let org = insert(state.store.as_ref(), name).await?;
     super::platform_zone::ensure(state, &org).await?;
+    // Like every zone, the platform zone decides issuance with the platform policy set (start-up
+    // seeds zones made before; without it nobody could get a token for the management API).
     if let Some(zone) = state.store.get_zone(&org.zone_id).await? {
         super::policy_attest::seed_defaults(state, &zone).await?;
     }

@@ -1,7 +1,7 @@
 //! Providers (spec §3.9, rules B5, B17): upstream OAuth/OIDC configuration. The client secret is
 //! sealed at rest and shown only as `client_secret_set`.
 
-use latchkey_domain::id::ProviderId;
+use latchkey_domain::id::{ProviderId, ZoneId};
 use latchkey_domain::model::OwnerType;
 use latchkey_domain::model::access::Principal;
 use latchkey_domain::model::directory::{
@@ -20,9 +20,14 @@ use crate::state::AppState;
 
 const SECRET_MAX: usize = 4096;
 
-fn seal_context(p: &Provider) -> String {
-    format!("{}/provider/{}/client_secret", p.zone_id, p.id)
+/// Where a provider's sealed client secret belongs (the context `latchkey_oauth::provider`
+/// opens it under).
+fn seal_context(zone: &ZoneId, id: &ProviderId) -> String {
+    format!("{zone}/provider/{id}/client_secret")
 }
+
+/// Most entries of `authorization_parameters`.
+const PARAMETERS_MAX: usize = 50;
 
 pub async fn list(
     state: &AppState,
@@ -52,7 +57,8 @@ async fn get_mut(state: &AppState, who: &Principal, zone: &str, id: &str) -> Api
     Ok(p)
 }
 
-fn check_oauth2(o: &ProviderOAuth2) -> ApiResult<()> {
+/// Checks a provider's OAuth 2.0 block; errors name `protocols.oauth2.<field>`.
+pub(crate) fn check_oauth2(o: &ProviderOAuth2) -> ApiResult<()> {
     let f = |name: &str| format!("protocols.oauth2.{name}");
     validate::absolute_uri(&f("issuer"), &o.issuer)?;
     for (name, v) in [
@@ -82,6 +88,12 @@ fn check_oauth2(o: &ProviderOAuth2) -> ApiResult<()> {
         }
     }
     if let Some(params) = &o.authorization_parameters {
+        if params.len() > PARAMETERS_MAX {
+            return Err(ApiError::invalid_field(
+                &f("authorization_parameters"),
+                format!("at most {PARAMETERS_MAX} entries"),
+            ));
+        }
         for (k, v) in params {
             text::check_text(&f("authorization_parameters"), k, 1, 255)?;
             text::check_text(&f(&format!("authorization_parameters.{k}")), v, 0, 2048)?;
@@ -96,7 +108,8 @@ fn check_oauth2(o: &ProviderOAuth2) -> ApiResult<()> {
     Ok(())
 }
 
-fn check_openid(o: &ProviderOpenId) -> ApiResult<()> {
+/// Checks a provider's OpenID Connect block; errors name `protocols.openid.<field>`.
+pub(crate) fn check_openid(o: &ProviderOpenId) -> ApiResult<()> {
     if let Some(s) = &o.scopes {
         validate::scopes("protocols.openid.scopes", s.clone())?;
     }
@@ -129,16 +142,30 @@ fn protocols_from(
 }
 
 fn secret(state: &AppState, p: &Provider, value: String) -> ApiResult<Vec<u8>> {
+    seal_client_secret(state, &p.zone_id, &p.id, value)
+}
+
+/// Checks (field `client_secret`, 1–4096 bytes; the value is never echoed) and seals the client
+/// secret of provider `id` of `zone`.
+pub(crate) fn seal_client_secret(
+    state: &AppState,
+    zone: &ZoneId,
+    id: &ProviderId,
+    value: String,
+) -> ApiResult<Vec<u8>> {
     if value.is_empty() || value.len() > SECRET_MAX {
         return Err(ApiError::invalid_field(
             "client_secret",
             format!("must be 1 to {SECRET_MAX} bytes"),
         ));
     }
-    Ok(state.sealer.seal(&seal_context(p), value.as_bytes())?)
+    Ok(state
+        .sealer
+        .seal(&seal_context(zone, id), value.as_bytes())?)
 }
 
-fn client_id(v: String) -> ApiResult<String> {
+/// Checks a provider's `client_id` (1–255 characters).
+pub(crate) fn client_id(v: String) -> ApiResult<String> {
     text::check_text("client_id", &v, 1, 255)?;
     Ok(v)
 }

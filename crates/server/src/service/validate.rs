@@ -40,6 +40,34 @@ pub fn https_or_loopback(field: &str, value: &str) -> Result<(), ValidationError
     Ok(())
 }
 
+/// A URL the server fetches, or sends browsers to, on a tenant's behalf: `https`, or `http` on a
+/// loopback or private address when the operator allows private fetches (local development).
+pub fn outbound_url(field: &str, value: &str, allow_private: bool) -> Result<(), ValidationError> {
+    use latchkey_oauth::address::{AddressClass, classify};
+    use std::net::IpAddr;
+    http_url(field, value)?;
+    let url = Url::parse(value).map_err(|_| ValidationError::new(field, "not a URL"))?;
+    if url.scheme() == "https" {
+        return Ok(());
+    }
+    let local = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => classify(IpAddr::V4(ip)) == AddressClass::Private,
+        Some(url::Host::Ipv6(ip)) => classify(IpAddr::V6(ip)) == AddressClass::Private,
+        None => false,
+    };
+    if allow_private && local {
+        return Ok(());
+    }
+    Err(ValidationError::new(
+        field,
+        format!(
+            "`{}` must use https (http only on a loopback or private address, when the server allows private fetches)",
+            short(value)
+        ),
+    ))
+}
+
 /// Any absolute URI (any scheme), as used for identifiers such as `https://…` or `urn:…`.
 pub fn absolute_uri(field: &str, value: &str) -> Result<(), ValidationError> {
     text::check_text(field, value, 1, text::IDENTIFIER_MAX)?;
@@ -160,6 +188,12 @@ mod tests {
         assert!(http_url("u", "ftp://x").is_err());
         assert!(https_or_loopback("u", "http://127.0.0.1:9/jwks").is_ok());
         assert!(https_or_loopback("u", "http://example.com/jwks").is_err());
+        assert!(outbound_url("u", "https://idp.example.com", false).is_ok());
+        assert!(outbound_url("u", "http://127.0.0.1:9", true).is_ok());
+        assert!(outbound_url("u", "http://10.1.2.3/x", true).is_ok());
+        assert!(outbound_url("u", "http://127.0.0.1:9", false).is_err());
+        assert!(outbound_url("u", "http://idp.example.com", true).is_err());
+        assert!(outbound_url("u", "ftp://idp.example.com", true).is_err());
         assert!(absolute_uri("u", "urn:example:api").is_ok());
         assert!(redirect_uris("r", vec!["https://a/cb#x".into()]).is_err());
         assert_eq!(redirect_uris("r", vec![]).unwrap(), None);

@@ -186,6 +186,7 @@ async fn finish_login(s: &AppState, zone: &ZoneEntry, back: Returned) -> Respons
         Err(SignInError::Disabled) => {
             return pages::error(StatusCode::FORBIDDEN, "This account is disabled.");
         }
+        Err(SignInError::Refused(why)) => return pages::error(StatusCode::FORBIDDEN, why),
     };
     let Returned {
         provider,
