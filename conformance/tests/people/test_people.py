@@ -177,11 +177,22 @@ def test_permissions_expansion_reports_the_table(make_org) -> None:
 def test_tokens_for_anything_else_are_not_management_tokens(make_org, admin) -> None:
     o: Org = make_org()
     p = o.join("org_admin")
-    # The same person, signed in for another audience (the zone's default): refused.
-    other = o.sign_in(p.email)
-    assert kit.jwt_claims(other["access_token"])["aud"] != o.server.base_url
-    r = httpx.get(f"{o.server.base_url}/organizations/{o.id}",
-                  headers={"Authorization": f"Bearer {other['access_token']}"})
+    # A customer zone that names a resource after the management API, and one of its users with
+    # a token for it: not a person of any organization.
+    z = kit.Zone(admin, admin.zones.create(name=lk.unique("mimic"), organization_id=o.id, requires_invitation=False))
+    mimic = z.resource(identifier=o.server.base_url, name="Mimic")
+    client = z.browser_client([REDIRECT], consent="implicit", depends_on=[mimic])
+    b = kit.HttpBrowser(z)
+    try:
+        pkce = kit.Pkce()
+        out = b.signup_and_authorize(z.authorize_url(client, REDIRECT, pkce=pkce, state="m", resources=[o.server.base_url]), p.email)
+        r = z.redeem(client, kit.query(out)["code"], REDIRECT, pkce.verifier, resources=[o.server.base_url])
+        assert r.status_code == 200, r.text
+        foreign = r.json()["access_token"]
+    finally:
+        b.close()
+    assert kit.jwt_claims(foreign)["aud"] == o.server.base_url
+    r = httpx.get(f"{o.server.base_url}/organizations/{o.id}", headers={"Authorization": f"Bearer {foreign}"})
     assert r.status_code == 401, r.text
     # A forged signature: refused.
     forged = kit.flip_signature(p.token) if hasattr(kit, "flip_signature") else p.token[:-4] + "AAAA"

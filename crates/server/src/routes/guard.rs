@@ -14,7 +14,7 @@ use latchkey_domain::model::access::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Auth;
 use crate::service::access;
-use crate::service::authz::{Grants, Level, Operation, Scope};
+use crate::service::authz::{Action, Grants, Level, Operation, Scope};
 use crate::state::AppState;
 
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -89,6 +89,11 @@ async fn decide(
             Err(refused(op))
         }
         Scope::Organization => {
+            // `GET /organizations` lists only what the caller belongs to (nothing, before a person
+            // has joined).
+            if org.is_none() && op.resource == "organizations" && op.action == Action::Read {
+                return Ok(());
+            }
             if let Some(org) = org {
                 let own = access::names_organization(state, who.organization_id(), &org).await?;
                 if !own {
