@@ -288,9 +288,88 @@ fn actions_of(resource: &str) -> &'static [Action] {
     }
 }
 
+/// The columns of `docs/roles.md`: who, and their grants in the zone `z` the row is about.
+#[cfg(test)]
+fn columns() -> Vec<(&'static str, Grants)> {
+    let person = |role, zone: Option<ZoneRole>| Grants::Person {
+        role: Some(role),
+        zones: zone.map(|r| (ZoneId::new("z"), r)).into_iter().collect(),
+    };
+    vec![
+        ("org_admin", person(OrgRole::OrgAdmin, None)),
+        ("org_viewer", person(OrgRole::OrgViewer, None)),
+        (
+            "org_member + zone_manager",
+            person(OrgRole::OrgMember, Some(ZoneRole::ZoneManager)),
+        ),
+        (
+            "org_member + zone_viewer",
+            person(OrgRole::OrgMember, Some(ZoneRole::ZoneViewer)),
+        ),
+        ("org_member, no zone role", person(OrgRole::OrgMember, None)),
+        (
+            "service account, API key",
+            Grants::Machine {
+                platform_admin: false,
+            },
+        ),
+        (
+            "platform-admin API key",
+            Grants::Machine {
+                platform_admin: true,
+            },
+        ),
+    ]
+}
+
+/// The table of `docs/roles.md`, rendered from [`Grants::allows`].
+#[cfg(test)]
+pub(crate) fn render_table() -> String {
+    let cols = columns();
+    let mut out = String::from("| scope | resource | action |");
+    for (name, _) in &cols {
+        out.push_str(&format!(" {name} |"));
+    }
+    out.push_str("\n|---|---|---|");
+    out.push_str(&"---|".repeat(cols.len()));
+    out.push('\n');
+    let zone = ZoneId::new("z");
+    for (scope, name, resources) in [
+        (Scope::Organization, "organization", ORG_RESOURCES),
+        (Scope::Zone, "zone", ZONE_RESOURCES),
+    ] {
+        for resource in resources {
+            for &action in actions_of(resource) {
+                let op = Operation {
+                    resource,
+                    action,
+                    scope,
+                };
+                out.push_str(&format!("| {name} | {resource} | {} |", action.as_str()));
+                for (_, grants) in &cols {
+                    let yes = grants.allows(op, Some(&zone));
+                    out.push_str(if yes { " yes |" } else { " no |" });
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docs_roles_md_shows_this_table() {
+        let doc = include_str!("../../../../docs/roles.md");
+        let table = render_table();
+        assert!(
+            doc.contains(&table),
+            "docs/roles.md is out of date; its table must read:\n{table}"
+        );
+    }
 
     fn person(role: Option<OrgRole>, zones: &[(&str, ZoneRole)]) -> Grants {
         Grants::Person {
@@ -372,11 +451,11 @@ mod tests {
         let member = person(Some(OrgRole::OrgMember), &[("z1", ZoneRole::ZoneViewer)]);
         let z1 = ZoneId::new("z1");
         let p = member.permissions(Scope::Zone, Some(&z1));
-        assert_eq!(p["applications"]["read"], true);
-        assert_eq!(p["applications"]["create"], false);
-        assert_eq!(p["secrets"]["reveal"], false);
+        assert!(p["applications"]["read"]);
+        assert!(!p["applications"]["create"]);
+        assert!(!p["secrets"]["reveal"]);
         let org = member.permissions(Scope::Organization, None);
-        assert_eq!(org["invitations"]["create"], false);
-        assert_eq!(org["zones"]["read"], true);
+        assert!(!org["invitations"]["create"]);
+        assert!(org["zones"]["read"]);
     }
 }
