@@ -638,10 +638,11 @@ both_backends!(invitations_gate_sign_up, |app: TestApp| async move {
         .await
         .json;
     assert_eq!(spent["status"], "accepted");
+    // Only the invited person accepts an invitation; an API key never does.
     let again = app
         .admin(Method::POST, &format!("/invitations/{token}/accept"), None)
         .await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.status, StatusCode::FORBIDDEN);
     app.call(Method::GET, "/invitations/lk_inv_unknown", None, None)
         .await
         .expect(StatusCode::NOT_FOUND);
