@@ -216,3 +216,21 @@ def test_a_persons_changes_are_recorded_as_theirs(make_org) -> None:
     got = p.http.get(f"/zones/{z.id}/policies/{pid}", params={"expand[]": "user"}).json()
     assert got["created_by"] == p.user_id
     assert got["created_by_user"]["email"] == p.email and got["created_by_user"]["zone_id"] == o.zone.id
+
+
+def test_sign_ins_and_a_persons_writes_are_audited(make_org) -> None:
+    o: Org = make_org()
+    boss = o.join("org_admin", "auditor")
+    viewer = o.join("org_viewer", "watched")
+    z = boss.api.zones.create(name=lk.unique("audited"))
+    refused = viewer.http.post(f"/zones/{z.id}/applications", json={"name": "x", "identifier": lk.unique_url("x")})
+    assert refused.status_code == 403
+    events = boss.http.get(f"/organizations/{o.id}/audit-events", params={"limit": 100}).json()["items"]
+    sign_ins = {e["actor_id"] for e in events if e["action"] == "auth.sign_in"}
+    assert {boss.user_id, viewer.user_id} <= sign_ins, events
+    created = [e for e in events if e["action"] == "zones.create" and e["object_id"] == z.id]
+    assert created and created[0]["actor_id"] == boss.user_id and created[0]["actor_type"] == "user", created
+    denied = [e for e in events if e["actor_id"] == viewer.user_id and e["status"] == 403]
+    assert denied and denied[0]["outcome"] == "failure" and denied[0]["zone_id"] == z.id, events
+    # Only org_admins read the log.
+    assert viewer.http.get(f"/organizations/{o.id}/audit-events").status_code == 403

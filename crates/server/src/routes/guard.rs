@@ -5,7 +5,7 @@
 //! request for the handler (`Auth`, `Grants` extractors), so nothing is looked up twice.
 
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
-use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use latchkey_domain::id::ZoneId;
@@ -37,9 +37,8 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         })
     };
     let (org, zone) = (param("organization_id"), param("zone_id"));
-    match admit(&state, &parts.headers, op, org, zone).await {
+    match admit(&state, &parts, op, org, zone).await {
         Ok((who, grants)) => {
-            crate::audit::identify(&parts.extensions, &who);
             parts.extensions.insert(Auth(who));
             parts.extensions.insert(grants);
             next.run(Request::from_parts(parts, body)).await
@@ -48,15 +47,16 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     }
 }
 
-/// Authenticates the caller and decides `op`.
+/// Authenticates the caller (named to the audit log, refused or not) and decides `op`.
 async fn admit(
     state: &AppState,
-    headers: &HeaderMap,
+    parts: &Parts,
     op: Operation,
     org: Option<String>,
     zone: Option<String>,
 ) -> ApiResult<(Principal, Grants)> {
-    let who = Auth::resolve(state, headers).await?;
+    let who = Auth::resolve(state, &parts.headers).await?;
+    crate::audit::identify(&parts.extensions, &who);
     let grants = access::grants(state, &who).await?;
     decide(state, &who, &grants, op, org, zone).await?;
     Ok((who, grants))
