@@ -234,3 +234,24 @@ def test_sign_ins_and_a_persons_writes_are_audited(make_org) -> None:
     assert denied and denied[0]["outcome"] == "failure" and denied[0]["zone_id"] == z.id, events
     # Only org_admins read the log.
     assert viewer.http.get(f"/organizations/{o.id}/audit-events").status_code == 403
+
+
+def test_a_persons_token_drives_the_sso_connection(make_org) -> None:
+    o: Org = make_org()
+    boss = o.join("org_admin", "sso-admin")
+    viewer = o.join("org_viewer", "sso-viewer")
+    conn = boss.api.organizations.sso_connection.enable(
+        o.id, client_id="latchkey", identifier="https://idp.example.com", client_secret="very-secret-value"
+    )
+    assert conn.client_secret_set is True
+    assert boss.api.organizations.retrieve(o.id).sso_enabled is True
+    seen = viewer.api.organizations.sso_connection.retrieve(o.id)
+    assert seen.identifier == "https://idp.example.com" and "very-secret-value" not in seen.model_dump_json()
+    with pytest.raises(APIStatusError) as e:
+        viewer.api.organizations.sso_connection.update(o.id, client_id="mine")
+    assert e.value.status_code == 403
+    with pytest.raises(APIStatusError) as e:
+        viewer.api.organizations.sso_connection.disable(o.id)
+    assert e.value.status_code == 403
+    boss.api.organizations.sso_connection.disable(o.id)
+    assert boss.api.organizations.retrieve(o.id).sso_enabled is False
