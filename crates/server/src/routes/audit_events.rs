@@ -13,12 +13,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::docs::OrgListParams;
+use super::list;
 use crate::api::audit::AuditEventView;
 use crate::api::envelope::OrgList;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, QueryMap};
+use crate::service::audit as svc;
 use crate::service::authz::Grants;
-use crate::service::{access, audit as svc};
 use crate::state::AppState;
 
 /// Longest value an exact-match filter takes.
@@ -97,14 +98,10 @@ async fn list(
     Path(org): Path<String>,
     q: QueryMap,
 ) -> ApiResult<Json<OrgList<AuditEventView>>> {
-    let expand = q.expand(&["permissions", "total_count"])?;
+    let (expand, perms) = list::org_expand(&q, &grants)?;
     let page = q.ordered_page(&expand, &[])?;
     let filter = filter(&q)?;
     let events = svc::list(&s, &who, &org, &filter, &page).await?;
-    let perms = expand
-        .iter()
-        .any(|e| e == "permissions")
-        .then(|| access::permissions(&grants, None));
     Ok(Json(OrgList::from_page(
         events,
         perms,

@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::docs::OrgListParams;
+use super::list;
 use crate::api::envelope::OrgList;
 use crate::api::invitation::{
     CreateInvitation, InvitationAccepted, InvitationPublic, InvitationView,
@@ -16,7 +17,7 @@ use crate::api::invitation::{
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
 use crate::service::authz::Grants;
-use crate::service::{access, invitations as svc};
+use crate::service::invitations as svc;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -36,12 +37,8 @@ async fn list(
     Path(org): Path<String>,
     q: QueryMap,
 ) -> ApiResult<Json<OrgList<InvitationView>>> {
-    let expand = q.expand(&["permissions", "total_count"])?;
+    let (expand, perms) = list::org_expand(&q, &grants)?;
     let page = svc::list(&s, &who, &org, &q.page(&expand, &[])?).await?;
-    let perms = expand
-        .iter()
-        .any(|e| e == "permissions")
-        .then(|| access::permissions(&grants, None));
     let now = Timestamp::now();
     Ok(Json(OrgList::from_page(page, perms, |i| {
         InvitationView::new(i, now)

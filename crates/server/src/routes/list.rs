@@ -1,10 +1,28 @@
-//! Query parsing shared by the zone-directory lists: paging, sort, `filter[id]`, exact-match
-//! filters (bracketed and legacy keys) and substring search.
+//! Query parsing shared by the lists: the organization family's `expand` (and its `permissions`
+//! expansion), and for the zone-directory lists paging, sort, `filter[id]`, exact-match filters
+//! (bracketed and legacy keys) and substring search.
 
 use latchkey_domain::{ListFilter, PageRequest};
 
+use crate::api::Permissions;
 use crate::error::ApiResult;
 use crate::extract::QueryMap;
+use crate::service::access;
+use crate::service::authz::Grants;
+
+/// What the organization family's `expand` accepts.
+pub const ORG_EXPAND: &[&str] = &["permissions", "total_count"];
+
+/// The organization family's `expand` values, and the caller's organization `permissions` when
+/// they ask for it.
+pub fn org_expand(q: &QueryMap, grants: &Grants) -> ApiResult<(Vec<String>, Option<Permissions>)> {
+    let expand = q.expand(ORG_EXPAND)?;
+    let perms = expand
+        .iter()
+        .any(|e| e == "permissions")
+        .then(|| access::permissions(grants, None));
+    Ok((expand, perms))
+}
 
 pub const SORT_DIRECTORY: &[&str] = &["created_at", "name", "identifier"];
 pub const NAME_AND_IDENTIFIER: &[&str] = &["name", "identifier"];

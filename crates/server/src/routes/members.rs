@@ -17,10 +17,8 @@ use crate::api::member::{
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
 use crate::service::authz::Grants;
-use crate::service::{access, members as svc};
+use crate::service::members as svc;
 use crate::state::AppState;
-
-const EXPAND: &[&str] = &["permissions", "total_count"];
 
 type P2 = Path<(String, String)>;
 
@@ -37,11 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn perms(q: &QueryMap, grants: &Grants) -> ApiResult<Option<crate::api::Permissions>> {
-    let expand = q.expand(EXPAND)?;
-    Ok(expand
-        .iter()
-        .any(|e| e == "permissions")
-        .then(|| access::permissions(grants, None)))
+    Ok(list::org_expand(q, grants)?.1)
 }
 
 #[utoipa::path(get, path = "/organizations/{organization_id}/users", tag = "organization-users",
@@ -54,7 +48,7 @@ async fn list_users(
     Path(org): Path<String>,
     q: QueryMap,
 ) -> ApiResult<Json<OrgList<OrgUserView>>> {
-    let expand = q.expand(EXPAND)?;
+    let expand = q.expand(list::ORG_EXPAND)?;
     let (org, page) = svc::list_org_users(&s, &who, &org, &q.page(&expand, &[])?).await?;
     Ok(Json(OrgList::from_page(page, perms(&q, &grants)?, |u| {
         OrgUserView::new(u, &org.zone_id, None)

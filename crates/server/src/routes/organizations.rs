@@ -7,6 +7,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::docs::OrgListParams;
+use super::list;
 use crate::api::envelope::OrgList;
 use crate::api::organization::{CreateOrganization, OrganizationView, UpdateOrganization};
 use crate::error::{ApiResult, ErrorBody};
@@ -14,8 +15,6 @@ use crate::extract::{Auth, JsonBody, QueryMap};
 use crate::service::authz::Grants;
 use crate::service::{access, organizations};
 use crate::state::AppState;
-
-const EXPAND: &[&str] = &["permissions", "total_count"];
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,12 +30,8 @@ async fn list(
     grants: Grants,
     q: QueryMap,
 ) -> ApiResult<Json<OrgList<OrganizationView>>> {
-    let expand = q.expand(EXPAND)?;
+    let (expand, perms) = list::org_expand(&q, &grants)?;
     let page = organizations::list(&state, &who, &q.page(&expand, &[])?).await?;
-    let perms = expand
-        .iter()
-        .any(|e| e == "permissions")
-        .then(|| access::permissions(&grants, None));
     Ok(Json(OrgList::from_page(page, perms, |o| {
         OrganizationView::new(o, None)
     })))
@@ -63,12 +58,8 @@ async fn retrieve(
     Path(org): Path<String>,
     q: QueryMap,
 ) -> ApiResult<Json<OrganizationView>> {
-    let expand = q.expand(EXPAND)?;
+    let (_, perms) = list::org_expand(&q, &grants)?;
     let org = access::organization(&state, &who, &org).await?;
-    let perms = expand
-        .iter()
-        .any(|e| e == "permissions")
-        .then(|| access::permissions(&grants, None));
     Ok(Json(OrganizationView::new(org, perms)))
 }
 

@@ -7,6 +7,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::docs::OrgListParams;
+use super::list;
 use crate::api::envelope::OrgList;
 use crate::api::service_account::{
     CreateNamed, CredentialCreated, CredentialView, ServiceAccountView, UpdateNamed,
@@ -14,10 +15,8 @@ use crate::api::service_account::{
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, JsonBody, QueryMap};
 use crate::service::authz::Grants;
-use crate::service::{access, service_accounts as svc};
+use crate::service::service_accounts as svc;
 use crate::state::AppState;
-
-const EXPAND: &[&str] = &["permissions", "total_count"];
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -32,11 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn perms(q: &QueryMap, grants: &Grants) -> ApiResult<Option<crate::api::Permissions>> {
-    let expand = q.expand(EXPAND)?;
-    Ok(expand
-        .iter()
-        .any(|e| e == "permissions")
-        .then(|| access::permissions(grants, None)))
+    Ok(list::org_expand(q, grants)?.1)
 }
 
 #[utoipa::path(get, path = "/organizations/{organization_id}/service-accounts", tag = "service-accounts",
@@ -49,7 +44,7 @@ async fn list(
     Path(org): Path<String>,
     q: QueryMap,
 ) -> ApiResult<Json<OrgList<ServiceAccountView>>> {
-    let expand = q.expand(EXPAND)?;
+    let expand = q.expand(list::ORG_EXPAND)?;
     let page = svc::list(&s, &who, &org, &q.page(&expand, &[])?).await?;
     Ok(Json(OrgList::from_page(page, perms(&q, &grants)?, |sa| {
         ServiceAccountView::new(sa, None)
@@ -120,7 +115,7 @@ async fn list_credentials(
     Path((org, sa)): Path<(String, String)>,
     q: QueryMap,
 ) -> ApiResult<Json<OrgList<CredentialView>>> {
-    let expand = q.expand(EXPAND)?;
+    let expand = q.expand(list::ORG_EXPAND)?;
     let page = svc::list_credentials(&s, &who, &org, &sa, &q.page(&expand, &[])?).await?;
     Ok(Json(OrgList::from_page(page, perms(&q, &grants)?, |c| {
         CredentialView::new(c, None)
