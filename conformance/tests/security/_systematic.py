@@ -163,6 +163,8 @@ KIND_OF = {
     ("versions", "policy_version_id"): "policy_version",
     ("policy-sets", "policy_set_id"): "policy_set",
     ("versions", "policy_set_version_id"): "policy_set_version",
+    ("users", "user_id"): "org_user",
+    ("members", "organization_user_id"): "org_user",
 }
 
 
@@ -228,7 +230,33 @@ def populate(admin: Principal, base_url: str, records: Any, name: str) -> Tenant
         zone, user_id=ids["user"], resource_id=ids["dependency"], provider_id=ids["provider"]
     )["id"]
     populate_policies(who, base, ids)
+    populate_people(who, org, ids)
     return Tenant(name, who, ids, org["label"], inv.get("token", ""))
+
+
+def populate_people(who: Principal, org: dict, ids: dict[str, str]) -> None:
+    """A person of the organization (invited, signed up at its platform zone through the
+    invitation), a zone member, and the organization's SSO connection (after the person: with SSO
+    on, the platform zone signs people in through the IdP)."""
+    from e2e import kit
+
+    email = f"person-{uuid.uuid4().hex[:10]}@example.com"
+    token = who.ok("post", f"/organizations/{org['id']}/invitations", {"email": email, "role": "org_member"})["token"]
+    platform = who.ok("get", f"/zones/{org['zone_id']}")
+    zone = kit.Zone(None, SimpleNamespace(id=platform["id"], protocols=SimpleNamespace(
+        oauth2=SimpleNamespace(issuer=platform["protocols"]["oauth2"]["issuer"]))))
+    b = kit.HttpBrowser(zone)
+    try:
+        url = zone.authorize_url(kit.Client("latchkey-cli"), "http://127.0.0.1:53682/callback",
+                                 pkce=kit.Pkce(), state="iso", invitation=token)
+        b.signup_and_authorize(url, email)
+    finally:
+        b.close()
+    people = who.ok("get", f"/organizations/{org['id']}/users")["items"]
+    ids["org_user"] = next(p["id"] for p in people if p["email"] == email)
+    who.ok("post", f"/zones/{ids['zone']}/members", {"organization_user_id": ids["org_user"], "role": "zone_viewer"})
+    who.ok("post", f"/organizations/{org['id']}/sso-connection",
+           {"client_id": "iso", "identifier": f"https://sso-{uuid.uuid4().hex[:8]}.example.com"})
 
 
 def populate_policies(who: Principal, base: str, ids: dict[str, str]) -> None:

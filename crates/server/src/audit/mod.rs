@@ -6,10 +6,11 @@
 //! from the `id` of a small JSON response.
 //!
 //! The actor is the principal the `Auth` extractor resolved, which it reports through the slot
-//! this middleware leaves in the request's extensions ([`identify`]). The organization an event
-//! is filed under is the one the path names (`{organization_id}`, or the zone's), else the
-//! actor's; an event that names neither (an unauthenticated request outside any organization) is
-//! not kept. Finding it may read the store, so it happens in a spawned task after the response.
+//! this middleware leaves in the request's extensions ([`identify`]). An event is filed under
+//! the actor's own organization — so one organization's log never shows another's callers, even
+//! when they tried its ids — except for platform-admin keys and unauthenticated requests, which
+//! are filed under the organization the path names (`{organization_id}`, or the zone's); an event
+//! that names none is not kept. Finding it may read the store, so it happens in a spawned task after the response.
 
 pub mod action;
 pub mod request_id;
@@ -157,13 +158,19 @@ async fn file(state: AppState, draft: Draft) {
     });
 }
 
-/// The organization the path names (directly or through its zone), else the principal's.
+/// The actor's organization; for platform admins and unauthenticated callers the one the path
+/// names (directly or through its zone).
 async fn organization(
     state: &AppState,
     d: &Described,
     zone_id: Option<&str>,
     principal: Option<&Principal>,
 ) -> Option<OrganizationId> {
+    if let Some(p) = principal
+        && !p.is_platform_admin()
+    {
+        return Some(p.organization_id().clone());
+    }
     if let Some(org) = &d.organization
         && let Some(id) = organization_by_id_or_label(state, org).await
     {
