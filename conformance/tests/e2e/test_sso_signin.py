@@ -20,6 +20,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Iterator
 
+import httpx
 import pytest
 
 import lk
@@ -126,6 +127,16 @@ def test_invited_person_signs_in_through_sso(sso_org: SsoOrg, listener, tmp_path
     assert user.issuer == s.idp.issuer and user.subject == name, user
     assert user.identifier == email
     assert invitation_status(s, inv.id) == "accepted"
+    # The invitation made them a member with its role, and the token is their management API key.
+    base = str(s.admin.base_url).rstrip("/")
+    members = httpx.get(
+        f"{base}/organizations/{s.org.id}/users", headers={"Authorization": f"Bearer {s.admin.api_key}"}
+    ).json()["items"]
+    assert [(m["id"], m["role"]) for m in members] == [(user.id, "org_member")], members
+    me = httpx.get(
+        f"{base}/organizations/{s.org.id}", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
+    )
+    assert me.status_code == 200, me.text
 
     # Known now: a later sign-in (another browser, no invitation) is let in, as the same user.
     (tmp_path / "p2").mkdir()
