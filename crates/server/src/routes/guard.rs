@@ -72,7 +72,11 @@ async fn decide(
     org: Option<String>,
     zone: Option<String>,
 ) -> ApiResult<()> {
+    let machine = matches!(grants, Grants::Machine { .. });
     match op.scope {
+        // Machine credentials manage every zone of their organization (the handler keeps them
+        // to it): no look-up on their path.
+        Scope::Zone if machine => Ok(()),
         Scope::Zone => {
             let Some(zone_id) = zone else {
                 return Err(ApiError::internal());
@@ -94,7 +98,7 @@ async fn decide(
             if org.is_none() && op.resource == "organizations" && op.action == Action::Read {
                 return Ok(());
             }
-            if let Some(org) = org {
+            if let Some(org) = org.filter(|_| !machine) {
                 let own = access::names_organization(state, who.organization_id(), &org).await?;
                 if !own {
                     return Ok(());
