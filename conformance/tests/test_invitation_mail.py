@@ -376,6 +376,9 @@ def test_latchkey_invite_makes_the_first_admin_of_a_fresh_install(
             assert {admin_email, member} <= set(platform_users(h, link_match.group(1)))
             invs = h.get("/organizations/default/invitations").json()["items"]
             assert {i["created_by"] for i in invs} == {"cli"}, invs
+            # Creating the account through the link made them members with the invited roles.
+            people = h.get("/organizations/default/users").json()["items"]
+            assert {(p["email"], p["role"]) for p in people} == {(admin_email, "org_admin"), (member, "org_member")}
         assert link_match.group(2) not in srv.log_text()
     finally:
         code = srv.stop(timeout=10)
