@@ -54,6 +54,15 @@ CHECKS = [
 ]
 
 
+# Operations whose `{user_id}` Schemathesis links to the id of an organization it just created
+# (an inferred link between unrelated objects): a 404 there is right, not a created object gone.
+NO_AVAILABILITY_CHECK = {
+    "GET /organizations/{organization_id}/users/{user_id}",
+    "PATCH /organizations/{organization_id}/users/{user_id}",
+    "DELETE /organizations/{organization_id}/users/{user_id}",
+}
+
+
 def toml_str(s: str) -> str:
     return json.dumps(s)  # a JSON string is a valid TOML basic string for these values
 
@@ -69,7 +78,10 @@ def config(openapi: dict, live: Any, doomed: Any) -> str:
         if "token" in op.placeholders:
             values["token"] = owner.invitation_token
         params = ", ".join(f"{toml_str(k)} = {toml_str(v)}" for k, v in values.items())
-        lines += ["[[operations]]", f"include-name = {toml_str(op.name)}", f"parameters = {{ {params} }}", ""]
+        lines += ["[[operations]]", f"include-name = {toml_str(op.name)}", f"parameters = {{ {params} }}"]
+        if op.name in NO_AVAILABILITY_CHECK:
+            lines.append("checks.ensure_resource_availability.enabled = false")
+        lines.append("")
     for op in operations(openapi):  # the token routes: placeholder `token` is not in the map
         if op.placeholders == ["token"]:
             token = (doomed if op.method == "post" else live).invitation_token
