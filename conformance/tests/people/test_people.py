@@ -255,3 +255,13 @@ def test_a_persons_token_drives_the_sso_connection(make_org) -> None:
     assert e.value.status_code == 403
     boss.api.organizations.sso_connection.disable(o.id)
     assert boss.api.organizations.retrieve(o.id).sso_enabled is False
+
+
+def test_nobody_registers_a_client_at_a_platform_zone(make_org) -> None:
+    # Attack: register a client, then send an admin a sign-in link whose consent page asks for
+    # the management API; the token would be theirs. Platform zones take no registrations.
+    o: Org = make_org()
+    r = httpx.post(o.zone.url("/oauth/2/registration"),
+                   json={"redirect_uris": ["http://127.0.0.1:9/cb"], "client_name": "Totally the CLI"})
+    assert r.status_code in (400, 403, 404), r.text
+    assert o.zone.refresh().protocols.oauth2.dcr_enabled is False

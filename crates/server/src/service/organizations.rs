@@ -68,6 +68,7 @@ pub async fn insert(store: &dyn Store, name: String) -> ApiResult<Organization> 
     zone.owner_type = OwnerType::Platform;
     zone.slug = "platform".to_owned();
     zone.requires_invitation = true;
+    zone.dcr_enabled = false;
     let org = Organization {
         id,
         label: text::slugify(&name, "org"),

@@ -4,7 +4,9 @@
 //! RFC 8252 §7.3; PKCE is mandatory for public clients) and `latchkey-console` (the console's
 //! callback). All platform-owned, so the API cannot change them; ensured at every start (the
 //! public URL may have changed) and when an organization is created. Platform zones are
-//! invitation-only: a person gets an account there only with an invitation.
+//! invitation-only (a person gets an account there only with an invitation) and closed to
+//! dynamic client registration: nobody can register a client that asks a signed-in admin for a
+//! management API token.
 
 use latchkey_domain::Timestamp;
 use latchkey_domain::id::{AppCredentialId, ApplicationId, ResourceId};
@@ -71,14 +73,15 @@ pub async fn ensure_all(state: &AppState) -> ApiResult<()> {
     }
 }
 
-/// Ensures `org`'s platform zone: invitation-only, the management API resource, the CLI and
-/// console clients.
+/// Ensures `org`'s platform zone: invitation-only, no dynamic client registration, the management
+/// API resource, the CLI and console clients.
 pub async fn ensure(state: &AppState, org: &Organization) -> ApiResult<()> {
     let Some(mut zone) = state.store.get_zone(&org.zone_id).await? else {
         return Err(ApiError::internal());
     };
-    if !zone.requires_invitation {
+    if !zone.requires_invitation || zone.dcr_enabled {
         zone.requires_invitation = true;
+        zone.dcr_enabled = false;
         zone.updated_at = Timestamp::now();
         state.store.update_zone(&zone).await?;
     }
