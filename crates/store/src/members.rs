@@ -210,18 +210,19 @@ impl MemberStore for SqlStore {
             Some((_, true)) => return Ok(MemberChange::LastAdmin),
             Some(_) => {}
         }
-        for table in ["zone_members", "organization_users"] {
-            let column = if table == "zone_members" {
-                "organization_user_id"
-            } else {
-                "id"
-            };
-            let mut sql = Sql::new(format!("DELETE FROM {table} WHERE organization_id = "));
-            sql.bind(org.as_str())
-                .push(&format!(" AND {column} = "))
-                .bind(user.as_str());
-            sql.query().execute(&mut *w.tx).await.store()?;
-        }
+        // Their zone memberships first (the reference), then the membership itself.
+        let mut zones = Sql::new("DELETE FROM zone_members WHERE organization_id = ");
+        zones
+            .bind(org.as_str())
+            .push(" AND organization_user_id = ")
+            .bind(user.as_str());
+        zones.query().execute(&mut *w.tx).await.store()?;
+        let mut member = Sql::new("DELETE FROM organization_users WHERE organization_id = ");
+        member
+            .bind(org.as_str())
+            .push(" AND id = ")
+            .bind(user.as_str());
+        member.query().execute(&mut *w.tx).await.store()?;
         w.commit().await?;
         Ok(MemberChange::Done)
     }

@@ -24,11 +24,7 @@ impl OrganizationRole {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OrgAdmin => "org_admin",
-            Self::OrgMember => "org_member",
-            Self::OrgViewer => "org_viewer",
-        }
+        self.role().as_str()
     }
 }
 
