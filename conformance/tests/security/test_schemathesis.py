@@ -81,6 +81,7 @@ def config(openapi: dict, live: Any, doomed: Any) -> str:
         lines += ["[[operations]]", f"include-name = {toml_str(op.name)}", f"parameters = {{ {params} }}"]
         if op.name in NO_AVAILABILITY_CHECK:
             lines.append("checks.ensure_resource_availability.enabled = false")
+            lines.append("phases.stateful.enabled = false")
         lines.append("")
     for op in operations(openapi):  # the token routes: placeholder `token` is not in the map
         if op.placeholders == ["token"]:
