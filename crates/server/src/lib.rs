@@ -6,6 +6,7 @@
 pub mod api;
 pub mod audit;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod html;

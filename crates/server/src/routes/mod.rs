@@ -91,17 +91,22 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         state.clone(),
         crate::audit::record,
     ));
-    let inner = router
+    // The API the console calls in process: the management routes and the zone endpoints,
+    // with the directory invalidation a write needs.
+    let api = router
         .merge(crate::routes::zone::router())
         .merge(sa_token::router())
-        .merge(health::router(openapi_json))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
             directory,
             invalidate_directory,
-        ))
+        ));
+    let console = crate::console::router(state.clone(), api.clone());
+    let inner = api
+        .merge(console)
+        .merge(health::router(openapi_json).with_state(state))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // (a bare 500: the edge gives it the body of the path's family)
         .layer(CatchPanicLayer::custom(|_| {

@@ -1,0 +1,339 @@
+//! The generic pages of the zone's objects described in `kinds.rs`: a list (with search where
+//! the API has `query`, cursor paging and an empty state) and its create form, a detail page
+//! with the edit form and delete button, and the writes behind them. Objects with pages of their
+//! own (credentials, policies) reuse the pieces.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{Path, Query};
+use axum::response::Response;
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde_json::Value;
+
+use super::ConsoleState;
+use super::api::{ApiFailure, seg, with_query};
+use super::forms::{self, Submitted};
+use super::kinds::{self, Field, Input, Kind};
+use super::layout::{self, Place, csrf_field, field, show, zone_href};
+use super::session::Ctx;
+
+pub fn router() -> Router<ConsoleState> {
+    Router::new()
+        .route("/console/zones/{zone}/{kind}", get(list).post(create))
+        .route("/console/zones/{zone}/{kind}/{id}", get(detail).post(update))
+        .route("/console/zones/{zone}/{kind}/{id}/delete", post(delete))
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct ListQuery {
+    pub after: Option<String>,
+    pub before: Option<String>,
+    pub query: Option<String>,
+    pub notice: Option<String>,
+}
+
+/// The zone's `(id, name)`, for the navigation.
+pub async fn zone_name(ctx: &Ctx, zone: &str) -> Result<(String, String), ApiFailure> {
+    let z = ctx.api.get(&ctx.call(), &format!("/zones/{}", seg(zone))).await?;
+    Ok((zone.to_owned(), show(z.get("name"))))
+}
+
+/// `/zones/{zone}/{path}` in the API.
+pub fn api_path(zone: &str, path: &str) -> String {
+    format!("/zones/{}/{path}", seg(zone))
+}
+
+async fn list(ctx: Ctx, Path((zone, kind)): Path<(String, String)>, Query(q): Query<ListQuery>) -> Response {
+    let Some(k) = kinds::kind(&kind) else {
+        return layout::api_failure(&ctx, &not_found(&kind));
+    };
+    list_page(&ctx, &zone, k, &q, None, &Value::Null).await
+}
+
+fn not_found(what: &str) -> ApiFailure {
+    ApiFailure {
+        status: axum::http::StatusCode::NOT_FOUND,
+        code: "not_found".to_owned(),
+        message: format!("There is no console page `{what}`."),
+    }
+}
+
+/// A list page with the create form (`error` and `values` when a create was refused).
+pub async fn list_page(
+    ctx: &Ctx,
+    zone: &str,
+    k: &Kind,
+    q: &ListQuery,
+    error: Option<&ApiFailure>,
+    values: &Value,
+) -> Response {
+    let (zone_id, zname) = match zone_name(ctx, zone).await {
+        Ok(z) => z,
+        Err(e) => return layout::api_failure(ctx, &e),
+    };
+    let query = q.query.clone().unwrap_or_default();
+    let params = [
+        ("limit", "25"),
+        ("after", q.after.as_deref().unwrap_or("")),
+        ("before", q.before.as_deref().unwrap_or("")),
+        ("query", query.as_str()),
+    ];
+    let list = match ctx.api.get(&ctx.call(), &with_query(&api_path(zone, k.path), &params)).await {
+        Ok(l) => l,
+        Err(e) => return layout::api_failure(ctx, &e),
+    };
+    let items = list.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let refs = load_refs(ctx, zone, k.create).await;
+    let base = zone_href(zone, k.path);
+    let body = html! {
+        (layout::notice(q.notice.as_deref()))
+        @if k.search {
+            form.toolbar method="get" action=(base) role="search" {
+                div { label for="query" { "Search " (k.title.to_lowercase()) } input #query type="search" name="query" value=(query); }
+                button.secondary type="submit" { "Search" }
+            }
+        }
+        @if items.is_empty() {
+            @if query.is_empty() { (layout::empty(&k.title.to_lowercase(), k.empty_hint)) }
+            @else { div.empty { p { "Nothing matches “" (query) "”." } } }
+        } @else {
+            (layout::table(&items, k.columns, |it| it.get("id").and_then(Value::as_str).map(|id| format!("{base}/{}", seg(id)))))
+            (layout::pager(&base, &[("query", query.as_str())], &list))
+        }
+        @if !k.create.is_empty() {
+            h2 #create { "Add " (k.singular) }
+            @if let Some(e) = error { (layout::alert(e)) }
+            form.card method="post" action=(base) {
+                (csrf_field(ctx))
+                (inputs(k.create, values, &refs))
+                button type="submit" #create-submit { "Create " (k.singular) }
+            }
+        }
+    };
+    let place = Place { zone: Some((&zone_id, &zname)), tab: k.path };
+    layout::page(ctx, k.title, &place, body)
+}
+
+/// The `(id, name)` choices of every `Ref` field.
+pub async fn load_refs(ctx: &Ctx, zone: &str, fields: &[Field]) -> HashMap<&'static str, Vec<(String, String)>> {
+    let mut out = HashMap::new();
+    for f in fields {
+        if let Input::Ref(path) = f.input
+            && !out.contains_key(path)
+        {
+            let list = ctx
+                .api
+                .get(&ctx.call(), &format!("{}?limit=100", api_path(zone, path)))
+                .await
+                .unwrap_or(Value::Null);
+            let choices = list
+                .get("items")
+                .and_then(Value::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| Some((i.get("id")?.as_str()?.to_owned(), show(i.get("name")))))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.insert(path, choices);
+        }
+    }
+    out
+}
+
+/// The inputs of `fields`, filled from `values`.
+pub fn inputs(fields: &[Field], values: &Value, refs: &HashMap<&'static str, Vec<(String, String)>>) -> Markup {
+    html! {
+        @for f in fields {
+            @let id = f.name.replace('.', "-");
+            @let current = field(values, f.name);
+            @let text = match current { None | Some(Value::Null) => String::new(), Some(Value::String(s)) => s.clone(), Some(v) if f.input == Input::Lines => v.as_array().map(|a| a.iter().map(|x| show(Some(x))).collect::<Vec<_>>().join("\n")).unwrap_or_default(), Some(v) => v.to_string() };
+            @if f.input == Input::Check {
+                label.check for=(id) { input #(id) type="checkbox" name=(f.name) value="true" checked[current == Some(&Value::Bool(true))]; (f.label) }
+            } @else {
+                label for=(id) { (f.label) @if f.required { " (required)" } }
+                @match f.input {
+                    Input::Long | Input::Lines => textarea #(id) name=(f.name) rows="3" required[f.required] { (text) },
+                    Input::Secret => input #(id) type="password" name=(f.name) autocomplete="new-password";,
+                    Input::Number => input #(id) type="number" name=(f.name) value=(text) required[f.required];,
+                    Input::Url => input #(id) type="url" name=(f.name) value=(text) required[f.required];,
+                    Input::Choice(options) => select #(id) name=(f.name) required[f.required] {
+                        @if !f.required { option value="" { "—" } }
+                        @for o in options { option value=(o) selected[text == *o] { (o) } }
+                    },
+                    Input::Ref(path) => select #(id) name=(f.name) required[f.required] {
+                        option value="" { "—" }
+                        @for (rid, name) in refs.get(path).map(Vec::as_slice).unwrap_or_default() { option value=(rid) selected[text == *rid] { (name) " (" (rid) ")" } }
+                    },
+                    _ => input #(id) type="text" name=(f.name) value=(text) required[f.required];,
+                }
+            }
+            @if !f.hint.is_empty() { p.hint { (f.hint) } }
+        }
+    }
+}
+
+async fn create(ctx: Ctx, Path((zone, kind)): Path<(String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+    let Some(k) = kinds::kind(&kind).filter(|k| !k.create.is_empty()) else {
+        return layout::api_failure(&ctx, &not_found(&kind));
+    };
+    let form = match Submitted::check(&ctx, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let echo = echo(k.create, &form);
+    let body = match forms::body(k.create, &form, false) {
+        Ok(b) => b,
+        Err(e) => return list_page(&ctx, &zone, k, &ListQuery::default(), Some(&invalid(e)), &echo).await,
+    };
+    match ctx.api.post(&ctx.call(), &api_path(&zone, k.path), &body).await {
+        Ok(created) => {
+            let id = show(created.get("id"));
+            layout::redirect_notice(&format!("{}/{}", zone_href(&zone, k.path), seg(&id)), &format!("Created {} {}.", k.singular, show(created.get("name").or(created.get("id")))))
+        }
+        Err(e) => list_page(&ctx, &zone, k, &ListQuery::default(), Some(&e), &echo).await,
+    }
+}
+
+/// A refusal of the console's own form checks, shown like the API's.
+pub fn invalid(e: forms::Invalid) -> ApiFailure {
+    ApiFailure { status: axum::http::StatusCode::BAD_REQUEST, code: "invalid_field".to_owned(), message: e.message }
+}
+
+/// The submitted values (secrets left out), to fill a form shown again after a refusal.
+pub fn echo(fields: &[Field], form: &Submitted) -> Value {
+    let mut out = serde_json::Map::new();
+    for f in fields.iter().filter(|f| f.input != Input::Secret) {
+        if let Some(v) = form.raw(f.name) {
+            let v = if f.input == Input::Check { Value::Bool(true) } else if f.input == Input::Lines { Value::Array(v.lines().map(|l| Value::String(l.to_owned())).collect()) } else { Value::String(v.to_owned()) };
+            nest(&mut out, f.name, v);
+        }
+    }
+    Value::Object(out)
+}
+
+fn nest(obj: &mut serde_json::Map<String, Value>, path: &str, v: Value) {
+    match path.split_once('.') {
+        None => {
+            obj.insert(path.to_owned(), v);
+        }
+        Some((head, rest)) => {
+            if let Value::Object(m) = obj.entry(head.to_owned()).or_insert_with(|| Value::Object(Default::default())) {
+                nest(m, rest, v);
+            }
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct DetailQuery {
+    notice: Option<String>,
+}
+
+async fn detail(ctx: Ctx, Path((zone, kind, id)): Path<(String, String, String)>, Query(q): Query<DetailQuery>) -> Response {
+    let Some(k) = kinds::kind(&kind) else {
+        return layout::api_failure(&ctx, &not_found(&kind));
+    };
+    detail_page(&ctx, &zone, k, &id, q.notice.as_deref(), None).await
+}
+
+/// An object's page: its properties, the edit form, extras of its kind, and delete.
+pub async fn detail_page(ctx: &Ctx, zone: &str, k: &Kind, id: &str, notice: Option<&str>, error: Option<&ApiFailure>) -> Response {
+    let (zone_id, zname) = match zone_name(ctx, zone).await {
+        Ok(z) => z,
+        Err(e) => return layout::api_failure(ctx, &e),
+    };
+    let path = format!("{}/{}", api_path(zone, k.path), seg(id));
+    let item = match ctx.api.get(&ctx.call(), &path).await {
+        Ok(i) => i,
+        Err(e) => return layout::api_failure(ctx, &e),
+    };
+    let refs = load_refs(ctx, zone, k.edit).await;
+    let here = format!("{}/{}", zone_href(zone, k.path), seg(id));
+    let extra = super::credentials::extras(ctx, zone, k, &item).await;
+    let title = show(item.get("name").or(item.get("email")).or(item.get("identifier")).or(item.get("id")));
+    let body = html! {
+        (layout::notice(notice))
+        @if let Some(e) = error { (layout::alert(e)) }
+        p { a href=(zone_href(zone, k.path)) { "← All " (k.title.to_lowercase()) } }
+        (properties(&item))
+        (extra)
+        @if !k.edit.is_empty() && item.get("owner_type").and_then(Value::as_str) != Some("platform") {
+            h2 { "Edit" }
+            form.card method="post" action=(here) {
+                (csrf_field(ctx))
+                (inputs(k.edit, &item, &refs))
+                button type="submit" #save { "Save" }
+            }
+        }
+        @if k.delete && item.get("owner_type").and_then(Value::as_str) != Some("platform") {
+            h2 { "Delete" }
+            (layout::delete_button(ctx, &format!("{here}/delete"), k.singular))
+        }
+    };
+    let place = Place { zone: Some((&zone_id, &zname)), tab: k.path };
+    layout::page(ctx, &format!("{} {title}", capitalized(k.singular)), &place, body)
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+/// Every property of an object (objects and arrays of objects as JSON), secrets never included
+/// (the API leaves them out).
+pub fn properties(item: &Value) -> Markup {
+    html! {
+        dl.props {
+            @if let Some(obj) = item.as_object() {
+                @for (k, v) in obj {
+                    dt { (k) }
+                    dd {
+                        @match v {
+                            Value::Object(_) => code { (v.to_string()) },
+                            Value::Array(a) if a.iter().any(Value::is_object) => code { (v.to_string()) },
+                            _ => (show(Some(v))),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn update(ctx: Ctx, Path((zone, kind, id)): Path<(String, String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+    let Some(k) = kinds::kind(&kind).filter(|k| !k.edit.is_empty()) else {
+        return layout::api_failure(&ctx, &not_found(&kind));
+    };
+    let form = match Submitted::check(&ctx, form) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let body = match forms::body(k.edit, &form, true) {
+        Ok(b) => b,
+        Err(e) => return detail_page(&ctx, &zone, k, &id, None, Some(&invalid(e))).await,
+    };
+    let path = format!("{}/{}", api_path(&zone, k.path), seg(&id));
+    match ctx.api.patch(&ctx.call(), &path, &body).await {
+        Ok(_) => layout::redirect_notice(&format!("{}/{}", zone_href(&zone, k.path), seg(&id)), "Saved."),
+        Err(e) => detail_page(&ctx, &zone, k, &id, None, Some(&e)).await,
+    }
+}
+
+async fn delete(ctx: Ctx, Path((zone, kind, id)): Path<(String, String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+    let Some(k) = kinds::kind(&kind).filter(|k| k.delete) else {
+        return layout::api_failure(&ctx, &not_found(&kind));
+    };
+    if let Err(r) = Submitted::check(&ctx, form) {
+        return r;
+    }
+    let path = format!("{}/{}", api_path(&zone, k.path), seg(&id));
+    match ctx.api.delete(&ctx.call(), &path).await {
+        Ok(_) => layout::redirect_notice(&zone_href(&zone, k.path), &format!("Deleted {} {id}.", k.singular)),
+        Err(e) => detail_page(&ctx, &zone, k, &id, None, Some(&e)).await,
+    }
+}

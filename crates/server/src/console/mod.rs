@@ -1,0 +1,71 @@
+//! The web console at `{public_url}/console`: server-rendered pages (maud templates, a small
+//! project-written script for copy buttons and confirmations, every page usable without it) for
+//! everything an organization admin does. It owns no data access: each page reads and writes
+//! through the management API in process ([`api`]) with the signed-in person's token, so the
+//! role table, validation and audit log are exactly the API's.
+//!
+//! Where things are: sign-in and sessions (`sign_in.rs`, `session.rs`), the page shell
+//! (`layout.rs`), forms (`forms.rs`), zones and their settings and keys (`zones.rs`), the zone
+//! directory lists and forms (`directory.rs` with the per-kind descriptions in `kinds.rs`),
+//! credentials with their one-time secret (`credentials.rs`), policies and the Cedar editor
+//! (`policies.rs`), policy sets, decisions and the dry run (`policy_sets.rs`), the zone overview
+//! charts (`overview.rs`), the organization pages (`org.rs`), static assets (`assets.rs`).
+
+pub mod api;
+mod assets;
+mod credentials;
+mod directory;
+mod forms;
+mod kinds;
+mod layout;
+mod org;
+mod overview;
+mod policies;
+mod policy_sets;
+pub mod session;
+mod sign_in;
+mod zones;
+
+use axum::Router;
+use axum::response::Redirect;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// What console handlers share: the server's state (for the session seal and organization
+/// look-ups at sign-in) and the in-process API.
+#[derive(Clone)]
+pub struct ConsoleState {
+    pub app: AppState,
+    pub api: api::Api,
+}
+
+/// The console's routes. `api` is the management API and zone router the pages call.
+pub fn router(app: AppState, api: Router) -> Router {
+    let state = ConsoleState {
+        app,
+        api: api::Api::new(api),
+    };
+    let signed_in = Router::new()
+        .route("/console/sign-out", post(sign_in::sign_out))
+        .route("/console/switch", post(sign_in::switch))
+        .merge(zones::router())
+        .merge(overview::router())
+        .merge(directory::router())
+        .merge(credentials::router())
+        .merge(policies::router())
+        .merge(policy_sets::router())
+        .merge(org::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::require,
+        ));
+    Router::new()
+        .route("/console", get(|| async { Redirect::to("/console/zones") }))
+        .route("/console/", get(|| async { Redirect::to("/console/zones") }))
+        .route("/console/sign-in", get(sign_in::page))
+        .route("/console/callback", get(sign_in::callback))
+        .merge(assets::router())
+        .merge(signed_in)
+        .with_state(state)
+}
