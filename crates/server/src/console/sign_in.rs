@@ -1,7 +1,8 @@
 //! Signing in to the console: the person picks an organization, signs in at its platform zone
 //! (authorization code + PKCE with the first-party public client `latchkey-console`, for the
 //! management API as resource), and comes back to `/console/callback`, where the code is
-//! redeemed in process and the session cookie set. Also switching organization and signing out.
+//! redeemed in process and the session cookie set. Also switching organization and signing out
+//! (which ends the token's session on the server, not just the cookie).
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -275,10 +276,29 @@ pub async fn sign_out(State(state): State<ConsoleState>, ctx: Ctx, Form(f): Form
             )
             .await;
     }
+    end_token_session(&state, &ctx.session).await;
     let mut res = redirect(&with_query("/console/sign-in", &[("error", "You are signed out.")]));
     let gone = session::set_cookie(&state, &session::cookie_name(ctx.org()), "", 0);
     session::append_cookie(&mut res, &gone);
     res
+}
+
+/// Ends the session the console's token belongs to (its `sid`) and everything below it, so the
+/// access token stops working on the management API at once, even if the cookie was copied.
+async fn end_token_session(state: &ConsoleState, s: &Session) {
+    let sid = jwt_claims(&s.access_token)
+        .and_then(|c| c.get("sid").and_then(|v| v.as_str()).map(str::to_owned));
+    if let Some(sid) = sid {
+        let _ = state
+            .app
+            .store
+            .revoke_session(
+                &latchkey_domain::id::ZoneId::new(s.zone_id.clone()),
+                &latchkey_domain::id::SessionId::new(sid),
+                latchkey_domain::time::Timestamp::now(),
+            )
+            .await;
+    }
 }
 
 #[derive(Deserialize)]
