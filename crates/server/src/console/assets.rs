@@ -13,8 +13,14 @@ const JS: &str = include_str!("assets/console.js");
 
 pub fn router() -> Router<ConsoleState> {
     Router::new()
-        .route("/console/assets/console.css", get(|h: HeaderMap| async move { asset(&h, CSS, "text/css; charset=utf-8") }))
-        .route("/console/assets/console.js", get(|h: HeaderMap| async move { asset(&h, JS, "text/javascript; charset=utf-8") }))
+        .route(
+            "/console/assets/console.css",
+            get(|h: HeaderMap| async move { asset(&h, CSS, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/console/assets/console.js",
+            get(|h: HeaderMap| async move { asset(&h, JS, "text/javascript; charset=utf-8") }),
+        )
 }
 
 fn etag(body: &str) -> String {
@@ -30,7 +36,10 @@ fn asset(req: &HeaderMap, body: &'static str, content_type: &'static str) -> Res
     let mut res = ([(header::CONTENT_TYPE, content_type)], body).into_response();
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if let Ok(v) = HeaderValue::from_str(&tag) {
         h.insert(header::ETAG, v);
     }

@@ -5,7 +5,7 @@
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde_json::{Value, json};
@@ -22,10 +22,22 @@ const TYPES: &[&str] = &["password", "public", "public-key", "url", "token"];
 
 pub fn router() -> Router<ConsoleState> {
     Router::new()
-        .route("/console/zones/{zone}/application-credentials", get(list).post(create))
-        .route("/console/zones/{zone}/applications/{app}/dependencies", post(add_dependency))
-        .route("/console/zones/{zone}/applications/{app}/dependencies/{resource}/delete", post(remove_dependency))
-        .route("/console/zones/{zone}/providers/{id}/test", post(test_discovery))
+        .route(
+            "/console/zones/{zone}/application-credentials",
+            get(list).post(create),
+        )
+        .route(
+            "/console/zones/{zone}/applications/{app}/dependencies",
+            post(add_dependency),
+        )
+        .route(
+            "/console/zones/{zone}/applications/{app}/dependencies/{resource}/delete",
+            post(remove_dependency),
+        )
+        .route(
+            "/console/zones/{zone}/providers/{id}/test",
+            post(test_discovery),
+        )
 }
 
 async fn list(ctx: Ctx, Path(zone): Path<String>, Query(q): Query<ListQuery>) -> Response {
@@ -37,18 +49,36 @@ fn kind() -> &'static Kind {
     kinds::kind("application-credentials").unwrap_or(&kinds::KINDS[0])
 }
 
-async fn page(ctx: &Ctx, zone: &str, q: &ListQuery, error: Option<&ApiFailure>, values: &Value) -> Response {
+async fn page(
+    ctx: &Ctx,
+    zone: &str,
+    q: &ListQuery,
+    error: Option<&ApiFailure>,
+    values: &Value,
+) -> Response {
     let (zone_id, zname) = match zone_name(ctx, zone).await {
         Ok(z) => z,
         Err(e) => return layout::api_failure(ctx, &e),
     };
     let k = kind();
-    let params = [("limit", "25"), ("after", q.after.as_deref().unwrap_or("")), ("before", q.before.as_deref().unwrap_or(""))];
-    let list = match ctx.api.get(&ctx.call(), &with_query(&api_path(zone, k.path), &params)).await {
+    let params = [
+        ("limit", "25"),
+        ("after", q.after.as_deref().unwrap_or("")),
+        ("before", q.before.as_deref().unwrap_or("")),
+    ];
+    let list = match ctx
+        .api
+        .get(&ctx.call(), &with_query(&api_path(zone, k.path), &params))
+        .await
+    {
         Ok(l) => l,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let items = list.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let items = list
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let base = zone_href(zone, k.path);
     let body = html! {
         (layout::notice(q.notice.as_deref()))
@@ -60,14 +90,31 @@ async fn page(ctx: &Ctx, zone: &str, q: &ListQuery, error: Option<&ApiFailure>, 
         @if let Some(e) = error { (layout::alert(e)) }
         (create_form(ctx, zone, values, None).await)
     };
-    let place = Place { zone: Some((&zone_id, &zname)), tab: k.path };
+    let place = Place {
+        zone: Some((&zone_id, &zname)),
+        tab: k.path,
+    };
     layout::page(ctx, "Credentials", &place, body)
 }
 
 /// The create form (for one application when `app` is given).
 async fn create_form(ctx: &Ctx, zone: &str, values: &Value, app: Option<&str>) -> Markup {
-    let refs = directory::load_refs(ctx, zone, &[kinds::Field::new("application_id", "", kinds::Input::Ref("applications")), kinds::Field::new("provider_id", "", kinds::Input::Ref("providers"))]).await;
-    let v = |k: &str| values.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let refs = directory::load_refs(
+        ctx,
+        zone,
+        &[
+            kinds::Field::new("application_id", "", kinds::Input::Ref("applications")),
+            kinds::Field::new("provider_id", "", kinds::Input::Ref("providers")),
+        ],
+    )
+    .await;
+    let v = |k: &str| {
+        values
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
     html! {
         form.card method="post" action=(zone_href(zone, "application-credentials")) {
             (csrf_field(ctx))
@@ -102,16 +149,31 @@ async fn create_form(ctx: &Ctx, zone: &str, values: &Value, app: Option<&str>) -
 async fn create(ctx: Ctx, Path(zone): Path<String>, form: Form<Vec<(String, String)>>) -> Response {
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let mut body = serde_json::Map::new();
-    for name in ["application_id", "type", "identifier", "jwks_uri", "provider_id", "subject"] {
+    for name in [
+        "application_id",
+        "type",
+        "identifier",
+        "jwks_uri",
+        "provider_id",
+        "subject",
+    ] {
         if let Some(v) = form.get(name) {
             body.insert(name.to_owned(), Value::String(v.to_owned()));
         }
     }
     let body = Value::Object(body);
-    match ctx.api.post(&ctx.call(), &api_path(&zone, "application-credentials"), &body).await {
+    match ctx
+        .api
+        .post(
+            &ctx.call(),
+            &api_path(&zone, "application-credentials"),
+            &body,
+        )
+        .await
+    {
         Ok(created) => created_page(&ctx, &zone, &created).await,
         Err(e) => page(&ctx, &zone, &ListQuery::default(), Some(&e), &body).await,
     }
@@ -139,7 +201,10 @@ async fn created_page(ctx: &Ctx, zone: &str, created: &Value) -> Response {
         (directory::properties(&shown))
         p { a href=(format!("{}/{}", zone_href(zone, "application-credentials"), seg(&id))) { "Go to the credential" } " · " a href=(zone_href(zone, "application-credentials")) { "All credentials" } }
     };
-    let place = Place { zone: Some((&zone_id, &zname)), tab: "application-credentials" };
+    let place = Place {
+        zone: Some((&zone_id, &zname)),
+        tab: "application-credentials",
+    };
     layout::page(ctx, "Credential created", &place, body)
 }
 
@@ -162,11 +227,35 @@ pub async fn extras(ctx: &Ctx, zone: &str, k: &Kind, item: &Value) -> Markup {
 
 async fn application_extras(ctx: &Ctx, zone: &str, app: &str) -> Markup {
     let base = format!("{}/{}", api_path(zone, "applications"), seg(app));
-    let deps = ctx.api.get(&ctx.call(), &format!("{base}/dependencies?limit=100")).await.unwrap_or(Value::Null);
-    let deps = deps.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
-    let creds = ctx.api.get(&ctx.call(), &format!("{base}/application-credentials?limit=100")).await.unwrap_or(Value::Null);
-    let creds = creds.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
-    let resources = directory::load_refs(ctx, zone, &[kinds::Field::new("r", "", kinds::Input::Ref("resources"))]).await;
+    let deps = ctx
+        .api
+        .get(&ctx.call(), &format!("{base}/dependencies?limit=100"))
+        .await
+        .unwrap_or(Value::Null);
+    let deps = deps
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let creds = ctx
+        .api
+        .get(
+            &ctx.call(),
+            &format!("{base}/application-credentials?limit=100"),
+        )
+        .await
+        .unwrap_or(Value::Null);
+    let creds = creds
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let resources = directory::load_refs(
+        ctx,
+        zone,
+        &[kinds::Field::new("r", "", kinds::Input::Ref("resources"))],
+    )
+    .await;
     let here = format!("{}/{}", zone_href(zone, "applications"), seg(app));
     html! {
         h2 { "Dependencies" }
@@ -196,29 +285,50 @@ async fn application_extras(ctx: &Ctx, zone: &str, app: &str) -> Markup {
     }
 }
 
-async fn add_dependency(ctx: Ctx, Path((zone, app)): Path<(String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+async fn add_dependency(
+    ctx: Ctx,
+    Path((zone, app)): Path<(String, String)>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let here = format!("{}/{}", zone_href(&zone, "applications"), seg(&app));
     let Some(rid) = form.get("resource_id") else {
         return layout::redirect_notice(&here, "Choose a resource to add.");
     };
-    let path = format!("{}/{}/dependencies/{}", api_path(&zone, "applications"), seg(&app), seg(rid));
+    let path = format!(
+        "{}/{}/dependencies/{}",
+        api_path(&zone, "applications"),
+        seg(&app),
+        seg(rid)
+    );
     match ctx.api.put(&ctx.call(), &path, &json!({})).await {
         Ok(_) => layout::redirect_notice(&here, "Dependency added."),
         Err(e) => redisplay(&ctx, &zone, &app, &e).await,
     }
 }
 
-async fn remove_dependency(ctx: Ctx, Path((zone, app, rid)): Path<(String, String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+async fn remove_dependency(
+    ctx: Ctx,
+    Path((zone, app, rid)): Path<(String, String, String)>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     if let Err(r) = Submitted::check(&ctx, form) {
-        return r;
+        return r.into_response();
     }
-    let path = format!("{}/{}/dependencies/{}", api_path(&zone, "applications"), seg(&app), seg(&rid));
+    let path = format!(
+        "{}/{}/dependencies/{}",
+        api_path(&zone, "applications"),
+        seg(&app),
+        seg(&rid)
+    );
     match ctx.api.delete(&ctx.call(), &path).await {
-        Ok(_) => layout::redirect_notice(&format!("{}/{}", zone_href(&zone, "applications"), seg(&app)), "Dependency removed."),
+        Ok(_) => layout::redirect_notice(
+            &format!("{}/{}", zone_href(&zone, "applications"), seg(&app)),
+            "Dependency removed.",
+        ),
         Err(e) => redisplay(&ctx, &zone, &app, &e).await,
     }
 }
@@ -230,27 +340,57 @@ async fn redisplay(ctx: &Ctx, zone: &str, app: &str, e: &ApiFailure) -> Response
 
 /// `POST …/providers/{id}/test`: fetches the provider's discovery document (through the
 /// server's outbound fetcher and its address policy) and reports what it found.
-async fn test_discovery(State(state): State<ConsoleState>, ctx: Ctx, Path((zone, id)): Path<(String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+async fn test_discovery(
+    State(state): State<ConsoleState>,
+    ctx: Ctx,
+    Path((zone, id)): Path<(String, String)>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     if let Err(r) = Submitted::check(&ctx, form) {
-        return r;
+        return r.into_response();
     }
     let k = kinds::kind("providers").unwrap_or(&kinds::KINDS[0]);
-    let provider = match ctx.api.get(&ctx.call(), &format!("{}/{}", api_path(&zone, "providers"), seg(&id))).await {
+    let provider = match ctx
+        .api
+        .get(
+            &ctx.call(),
+            &format!("{}/{}", api_path(&zone, "providers"), seg(&id)),
+        )
+        .await
+    {
         Ok(p) => p,
         Err(e) => return layout::api_failure(&ctx, &e),
     };
-    let issuer = layout::field(&provider, "protocols.oauth2.issuer").and_then(Value::as_str).or(provider.get("identifier").and_then(Value::as_str)).unwrap_or("").trim_end_matches('/').to_owned();
+    let issuer = layout::field(&provider, "protocols.oauth2.issuer")
+        .and_then(Value::as_str)
+        .or(provider.get("identifier").and_then(Value::as_str))
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_owned();
     let url = format!("{issuer}{}", latchkey_oauth::paths::OIDC_CONFIGURATION);
     let notice = match state.app.fetcher.json(&url).await {
         Ok(doc) => {
-            let found = ["issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint"]
-                .iter()
-                .filter(|m| doc.get(**m).is_some())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", ");
+            let found = [
+                "issuer",
+                "authorization_endpoint",
+                "token_endpoint",
+                "jwks_uri",
+                "userinfo_endpoint",
+            ]
+            .iter()
+            .filter(|m| doc.get(**m).is_some())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
             let same = doc.get("issuer").and_then(Value::as_str) == Some(issuer.as_str());
-            format!("Discovery works: {url} answered with {found}.{}", if same { "" } else { " Warning: its issuer differs from the provider's." })
+            format!(
+                "Discovery works: {url} answered with {found}.{}",
+                if same {
+                    ""
+                } else {
+                    " Warning: its issuer differs from the provider's."
+                }
+            )
         }
         Err(e) => format!("Discovery failed for {url}: {e}"),
     };

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde_json::Value;
@@ -23,7 +23,10 @@ use super::session::Ctx;
 pub fn router() -> Router<ConsoleState> {
     Router::new()
         .route("/console/zones/{zone}/{kind}", get(list).post(create))
-        .route("/console/zones/{zone}/{kind}/{id}", get(detail).post(update))
+        .route(
+            "/console/zones/{zone}/{kind}/{id}",
+            get(detail).post(update),
+        )
         .route("/console/zones/{zone}/{kind}/{id}/delete", post(delete))
 }
 
@@ -37,7 +40,10 @@ pub struct ListQuery {
 
 /// The zone's `(id, name)`, for the navigation.
 pub async fn zone_name(ctx: &Ctx, zone: &str) -> Result<(String, String), ApiFailure> {
-    let z = ctx.api.get(&ctx.call(), &format!("/zones/{}", seg(zone))).await?;
+    let z = ctx
+        .api
+        .get(&ctx.call(), &format!("/zones/{}", seg(zone)))
+        .await?;
     Ok((zone.to_owned(), show(z.get("name"))))
 }
 
@@ -46,7 +52,11 @@ pub fn api_path(zone: &str, path: &str) -> String {
     format!("/zones/{}/{path}", seg(zone))
 }
 
-async fn list(ctx: Ctx, Path((zone, kind)): Path<(String, String)>, Query(q): Query<ListQuery>) -> Response {
+async fn list(
+    ctx: Ctx,
+    Path((zone, kind)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let Some(k) = kinds::kind(&kind) else {
         return layout::api_failure(&ctx, &not_found(&kind));
     };
@@ -81,11 +91,19 @@ pub async fn list_page(
         ("before", q.before.as_deref().unwrap_or("")),
         ("query", query.as_str()),
     ];
-    let list = match ctx.api.get(&ctx.call(), &with_query(&api_path(zone, k.path), &params)).await {
+    let list = match ctx
+        .api
+        .get(&ctx.call(), &with_query(&api_path(zone, k.path), &params))
+        .await
+    {
         Ok(l) => l,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let items = list.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let items = list
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let refs = load_refs(ctx, zone, k.create).await;
     let base = zone_href(zone, k.path);
     let body = html! {
@@ -113,12 +131,19 @@ pub async fn list_page(
             }
         }
     };
-    let place = Place { zone: Some((&zone_id, &zname)), tab: k.path };
+    let place = Place {
+        zone: Some((&zone_id, &zname)),
+        tab: k.path,
+    };
     layout::page(ctx, k.title, &place, body)
 }
 
 /// The `(id, name)` choices of every `Ref` field.
-pub async fn load_refs(ctx: &Ctx, zone: &str, fields: &[Field]) -> HashMap<&'static str, Vec<(String, String)>> {
+pub async fn load_refs(
+    ctx: &Ctx,
+    zone: &str,
+    fields: &[Field],
+) -> HashMap<&'static str, Vec<(String, String)>> {
     let mut out = HashMap::new();
     for f in fields {
         if let Input::Ref(path) = f.input
@@ -135,7 +160,9 @@ pub async fn load_refs(ctx: &Ctx, zone: &str, fields: &[Field]) -> HashMap<&'sta
                 .map(|items| {
                     items
                         .iter()
-                        .filter_map(|i| Some((i.get("id")?.as_str()?.to_owned(), show(i.get("name")))))
+                        .filter_map(|i| {
+                            Some((i.get("id")?.as_str()?.to_owned(), show(i.get("name"))))
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -146,7 +173,11 @@ pub async fn load_refs(ctx: &Ctx, zone: &str, fields: &[Field]) -> HashMap<&'sta
 }
 
 /// The inputs of `fields`, filled from `values`.
-pub fn inputs(fields: &[Field], values: &Value, refs: &HashMap<&'static str, Vec<(String, String)>>) -> Markup {
+pub fn inputs(
+    fields: &[Field],
+    values: &Value,
+    refs: &HashMap<&'static str, Vec<(String, String)>>,
+) -> Markup {
     html! {
         @for f in fields {
             @let id = f.name.replace('.', "-");
@@ -177,23 +208,48 @@ pub fn inputs(fields: &[Field], values: &Value, refs: &HashMap<&'static str, Vec
     }
 }
 
-async fn create(ctx: Ctx, Path((zone, kind)): Path<(String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+async fn create(
+    ctx: Ctx,
+    Path((zone, kind)): Path<(String, String)>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     let Some(k) = kinds::kind(&kind).filter(|k| !k.create.is_empty()) else {
         return layout::api_failure(&ctx, &not_found(&kind));
     };
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let echo = echo(k.create, &form);
     let body = match forms::body(k.create, &form, false) {
         Ok(b) => b,
-        Err(e) => return list_page(&ctx, &zone, k, &ListQuery::default(), Some(&invalid(e)), &echo).await,
+        Err(e) => {
+            return list_page(
+                &ctx,
+                &zone,
+                k,
+                &ListQuery::default(),
+                Some(&invalid(e)),
+                &echo,
+            )
+            .await;
+        }
     };
-    match ctx.api.post(&ctx.call(), &api_path(&zone, k.path), &body).await {
+    match ctx
+        .api
+        .post(&ctx.call(), &api_path(&zone, k.path), &body)
+        .await
+    {
         Ok(created) => {
             let id = show(created.get("id"));
-            layout::redirect_notice(&format!("{}/{}", zone_href(&zone, k.path), seg(&id)), &format!("Created {} {}.", k.singular, show(created.get("name").or(created.get("id")))))
+            layout::redirect_notice(
+                &format!("{}/{}", zone_href(&zone, k.path), seg(&id)),
+                &format!(
+                    "Created {} {}.",
+                    k.singular,
+                    show(created.get("name").or(created.get("id")))
+                ),
+            )
         }
         Err(e) => list_page(&ctx, &zone, k, &ListQuery::default(), Some(&e), &echo).await,
     }
@@ -201,7 +257,11 @@ async fn create(ctx: Ctx, Path((zone, kind)): Path<(String, String)>, form: Form
 
 /// A refusal of the console's own form checks, shown like the API's.
 pub fn invalid(e: forms::Invalid) -> ApiFailure {
-    ApiFailure { status: axum::http::StatusCode::BAD_REQUEST, code: "invalid_field".to_owned(), message: e.message }
+    ApiFailure {
+        status: axum::http::StatusCode::BAD_REQUEST,
+        code: "invalid_field".to_owned(),
+        message: e.message,
+    }
 }
 
 /// The submitted values (secrets left out), to fill a form shown again after a refusal.
@@ -209,7 +269,13 @@ pub fn echo(fields: &[Field], form: &Submitted) -> Value {
     let mut out = serde_json::Map::new();
     for f in fields.iter().filter(|f| f.input != Input::Secret) {
         if let Some(v) = form.raw(f.name) {
-            let v = if f.input == Input::Check { Value::Bool(true) } else if f.input == Input::Lines { Value::Array(v.lines().map(|l| Value::String(l.to_owned())).collect()) } else { Value::String(v.to_owned()) };
+            let v = if f.input == Input::Check {
+                Value::Bool(true)
+            } else if f.input == Input::Lines {
+                Value::Array(v.lines().map(|l| Value::String(l.to_owned())).collect())
+            } else {
+                Value::String(v.to_owned())
+            };
             nest(&mut out, f.name, v);
         }
     }
@@ -222,7 +288,10 @@ fn nest(obj: &mut serde_json::Map<String, Value>, path: &str, v: Value) {
             obj.insert(path.to_owned(), v);
         }
         Some((head, rest)) => {
-            if let Value::Object(m) = obj.entry(head.to_owned()).or_insert_with(|| Value::Object(Default::default())) {
+            if let Value::Object(m) = obj
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::Object(Default::default()))
+            {
                 nest(m, rest, v);
             }
         }
@@ -234,7 +303,11 @@ pub struct DetailQuery {
     notice: Option<String>,
 }
 
-async fn detail(ctx: Ctx, Path((zone, kind, id)): Path<(String, String, String)>, Query(q): Query<DetailQuery>) -> Response {
+async fn detail(
+    ctx: Ctx,
+    Path((zone, kind, id)): Path<(String, String, String)>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
     let Some(k) = kinds::kind(&kind) else {
         return layout::api_failure(&ctx, &not_found(&kind));
     };
@@ -242,7 +315,14 @@ async fn detail(ctx: Ctx, Path((zone, kind, id)): Path<(String, String, String)>
 }
 
 /// An object's page: its properties, the edit form, extras of its kind, and delete.
-pub async fn detail_page(ctx: &Ctx, zone: &str, k: &Kind, id: &str, notice: Option<&str>, error: Option<&ApiFailure>) -> Response {
+pub async fn detail_page(
+    ctx: &Ctx,
+    zone: &str,
+    k: &Kind,
+    id: &str,
+    notice: Option<&str>,
+    error: Option<&ApiFailure>,
+) -> Response {
     let (zone_id, zname) = match zone_name(ctx, zone).await {
         Ok(z) => z,
         Err(e) => return layout::api_failure(ctx, &e),
@@ -255,7 +335,12 @@ pub async fn detail_page(ctx: &Ctx, zone: &str, k: &Kind, id: &str, notice: Opti
     let refs = load_refs(ctx, zone, k.edit).await;
     let here = format!("{}/{}", zone_href(zone, k.path), seg(id));
     let extra = super::credentials::extras(ctx, zone, k, &item).await;
-    let title = show(item.get("name").or(item.get("email")).or(item.get("identifier")).or(item.get("id")));
+    let title = show(
+        item.get("name")
+            .or(item.get("email"))
+            .or(item.get("identifier"))
+            .or(item.get("id")),
+    );
     let body = html! {
         (layout::notice(notice))
         @if let Some(e) = error { (layout::alert(e)) }
@@ -275,13 +360,23 @@ pub async fn detail_page(ctx: &Ctx, zone: &str, k: &Kind, id: &str, notice: Opti
             (layout::delete_button(ctx, &format!("{here}/delete"), k.singular))
         }
     };
-    let place = Place { zone: Some((&zone_id, &zname)), tab: k.path };
-    layout::page(ctx, &format!("{} {title}", capitalized(k.singular)), &place, body)
+    let place = Place {
+        zone: Some((&zone_id, &zname)),
+        tab: k.path,
+    };
+    layout::page(
+        ctx,
+        &format!("{} {title}", capitalized(k.singular)),
+        &place,
+        body,
+    )
 }
 
 fn capitalized(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
 }
 
 /// Every property of an object (objects and arrays of objects as JSON), secrets never included
@@ -305,13 +400,17 @@ pub fn properties(item: &Value) -> Markup {
     }
 }
 
-async fn update(ctx: Ctx, Path((zone, kind, id)): Path<(String, String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+async fn update(
+    ctx: Ctx,
+    Path((zone, kind, id)): Path<(String, String, String)>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     let Some(k) = kinds::kind(&kind).filter(|k| !k.edit.is_empty()) else {
         return layout::api_failure(&ctx, &not_found(&kind));
     };
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let body = match forms::body(k.edit, &form, true) {
         Ok(b) => b,
@@ -319,21 +418,31 @@ async fn update(ctx: Ctx, Path((zone, kind, id)): Path<(String, String, String)>
     };
     let path = format!("{}/{}", api_path(&zone, k.path), seg(&id));
     match ctx.api.patch(&ctx.call(), &path, &body).await {
-        Ok(_) => layout::redirect_notice(&format!("{}/{}", zone_href(&zone, k.path), seg(&id)), "Saved."),
+        Ok(_) => layout::redirect_notice(
+            &format!("{}/{}", zone_href(&zone, k.path), seg(&id)),
+            "Saved.",
+        ),
         Err(e) => detail_page(&ctx, &zone, k, &id, None, Some(&e)).await,
     }
 }
 
-async fn delete(ctx: Ctx, Path((zone, kind, id)): Path<(String, String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+async fn delete(
+    ctx: Ctx,
+    Path((zone, kind, id)): Path<(String, String, String)>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     let Some(k) = kinds::kind(&kind).filter(|k| k.delete) else {
         return layout::api_failure(&ctx, &not_found(&kind));
     };
     if let Err(r) = Submitted::check(&ctx, form) {
-        return r;
+        return r.into_response();
     }
     let path = format!("{}/{}", api_path(&zone, k.path), seg(&id));
     match ctx.api.delete(&ctx.call(), &path).await {
-        Ok(_) => layout::redirect_notice(&zone_href(&zone, k.path), &format!("Deleted {} {id}.", k.singular)),
+        Ok(_) => layout::redirect_notice(
+            &zone_href(&zone, k.path),
+            &format!("Deleted {} {id}.", k.singular),
+        ),
         Err(e) => detail_page(&ctx, &zone, k, &id, None, Some(&e)).await,
     }
 }

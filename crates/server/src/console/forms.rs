@@ -11,16 +11,28 @@ use super::kinds::{Field, Input};
 use super::layout;
 use super::session::Ctx;
 
+/// A form refused for its missing or wrong CSRF token (answered with the "form expired" page).
+pub struct CsrfRefused;
+
+impl axum::response::IntoResponse for CsrfRefused {
+    fn into_response(self) -> Response {
+        layout::csrf_refused()
+    }
+}
+
 /// A submitted form, its CSRF token already checked.
 pub struct Submitted(Vec<(String, String)>);
 
 impl Submitted {
     /// Checks the CSRF token of `form` against the session's.
-    pub fn check(ctx: &Ctx, Form(pairs): Form<Vec<(String, String)>>) -> Result<Self, Response> {
-        let sent = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+    pub fn check(ctx: &Ctx, Form(pairs): Form<Vec<(String, String)>>) -> Result<Self, CsrfRefused> {
+        let sent = pairs
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.as_str());
         match sent {
             Some(t) if layout::csrf_ok(ctx, t) => Ok(Self(pairs)),
-            _ => Err(layout::csrf_refused()),
+            _ => Err(CsrfRefused),
         }
     }
 
@@ -35,7 +47,10 @@ impl Submitted {
 
     /// The first value of `name` as sent (not trimmed), when present.
     pub fn raw(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -112,18 +127,34 @@ mod tests {
     const FIELDS: &[Field] = &[
         Field::new("name", "Name", Input::Text).required(),
         Field::new("description", "Description", Input::Long),
-        Field::new("protocols.oauth2.redirect_uris", "Redirect URIs", Input::Lines),
+        Field::new(
+            "protocols.oauth2.redirect_uris",
+            "Redirect URIs",
+            Input::Lines,
+        ),
         Field::new("prefix", "Prefix", Input::Check),
         Field::new("credential_lifetime_seconds", "Lifetime", Input::Number),
     ];
 
     fn form(pairs: &[(&str, &str)]) -> Submitted {
-        Submitted(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+        Submitted(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
     }
 
     #[test]
     fn create_bodies_nest_and_leave_out_empty_fields() {
-        let f = form(&[("name", " App "), ("description", ""), ("protocols.oauth2.redirect_uris", "https://a/cb\n\nhttps://b/cb")]);
+        let f = form(&[
+            ("name", " App "),
+            ("description", ""),
+            (
+                "protocols.oauth2.redirect_uris",
+                "https://a/cb\n\nhttps://b/cb",
+            ),
+        ]);
         let b = body(FIELDS, &f, false).ok().unwrap_or_default();
         assert_eq!(
             b,
@@ -138,7 +169,13 @@ mod tests {
         assert_eq!(b["description"], Value::Null);
         assert_eq!(b["credential_lifetime_seconds"], Value::Null);
         let bad = form(&[("name", "A"), ("credential_lifetime_seconds", "ten")]);
-        assert!(body(FIELDS, &bad, false).is_err_and(|e| e.message.contains("credential_lifetime_seconds")));
-        assert!(body(FIELDS, &form(&[]), false).is_err_and(|e| e.message.contains("`name` is required")));
+        assert!(
+            body(FIELDS, &bad, false)
+                .is_err_and(|e| e.message.contains("credential_lifetime_seconds"))
+        );
+        assert!(
+            body(FIELDS, &form(&[]), false)
+                .is_err_and(|e| e.message.contains("`name` is required"))
+        );
     }
 }

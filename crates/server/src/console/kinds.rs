@@ -31,7 +31,13 @@ pub struct Field {
 
 impl Field {
     pub const fn new(name: &'static str, label: &'static str, input: Input) -> Self {
-        Self { name, label, input, required: false, hint: "" }
+        Self {
+            name,
+            label,
+            input,
+            required: false,
+            hint: "",
+        }
     }
 
     pub const fn required(mut self) -> Self {
@@ -64,22 +70,48 @@ use Input::*;
 
 const APP_FIELDS: &[Field] = &[
     Field::new("name", "Name", Text).required(),
-    Field::new("identifier", "Identifier", Text).required().hint("Unique in the zone, e.g. the application's URL."),
+    Field::new("identifier", "Identifier", Text)
+        .required()
+        .hint("Unique in the zone, e.g. the application's URL."),
     Field::new("description", "Description", Long),
     Field::new("consent", "Consent", Choice(&["required", "implicit"])),
-    Field::new("protocols.oauth2.redirect_uris", "Redirect URIs", Lines).hint("One per line; matched exactly."),
-    Field::new("protocols.oauth2.post_logout_redirect_uris", "Post-logout redirect URIs", Lines),
+    Field::new("protocols.oauth2.redirect_uris", "Redirect URIs", Lines)
+        .hint("One per line; matched exactly."),
+    Field::new(
+        "protocols.oauth2.post_logout_redirect_uris",
+        "Post-logout redirect URIs",
+        Lines,
+    ),
 ];
 
 const RESOURCE_FIELDS: &[Field] = &[
     Field::new("name", "Name", Text).required(),
-    Field::new("identifier", "Identifier", Text).required().hint("The resource indicator clients ask for, usually its URL."),
+    Field::new("identifier", "Identifier", Text)
+        .required()
+        .hint("The resource indicator clients ask for, usually its URL."),
     Field::new("description", "Description", Long),
     Field::new("scopes", "Scopes", Lines).hint("One per line."),
-    Field::new("credential_lifetime_seconds", "Token lifetime (seconds)", Number),
-    Field::new("credential_provider_id", "Credential provider", Ref("providers")).hint("The provider that issues upstream credentials for it."),
-    Field::new("application_id", "Provided by application", Ref("applications")),
-    Field::new("application_type", "Client type", Choice(&["native", "web"])),
+    Field::new(
+        "credential_lifetime_seconds",
+        "Token lifetime (seconds)",
+        Number,
+    ),
+    Field::new(
+        "credential_provider_id",
+        "Credential provider",
+        Ref("providers"),
+    )
+    .hint("The provider that issues upstream credentials for it."),
+    Field::new(
+        "application_id",
+        "Provided by application",
+        Ref("applications"),
+    ),
+    Field::new(
+        "application_type",
+        "Client type",
+        Choice(&["native", "web"]),
+    ),
     Field::new("prefix", "Identifier is a URI prefix", Check),
 ];
 
@@ -88,8 +120,14 @@ const PROVIDER_FIELDS: &[Field] = &[
     Field::new("identifier", "Identifier (issuer URL)", Url).required(),
     Field::new("description", "Description", Long),
     Field::new("client_id", "Client id", Text),
-    Field::new("client_secret", "Client secret", Secret).hint("Stored encrypted; never shown again."),
-    Field::new("protocols.oauth2.authorization_endpoint", "Authorization endpoint", Url).hint("Leave empty to use discovery."),
+    Field::new("client_secret", "Client secret", Secret)
+        .hint("Stored encrypted; never shown again."),
+    Field::new(
+        "protocols.oauth2.authorization_endpoint",
+        "Authorization endpoint",
+        Url,
+    )
+    .hint("Leave empty to use discovery."),
     Field::new("protocols.oauth2.token_endpoint", "Token endpoint", Url),
     Field::new("protocols.oauth2.jwks_uri", "JWKS URI", Url),
     Field::new("protocols.oauth2.scopes_supported", "Scopes", Lines),
@@ -99,12 +137,15 @@ const PROVIDER_EDIT: &[Field] = &[
     Field::new("name", "Name", Text).required(),
     Field::new("description", "Description", Long),
     Field::new("client_id", "Client id", Text),
-    Field::new("client_secret", "New client secret", Secret).hint("Leave empty to keep the current one."),
+    Field::new("client_secret", "New client secret", Secret)
+        .hint("Leave empty to keep the current one."),
 ];
 
 const SECRET_FIELDS: &[Field] = &[
     Field::new("name", "Name", Text).required(),
-    Field::new("entity_id", "Entity", Text).required().hint("The id of what the secret belongs to, e.g. a resource id."),
+    Field::new("entity_id", "Entity", Text)
+        .required()
+        .hint("The id of what the secret belongs to, e.g. a resource id."),
     Field::new("description", "Description", Text),
     Field::new("data.type", "Type", Choice(&["token", "password"])).required(),
     Field::new("data.token", "Token", Secret).hint("For type token."),
@@ -123,7 +164,12 @@ const NAME_DESCRIPTION: &[Field] = &[
 ];
 
 const MEMBER_FIELDS: &[Field] = &[
-    Field::new("organization_user_id", "Person (organization user id)", Text).required(),
+    Field::new(
+        "organization_user_id",
+        "Person (organization user id)",
+        Text,
+    )
+    .required(),
     Field::new("role", "Role", Choice(&["zone_manager", "zone_viewer"])).required(),
 ];
 
@@ -132,7 +178,12 @@ pub const KINDS: &[Kind] = &[
         path: "applications",
         title: "Applications",
         singular: "application",
-        columns: &[("Name", "name"), ("Identifier", "identifier"), ("Dependencies", "dependencies_count"), ("Owner", "owner_type")],
+        columns: &[
+            ("Name", "name"),
+            ("Identifier", "identifier"),
+            ("Dependencies", "dependencies_count"),
+            ("Owner", "owner_type"),
+        ],
         create: APP_FIELDS,
         edit: APP_FIELDS,
         delete: true,
@@ -143,7 +194,12 @@ pub const KINDS: &[Kind] = &[
         path: "application-credentials",
         title: "Credentials",
         singular: "credential",
-        columns: &[("Identifier (client id)", "identifier"), ("Type", "type"), ("Application", "application_id"), ("Created", "created_at")],
+        columns: &[
+            ("Identifier (client id)", "identifier"),
+            ("Type", "type"),
+            ("Application", "application_id"),
+            ("Created", "created_at"),
+        ],
         create: &[],
         edit: &[],
         delete: true,
@@ -154,7 +210,12 @@ pub const KINDS: &[Kind] = &[
         path: "resources",
         title: "Resources",
         singular: "resource",
-        columns: &[("Name", "name"), ("Identifier", "identifier"), ("Scopes", "scopes"), ("Owner", "owner_type")],
+        columns: &[
+            ("Name", "name"),
+            ("Identifier", "identifier"),
+            ("Scopes", "scopes"),
+            ("Owner", "owner_type"),
+        ],
         create: RESOURCE_FIELDS,
         edit: RESOURCE_FIELDS,
         delete: true,
@@ -165,7 +226,12 @@ pub const KINDS: &[Kind] = &[
         path: "providers",
         title: "Providers",
         singular: "provider",
-        columns: &[("Name", "name"), ("Identifier", "identifier"), ("Type", "type"), ("Owner", "owner_type")],
+        columns: &[
+            ("Name", "name"),
+            ("Identifier", "identifier"),
+            ("Type", "type"),
+            ("Owner", "owner_type"),
+        ],
         create: PROVIDER_FIELDS,
         edit: PROVIDER_EDIT,
         delete: true,
@@ -176,7 +242,12 @@ pub const KINDS: &[Kind] = &[
         path: "secrets",
         title: "Secrets",
         singular: "secret",
-        columns: &[("Name", "name"), ("Type", "type"), ("Entity", "entity_id"), ("Version", "version")],
+        columns: &[
+            ("Name", "name"),
+            ("Type", "type"),
+            ("Entity", "entity_id"),
+            ("Version", "version"),
+        ],
         create: SECRET_FIELDS,
         edit: SECRET_EDIT,
         delete: true,
@@ -187,7 +258,11 @@ pub const KINDS: &[Kind] = &[
         path: "users",
         title: "Users",
         singular: "user",
-        columns: &[("Email", "email"), ("Identifier", "identifier"), ("Created", "created_at")],
+        columns: &[
+            ("Email", "email"),
+            ("Identifier", "identifier"),
+            ("Created", "created_at"),
+        ],
         create: &[],
         edit: &[],
         delete: false,
@@ -198,7 +273,13 @@ pub const KINDS: &[Kind] = &[
         path: "sessions",
         title: "Sessions",
         singular: "session",
-        columns: &[("Session", "id"), ("Type", "type"), ("User", "user_id"), ("Created", "created_at"), ("Expires", "expires_at")],
+        columns: &[
+            ("Session", "id"),
+            ("Type", "type"),
+            ("User", "user_id"),
+            ("Created", "created_at"),
+            ("Expires", "expires_at"),
+        ],
         create: &[],
         edit: &[],
         delete: true,
@@ -209,7 +290,13 @@ pub const KINDS: &[Kind] = &[
         path: "delegated-grants",
         title: "Delegated grants",
         singular: "delegated grant",
-        columns: &[("Grant", "id"), ("User", "user_id"), ("Resource", "resource_id"), ("Status", "status"), ("Expires", "expires_at")],
+        columns: &[
+            ("Grant", "id"),
+            ("User", "user_id"),
+            ("Resource", "resource_id"),
+            ("Status", "status"),
+            ("Expires", "expires_at"),
+        ],
         create: &[],
         edit: &[],
         delete: true,
@@ -220,7 +307,11 @@ pub const KINDS: &[Kind] = &[
         path: "user-agents",
         title: "User agents",
         singular: "user agent",
-        columns: &[("Name", "name"), ("Identifier", "identifier"), ("Created", "created_at")],
+        columns: &[
+            ("Name", "name"),
+            ("Identifier", "identifier"),
+            ("Created", "created_at"),
+        ],
         create: &[],
         edit: &[],
         delete: true,
@@ -231,7 +322,11 @@ pub const KINDS: &[Kind] = &[
         path: "members",
         title: "Members",
         singular: "member",
-        columns: &[("Person", "email"), ("Role", "role"), ("Added", "created_at")],
+        columns: &[
+            ("Person", "email"),
+            ("Role", "role"),
+            ("Added", "created_at"),
+        ],
         create: MEMBER_FIELDS,
         edit: &[Field::new("role", "Role", Choice(&["zone_manager", "zone_viewer"])).required()],
         delete: true,

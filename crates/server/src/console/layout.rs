@@ -19,9 +19,18 @@ fn harden(mut res: Response) -> Response {
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     res
 }
 
@@ -174,7 +183,10 @@ pub fn csrf_refused() -> Response {
 }
 
 pub fn failure() -> Response {
-    let mut res = bare("Error", html! { h1 { "Something went wrong" } p { "The server failed; try again." } });
+    let mut res = bare(
+        "Error",
+        html! { h1 { "Something went wrong" } p { "The server failed; try again." } },
+    );
     *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     res
 }
@@ -189,7 +201,11 @@ pub fn api_failure(ctx: &Ctx, e: &ApiFailure) -> Response {
         p { a href="/console/zones" { "Back to your zones" } }
     };
     let mut res = page(ctx, "Not available", &Place::default(), body);
-    *res.status_mut() = if e.status.is_client_error() { e.status } else { StatusCode::BAD_GATEWAY };
+    *res.status_mut() = if e.status.is_client_error() {
+        e.status
+    } else {
+        StatusCode::BAD_GATEWAY
+    };
     res
 }
 
@@ -214,7 +230,11 @@ pub fn show(v: Option<&Value>) -> String {
         None | Some(Value::Null) => "—".to_owned(),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Bool(b)) => if *b { "yes" } else { "no" }.to_owned(),
-        Some(Value::Array(a)) => a.iter().map(|x| show(Some(x))).collect::<Vec<_>>().join(", "),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| show(Some(x)))
+            .collect::<Vec<_>>()
+            .join(", "),
         Some(other) => other.to_string(),
     }
 }
@@ -242,9 +262,17 @@ pub fn pager(base: &str, keep: &[(&str, &str)], list: &Value) -> Markup {
 /// The cursor of the next (or previous) page in either list family, when there is one.
 fn cursor(list: &Value, next: bool) -> Option<String> {
     let (zone_key, has, org_key) = if next {
-        ("pagination.after_cursor", "page_info.has_next_page", "page_info.end_cursor")
+        (
+            "pagination.after_cursor",
+            "page_info.has_next_page",
+            "page_info.end_cursor",
+        )
     } else {
-        ("pagination.before_cursor", "page_info.has_prev_page", "page_info.start_cursor")
+        (
+            "pagination.before_cursor",
+            "page_info.has_prev_page",
+            "page_info.start_cursor",
+        )
     };
     if let Some(c) = field(list, zone_key) {
         return c.as_str().map(str::to_owned);

@@ -62,7 +62,10 @@ pub fn router(app: AppState, api: Router) -> Router {
         ));
     Router::new()
         .route("/console", get(|| async { Redirect::to("/console/zones") }))
-        .route("/console/", get(|| async { Redirect::to("/console/zones") }))
+        .route(
+            "/console/",
+            get(|| async { Redirect::to("/console/zones") }),
+        )
         .route("/console/sign-in", get(sign_in::page))
         .route("/console/callback", get(sign_in::callback))
         .merge(assets::router())

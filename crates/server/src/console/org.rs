@@ -6,7 +6,7 @@ use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde_json::{Value, json};
@@ -24,13 +24,22 @@ const INVITE: &[Field] = &[
     Field::new("email", "Email", Input::Text).required(),
     Field::new("role", "Role", Input::Choice(ROLES)).required(),
 ];
-const SA: &[Field] = &[Field::new("name", "Name", Input::Text).required(), Field::new("description", "Description", Input::Text)];
+const SA: &[Field] = &[
+    Field::new("name", "Name", Input::Text).required(),
+    Field::new("description", "Description", Input::Text),
+];
 const SSO: &[Field] = &[
     Field::new("identifier", "Identity provider (issuer URL)", Input::Url).required(),
     Field::new("client_id", "Client id", Input::Text).required(),
-    Field::new("client_secret", "Client secret", Input::Secret).hint("Stored encrypted; leave empty to keep the current one."),
+    Field::new("client_secret", "Client secret", Input::Secret)
+        .hint("Stored encrypted; leave empty to keep the current one."),
     Field::new("protocols.openid.scopes", "Extra scopes", Input::Lines),
-    Field::new("protocols.openid.user_identifier_claim", "User identifier claim", Input::Text).hint("Default: sub."),
+    Field::new(
+        "protocols.openid.user_identifier_claim",
+        "User identifier claim",
+        Input::Text,
+    )
+    .hint("Default: sub."),
 ];
 
 pub fn router() -> Router<ConsoleState> {
@@ -40,10 +49,19 @@ pub fn router() -> Router<ConsoleState> {
         .route("/console/members/{user}/remove", post(member_remove))
         .route("/console/invitations", get(invitations).post(invite))
         .route("/console/invitations/{id}/delete", post(uninvite))
-        .route("/console/service-accounts", get(service_accounts).post(create_sa))
-        .route("/console/service-accounts/{id}", get(service_account).post(create_sa_credential))
+        .route(
+            "/console/service-accounts",
+            get(service_accounts).post(create_sa),
+        )
+        .route(
+            "/console/service-accounts/{id}",
+            get(service_account).post(create_sa_credential),
+        )
         .route("/console/service-accounts/{id}/delete", post(delete_sa))
-        .route("/console/service-accounts/{id}/credentials/{cred}/delete", post(delete_sa_credential))
+        .route(
+            "/console/service-accounts/{id}/credentials/{cred}/delete",
+            post(delete_sa_credential),
+        )
         .route("/console/sso", get(sso).post(save_sso))
         .route("/console/sso/disable", post(disable_sso))
         .route("/console/audit", get(audit))
@@ -61,9 +79,22 @@ struct PageQuery {
 }
 
 async fn org_list(ctx: &Ctx, rest: &str, q: &PageQuery) -> Result<(Vec<Value>, Value), ApiFailure> {
-    let params = [("limit", "25"), ("after", q.after.as_deref().unwrap_or("")), ("before", q.before.as_deref().unwrap_or(""))];
-    let list = ctx.api.get(&ctx.call(), &with_query(&org_path(ctx, rest), &params)).await?;
-    Ok((list.get("items").and_then(Value::as_array).cloned().unwrap_or_default(), list))
+    let params = [
+        ("limit", "25"),
+        ("after", q.after.as_deref().unwrap_or("")),
+        ("before", q.before.as_deref().unwrap_or("")),
+    ];
+    let list = ctx
+        .api
+        .get(&ctx.call(), &with_query(&org_path(ctx, rest), &params))
+        .await?;
+    Ok((
+        list.get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+        list,
+    ))
 }
 
 fn org_page(ctx: &Ctx, title: &str, tab: &str, body: Markup) -> Response {
@@ -102,23 +133,46 @@ async fn members_page(ctx: &Ctx, q: &PageQuery, error: Option<&ApiFailure>) -> R
     org_page(ctx, "People", "members", body)
 }
 
-async fn member_role(ctx: Ctx, Path(user): Path<String>, form: Form<Vec<(String, String)>>) -> Response {
+async fn member_role(
+    ctx: Ctx,
+    Path(user): Path<String>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let body = json!({"role": form.get("role").unwrap_or("")});
-    match ctx.api.patch(&ctx.call(), &org_path(&ctx, &format!("users/{}", seg(&user))), &body).await {
+    match ctx
+        .api
+        .patch(
+            &ctx.call(),
+            &org_path(&ctx, &format!("users/{}", seg(&user))),
+            &body,
+        )
+        .await
+    {
         Ok(_) => layout::redirect_notice("/console/members", "Role changed."),
         Err(e) => members_page(&ctx, &PageQuery::default(), Some(&e)).await,
     }
 }
 
-async fn member_remove(ctx: Ctx, Path(user): Path<String>, form: Form<Vec<(String, String)>>) -> Response {
+async fn member_remove(
+    ctx: Ctx,
+    Path(user): Path<String>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     if let Err(r) = Submitted::check(&ctx, form) {
-        return r;
+        return r.into_response();
     }
-    match ctx.api.delete(&ctx.call(), &org_path(&ctx, &format!("users/{}", seg(&user)))).await {
+    match ctx
+        .api
+        .delete(
+            &ctx.call(),
+            &org_path(&ctx, &format!("users/{}", seg(&user))),
+        )
+        .await
+    {
         Ok(_) => layout::redirect_notice("/console/members", "Removed."),
         Err(e) => members_page(&ctx, &PageQuery::default(), Some(&e)).await,
     }
@@ -128,7 +182,13 @@ async fn invitations(ctx: Ctx, Query(q): Query<PageQuery>) -> Response {
     invitations_page(&ctx, &q, None, None, &Value::Null).await
 }
 
-async fn invitations_page(ctx: &Ctx, q: &PageQuery, created: Option<&Value>, error: Option<&ApiFailure>, values: &Value) -> Response {
+async fn invitations_page(
+    ctx: &Ctx,
+    q: &PageQuery,
+    created: Option<&Value>,
+    error: Option<&ApiFailure>,
+    values: &Value,
+) -> Response {
     let (items, list) = match org_list(ctx, "invitations", q).await {
         Ok(l) => l,
         Err(e) => return layout::api_failure(ctx, &e),
@@ -173,14 +233,27 @@ fn invitation_link(ctx: &Ctx, created: &Value) -> Option<String> {
 async fn invite(ctx: Ctx, form: Form<Vec<(String, String)>>) -> Response {
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let echo = directory::echo(INVITE, &form);
     let body = match forms::body(INVITE, &form, false) {
         Ok(b) => b,
-        Err(e) => return invitations_page(&ctx, &PageQuery::default(), None, Some(&directory::invalid(e)), &echo).await,
+        Err(e) => {
+            return invitations_page(
+                &ctx,
+                &PageQuery::default(),
+                None,
+                Some(&directory::invalid(e)),
+                &echo,
+            )
+            .await;
+        }
     };
-    match ctx.api.post(&ctx.call(), &org_path(&ctx, "invitations"), &body).await {
+    match ctx
+        .api
+        .post(&ctx.call(), &org_path(&ctx, "invitations"), &body)
+        .await
+    {
         Ok(c) => invitations_page(&ctx, &PageQuery::default(), Some(&c), None, &Value::Null).await,
         Err(e) => invitations_page(&ctx, &PageQuery::default(), None, Some(&e), &echo).await,
     }
@@ -188,9 +261,16 @@ async fn invite(ctx: Ctx, form: Form<Vec<(String, String)>>) -> Response {
 
 async fn uninvite(ctx: Ctx, Path(id): Path<String>, form: Form<Vec<(String, String)>>) -> Response {
     if let Err(r) = Submitted::check(&ctx, form) {
-        return r;
+        return r.into_response();
     }
-    match ctx.api.delete(&ctx.call(), &org_path(&ctx, &format!("invitations/{}", seg(&id)))).await {
+    match ctx
+        .api
+        .delete(
+            &ctx.call(),
+            &org_path(&ctx, &format!("invitations/{}", seg(&id))),
+        )
+        .await
+    {
         Ok(_) => layout::redirect_notice("/console/invitations", "Invitation deleted."),
         Err(e) => invitations_page(&ctx, &PageQuery::default(), None, Some(&e), &Value::Null).await,
     }
@@ -225,15 +305,30 @@ async fn sa_list(ctx: &Ctx, q: &PageQuery, error: Option<&ApiFailure>, values: &
 async fn create_sa(ctx: Ctx, form: Form<Vec<(String, String)>>) -> Response {
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let echo = directory::echo(SA, &form);
     let body = match forms::body(SA, &form, false) {
         Ok(b) => b,
-        Err(e) => return sa_list(&ctx, &PageQuery::default(), Some(&directory::invalid(e)), &echo).await,
+        Err(e) => {
+            return sa_list(
+                &ctx,
+                &PageQuery::default(),
+                Some(&directory::invalid(e)),
+                &echo,
+            )
+            .await;
+        }
     };
-    match ctx.api.post(&ctx.call(), &org_path(&ctx, "service-accounts"), &body).await {
-        Ok(s) => layout::redirect_notice(&format!("/console/service-accounts/{}", seg(&show(s.get("id")))), "Service account created. Give it a credential."),
+    match ctx
+        .api
+        .post(&ctx.call(), &org_path(&ctx, "service-accounts"), &body)
+        .await
+    {
+        Ok(s) => layout::redirect_notice(
+            &format!("/console/service-accounts/{}", seg(&show(s.get("id")))),
+            "Service account created. Give it a credential.",
+        ),
         Err(e) => sa_list(&ctx, &PageQuery::default(), Some(&e), &echo).await,
     }
 }
@@ -242,14 +337,28 @@ async fn service_account(ctx: Ctx, Path(id): Path<String>, Query(q): Query<PageQ
     sa_page(&ctx, &id, q.notice.as_deref(), None, None).await
 }
 
-async fn sa_page(ctx: &Ctx, id: &str, notice: Option<&str>, created: Option<&Value>, error: Option<&ApiFailure>) -> Response {
+async fn sa_page(
+    ctx: &Ctx,
+    id: &str,
+    notice: Option<&str>,
+    created: Option<&Value>,
+    error: Option<&ApiFailure>,
+) -> Response {
     let base = org_path(ctx, &format!("service-accounts/{}", seg(id)));
     let sa = match ctx.api.get(&ctx.call(), &base).await {
         Ok(s) => s,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let creds = ctx.api.get(&ctx.call(), &format!("{base}/credentials?limit=100")).await.unwrap_or(Value::Null);
-    let creds = creds.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let creds = ctx
+        .api
+        .get(&ctx.call(), &format!("{base}/credentials?limit=100"))
+        .await
+        .unwrap_or(Value::Null);
+    let creds = creds
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let here = format!("/console/service-accounts/{}", seg(id));
     let body = html! {
         (layout::notice(notice))
@@ -280,37 +389,82 @@ async fn sa_page(ctx: &Ctx, id: &str, notice: Option<&str>, created: Option<&Val
         h2 { "Delete" }
         (layout::delete_button(ctx, &format!("{here}/delete"), "service account"))
     };
-    org_page(ctx, &format!("Service account {}", show(sa.get("name"))), "service-accounts", body)
+    org_page(
+        ctx,
+        &format!("Service account {}", show(sa.get("name"))),
+        "service-accounts",
+        body,
+    )
 }
 
-async fn create_sa_credential(ctx: Ctx, Path(id): Path<String>, form: Form<Vec<(String, String)>>) -> Response {
+async fn create_sa_credential(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let body = json!({"name": form.get("name").unwrap_or("")});
-    match ctx.api.post(&ctx.call(), &org_path(&ctx, &format!("service-accounts/{}/credentials", seg(&id))), &body).await {
+    match ctx
+        .api
+        .post(
+            &ctx.call(),
+            &org_path(&ctx, &format!("service-accounts/{}/credentials", seg(&id))),
+            &body,
+        )
+        .await
+    {
         Ok(c) => sa_page(&ctx, &id, None, Some(&c), None).await,
         Err(e) => sa_page(&ctx, &id, None, None, Some(&e)).await,
     }
 }
 
-async fn delete_sa(ctx: Ctx, Path(id): Path<String>, form: Form<Vec<(String, String)>>) -> Response {
+async fn delete_sa(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     if let Err(r) = Submitted::check(&ctx, form) {
-        return r;
+        return r.into_response();
     }
-    match ctx.api.delete(&ctx.call(), &org_path(&ctx, &format!("service-accounts/{}", seg(&id)))).await {
+    match ctx
+        .api
+        .delete(
+            &ctx.call(),
+            &org_path(&ctx, &format!("service-accounts/{}", seg(&id))),
+        )
+        .await
+    {
         Ok(_) => layout::redirect_notice("/console/service-accounts", "Service account deleted."),
         Err(e) => sa_page(&ctx, &id, None, None, Some(&e)).await,
     }
 }
 
-async fn delete_sa_credential(ctx: Ctx, Path((id, cred)): Path<(String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+async fn delete_sa_credential(
+    ctx: Ctx,
+    Path((id, cred)): Path<(String, String)>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     if let Err(r) = Submitted::check(&ctx, form) {
-        return r;
+        return r.into_response();
     }
-    match ctx.api.delete(&ctx.call(), &org_path(&ctx, &format!("service-accounts/{}/credentials/{}", seg(&id), seg(&cred)))).await {
-        Ok(_) => layout::redirect_notice(&format!("/console/service-accounts/{}", seg(&id)), "Credential deleted; its tokens stop working now."),
+    match ctx
+        .api
+        .delete(
+            &ctx.call(),
+            &org_path(
+                &ctx,
+                &format!("service-accounts/{}/credentials/{}", seg(&id), seg(&cred)),
+            ),
+        )
+        .await
+    {
+        Ok(_) => layout::redirect_notice(
+            &format!("/console/service-accounts/{}", seg(&id)),
+            "Credential deleted; its tokens stop working now.",
+        ),
         Err(e) => sa_page(&ctx, &id, None, None, Some(&e)).await,
     }
 }
@@ -320,7 +474,11 @@ async fn sso(ctx: Ctx, Query(q): Query<PageQuery>) -> Response {
 }
 
 async fn sso_page(ctx: &Ctx, notice: Option<&str>, error: Option<&ApiFailure>) -> Response {
-    let conn = match ctx.api.get(&ctx.call(), &org_path(ctx, "sso-connection")).await {
+    let conn = match ctx
+        .api
+        .get(&ctx.call(), &org_path(ctx, "sso-connection"))
+        .await
+    {
         Ok(c) => Some(c),
         Err(e) if e.status == StatusCode::NOT_FOUND => None,
         Err(e) => return layout::api_failure(ctx, &e),
@@ -349,7 +507,7 @@ async fn sso_page(ctx: &Ctx, notice: Option<&str>, error: Option<&ApiFailure>) -
 async fn save_sso(ctx: Ctx, form: Form<Vec<(String, String)>>) -> Response {
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let update = form.get("mode") == Some("update");
     let body = match forms::body(SSO, &form, update) {
@@ -357,7 +515,11 @@ async fn save_sso(ctx: Ctx, form: Form<Vec<(String, String)>>) -> Response {
         Err(e) => return sso_page(&ctx, None, Some(&directory::invalid(e))).await,
     };
     let path = org_path(&ctx, "sso-connection");
-    let result = if update { ctx.api.patch(&ctx.call(), &path, &body).await } else { ctx.api.post(&ctx.call(), &path, &body).await };
+    let result = if update {
+        ctx.api.patch(&ctx.call(), &path, &body).await
+    } else {
+        ctx.api.post(&ctx.call(), &path, &body).await
+    };
     match result {
         Ok(_) => layout::redirect_notice("/console/sso", "SSO connection saved."),
         Err(e) => sso_page(&ctx, None, Some(&e)).await,
@@ -366,9 +528,13 @@ async fn save_sso(ctx: Ctx, form: Form<Vec<(String, String)>>) -> Response {
 
 async fn disable_sso(ctx: Ctx, form: Form<Vec<(String, String)>>) -> Response {
     if let Err(r) = Submitted::check(&ctx, form) {
-        return r;
+        return r.into_response();
     }
-    match ctx.api.delete(&ctx.call(), &org_path(&ctx, "sso-connection")).await {
+    match ctx
+        .api
+        .delete(&ctx.call(), &org_path(&ctx, "sso-connection"))
+        .await
+    {
         Ok(_) => layout::redirect_notice("/console/sso", "SSO disabled."),
         Err(e) => sso_page(&ctx, None, Some(&e)).await,
     }
@@ -384,14 +550,33 @@ struct AuditQuery {
 }
 
 async fn audit(ctx: Ctx, Query(q): Query<AuditQuery>) -> Response {
-    let keep = [("actor_id", q.actor_id.as_deref().unwrap_or("")), ("action", q.action.as_deref().unwrap_or("")), ("zone_id", q.zone_id.as_deref().unwrap_or(""))];
-    let mut params = vec![("limit", "50"), ("after", q.after.as_deref().unwrap_or("")), ("before", q.before.as_deref().unwrap_or(""))];
+    let keep = [
+        ("actor_id", q.actor_id.as_deref().unwrap_or("")),
+        ("action", q.action.as_deref().unwrap_or("")),
+        ("zone_id", q.zone_id.as_deref().unwrap_or("")),
+    ];
+    let mut params = vec![
+        ("limit", "50"),
+        ("after", q.after.as_deref().unwrap_or("")),
+        ("before", q.before.as_deref().unwrap_or("")),
+    ];
     params.extend(keep);
-    let list = match ctx.api.get(&ctx.call(), &with_query(&org_path(&ctx, "audit-events"), &params)).await {
+    let list = match ctx
+        .api
+        .get(
+            &ctx.call(),
+            &with_query(&org_path(&ctx, "audit-events"), &params),
+        )
+        .await
+    {
         Ok(l) => l,
         Err(e) => return layout::api_failure(&ctx, &e),
     };
-    let items = list.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let items = list
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let body = html! {
         form.toolbar method="get" action="/console/audit" {
             @for (k, label) in [("actor_id", "Actor id"), ("action", "Action"), ("zone_id", "Zone id")] {

@@ -59,8 +59,14 @@ impl Tally {
         } else {
             slot.1 += n;
         }
-        *self.principals.entry(show(row.get("principal_id"))).or_default() += n;
-        *self.resources.entry(show(row.get("resource_id"))).or_default() += n;
+        *self
+            .principals
+            .entry(show(row.get("principal_id")))
+            .or_default() += n;
+        *self
+            .resources
+            .entry(show(row.get("resource_id")))
+            .or_default() += n;
     }
 }
 
@@ -90,7 +96,15 @@ async fn overview(ctx: Ctx, Path(zone): Path<String>, Query(q): Query<NoticeQuer
         }
         p { a href=(zone_href(&zone, "decisions")) { "Open the decision log" } }
     };
-    layout::page(&ctx, &name, &Place { zone: Some((&zid, &name)), tab: "" }, body)
+    layout::page(
+        &ctx,
+        &name,
+        &Place {
+            zone: Some((&zid, &name)),
+            tab: "",
+        },
+        body,
+    )
 }
 
 async fn tally(ctx: &Ctx, zone: &str, start: i64) -> Tally {
@@ -98,9 +112,23 @@ async fn tally(ctx: &Ctx, zone: &str, start: i64) -> Tally {
     let since = Timestamp::from_millis(start).to_rfc3339();
     let mut after = String::new();
     for _ in 0..MAX_PAGES {
-        let path = with_query(&format!("/zones/{}/policy-decisions", seg(zone)), &[("limit", "100"), ("filter[since]", &since), ("after", &after)]);
-        let Ok(page) = ctx.api.get(&ctx.call(), &path).await else { break };
-        for row in page.get("items").and_then(Value::as_array).into_iter().flatten() {
+        let path = with_query(
+            &format!("/zones/{}/policy-decisions", seg(zone)),
+            &[
+                ("limit", "100"),
+                ("filter[since]", &since),
+                ("after", &after),
+            ],
+        );
+        let Ok(page) = ctx.api.get(&ctx.call(), &path).await else {
+            break;
+        };
+        for row in page
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             tally.add(row, start);
         }
         match layout::field(&page, "pagination.after_cursor").and_then(Value::as_str) {
@@ -114,10 +142,18 @@ async fn tally(ctx: &Ctx, zone: &str, start: i64) -> Tally {
 /// How many applications, resources, users and policies the zone has.
 async fn counts(ctx: &Ctx, zone: &str) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
-    for (label, path) in [("Applications", "applications"), ("Resources", "resources"), ("Users", "users"), ("Policies", "policies")] {
+    for (label, path) in [
+        ("Applications", "applications"),
+        ("Resources", "resources"),
+        ("Users", "users"),
+        ("Policies", "policies"),
+    ] {
         let n = ctx
             .api
-            .get(&ctx.call(), &format!("/zones/{}/{path}?limit=1&expand[]=total_count", seg(zone)))
+            .get(
+                &ctx.call(),
+                &format!("/zones/{}/{path}?limit=1&expand[]=total_count", seg(zone)),
+            )
             .await
             .ok()
             .and_then(|l| layout::field(&l, "pagination.total_count").map(|v| show(Some(v))))
@@ -139,9 +175,18 @@ fn top(counts: &BTreeMap<String, i64>) -> Vec<(String, i64)> {
 /// readers.
 pub fn hours_chart(t: &Tally) -> String {
     let (w, h) = (720.0_f64, 160.0_f64);
-    let max = t.hours.values().map(|(a, d)| a + d).max().unwrap_or(1).max(1) as f64;
+    let max = t
+        .hours
+        .values()
+        .map(|(a, d)| a + d)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
     let col = w / HOURS as f64;
-    let (allowed, denied): (i64, i64) = t.hours.values().fold((0, 0), |acc, (a, d)| (acc.0 + a, acc.1 + d));
+    let (allowed, denied): (i64, i64) = t
+        .hours
+        .values()
+        .fold((0, 0), |acc, (a, d)| (acc.0 + a, acc.1 + d));
     let mut svg = format!(
         "<svg viewBox=\"0 0 {w} {}\" role=\"img\" aria-label=\"{allowed} tokens issued and {denied} denied in the last {HOURS} hours\" width=\"100%\">",
         h + 20.0
@@ -161,7 +206,15 @@ pub fn hours_chart(t: &Tally) -> String {
 pub fn bars(rows: &[(String, i64)], colour: &str) -> String {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1) as f64;
     let row_h = 26.0;
-    let mut svg = format!("<svg viewBox=\"0 0 360 {}\" role=\"img\" aria-label=\"{}\" width=\"100%\">", rows.len() as f64 * row_h + 4.0, esc(&rows.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ")));
+    let mut svg = format!(
+        "<svg viewBox=\"0 0 360 {}\" role=\"img\" aria-label=\"{}\" width=\"100%\">",
+        rows.len() as f64 * row_h + 4.0,
+        esc(&rows
+            .iter()
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", "))
+    );
     for (i, (label, n)) in rows.iter().enumerate() {
         let y = i as f64 * row_h;
         let w = *n as f64 / max * 200.0;

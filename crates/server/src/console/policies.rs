@@ -5,7 +5,7 @@
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde_json::{Value, json};
@@ -21,7 +21,10 @@ use super::session::Ctx;
 pub fn router() -> Router<ConsoleState> {
     Router::new()
         .route("/console/zones/{zone}/policies", get(list).post(create))
-        .route("/console/zones/{zone}/policies/{id}", get(editor).post(save_version))
+        .route(
+            "/console/zones/{zone}/policies/{id}",
+            get(editor).post(save_version),
+        )
         .route("/console/zones/{zone}/policies/{id}/diff", get(diff))
         .route("/console/zones/{zone}/policies/{id}/archive", post(archive))
 }
@@ -30,18 +33,40 @@ async fn list(ctx: Ctx, Path(zone): Path<String>, Query(q): Query<ListQuery>) ->
     list_page(&ctx, &zone, &q, None, &Value::Null).await
 }
 
-async fn list_page(ctx: &Ctx, zone: &str, q: &ListQuery, error: Option<&ApiFailure>, values: &Value) -> Response {
+async fn list_page(
+    ctx: &Ctx,
+    zone: &str,
+    q: &ListQuery,
+    error: Option<&ApiFailure>,
+    values: &Value,
+) -> Response {
     let (zid, zname) = match zone_name(ctx, zone).await {
         Ok(z) => z,
         Err(e) => return layout::api_failure(ctx, &e),
     };
     let query = q.query.clone().unwrap_or_default();
-    let params = [("limit", "25"), ("after", q.after.as_deref().unwrap_or("")), ("before", q.before.as_deref().unwrap_or("")), ("query", query.as_str())];
-    let list = match ctx.api.get(&ctx.call(), &with_query(&api_path(zone, "policies"), &params)).await {
+    let params = [
+        ("limit", "25"),
+        ("after", q.after.as_deref().unwrap_or("")),
+        ("before", q.before.as_deref().unwrap_or("")),
+        ("query", query.as_str()),
+    ];
+    let list = match ctx
+        .api
+        .get(
+            &ctx.call(),
+            &with_query(&api_path(zone, "policies"), &params),
+        )
+        .await
+    {
         Ok(l) => l,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let items = list.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let items = list
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let base = zone_href(zone, "policies");
     let body = html! {
         (layout::notice(q.notice.as_deref()))
@@ -61,21 +86,49 @@ async fn list_page(ctx: &Ctx, zone: &str, q: &ListQuery, error: Option<&ApiFailu
             button type="submit" #create-policy { "Create policy" }
         }
     };
-    layout::page(ctx, "Policies", &Place { zone: Some((&zid, &zname)), tab: "policies" }, body)
+    layout::page(
+        ctx,
+        "Policies",
+        &Place {
+            zone: Some((&zid, &zname)),
+            tab: "policies",
+        },
+        body,
+    )
 }
 
 async fn create(ctx: Ctx, Path(zone): Path<String>, form: Form<Vec<(String, String)>>) -> Response {
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let echo = directory::echo(POLICY_FIELDS, &form);
     let body = match forms::body(POLICY_FIELDS, &form, false) {
         Ok(b) => b,
-        Err(e) => return list_page(&ctx, &zone, &ListQuery::default(), Some(&directory::invalid(e)), &echo).await,
+        Err(e) => {
+            return list_page(
+                &ctx,
+                &zone,
+                &ListQuery::default(),
+                Some(&directory::invalid(e)),
+                &echo,
+            )
+            .await;
+        }
     };
-    match ctx.api.post(&ctx.call(), &api_path(&zone, "policies"), &body).await {
-        Ok(p) => layout::redirect_notice(&format!("{}/{}", zone_href(&zone, "policies"), seg(&show(p.get("id")))), "Policy created. Write its first version."),
+    match ctx
+        .api
+        .post(&ctx.call(), &api_path(&zone, "policies"), &body)
+        .await
+    {
+        Ok(p) => layout::redirect_notice(
+            &format!(
+                "{}/{}",
+                zone_href(&zone, "policies"),
+                seg(&show(p.get("id")))
+            ),
+            "Policy created. Write its first version.",
+        ),
         Err(e) => list_page(&ctx, &zone, &ListQuery::default(), Some(&e), &echo).await,
     }
 }
@@ -85,7 +138,11 @@ struct EditorQuery {
     notice: Option<String>,
 }
 
-async fn editor(ctx: Ctx, Path((zone, id)): Path<(String, String)>, Query(q): Query<EditorQuery>) -> Response {
+async fn editor(
+    ctx: Ctx,
+    Path((zone, id)): Path<(String, String)>,
+    Query(q): Query<EditorQuery>,
+) -> Response {
     editor_page(&ctx, &zone, &id, q.notice.as_deref(), None).await
 }
 
@@ -96,7 +153,13 @@ struct Refused<'a> {
     error: &'a ApiFailure,
 }
 
-async fn editor_page(ctx: &Ctx, zone: &str, id: &str, notice: Option<&str>, refused: Option<Refused<'_>>) -> Response {
+async fn editor_page(
+    ctx: &Ctx,
+    zone: &str,
+    id: &str,
+    notice: Option<&str>,
+    refused: Option<Refused<'_>>,
+) -> Response {
     let (zid, zname) = match zone_name(ctx, zone).await {
         Ok(z) => z,
         Err(e) => return layout::api_failure(ctx, &e),
@@ -106,12 +169,32 @@ async fn editor_page(ctx: &Ctx, zone: &str, id: &str, notice: Option<&str>, refu
         Ok(p) => p,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let versions = ctx.api.get(&ctx.call(), &format!("{base}/versions?limit=50&format=cedar")).await.unwrap_or(Value::Null);
-    let versions = versions.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let versions = ctx
+        .api
+        .get(
+            &ctx.call(),
+            &format!("{base}/versions?limit=50&format=cedar"),
+        )
+        .await
+        .unwrap_or(Value::Null);
+    let versions = versions
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let schemas = schema_versions(ctx, zone).await;
-    let latest = versions.first().and_then(|v| v.get("cedar_raw")).and_then(Value::as_str).unwrap_or("");
+    let latest = versions
+        .first()
+        .and_then(|v| v.get("cedar_raw"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let text = refused.as_ref().map_or(latest, |r| r.text);
-    let chosen_schema = refused.as_ref().map(|r| r.schema.to_owned()).or_else(|| policy.get("latest_schema_version").and_then(Value::as_str).map(str::to_owned));
+    let chosen_schema = refused.as_ref().map(|r| r.schema.to_owned()).or_else(|| {
+        policy
+            .get("latest_schema_version")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
     let platform = policy.get("owner_type").and_then(Value::as_str) == Some("platform");
     let here = format!("{}/{}", zone_href(zone, "policies"), seg(id));
     let name = show(policy.get("name"));
@@ -156,15 +239,42 @@ async fn editor_page(ctx: &Ctx, zone: &str, id: &str, notice: Option<&str>, refu
             form method="post" action=(format!("{here}/archive")) data-confirm="Archive this policy?" { (csrf_field(ctx)) button.danger type="submit" { "Archive policy" } }
         }
     };
-    layout::page(ctx, &format!("Policy {name}"), &Place { zone: Some((&zid, &zname)), tab: "policies" }, body)
+    layout::page(
+        ctx,
+        &format!("Policy {name}"),
+        &Place {
+            zone: Some((&zid, &zname)),
+            tab: "policies",
+        },
+        body,
+    )
 }
 
 /// The zone's schema versions, with which one is the default.
 async fn schema_versions(ctx: &Ctx, zone: &str) -> Vec<(String, bool)> {
-    let list = ctx.api.get(&ctx.call(), &format!("{}?limit=50", api_path(zone, "policy-schemas"))).await.unwrap_or(Value::Null);
+    let list = ctx
+        .api
+        .get(
+            &ctx.call(),
+            &format!("{}?limit=50", api_path(zone, "policy-schemas")),
+        )
+        .await
+        .unwrap_or(Value::Null);
     list.get("items")
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|s| Some((s.get("version")?.as_str()?.to_owned(), s.get("is_default").and_then(Value::as_bool).unwrap_or(false)))).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|s| {
+                    Some((
+                        s.get("version")?.as_str()?.to_owned(),
+                        s.get("is_default")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                    ))
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -190,18 +300,38 @@ fn annotated(text: &str, error: &ApiFailure) -> Markup {
     }
 }
 
-async fn save_version(ctx: Ctx, Path((zone, id)): Path<(String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+async fn save_version(
+    ctx: Ctx,
+    Path((zone, id)): Path<(String, String)>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let text = form.raw("cedar_raw").unwrap_or("").replace("\r\n", "\n");
     let schema = form.get("schema_version").unwrap_or("").to_owned();
     let body = json!({"cedar_raw": text, "schema_version": schema});
     let path = format!("{}/{}/versions", api_path(&zone, "policies"), seg(&id));
     match ctx.api.post(&ctx.call(), &path, &body).await {
-        Ok(v) => layout::redirect_notice(&format!("{}/{}", zone_href(&zone, "policies"), seg(&id)), &format!("Saved version {}.", show(v.get("version")))),
-        Err(e) => editor_page(&ctx, &zone, &id, None, Some(Refused { text: &text, schema: &schema, error: &e })).await,
+        Ok(v) => layout::redirect_notice(
+            &format!("{}/{}", zone_href(&zone, "policies"), seg(&id)),
+            &format!("Saved version {}.", show(v.get("version"))),
+        ),
+        Err(e) => {
+            editor_page(
+                &ctx,
+                &zone,
+                &id,
+                None,
+                Some(Refused {
+                    text: &text,
+                    schema: &schema,
+                    error: &e,
+                }),
+            )
+            .await
+        }
     }
 }
 
@@ -211,7 +341,11 @@ struct DiffQuery {
     b: String,
 }
 
-async fn diff(ctx: Ctx, Path((zone, id)): Path<(String, String)>, Query(q): Query<DiffQuery>) -> Response {
+async fn diff(
+    ctx: Ctx,
+    Path((zone, id)): Path<(String, String)>,
+    Query(q): Query<DiffQuery>,
+) -> Response {
     let (zid, zname) = match zone_name(&ctx, &zone).await {
         Ok(z) => z,
         Err(e) => return layout::api_failure(&ctx, &e),
@@ -219,8 +353,18 @@ async fn diff(ctx: Ctx, Path((zone, id)): Path<(String, String)>, Query(q): Quer
     let base = format!("{}/{}/versions", api_path(&zone, "policies"), seg(&id));
     let mut texts = Vec::new();
     for v in [&q.a, &q.b] {
-        match ctx.api.get(&ctx.call(), &format!("{base}/{}?format=cedar", seg(v))).await {
-            Ok(v) => texts.push((show(v.get("version")), v.get("cedar_raw").and_then(Value::as_str).unwrap_or("").to_owned())),
+        match ctx
+            .api
+            .get(&ctx.call(), &format!("{base}/{}?format=cedar", seg(v)))
+            .await
+        {
+            Ok(v) => texts.push((
+                show(v.get("version")),
+                v.get("cedar_raw")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+            )),
             Err(e) => return layout::api_failure(&ctx, &e),
         }
     }
@@ -232,7 +376,15 @@ async fn diff(ctx: Ctx, Path((zone, id)): Path<(String, String)>, Query(q): Quer
             @match op { '+' => span.add { "+ " (line) "\n" }, '-' => span.del { "- " (line) "\n" }, _ => span { "  " (line) "\n" } }
         } }
     };
-    layout::page(&ctx, "Compare versions", &Place { zone: Some((&zid, &zname)), tab: "policies" }, body)
+    layout::page(
+        &ctx,
+        "Compare versions",
+        &Place {
+            zone: Some((&zid, &zname)),
+            tab: "policies",
+        },
+        body,
+    )
 }
 
 /// A line diff (longest common subsequence): `(' ' | '-' | '+', line)`.
@@ -242,7 +394,11 @@ pub fn line_diff<'a>(a: &'a str, b: &'a str) -> Vec<(char, &'a str)> {
     let mut lcs = vec![vec![0u32; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
         }
     }
     let (mut i, mut j, mut out) = (0, 0, Vec::new());
@@ -262,11 +418,22 @@ pub fn line_diff<'a>(a: &'a str, b: &'a str) -> Vec<(char, &'a str)> {
     out
 }
 
-async fn archive(ctx: Ctx, Path((zone, id)): Path<(String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+async fn archive(
+    ctx: Ctx,
+    Path((zone, id)): Path<(String, String)>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     if let Err(r) = Submitted::check(&ctx, form) {
-        return r;
+        return r.into_response();
     }
-    match ctx.api.delete(&ctx.call(), &format!("{}/{}", api_path(&zone, "policies"), seg(&id))).await {
+    match ctx
+        .api
+        .delete(
+            &ctx.call(),
+            &format!("{}/{}", api_path(&zone, "policies"), seg(&id)),
+        )
+        .await
+    {
         Ok(_) => layout::redirect_notice(&zone_href(&zone, "policies"), "Policy archived."),
         Err(e) => layout::api_failure(&ctx, &e),
     }

@@ -5,7 +5,7 @@
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::html;
 use serde_json::{Value, json};
@@ -23,9 +23,18 @@ const NAME: &[Field] = &[Field::new("name", "Name", Input::Text).required()];
 pub fn router() -> Router<ConsoleState> {
     Router::new()
         .route("/console/zones/{zone}/policy-sets", get(list).post(create))
-        .route("/console/zones/{zone}/policy-sets/{id}", get(detail).post(new_version))
-        .route("/console/zones/{zone}/policy-sets/{id}/versions/{version}", get(version))
-        .route("/console/zones/{zone}/policy-sets/{id}/versions/{version}/bind", post(bind))
+        .route(
+            "/console/zones/{zone}/policy-sets/{id}",
+            get(detail).post(new_version),
+        )
+        .route(
+            "/console/zones/{zone}/policy-sets/{id}/versions/{version}",
+            get(version),
+        )
+        .route(
+            "/console/zones/{zone}/policy-sets/{id}/versions/{version}/bind",
+            post(bind),
+        )
         .route("/console/zones/{zone}/decisions", get(decisions))
         .route("/console/zones/{zone}/try", get(try_form).post(try_request))
 }
@@ -39,12 +48,27 @@ async fn list_page(ctx: &Ctx, zone: &str, q: &ListQuery, error: Option<&ApiFailu
         Ok(z) => z,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let params = [("limit", "25"), ("after", q.after.as_deref().unwrap_or("")), ("before", q.before.as_deref().unwrap_or(""))];
-    let list = match ctx.api.get(&ctx.call(), &with_query(&api_path(zone, "policy-sets"), &params)).await {
+    let params = [
+        ("limit", "25"),
+        ("after", q.after.as_deref().unwrap_or("")),
+        ("before", q.before.as_deref().unwrap_or("")),
+    ];
+    let list = match ctx
+        .api
+        .get(
+            &ctx.call(),
+            &with_query(&api_path(zone, "policy-sets"), &params),
+        )
+        .await
+    {
         Ok(l) => l,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let items = list.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let items = list
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let base = zone_href(zone, "policy-sets");
     let body = html! {
         (layout::notice(q.notice.as_deref()))
@@ -60,17 +84,36 @@ async fn list_page(ctx: &Ctx, zone: &str, q: &ListQuery, error: Option<&ApiFailu
             button type="submit" #create-policy-set { "Create policy set" }
         }
     };
-    layout::page(ctx, "Policy sets", &Place { zone: Some((&zid, &zname)), tab: "policy-sets" }, body)
+    layout::page(
+        ctx,
+        "Policy sets",
+        &Place {
+            zone: Some((&zid, &zname)),
+            tab: "policy-sets",
+        },
+        body,
+    )
 }
 
 async fn create(ctx: Ctx, Path(zone): Path<String>, form: Form<Vec<(String, String)>>) -> Response {
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let body = json!({"name": form.get("name").unwrap_or("")});
-    match ctx.api.post(&ctx.call(), &api_path(&zone, "policy-sets"), &body).await {
-        Ok(s) => layout::redirect_notice(&format!("{}/{}", zone_href(&zone, "policy-sets"), seg(&show(s.get("id")))), "Policy set created. Give it a version."),
+    match ctx
+        .api
+        .post(&ctx.call(), &api_path(&zone, "policy-sets"), &body)
+        .await
+    {
+        Ok(s) => layout::redirect_notice(
+            &format!(
+                "{}/{}",
+                zone_href(&zone, "policy-sets"),
+                seg(&show(s.get("id")))
+            ),
+            "Policy set created. Give it a version.",
+        ),
         Err(e) => list_page(&ctx, &zone, &ListQuery::default(), Some(&e)).await,
     }
 }
@@ -80,11 +123,21 @@ struct NoticeQuery {
     notice: Option<String>,
 }
 
-async fn detail(ctx: Ctx, Path((zone, id)): Path<(String, String)>, Query(q): Query<NoticeQuery>) -> Response {
+async fn detail(
+    ctx: Ctx,
+    Path((zone, id)): Path<(String, String)>,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
     detail_page(&ctx, &zone, &id, q.notice.as_deref(), None).await
 }
 
-async fn detail_page(ctx: &Ctx, zone: &str, id: &str, notice: Option<&str>, error: Option<&ApiFailure>) -> Response {
+async fn detail_page(
+    ctx: &Ctx,
+    zone: &str,
+    id: &str,
+    notice: Option<&str>,
+    error: Option<&ApiFailure>,
+) -> Response {
     let (zid, zname) = match zone_name(ctx, zone).await {
         Ok(z) => z,
         Err(e) => return layout::api_failure(ctx, &e),
@@ -94,10 +147,32 @@ async fn detail_page(ctx: &Ctx, zone: &str, id: &str, notice: Option<&str>, erro
         Ok(s) => s,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let versions = ctx.api.get(&ctx.call(), &format!("{base}/versions?limit=50")).await.unwrap_or(Value::Null);
-    let versions = versions.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
-    let policies = ctx.api.get(&ctx.call(), &format!("{}?limit=100", api_path(zone, "policies"))).await.unwrap_or(Value::Null);
-    let policies: Vec<Value> = policies.get("items").and_then(Value::as_array).cloned().unwrap_or_default().into_iter().filter(|p| p.get("latest_version_id").is_some_and(|v| !v.is_null())).collect();
+    let versions = ctx
+        .api
+        .get(&ctx.call(), &format!("{base}/versions?limit=50"))
+        .await
+        .unwrap_or(Value::Null);
+    let versions = versions
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let policies = ctx
+        .api
+        .get(
+            &ctx.call(),
+            &format!("{}?limit=100", api_path(zone, "policies")),
+        )
+        .await
+        .unwrap_or(Value::Null);
+    let policies: Vec<Value> = policies
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.get("latest_version_id").is_some_and(|v| !v.is_null()))
+        .collect();
     let here = format!("{}/{}", zone_href(zone, "policy-sets"), seg(id));
     let platform = set.get("owner_type").and_then(Value::as_str) == Some("platform");
     let name = show(set.get("name"));
@@ -144,24 +219,49 @@ async fn detail_page(ctx: &Ctx, zone: &str, id: &str, notice: Option<&str>, erro
             }
         }
     };
-    layout::page(ctx, &format!("Policy set {name}"), &Place { zone: Some((&zid, &zname)), tab: "policy-sets" }, body)
+    layout::page(
+        ctx,
+        &format!("Policy set {name}"),
+        &Place {
+            zone: Some((&zid, &zname)),
+            tab: "policy-sets",
+        },
+        body,
+    )
 }
 
-async fn new_version(ctx: Ctx, Path((zone, id)): Path<(String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+async fn new_version(
+    ctx: Ctx,
+    Path((zone, id)): Path<(String, String)>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     let Form(pairs) = form;
-    let chosen: Vec<String> = pairs.iter().filter(|(k, _)| k == "policy").map(|(_, v)| v.clone()).collect();
+    let chosen: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "policy")
+        .map(|(_, v)| v.clone())
+        .collect();
     let form = match Submitted::check(&ctx, Form(pairs)) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     drop(form);
     let mut entries = Vec::new();
     let mut schema = None;
     for pid in &chosen {
-        match ctx.api.get(&ctx.call(), &format!("{}/{}", api_path(&zone, "policies"), seg(pid))).await {
+        match ctx
+            .api
+            .get(
+                &ctx.call(),
+                &format!("{}/{}", api_path(&zone, "policies"), seg(pid)),
+            )
+            .await
+        {
             Ok(p) => {
                 schema = schema.or_else(|| p.get("latest_schema_version").cloned());
-                entries.push(json!({"policy_id": pid, "policy_version_id": p.get("latest_version_id")}));
+                entries.push(
+                    json!({"policy_id": pid, "policy_version_id": p.get("latest_version_id")}),
+                );
             }
             Err(e) => return detail_page(&ctx, &zone, &id, None, Some(&e)).await,
         }
@@ -173,33 +273,63 @@ async fn new_version(ctx: Ctx, Path((zone, id)): Path<(String, String)>, form: F
     let body = json!({"manifest": {"entries": entries}, "schema_version": schema});
     let path = format!("{}/{}/versions", api_path(&zone, "policy-sets"), seg(&id));
     match ctx.api.post(&ctx.call(), &path, &body).await {
-        Ok(v) => layout::redirect_notice(&format!("{}/{}", zone_href(&zone, "policy-sets"), seg(&id)), &format!("Created version {}.", show(v.get("version")))),
+        Ok(v) => layout::redirect_notice(
+            &format!("{}/{}", zone_href(&zone, "policy-sets"), seg(&id)),
+            &format!("Created version {}.", show(v.get("version"))),
+        ),
         Err(e) => detail_page(&ctx, &zone, &id, None, Some(&e)).await,
     }
 }
 
 async fn default_schema(ctx: &Ctx, zone: &str) -> Value {
-    let list = ctx.api.get(&ctx.call(), &format!("{}?limit=50", api_path(zone, "policy-schemas"))).await.unwrap_or(Value::Null);
+    let list = ctx
+        .api
+        .get(
+            &ctx.call(),
+            &format!("{}?limit=50", api_path(zone, "policy-schemas")),
+        )
+        .await
+        .unwrap_or(Value::Null);
     list.get("items")
         .and_then(Value::as_array)
-        .and_then(|items| items.iter().find(|s| s.get("is_default") == Some(&Value::Bool(true))).or(items.first()))
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|s| s.get("is_default") == Some(&Value::Bool(true)))
+                .or(items.first())
+        })
         .and_then(|s| s.get("version").cloned())
         .unwrap_or(Value::Null)
 }
 
-async fn bind(ctx: Ctx, Path((zone, id, version)): Path<(String, String, String)>, form: Form<Vec<(String, String)>>) -> Response {
+async fn bind(
+    ctx: Ctx,
+    Path((zone, id, version)): Path<(String, String, String)>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let (body, done) = match form.get("mode") {
         Some("shadow") => (json!({"shadow": true}), "Version bound as shadow."),
         Some("unshadow") => (json!({"shadow": false}), "Shadow binding removed."),
-        _ => (json!({"active": true}), "Version activated: it decides token requests now."),
+        _ => (
+            json!({"active": true}),
+            "Version activated: it decides token requests now.",
+        ),
     };
-    let path = format!("{}/{}/versions/{}", api_path(&zone, "policy-sets"), seg(&id), seg(&version));
+    let path = format!(
+        "{}/{}/versions/{}",
+        api_path(&zone, "policy-sets"),
+        seg(&id),
+        seg(&version)
+    );
     match ctx.api.patch(&ctx.call(), &path, &body).await {
-        Ok(_) => layout::redirect_notice(&format!("{}/{}", zone_href(&zone, "policy-sets"), seg(&id)), done),
+        Ok(_) => layout::redirect_notice(
+            &format!("{}/{}", zone_href(&zone, "policy-sets"), seg(&id)),
+            done,
+        ),
         Err(e) => detail_page(&ctx, &zone, &id, None, Some(&e)).await,
     }
 }
@@ -209,14 +339,34 @@ async fn version(ctx: Ctx, Path((zone, id, version)): Path<(String, String, Stri
         Ok(z) => z,
         Err(e) => return layout::api_failure(&ctx, &e),
     };
-    let base = format!("{}/{}/versions/{}", api_path(&zone, "policy-sets"), seg(&id), seg(&version));
+    let base = format!(
+        "{}/{}/versions/{}",
+        api_path(&zone, "policy-sets"),
+        seg(&id),
+        seg(&version)
+    );
     let v = match ctx.api.get(&ctx.call(), &base).await {
         Ok(v) => v,
         Err(e) => return layout::api_failure(&ctx, &e),
     };
-    let attestation = ctx.api.get(&ctx.call(), &format!("{base}/attestation")).await.ok();
-    let policies = ctx.api.get(&ctx.call(), &format!("{base}/policies?limit=100&format=cedar")).await.unwrap_or(Value::Null);
-    let policies = policies.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let attestation = ctx
+        .api
+        .get(&ctx.call(), &format!("{base}/attestation"))
+        .await
+        .ok();
+    let policies = ctx
+        .api
+        .get(
+            &ctx.call(),
+            &format!("{base}/policies?limit=100&format=cedar"),
+        )
+        .await
+        .unwrap_or(Value::Null);
+    let policies = policies
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let body = html! {
         p { a href=(format!("{}/{}", zone_href(&zone, "policy-sets"), seg(&id))) { "← Back to the policy set" } }
         h2 { "Manifest" }
@@ -230,7 +380,15 @@ async fn version(ctx: Ctx, Path((zone, id, version)): Path<(String, String, Stri
         h2 { "Policies" }
         @for p in &policies { h3 { (show(p.get("policy_id"))) " version " (show(p.get("version"))) } pre { (show(p.get("cedar_raw"))) } }
     };
-    layout::page(&ctx, &format!("Policy set version {}", show(v.get("version"))), &Place { zone: Some((&zid, &zname)), tab: "policy-sets" }, body)
+    layout::page(
+        &ctx,
+        &format!("Policy set version {}", show(v.get("version"))),
+        &Place {
+            zone: Some((&zid, &zname)),
+            tab: "policy-sets",
+        },
+        body,
+    )
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -246,12 +404,28 @@ async fn decisions(ctx: Ctx, Path(zone): Path<String>, Query(q): Query<DecisionQ
         Err(e) => return layout::api_failure(&ctx, &e),
     };
     let decision = q.decision.clone().unwrap_or_default();
-    let params = [("limit", "50"), ("filter[decision]", decision.as_str()), ("after", q.after.as_deref().unwrap_or("")), ("before", q.before.as_deref().unwrap_or(""))];
-    let list = match ctx.api.get(&ctx.call(), &with_query(&api_path(&zone, "policy-decisions"), &params)).await {
+    let params = [
+        ("limit", "50"),
+        ("filter[decision]", decision.as_str()),
+        ("after", q.after.as_deref().unwrap_or("")),
+        ("before", q.before.as_deref().unwrap_or("")),
+    ];
+    let list = match ctx
+        .api
+        .get(
+            &ctx.call(),
+            &with_query(&api_path(&zone, "policy-decisions"), &params),
+        )
+        .await
+    {
         Ok(l) => l,
         Err(e) => return layout::api_failure(&ctx, &e),
     };
-    let items = list.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let items = list
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let base = zone_href(&zone, "decisions");
     let body = html! {
         form.toolbar method="get" action=(base) {
@@ -270,29 +444,80 @@ async fn decisions(ctx: Ctx, Path(zone): Path<String>, Query(q): Query<DecisionQ
             (layout::pager(&base, &[("decision", decision.as_str())], &list))
         }
     };
-    layout::page(&ctx, "Decision log", &Place { zone: Some((&zid, &zname)), tab: "decisions" }, body)
+    layout::page(
+        &ctx,
+        "Decision log",
+        &Place {
+            zone: Some((&zid, &zname)),
+            tab: "decisions",
+        },
+        body,
+    )
 }
 
-const GRANTS: &[&str] = &["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange", "authorization_code", "refresh_token"];
+const GRANTS: &[&str] = &[
+    "client_credentials",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+    "authorization_code",
+    "refresh_token",
+];
 
 async fn try_form(ctx: Ctx, Path(zone): Path<String>) -> Response {
     try_page(&ctx, &zone, &Value::Null, None, None).await
 }
 
-async fn try_page(ctx: &Ctx, zone: &str, values: &Value, result: Option<&Value>, error: Option<&ApiFailure>) -> Response {
+async fn try_page(
+    ctx: &Ctx,
+    zone: &str,
+    values: &Value,
+    result: Option<&Value>,
+    error: Option<&ApiFailure>,
+) -> Response {
     let (zid, zname) = match zone_name(ctx, zone).await {
         Ok(z) => z,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let sets = ctx.api.get(&ctx.call(), &format!("{}?limit=100", api_path(zone, "policy-sets"))).await.unwrap_or(Value::Null);
+    let sets = ctx
+        .api
+        .get(
+            &ctx.call(),
+            &format!("{}?limit=100", api_path(zone, "policy-sets")),
+        )
+        .await
+        .unwrap_or(Value::Null);
     let mut choices = Vec::new();
-    for s in sets.get("items").and_then(Value::as_array).into_iter().flatten() {
-        let vid = s.get("active_version_id").or(s.get("latest_version_id")).and_then(Value::as_str);
+    for s in sets
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let vid = s
+            .get("active_version_id")
+            .or(s.get("latest_version_id"))
+            .and_then(Value::as_str);
         if let (Some(sid), Some(vid)) = (s.get("id").and_then(Value::as_str), vid) {
-            choices.push((format!("{sid}/{vid}"), format!("{} ({})", show(s.get("name")), if s.get("active") == Some(&Value::Bool(true)) { "active version" } else { "latest version" })));
+            choices.push((
+                format!("{sid}/{vid}"),
+                format!(
+                    "{} ({})",
+                    show(s.get("name")),
+                    if s.get("active") == Some(&Value::Bool(true)) {
+                        "active version"
+                    } else {
+                        "latest version"
+                    }
+                ),
+            ));
         }
     }
-    let v = |k: &str| values.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let v = |k: &str| {
+        values
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
     let body = html! {
         p.hint { "Ask a policy set version what it would decide for a token request. Nothing is issued and nothing is logged." }
         @if let Some(e) = error { (layout::alert(e)) }
@@ -318,13 +543,25 @@ async fn try_page(ctx: &Ctx, zone: &str, values: &Value, result: Option<&Value>,
             button type="submit" #try-submit { "Evaluate" }
         }
     };
-    layout::page(ctx, "Try a request", &Place { zone: Some((&zid, &zname)), tab: "try" }, body)
+    layout::page(
+        ctx,
+        "Try a request",
+        &Place {
+            zone: Some((&zid, &zname)),
+            tab: "try",
+        },
+        body,
+    )
 }
 
-async fn try_request(ctx: Ctx, Path(zone): Path<String>, form: Form<Vec<(String, String)>>) -> Response {
+async fn try_request(
+    ctx: Ctx,
+    Path(zone): Path<String>,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let mut body = serde_json::Map::new();
     for k in ["grant_type", "client_id", "resource", "scope", "subject"] {
@@ -333,12 +570,29 @@ async fn try_request(ctx: Ctx, Path(zone): Path<String>, form: Form<Vec<(String,
         }
     }
     let mut values = body.clone();
-    values.insert("set".into(), Value::String(form.get("set").unwrap_or("").to_owned()));
+    values.insert(
+        "set".into(),
+        Value::String(form.get("set").unwrap_or("").to_owned()),
+    );
     let values = Value::Object(values);
     let Some((set, version)) = form.get("set").and_then(|s| s.split_once('/')) else {
-        return try_page(&ctx, &zone, &values, None, Some(&directory::invalid(super::forms::Invalid { message: "`set`: choose a policy set version".into() }))).await;
+        return try_page(
+            &ctx,
+            &zone,
+            &values,
+            None,
+            Some(&directory::invalid(super::forms::Invalid {
+                message: "`set`: choose a policy set version".into(),
+            })),
+        )
+        .await;
     };
-    let path = format!("{}/{}/versions/{}/evaluate", api_path(&zone, "policy-sets"), seg(set), seg(version));
+    let path = format!(
+        "{}/{}/versions/{}/evaluate",
+        api_path(&zone, "policy-sets"),
+        seg(set),
+        seg(version)
+    );
     match ctx.api.post(&ctx.call(), &path, &Value::Object(body)).await {
         Ok(r) => try_page(&ctx, &zone, &values, Some(&r), None).await,
         Err(e) => try_page(&ctx, &zone, &values, None, Some(&e)).await,

@@ -144,7 +144,12 @@ pub fn append_cookie(res: &mut Response, value: &str) {
 pub fn session_cookie(state: &ConsoleState, s: &Session) -> Option<String> {
     let value = seal(state, s)?;
     let left = (s.started_at + ABSOLUTE_MS - now_ms()) / 1000;
-    Some(set_cookie(state, &cookie_name(&s.organization_id), &value, left.max(0)))
+    Some(set_cookie(
+        state,
+        &cookie_name(&s.organization_id),
+        &value,
+        left.max(0),
+    ))
 }
 
 /// Middleware over the signed-in pages: finds the current session, refreshes its token when
@@ -208,7 +213,10 @@ async fn refresh(
             &[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", &refresh_token),
-                ("client_id", crate::service::platform_zone::CONSOLE_CLIENT_ID),
+                (
+                    "client_id",
+                    crate::service::platform_zone::CONSOLE_CLIENT_ID,
+                ),
             ],
         )
         .await

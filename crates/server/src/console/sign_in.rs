@@ -80,9 +80,20 @@ pub async fn page(State(state): State<ConsoleState>, Query(q): Query<SignInQuery
 
 /// Redirects to the organization's platform zone with a fresh PKCE pair, state and nonce.
 async fn start(state: &ConsoleState, org: &str) -> Response {
-    let found = match state.app.store.get_organization(&OrganizationId::new(org.to_owned())).await {
+    let found = match state
+        .app
+        .store
+        .get_organization(&OrganizationId::new(org.to_owned()))
+        .await
+    {
         Ok(Some(o)) => Some(o),
-        Ok(None) => state.app.store.find_organization_by_label(org).await.ok().flatten(),
+        Ok(None) => state
+            .app
+            .store
+            .find_organization_by_label(org)
+            .await
+            .ok()
+            .flatten(),
         Err(_) => None,
     };
     let Some(org) = found else {
@@ -110,7 +121,8 @@ async fn start(state: &ConsoleState, org: &str) -> Response {
     let Some(sealed) = seal_pending(state, &pending) else {
         return layout::failure();
     };
-    let challenge = URL_SAFE_NO_PAD.encode(latchkey_crypto::keyed_hash::sha256(verifier.as_bytes()));
+    let challenge =
+        URL_SAFE_NO_PAD.encode(latchkey_crypto::keyed_hash::sha256(verifier.as_bytes()));
     let issuer = state.app.zone_issuer(org.zone_id.as_str());
     let callback = format!("{}/console/callback", state.app.public_url);
     let url = with_query(
@@ -167,13 +179,17 @@ pub async fn callback(
         .and_then(|v| open_pending(&state, &v))
         .filter(|p| session::now() - p.at < LOGIN_MS);
     let Some(pending) = pending else {
-        return sign_in_error("This sign-in expired or was started in another browser. Sign in again.");
+        return sign_in_error(
+            "This sign-in expired or was started in another browser. Sign in again.",
+        );
     };
     let same_state = q.state.as_deref().is_some_and(|s| {
         latchkey_crypto::keyed_hash::constant_time_eq(s.as_bytes(), pending.state.as_bytes())
     });
     if !same_state {
-        return sign_in_error("This sign-in does not match the one this browser started. Sign in again.");
+        return sign_in_error(
+            "This sign-in does not match the one this browser started. Sign in again.",
+        );
     }
     if let Some(e) = q.error {
         let text = q.error_description.unwrap_or(e);
@@ -188,7 +204,12 @@ pub async fn callback(
             if let Some(c) = session::session_cookie(&state, &s) {
                 session::append_cookie(&mut res, &c);
             }
-            let current = session::set_cookie(&state, session::CURRENT, &s.organization_id, session::ABSOLUTE_MS / 1000);
+            let current = session::set_cookie(
+                &state,
+                session::CURRENT,
+                &s.organization_id,
+                session::ABSOLUTE_MS / 1000,
+            );
             session::append_cookie(&mut res, &current);
             session::append_cookie(&mut res, &session::set_cookie(&state, LOGIN_COOKIE, "", 0));
             res
@@ -202,7 +223,12 @@ fn sign_in_error(message: &str) -> Response {
 }
 
 /// Redeems the code at the platform zone's token endpoint (in process).
-async fn redeem(state: &ConsoleState, ext: &Extensions, p: &Pending, code: &str) -> Option<Session> {
+async fn redeem(
+    state: &ConsoleState,
+    ext: &Extensions,
+    p: &Pending,
+    code: &str,
+) -> Option<Session> {
     let callback = format!("{}/console/callback", state.app.public_url);
     let tokens = state
         .api
@@ -262,7 +288,11 @@ pub struct CsrfOnly {
 
 /// `POST /console/sign-out`: revokes the refresh token (which ends the token session) and
 /// forgets the organization's session in this browser.
-pub async fn sign_out(State(state): State<ConsoleState>, ctx: Ctx, Form(f): Form<CsrfOnly>) -> Response {
+pub async fn sign_out(
+    State(state): State<ConsoleState>,
+    ctx: Ctx,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
     if !layout::csrf_ok(&ctx, &f.csrf) {
         return layout::csrf_refused();
     }
@@ -272,12 +302,19 @@ pub async fn sign_out(State(state): State<ConsoleState>, ctx: Ctx, Form(f): Form
             .post_form(
                 &ctx.context,
                 &format!("/z/{}/oauth/2/revoke", ctx.session.zone_id),
-                &[("token", rt), ("token_type_hint", "refresh_token"), ("client_id", CONSOLE_CLIENT_ID)],
+                &[
+                    ("token", rt),
+                    ("token_type_hint", "refresh_token"),
+                    ("client_id", CONSOLE_CLIENT_ID),
+                ],
             )
             .await;
     }
     end_token_session(&state, &ctx.session).await;
-    let mut res = redirect(&with_query("/console/sign-in", &[("error", "You are signed out.")]));
+    let mut res = redirect(&with_query(
+        "/console/sign-in",
+        &[("error", "You are signed out.")],
+    ));
     let gone = session::set_cookie(&state, &session::cookie_name(ctx.org()), "", 0);
     session::append_cookie(&mut res, &gone);
     res
@@ -308,7 +345,11 @@ pub struct Switch {
 }
 
 /// `POST /console/switch`: makes another signed-in organization the current one.
-pub async fn switch(State(state): State<ConsoleState>, ctx: Ctx, Form(f): Form<Switch>) -> Response {
+pub async fn switch(
+    State(state): State<ConsoleState>,
+    ctx: Ctx,
+    Form(f): Form<Switch>,
+) -> Response {
     if !layout::csrf_ok(&ctx, &f.csrf) {
         return layout::csrf_refused();
     }
@@ -316,7 +357,12 @@ pub async fn switch(State(state): State<ConsoleState>, ctx: Ctx, Form(f): Form<S
         return to_sign_in(Some(&f.organization));
     }
     let mut res = redirect("/console/zones");
-    let current = session::set_cookie(&state, session::CURRENT, &f.organization, session::ABSOLUTE_MS / 1000);
+    let current = session::set_cookie(
+        &state,
+        session::CURRENT,
+        &f.organization,
+        session::ABSOLUTE_MS / 1000,
+    );
     session::append_cookie(&mut res, &current);
     res
 }
