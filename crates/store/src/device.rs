@@ -135,6 +135,7 @@ impl DeviceStore for SqlStore {
         &self,
         zone: &ZoneId,
         device_code_hash: &str,
+        client_id: &str,
         now: Timestamp,
     ) -> Result<Option<DeviceAuthorization>, StoreError> {
         let mut w = self.db.write().await?;
@@ -150,11 +151,12 @@ impl DeviceStore for SqlStore {
         let record = record_of(&row)?;
         sqlx::query(
             "UPDATE device_authorizations SET last_poll_at = $3 \
-             WHERE zone_id = $1 AND device_code_hash = $2",
+             WHERE zone_id = $1 AND device_code_hash = $2 AND client_id = $4",
         )
         .bind(s(zone.as_str()))
         .bind(s(device_code_hash))
         .bind(now.millis())
+        .bind(s(client_id))
         .execute(&mut *w.tx)
         .await
         .store()?;

@@ -32,12 +32,14 @@ pub trait DeviceStore: Send + Sync {
         decision: &DeviceDecision,
         now: Timestamp,
     ) -> StoreResult<bool>;
-    /// A poll: records `now` as the last poll time and answers the authorization as it was
-    /// before this poll (so the caller sees the previous poll time), in one transaction.
+    /// A poll by `client_id`: answers the authorization as it was before this poll (so the caller
+    /// sees the previous poll time) and, when it belongs to that client, records `now` as its
+    /// last poll time, in one transaction.
     async fn poll_device(
         &self,
         zone: &ZoneId,
         device_code_hash: &str,
+        client_id: &str,
         now: Timestamp,
     ) -> StoreResult<Option<DeviceAuthorization>>;
     /// Sets the polling interval (after a `slow_down`).
