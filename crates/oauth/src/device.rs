@@ -38,7 +38,8 @@ pub struct DeviceStart {
 
 /// The keyed hash a user code is stored under (its normalized form, in its own domain).
 pub fn user_code_hash(s: &Services, code: &UserCode) -> String {
-    s.hasher.hash(&format!("device-user-code:{}", code.as_str()))
+    s.hasher
+        .hash(&format!("device-user-code:{}", code.as_str()))
 }
 
 /// The verification page's address, with the user code when `code` is given.
@@ -56,7 +57,8 @@ pub async fn start(
     request: DeviceAuthorizationRequest,
 ) -> Result<DeviceStart, OAuthError> {
     let client = grant_client(s, zone, &request.client).await?;
-    let refused = |(error, description): (&'static str, String)| OAuthError::bad(error, description);
+    let refused =
+        |(error, description): (&'static str, String)| OAuthError::bad(error, description);
     let (resources, offered) = requested_resources(s, zone, &client, &request.resources)
         .await
         .map_err(refused)?;
@@ -116,7 +118,12 @@ pub async fn redeem(
     let device_code =
         device_code.ok_or_else(|| OAuthError::invalid_request("`device_code` is required"))?;
     let hash = s.hasher.hash(device_code);
-    let invalid = || OAuthError::bad("invalid_grant", "the device code is invalid or was already used");
+    let invalid = || {
+        OAuthError::bad(
+            "invalid_grant",
+            "the device code is invalid or was already used",
+        )
+    };
     let now = Timestamp::now();
     let record = s
         .store
@@ -144,7 +151,10 @@ pub async fn redeem(
             "expired_token",
             "the device code has expired; start again",
         )),
-        Poll::Denied => Err(OAuthError::bad("access_denied", "the user denied the request")),
+        Poll::Denied => Err(OAuthError::bad(
+            "access_denied",
+            "the user denied the request",
+        )),
         Poll::Consumed => Err(invalid()),
         Poll::Approved => {
             if !s
@@ -174,7 +184,10 @@ async fn redeem_approved(
     };
     let session = s
         .store
-        .get_session(&zone.zone.id, &latchkey_domain::id::SessionId::new(&session_id))
+        .get_session(
+            &zone.zone.id,
+            &latchkey_domain::id::SessionId::new(&session_id),
+        )
         .await
         .map_err(server)?;
     let auth_time = session

@@ -63,8 +63,8 @@ impl UserCode {
             .filter(|c| *c != '-' && !c.is_whitespace())
             .map(|c| c.to_ascii_uppercase())
             .collect();
-        let valid = code.len() == USER_CODE_LEN
-            && code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b));
+        let valid =
+            code.len() == USER_CODE_LEN && code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b));
         valid.then_some(Self(code))
     }
 
@@ -137,14 +137,28 @@ mod tests {
     #[test]
     fn user_code_input_ignores_case_dashes_and_spaces() {
         let want = Some(UserCode("BCDFGHJK".into()));
-        for input in ["BCDF-GHJK", "bcdf-ghjk", "bcdfghjk", " BcDf GhJk ", "B-C-D-F-G-H-J-K"] {
+        for input in [
+            "BCDF-GHJK",
+            "bcdf-ghjk",
+            "bcdfghjk",
+            " BcDf GhJk ",
+            "B-C-D-F-G-H-J-K",
+        ] {
             assert_eq!(UserCode::parse(input), want, "{input}");
         }
     }
 
     #[test]
     fn user_code_input_outside_the_alphabet_or_length_is_refused() {
-        for input in ["", "BCDF-GHJ", "BCDF-GHJKL", "ABCD-EFGH", "BCDF-GHJ1", "BCDF_GHJK", "ßCDF-GHJK"] {
+        for input in [
+            "",
+            "BCDF-GHJ",
+            "BCDF-GHJKL",
+            "ABCD-EFGH",
+            "BCDF-GHJ1",
+            "BCDF_GHJK",
+            "ßCDF-GHJK",
+        ] {
             assert_eq!(UserCode::parse(input), None, "{input}");
         }
         assert_eq!(UserCode::parse(&"B".repeat(100)), None);

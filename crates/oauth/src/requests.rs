@@ -73,9 +73,13 @@ pub enum Grant {
     ClientCredentials,
     TokenExchange(ExchangeParams),
     AuthorizationCode(CodeParams),
-    RefreshToken { refresh_token: Option<String> },
+    RefreshToken {
+        refresh_token: Option<String>,
+    },
     /// RFC 8628 §3.4: the device polls with its `device_code`.
-    DeviceCode { device_code: Option<String> },
+    DeviceCode {
+        device_code: Option<String>,
+    },
 }
 
 /// A token endpoint request.
@@ -206,7 +210,11 @@ impl DeviceAuthorizationRequest {
         Ok(Self {
             client: ClientParams::from_form(&form),
             scope: owned(&form, "scope"),
-            resources: form.all("resource").into_iter().map(str::to_owned).collect(),
+            resources: form
+                .all("resource")
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         })
     }
 }

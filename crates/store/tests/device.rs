@@ -59,11 +59,24 @@ store_test!(
         s.insert_device_authorization(&b, &device("uc1", 600))
             .await
             .unwrap();
-        let found = s.find_device_by_user_code(&a, "uc1").await.unwrap().unwrap();
+        let found = s
+            .find_device_by_user_code(&a, "uc1")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found, d);
-        assert!(s.find_device_by_user_code(&a, "nope").await.unwrap().is_none());
+        assert!(
+            s.find_device_by_user_code(&a, "nope")
+                .await
+                .unwrap()
+                .is_none()
+        );
         // Another zone's decision and poll never touch zone a's row.
-        assert!(!s.decide_device(&b, "uc-of-a", &approve(), Timestamp::now()).await.unwrap());
+        assert!(
+            !s.decide_device(&b, "uc-of-a", &approve(), Timestamp::now())
+                .await
+                .unwrap()
+        );
         assert!(
             s.poll_device(&b, &d.device_code_hash, "cli", Timestamp::now())
                 .await
@@ -90,8 +103,15 @@ store_test!(
         let deny = DeviceDecision::Deny {
             user_id: "u2".into(),
         };
-        assert!(!s.decide_device(&a, "live", &deny, now).await.unwrap(), "decided once");
-        let got = s.find_device_by_user_code(&a, "live").await.unwrap().unwrap();
+        assert!(
+            !s.decide_device(&a, "live", &deny, now).await.unwrap(),
+            "decided once"
+        );
+        let got = s
+            .find_device_by_user_code(&a, "live")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got.status, DeviceStatus::Approved);
         assert_eq!(
             (got.user_id.as_deref(), got.session_id.as_deref()),
@@ -107,8 +127,15 @@ store_test!(
         let d = device("poll", 600);
         s.insert_device_authorization(&a, &d).await.unwrap();
         let t1 = Timestamp::from_millis(Timestamp::now().millis());
-        let first = s.poll_device(&a, &d.device_code_hash, "cli", t1).await.unwrap().unwrap();
-        assert_eq!(first.last_poll_at, None, "the row as it was before this poll");
+        let first = s
+            .poll_device(&a, &d.device_code_hash, "cli", t1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            first.last_poll_at, None,
+            "the row as it was before this poll"
+        );
         // Another client's poll answers the row but records nothing.
         let other = s
             .poll_device(&a, &d.device_code_hash, "intruder", t1.plus_seconds(3))
@@ -116,13 +143,18 @@ store_test!(
             .unwrap()
             .unwrap();
         assert_eq!(other.last_poll_at, Some(t1));
-        s.set_device_interval(&a, &d.device_code_hash, 10).await.unwrap();
+        s.set_device_interval(&a, &d.device_code_hash, 10)
+            .await
+            .unwrap();
         let second = s
             .poll_device(&a, &d.device_code_hash, "cli", t1.plus_seconds(1))
             .await
             .unwrap()
             .unwrap();
-        assert_eq!((second.last_poll_at, second.interval_seconds), (Some(t1), 10));
+        assert_eq!(
+            (second.last_poll_at, second.interval_seconds),
+            (Some(t1), 10)
+        );
     }
 );
 
@@ -132,8 +164,15 @@ store_test!(
         let (a, _) = two_zones(&s).await;
         let d = device("race", 600);
         s.insert_device_authorization(&a, &d).await.unwrap();
-        assert!(!s.consume_device(&a, &d.device_code_hash).await.unwrap(), "pending");
-        assert!(s.decide_device(&a, "race", &approve(), Timestamp::now()).await.unwrap());
+        assert!(
+            !s.consume_device(&a, &d.device_code_hash).await.unwrap(),
+            "pending"
+        );
+        assert!(
+            s.decide_device(&a, "race", &approve(), Timestamp::now())
+                .await
+                .unwrap()
+        );
         let tries = (0..8).map(|_| {
             let (s, a, h) = (s.clone(), a.clone(), d.device_code_hash.clone());
             tokio::spawn(async move { s.consume_device(&a, &h).await.unwrap() })
@@ -143,7 +182,11 @@ store_test!(
             wins += usize::from(t.await.unwrap());
         }
         assert_eq!(wins, 1);
-        let got = s.find_device_by_user_code(&a, "race").await.unwrap().unwrap();
+        let got = s
+            .find_device_by_user_code(&a, "race")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got.status, DeviceStatus::Consumed);
     }
 );
@@ -162,9 +205,24 @@ store_test!(
             .await
             .unwrap();
         assert_eq!(s.purge_expired(Timestamp::now()).await.unwrap(), 1);
-        assert!(s.find_device_by_user_code(&a, "stale").await.unwrap().is_none());
-        assert!(s.find_device_by_user_code(&a, "recent").await.unwrap().is_some());
+        assert!(
+            s.find_device_by_user_code(&a, "stale")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            s.find_device_by_user_code(&a, "recent")
+                .await
+                .unwrap()
+                .is_some()
+        );
         s.delete_zone(&b).await.unwrap();
-        assert!(s.find_device_by_user_code(&b, "kept").await.unwrap().is_none());
+        assert!(
+            s.find_device_by_user_code(&b, "kept")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 );

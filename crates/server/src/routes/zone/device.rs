@@ -20,8 +20,8 @@ use super::browser::{self, failed};
 use super::cache::ZoneEntry;
 use super::device_pages::{self as view, Confirm};
 use super::error::ZoneError;
-use super::token::{authorization as auth_header, no_store};
 use super::pages;
+use super::token::{authorization as auth_header, no_store};
 use crate::extract::{QueryMap, client_ip};
 use crate::state::AppState;
 
@@ -79,7 +79,11 @@ pub async fn decide(
     let form = QueryMap::parse(std::str::from_utf8(&body).unwrap_or_default());
     let input = form.get("user_code").unwrap_or_default();
     let Some(code) = UserCode::parse(input) else {
-        return entry_with(&zone, refusal(CodeProblem::Unknown), StatusCode::BAD_REQUEST);
+        return entry_with(
+            &zone,
+            refusal(CodeProblem::Unknown),
+            StatusCode::BAD_REQUEST,
+        );
     };
     let Some((session, secret)) = signed_in(&s, &zone, &headers).await else {
         return browser::redirect(&protocol::verification_uri(&zone, Some(&code)));

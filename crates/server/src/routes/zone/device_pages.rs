@@ -80,7 +80,9 @@ pub fn done(approved: bool, client_name: &str) -> Response {
     let (heading, message) = if approved {
         (
             "Device connected",
-            format!("{client_name} is signed in. You can close this page and return to your device."),
+            format!(
+                "{client_name} is signed in. You can close this page and return to your device."
+            ),
         )
     } else {
         (

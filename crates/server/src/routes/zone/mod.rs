@@ -63,7 +63,10 @@ pub fn router() -> Router<AppState> {
             "/z/{zone_id}/oauth/2/device_authorization",
             post(device::authorization),
         )
-        .route("/z/{zone_id}/device", get(device::page).post(device::decide))
+        .route(
+            "/z/{zone_id}/device",
+            get(device::page).post(device::decide),
+        )
         .route("/z/{zone_id}/oauth/2/authorize", get(authorize::authorize))
         .route("/z/{zone_id}/oauth/2/redirect", get(federation::callback))
         .route(
