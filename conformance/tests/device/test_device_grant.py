@@ -263,3 +263,13 @@ def test_guessed_user_codes_are_throttled(short_zone: DeviceZone) -> None:
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 0, r.text[:300]
         r = h.post(short_zone.issuer + "/device", data={"user_code": "BCDF-GHJK", "csrf": "x", "decision": "approve"})
         assert r.status_code in (303, 403, 429), r.status_code
+
+
+def test_a_device_approved_by_a_session_that_signed_out_redeems_nothing(dz: DeviceZone) -> None:
+    d = started(dz)
+    with dk.DeviceBrowser(d["verification_uri"]) as b:
+        page = b.confirmation(d["verification_uri_complete"], person(), dk.PASSWORD, sign_up=True)
+        assert b.decide(page).status_code == 200
+        bye = b.get(dz.issuer + "/logout")
+        assert b.post(dk.post_action(bye.text), dk.hidden_fields(bye.text)).status_code in (200, 303)
+    kit.assert_oauth_error(poll(dz, d["device_code"]), 400, "invalid_grant")
