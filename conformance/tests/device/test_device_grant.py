@@ -273,3 +273,21 @@ def test_a_device_approved_by_a_session_that_signed_out_redeems_nothing(dz: Devi
         bye = b.get(dz.issuer + "/logout")
         assert b.post(dk.post_action(bye.text), dk.hidden_fields(bye.text)).status_code in (200, 303)
     kit.assert_oauth_error(poll(dz, d["device_code"]), 400, "invalid_grant")
+
+
+def test_registered_clients_use_the_grant_only_when_registered_for_it(dz: DeviceZone) -> None:
+    def register(grant_types: list[str]) -> str:
+        body = {"client_name": lk.unique("dcr"), "grant_types": grant_types, "token_endpoint_auth_method": "none"}
+        body["redirect_uris"] = ["http://127.0.0.1/callback"]
+        r = httpx.post(dz.issuer + "/oauth/2/registration", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()["client_id"]
+
+    plain = register(["authorization_code"])
+    kit.assert_oauth_error(dk.start(dz.issuer, plain), 400, "unauthorized_client")
+    device = register(["authorization_code", dk.DEVICE_CODE_GRANT])
+    d = dk.start(dz.issuer, device)
+    assert d.status_code == 200, d.text
+    email = person()
+    dk.approve_device(d.json()["verification_uri_complete"], email, dk.PASSWORD, sign_up=True)
+    assert dk.poll(dz.issuer, device, d.json()["device_code"]).status_code == 200

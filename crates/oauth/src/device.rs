@@ -18,7 +18,7 @@ use crate::device_codes::{Poll, UserCode, poll_verdict};
 use crate::error::{OAuthError, server};
 use crate::issued::Issued;
 use crate::paths;
-use crate::requests::{ClientParams, DeviceAuthorizationRequest, Targets};
+use crate::requests::{ClientParams, DEVICE_CODE, DeviceAuthorizationRequest, Targets};
 use crate::services::Services;
 use crate::zones::ZoneEntry;
 
@@ -57,6 +57,7 @@ pub async fn start(
     request: DeviceAuthorizationRequest,
 ) -> Result<DeviceStart, OAuthError> {
     let client = grant_client(s, zone, &request.client).await?;
+    registered_for_the_grant(s, zone, &client).await?;
     let refused =
         |(error, description): (&'static str, String)| OAuthError::bad(error, description);
     let (resources, offered) = requested_resources(s, zone, &client, &request.resources)
@@ -104,6 +105,35 @@ pub async fn start(
         }
     }
     Err(OAuthError::server_error())
+}
+
+/// A dynamically registered client uses the grant only when its registration lists it
+/// (RFC 7591 §2: the default is `authorization_code` alone); zone applications always may.
+async fn registered_for_the_grant(
+    s: &Services,
+    zone: &ZoneEntry,
+    client: &BrowserClient,
+) -> Result<(), OAuthError> {
+    if client.user_agent_id.is_none() {
+        return Ok(());
+    }
+    let registered = s
+        .store
+        .find_user_agent(&zone.zone.id, &client.client_id)
+        .await
+        .map_err(server)?
+        .and_then(|ua| ua.registration)
+        .and_then(|r| r.get("grant_types").cloned())
+        .and_then(|g| g.as_array().cloned())
+        .unwrap_or_default();
+    if registered.iter().any(|g| g.as_str() == Some(DEVICE_CODE)) {
+        Ok(())
+    } else {
+        Err(OAuthError::bad(
+            "unauthorized_client",
+            "this client is not registered for the device authorization grant",
+        ))
+    }
 }
 
 /// `grant_type=urn:ietf:params:oauth:grant-type:device_code`.
