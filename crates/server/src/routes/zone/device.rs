@@ -12,8 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_domain::model::identity::Session;
-use latchkey_oauth::device::{self as protocol, CodeProblem, PendingDevice};
+use latchkey_oauth::device as grant;
 use latchkey_oauth::device_codes::UserCode;
+use latchkey_oauth::device_verification::{self as protocol, CodeProblem, PendingDevice};
 use latchkey_oauth::requests::DeviceAuthorizationRequest;
 
 use super::browser::{self, failed};
@@ -35,7 +36,7 @@ pub async fn authorization(
     let zone = s.zone(&zone).await?;
     let mut request = DeviceAuthorizationRequest::parse(&body)?;
     request.client.authorization(auth_header(&headers));
-    let started = protocol::start(&s, &zone, request).await?;
+    let started = grant::start(&s, &zone, request).await?;
     Ok(no_store(started))
 }
 
@@ -86,7 +87,7 @@ pub async fn decide(
         );
     };
     let Some((session, secret)) = signed_in(&s, &zone, &headers).await else {
-        return browser::redirect(&protocol::verification_uri(&zone, Some(&code)));
+        return browser::redirect(&grant::verification_uri(&zone, Some(&code)));
     };
     let expected = protocol::csrf_token(&s, &secret, &code);
     if !form
@@ -180,7 +181,7 @@ fn confirm(s: &AppState, zone: &ZoneEntry, device: &PendingDevice, secret: &str)
         user_code: &device.code.display(),
         scopes: &scopes,
         resources: &device.record.resources,
-        action: &protocol::verification_uri(zone, None),
+        action: &grant::verification_uri(zone, None),
         csrf: &protocol::csrf_token(s, secret, &device.code),
     })
 }
@@ -189,7 +190,7 @@ fn confirm(s: &AppState, zone: &ZoneEntry, device: &PendingDevice, secret: &str)
 fn entry(zone: &ZoneEntry) -> Response {
     view::entry(
         &zone.zone.name,
-        &protocol::verification_uri(zone, None),
+        &grant::verification_uri(zone, None),
         None,
         StatusCode::OK,
     )
@@ -199,7 +200,7 @@ fn entry(zone: &ZoneEntry) -> Response {
 fn entry_with(zone: &ZoneEntry, error: &str, status: StatusCode) -> Response {
     view::entry(
         &zone.zone.name,
-        &protocol::verification_uri(zone, None),
+        &grant::verification_uri(zone, None),
         Some(error),
         status,
     )
