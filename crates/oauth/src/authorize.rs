@@ -131,9 +131,26 @@ pub async fn build_request(
         q.code_challenge_method.as_deref(),
     )?;
     let (resources, offered) = requested_resources(s, zone, &client, &q.resources).await?;
-    let scope = q
-        .scope
-        .as_deref()
+    let scope = checked_scope(q.scope.as_deref(), &offered)?;
+    Ok(AuthRequest {
+        client,
+        redirect_uri,
+        state: q.state,
+        scope,
+        resources,
+        code_challenge: q.code_challenge,
+        code_challenge_method: q.code_challenge_method,
+        nonce: q.nonce,
+        prompt: q.prompt,
+        invitation: q.invitation.map(|t| s.hasher.hash(&t)),
+        return_to: None,
+    })
+}
+
+/// The requested scope, trimmed (None when empty), once every scope in it is a standard one or
+/// offered by a requested resource.
+pub fn checked_scope(scope: Option<&str>, offered: &[String]) -> Result<Option<String>, Refusal> {
+    let scope = scope
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned);
@@ -147,18 +164,7 @@ pub async fn build_request(
             format!("scope `{bad}` is not offered here"),
         ));
     }
-    Ok(AuthRequest {
-        client,
-        redirect_uri,
-        state: q.state,
-        scope,
-        resources,
-        code_challenge: q.code_challenge,
-        code_challenge_method: q.code_challenge_method,
-        nonce: q.nonce,
-        prompt: q.prompt,
-        invitation: q.invitation.map(|t| s.hasher.hash(&t)),
-    })
+    Ok(scope)
 }
 
 /// PKCE (RFC 7636): required for public clients and where the zone requires it; only `S256`
@@ -199,7 +205,7 @@ fn check_pkce(
 
 /// The requested resources (each resolved and reachable by the client), without repeats, and
 /// the scopes they offer.
-async fn requested_resources(
+pub async fn requested_resources(
     s: &Services,
     zone: &ZoneEntry,
     client: &BrowserClient,

@@ -181,6 +181,11 @@ pub struct AuthRequest {
     /// Keyed hash of the invitation token the sign-in link carried (`invitation=`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitation: Option<String>,
+    /// Where the browser goes once signed in, instead of on to consent and the client: the
+    /// zone's own device verification page (a sign-in started there, RFC 8628). Set by the
+    /// server, never from the query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<String>,
 }
 
 /// Loads a pending request and its CSRF token.

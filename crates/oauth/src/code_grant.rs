@@ -120,7 +120,7 @@ pub async fn authorization_code(
 
 /// Whether the web session a code was issued from is still active (a revoked or deleted session
 /// redeems nothing).
-async fn web_session_active(
+pub(crate) async fn web_session_active(
     s: &Services,
     zone: &ZoneEntry,
     grant: &GrantData,
@@ -196,7 +196,7 @@ pub async fn refresh_token(
 /// Mints the tokens of a user grant. With `rotated`, that refresh token was already stored by
 /// the rotation (and the grant's token session lives on); otherwise a new family starts with
 /// `family`, under a new token session.
-async fn issue(
+pub(crate) async fn issue(
     s: &Services,
     zone: &ZoneEntry,
     client: &BrowserClient,

@@ -8,6 +8,8 @@
 //! - `error` — RFC 6749 errors (the HTTP layer renders them);
 //! - `client_auth`, `assertion` — client authentication (secrets, `private_key_jwt`, federated);
 //! - `token`, `grants`, `impersonation`, `code_grant` — the token endpoint and its grants;
+//! - `device`, `device_verification`, `device_codes` — the device authorization grant (RFC 8628):
+//!   the device's requests, the verification page's decisions, the pure rules;
 //! - `introspection` — RFC 7662 / RFC 7009;
 //! - `policy`, `decide`, `policy_cache` — structural rules, Cedar at every issuance point, and
 //!   the compiled policy sets per zone;
@@ -37,6 +39,9 @@ pub mod client_auth;
 pub mod code_grant;
 pub mod decide;
 pub mod decision_log;
+pub mod device;
+pub mod device_codes;
+pub mod device_verification;
 pub mod directory_cache;
 pub mod error;
 pub mod federation;

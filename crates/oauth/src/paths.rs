@@ -8,5 +8,8 @@ pub const JWKS: &str = "/openidconnect/jwks";
 pub const USERINFO: &str = "/openidconnect/userinfo";
 pub const INTROSPECT: &str = "/oauth/2/introspect";
 pub const REVOKE: &str = "/oauth/2/revoke";
+pub const DEVICE_AUTHORIZATION: &str = "/oauth/2/device_authorization";
+/// The device verification page (RFC 8628 §3.3).
+pub const DEVICE: &str = "/device";
 pub const AS_METADATA: &str = "/.well-known/oauth-authorization-server";
 pub const OIDC_CONFIGURATION: &str = "/.well-known/openid-configuration";

@@ -22,6 +22,7 @@ const GRANTS: &[&str] = &[
     "authorization_code",
     "refresh_token",
     "urn:ietf:params:oauth:grant-type:token-exchange",
+    crate::requests::DEVICE_CODE,
 ];
 
 /// A registration document (RFC 7591 §2), within its size bounds.

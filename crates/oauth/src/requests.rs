@@ -8,6 +8,8 @@ use crate::error::OAuthError;
 
 /// The RFC 8693 grant type.
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// The RFC 8628 grant type.
+pub const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// The decoded `(name, value)` pairs of a form body, in order.
 struct Form(Vec<(String, String)>);
@@ -71,7 +73,13 @@ pub enum Grant {
     ClientCredentials,
     TokenExchange(ExchangeParams),
     AuthorizationCode(CodeParams),
-    RefreshToken { refresh_token: Option<String> },
+    RefreshToken {
+        refresh_token: Option<String>,
+    },
+    /// RFC 8628 §3.4: the device polls with its `device_code`.
+    DeviceCode {
+        device_code: Option<String>,
+    },
 }
 
 /// A token endpoint request.
@@ -106,6 +114,7 @@ const SINGLE: &[&str] = &[
     "actor_token",
     "actor_token_type",
     "requested_token_type",
+    "device_code",
 ];
 
 /// Parses an `application/x-www-form-urlencoded` body.
@@ -164,6 +173,9 @@ impl TokenRequest {
             Some("refresh_token") => Grant::RefreshToken {
                 refresh_token: owned(&form, "refresh_token"),
             },
+            Some(DEVICE_CODE) => Grant::DeviceCode {
+                device_code: owned(&form, "device_code"),
+            },
             Some(other) => return Err(OAuthError::unsupported_grant_type(other)),
         };
         let list = |name| form.all(name).into_iter().map(str::to_owned).collect();
@@ -175,6 +187,34 @@ impl TokenRequest {
                 scope: owned(&form, "scope"),
             },
             grant,
+        })
+    }
+}
+
+/// A device authorization request (RFC 8628 §3.1): the client, `scope` and RFC 8707 `resource`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuthorizationRequest {
+    pub client: ClientParams,
+    pub scope: Option<String>,
+    pub resources: Vec<String>,
+}
+
+impl DeviceAuthorizationRequest {
+    pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
+        let form = form(body)?;
+        if let Some(p) = SINGLE.iter().find(|p| form.all(p).len() > 1) {
+            return Err(OAuthError::invalid_request(format!(
+                "`{p}` appears more than once"
+            )));
+        }
+        Ok(Self {
+            client: ClientParams::from_form(&form),
+            scope: owned(&form, "scope"),
+            resources: form
+                .all("resource")
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         })
     }
 }
@@ -225,6 +265,18 @@ mod tests {
             (e.error, e.description.as_str()),
             ("invalid_request", "`scope` appears more than once")
         );
+        let r = TokenRequest::parse(
+            b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=d",
+        )
+        .unwrap();
+        assert_eq!(
+            r.grant,
+            Grant::DeviceCode {
+                device_code: Some("d".into())
+            }
+        );
+        let e = DeviceAuthorizationRequest::parse(b"client_id=a&client_id=b").unwrap_err();
+        assert_eq!(e.description, "`client_id` appears more than once");
         let e = TokenRequest::parse(b"grant_type=password").unwrap_err();
         assert_eq!(e.error, "unsupported_grant_type");
         let e = TokenRequest::parse(b"scope=a").unwrap_err();

@@ -8,6 +8,7 @@ use latchkey_domain::store::Store;
 
 use crate::audit_log::AuditLog;
 use crate::decision_log::DecisionLog;
+use crate::device_codes::DeviceSettings;
 use crate::directory_cache::DirectoryCache;
 use crate::fetch::Fetcher;
 use crate::keys::KeyRing;
@@ -35,6 +36,8 @@ pub struct Services {
     pub decisions: std::sync::Arc<DecisionLog>,
     /// Where audit events go (written in the background once started).
     pub audit: Arc<AuditLog>,
+    /// Device code lifetime and polling interval (RFC 8628).
+    pub device: DeviceSettings,
 }
 
 impl Services {
@@ -59,6 +62,7 @@ impl Services {
             policies: PolicyCache::default(),
             decisions: std::sync::Arc::default(),
             audit: Arc::default(),
+            device: DeviceSettings::default(),
         }
     }
 }

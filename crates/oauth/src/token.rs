@@ -36,5 +36,8 @@ pub async fn issue(
         Grant::RefreshToken { refresh_token } => {
             code_grant::refresh_token(s, zone, &client, refresh_token.as_deref(), &targets).await
         }
+        Grant::DeviceCode { device_code } => {
+            crate::device::redeem(s, zone, &client, device_code.as_deref(), &targets).await
+        }
     }
 }

@@ -119,6 +119,26 @@ pub struct ServeConfig {
     )]
     pub request_timeout_ms: u64,
 
+    /// Seconds a device code (RFC 8628) stays valid. For tests.
+    #[arg(
+        long,
+        env = "LATCHKEY_DEVICE_CODE_LIFETIME_SECS",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(i64).range(1..=86_400),
+        hide = true
+    )]
+    pub device_code_lifetime_secs: i64,
+
+    /// Seconds a device must wait between polls of the token endpoint (RFC 8628). For tests.
+    #[arg(
+        long,
+        env = "LATCHKEY_DEVICE_POLL_INTERVAL_SECS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(i64).range(1..=600),
+        hide = true
+    )]
+    pub device_poll_interval_secs: i64,
+
     /// Rotate each zone's signing key after this many days (0 disables automatic rotation).
     #[arg(long, env = "LATCHKEY_KEY_ROTATION_DAYS", default_value_t = 90)]
     pub key_rotation_days: u32,

@@ -44,6 +44,7 @@ async fn make(
         public_url: config.public_url.clone(),
         zone_domain: config.zone_domain.as_deref(),
         allow_private_fetch: false,
+        device: Default::default(),
     };
     let state = open_state(store, reach, None).await?;
     let org = organization(&state, config.organization.as_deref()).await?;

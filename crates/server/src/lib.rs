@@ -103,6 +103,8 @@ pub struct Reach<'a> {
     pub public_url: String,
     pub zone_domain: Option<&'a str>,
     pub allow_private_fetch: bool,
+    /// Device code lifetime and polling interval (RFC 8628).
+    pub device: latchkey_oauth::device_codes::DeviceSettings,
 }
 
 /// Opens the application state over `store`: master key (created on first start) and its check
@@ -115,13 +117,15 @@ pub async fn open_state(
     let master = bootstrap::load_master_key(reach.master_key, reach.data_dir)?;
     bootstrap::check_master_key(store.as_ref(), &master).await?;
     let default_org = bootstrap::default_organization(store.as_ref()).await?;
+    let mut services = latchkey_oauth::services::Services::new(
+        store,
+        master.secret_hasher(),
+        master.sealer(),
+        reach.allow_private_fetch,
+    );
+    services.device = reach.device;
     Ok(AppState::new(state::Shared {
-        services: latchkey_oauth::services::Services::new(
-            store,
-            master.secret_hasher(),
-            master.sealer(),
-            reach.allow_private_fetch,
-        ),
+        services,
         public_url: reach.public_url.trim_end_matches('/').into(),
         default_org,
         zone_domain: reach.zone_domain.map(|d| d.trim_matches('.').into()),
@@ -158,6 +162,10 @@ pub async fn prepare(
         allow_private_fetch: config
             .allow_private_fetch
             .unwrap_or_else(|| config.listen.ip().is_loopback()),
+        device: latchkey_oauth::device_codes::DeviceSettings {
+            lifetime_seconds: config.device_code_lifetime_secs,
+            interval_seconds: config.device_poll_interval_secs,
+        },
     };
     let state = open_state(store, reach, mailer(config)?).await?;
     bootstrap::bootstrap_key(

@@ -170,6 +170,8 @@ fn test_config(app: &TestApp) -> latchkey_server::config::ServeConfig {
         max_connections: 64,
         header_read_timeout_ms: 10_000,
         request_timeout_ms: 300,
+        device_code_lifetime_secs: 600,
+        device_poll_interval_secs: 5,
         smtp: Default::default(),
         storage: latchkey_server::config::StorageConfig {
             database_url: None,

@@ -10,6 +10,7 @@ mod app_credentials;
 mod applications;
 mod audit;
 mod db;
+mod device;
 mod error;
 mod grant_rows;
 mod identity;

@@ -191,6 +191,12 @@ impl LoginStore for SqlStore {
             ),
             ("DELETE FROM upstream_states WHERE expires_at < $1", 0),
             ("DELETE FROM refresh_tokens WHERE expires_at < $1", 0),
+            // Device codes stay an hour past their expiry, so a late poll still hears
+            // `expired_token` rather than an unknown code.
+            (
+                "DELETE FROM device_authorizations WHERE expires_at < $1",
+                code_grace,
+            ),
         ] {
             purged += sqlx::query(statement)
                 .bind(now.millis() - before)

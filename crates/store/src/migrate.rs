@@ -72,6 +72,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_events",
         include_str!("../migrations/0012_audit_events.sql"),
     ),
+    (
+        13,
+        "device_authorizations",
+        include_str!("../migrations/0013_device_authorizations.sql"),
+    ),
 ];
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod device;
 pub mod directory;
 pub mod identity;
 pub mod keys;

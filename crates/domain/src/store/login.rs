@@ -68,7 +68,8 @@ pub trait LoginStore: Send + Sync {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> StoreResult<()>;
-    /// Deletes expired pending requests, codes, upstream states and refresh tokens; how many.
+    /// Deletes expired pending requests, codes, upstream states, refresh tokens and device
+    /// authorizations (an hour after expiry); how many.
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64>;
     /// Revokes every refresh token of a family.
     async fn revoke_refresh_family(&self, zone: &ZoneId, family_id: &str) -> StoreResult<()>;

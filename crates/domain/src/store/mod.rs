@@ -3,6 +3,7 @@
 //! forget the tenant. Anything that must be atomic is one method.
 
 mod audit;
+mod device;
 mod directory;
 mod identity;
 mod login;
@@ -11,6 +12,7 @@ mod organization;
 mod policy;
 
 pub use audit::*;
+pub use device::*;
 pub use directory::*;
 pub use identity::*;
 pub use login::*;
@@ -36,6 +38,7 @@ pub trait Store:
     + IdentityStore
     + KeyStore
     + LoginStore
+    + DeviceStore
     + InvitationStore
     + MemberStore
     + SsoConnectionStore

@@ -118,6 +118,8 @@ impl TestApp {
             max_connections: 64,
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
+            device_code_lifetime_secs: 600,
+            device_poll_interval_secs: 5,
             smtp: Default::default(),
             storage: StorageConfig {
                 database_url,

@@ -147,6 +147,12 @@ async fn returned(
         return Err(expired());
     };
     if let Some(err) = q.get("error") {
+        if req.return_to.is_some() {
+            return Err(pages::error(
+                StatusCode::FORBIDDEN,
+                &format!("The upstream provider refused the sign-in: {err}"),
+            ));
+        }
         return Err(client_error(
             zone,
             &req.redirect_uri,

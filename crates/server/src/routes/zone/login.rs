@@ -209,7 +209,8 @@ pub async fn signed_in(
     res
 }
 
-/// After sign-in: upstream grants still missing, then consent if needed, then a code.
+/// After sign-in: back to the page that started it (the device verification page), or on to
+/// upstream grants still missing, then consent if needed, then a code.
 pub async fn proceed(
     s: &AppState,
     zone: &ZoneEntry,
@@ -218,6 +219,10 @@ pub async fn proceed(
     req: AuthRequest,
     session: Session,
 ) -> Response {
+    if let Some(to) = &req.return_to {
+        let _ = s.store.delete_auth_request(&zone.zone.id, id).await;
+        return browser::redirect(to);
+    }
     let Some(user_id) = session.user_id.clone() else {
         return failed();
     };

@@ -9,6 +9,8 @@ pub use latchkey_oauth::{
 
 pub mod authorize;
 pub mod browser;
+pub mod device;
+pub mod device_pages;
 pub mod discovery;
 pub mod error;
 pub mod federation;
@@ -57,6 +59,14 @@ pub fn router() -> Router<AppState> {
             post(introspection::introspect),
         )
         .route("/z/{zone_id}/oauth/2/revoke", post(introspection::revoke))
+        .route(
+            "/z/{zone_id}/oauth/2/device_authorization",
+            post(device::authorization),
+        )
+        .route(
+            "/z/{zone_id}/device",
+            get(device::page).post(device::decide),
+        )
         .route("/z/{zone_id}/oauth/2/authorize", get(authorize::authorize))
         .route("/z/{zone_id}/oauth/2/redirect", get(federation::callback))
         .route(

@@ -10,11 +10,12 @@ const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sa
 main{max-width:24rem;margin:8vh auto;background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08);padding:2rem}\
 h1{font-size:1.35rem;margin:0 0 .25rem}p.sub{color:#5b6475;margin:0 0 1.5rem}\
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}\
-input[type=email],input[type=password]{width:100%;box-sizing:border-box;padding:.6rem .7rem;border:1px solid #c7ccd6;border-radius:8px;font-size:1rem}\
+input[type=email],input[type=password],input[type=text]{width:100%;box-sizing:border-box;padding:.6rem .7rem;border:1px solid #c7ccd6;border-radius:8px;font-size:1rem}\
 button,.button{display:block;width:100%;box-sizing:border-box;margin-top:1.25rem;padding:.7rem;border:0;border-radius:8px;background:#2f5bea;color:#fff;font-size:1rem;font-weight:600;text-align:center;text-decoration:none;cursor:pointer}\
 button.secondary{background:#e8ebf1;color:#1d2330}\
 :focus-visible{outline:3px solid #f5a623;outline-offset:2px}\
 .error{background:#fdecec;color:#8a1c1c;border-radius:8px;padding:.6rem .8rem;margin-bottom:1rem}\
+p.code{font:600 1.6rem ui-monospace,monospace;letter-spacing:.15em;text-align:center;margin:1rem 0}\
 ul.scopes{padding-left:1.2rem}hr{border:0;border-top:1px solid #e3e6ec;margin:1.5rem 0}\
 footer{color:#8a93a5;font-size:.8rem;text-align:center;margin-top:1.5rem}";
 
