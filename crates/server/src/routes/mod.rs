@@ -20,6 +20,7 @@ mod policies;
 mod policy_bundle;
 mod policy_decisions;
 mod policy_sets;
+mod protected_resource;
 mod providers;
 mod resources;
 mod sa_token;
@@ -95,6 +96,7 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         .merge(crate::routes::zone::router())
         .merge(sa_token::router())
         .merge(health::router(openapi_json))
+        .merge(protected_resource::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
