@@ -56,7 +56,8 @@ pub enum PolicySetCmd {
         /// `POLICY_ID` (its latest version) or `POLICY_ID:VERSION_ID`. Repeatable.
         #[arg(long = "policy", value_name = "POLICY[:VERSION]", required = true)]
         policies: Vec<String>,
-        /// The schema the version is pinned to (default: the zone's default schema).
+        /// The schema the version is pinned to (default: the one the policy versions were
+        /// validated against, when they agree; else the zone's default schema).
         #[arg(long)]
         schema_version: Option<String>,
     },
@@ -104,10 +105,18 @@ pub async fn policy_sets(ctx: &Context, cmd: &PolicySetCmd) -> CliResult<()> {
             schema_version,
         } => {
             let mut entries = Vec::new();
+            let mut schemas = Vec::new();
             for p in policies {
-                entries.push(manifest_entry(ctx, p).await?);
+                let (entry, schema) = manifest_entry(ctx, p).await?;
+                entries.push(entry);
+                schemas.extend(schema);
             }
-            let schema = schema_or_default(ctx, schema_version.as_deref()).await?;
+            schemas.dedup();
+            let schema = match (schema_version, schemas.as_slice()) {
+                (Some(v), _) => v.clone(),
+                (None, [only]) => only.clone(),
+                (None, _) => schema_or_default(ctx, None).await?,
+            };
             let body = json!({"manifest": {"entries": entries}, "schema_version": schema});
             let path = format!("{}/versions", item(&base, set));
             let value = ctx.call_json(Method::POST, &path, &[], Some(&body)).await?;
@@ -137,12 +146,13 @@ async fn versions(ctx: &Context, path: &str, list: &ListArgs) -> CliResult<()> {
     Ok(())
 }
 
-/// `POLICY[:VERSION]` as a manifest entry (the latest version when none is named).
-async fn manifest_entry(ctx: &Context, spec: &str) -> CliResult<Value> {
+/// `POLICY[:VERSION]` as a manifest entry (the latest version when none is named), with the
+/// schema that version was validated against.
+async fn manifest_entry(ctx: &Context, spec: &str) -> CliResult<(Value, Option<String>)> {
+    let base = crud::collection(ctx, &POLICIES).await?;
     let (policy, version) = match spec.split_once(':') {
         Some((p, v)) => (p.to_owned(), v.to_owned()),
         None => {
-            let base = crud::collection(ctx, &POLICIES).await?;
             let p = ctx
                 .call_json(Method::GET, &item(&base, spec), &[], None)
                 .await?;
@@ -157,7 +167,14 @@ async fn manifest_entry(ctx: &Context, spec: &str) -> CliResult<Value> {
             (spec.to_owned(), v.to_owned())
         }
     };
-    Ok(json!({"policy_id": policy, "policy_version_id": version}))
+    let path = item(&format!("{}/versions", item(&base, &policy)), &version);
+    let found = ctx.call_json(Method::GET, &path, &[], None).await?;
+    let schema = found
+        .get("schema_version")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let entry = json!({"policy_id": policy, "policy_version_id": version});
+    Ok((entry, schema))
 }
 
 /// The given schema version, or the zone's default one.
