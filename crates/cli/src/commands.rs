@@ -6,11 +6,11 @@ use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::body;
 use crate::config::Profile;
 use crate::context::{Context, segment};
 use crate::error::{CliError, CliResult};
 use crate::output::{self, Format};
-use crate::{auth, body};
 
 /// `latchkey api` options.
 #[derive(Debug, Clone, Args)]
@@ -99,7 +99,7 @@ pub async fn token(ctx: &Context, args: &TokenArgs) -> CliResult<()> {
 /// zone's authorization server metadata under the server URL.
 async fn token_endpoint(ctx: &Context) -> CliResult<String> {
     let zone = segment(ctx.zone_id()?);
-    if auth::bearer(ctx).await.is_ok() {
+    if ctx.bearer().await.is_ok() {
         let z = ctx
             .call_json(Method::GET, &format!("/zones/{zone}"), &[], None)
             .await?;

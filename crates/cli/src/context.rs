@@ -10,6 +10,7 @@ use crate::config::{ConfigDir, Profile};
 use crate::error::{CliError, CliResult};
 use crate::http::Http;
 use crate::output::Format;
+use crate::session::Session;
 
 /// The server used when neither a flag, the environment nor the profile names one.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
@@ -78,9 +79,20 @@ impl Context {
         query: &[(String, String)],
         body: Option<&Value>,
     ) -> CliResult<Option<Value>> {
-        let bearer = crate::auth::bearer(self).await?;
+        let bearer = self.bearer().await?;
         let url = self.url(path, query);
         self.http.json(method, &url, Some(&bearer), body).await
+    }
+
+    /// The bearer of management API calls (see [`crate::session`]).
+    pub async fn bearer(&self) -> CliResult<String> {
+        crate::session::bearer(&Session {
+            http: &self.http,
+            dir: &self.dir,
+            profile: &self.profile_name,
+            token: self.token.as_deref(),
+        })
+        .await
     }
 
     /// Like [`Context::call`], for answers that must have a body.

@@ -4,7 +4,7 @@
 //! [`run`]. See `docs/cli.md`.
 //!
 //! Modules: `context` (settings of one invocation), `config` (profiles and token cache on disk),
-//! `http` (requests and error mapping), `auth` (sign-in and bearer), `resources` (CRUD per kind),
+//! `http` (requests and error mapping), `auth` (sign-in), `session` (the bearer and its refresh), `resources` (CRUD per kind),
 //! `commands` (api, token, profile, completions), `body` (request bodies from flags), `output`
 //! (table, JSON, YAML), `error` (the error type and exit codes).
 
@@ -17,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod output;
 pub mod resources;
+pub mod session;
 
 use clap::{Args, Subcommand};
 
