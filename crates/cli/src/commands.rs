@@ -95,17 +95,16 @@ pub async fn token(ctx: &Context, args: &TokenArgs) -> CliResult<()> {
     Ok(())
 }
 
-/// The zone's token endpoint: from `GET /zones/{id}` when the CLI has a bearer, else from the
-/// zone's authorization server metadata under the server URL.
+/// The zone's token endpoint: from `GET /zones/{id}` when the CLI has a bearer that may read the
+/// zone, else from the zone's authorization server metadata under the server URL.
 async fn token_endpoint(ctx: &Context) -> CliResult<String> {
     let zone = segment(ctx.zone_id()?);
     if ctx.bearer().await.is_ok() {
-        let z = ctx
-            .call_json(Method::GET, &format!("/zones/{zone}"), &[], None)
-            .await?;
-        if let Some(url) = z
-            .pointer("/protocols/oauth2/token_endpoint")
-            .and_then(Value::as_str)
+        let path = format!("/zones/{zone}");
+        if let Ok(z) = ctx.call_json(Method::GET, &path, &[], None).await
+            && let Some(url) = z
+                .pointer("/protocols/oauth2/token_endpoint")
+                .and_then(Value::as_str)
         {
             return Ok(url.to_owned());
         }

@@ -31,7 +31,7 @@ use crate::resources::kinds;
 use crate::resources::policies::{self, PolicyCmd, PolicySetCmd};
 
 /// Connection and output settings shared by every client command.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct GlobalArgs {
     /// Base URL of the Latchkey server [default: the profile's, else http://127.0.0.1:8080].
     #[arg(long, env = "LATCHKEY_SERVER", global = true)]
@@ -61,6 +61,21 @@ pub struct GlobalArgs {
     /// Output format [default: table].
     #[arg(long, short = 'o', global = true, value_enum)]
     pub output: Option<Format>,
+}
+
+/// (by hand: the token is never shown, not even in debug output)
+impl std::fmt::Debug for GlobalArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobalArgs")
+            .field("server", &self.server)
+            .field("org", &self.org)
+            .field("zone", &self.zone)
+            .field("profile", &self.profile)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("json", &self.json)
+            .field("output", &self.output)
+            .finish()
+    }
 }
 
 /// The client commands.
@@ -157,5 +172,46 @@ async fn dispatch(global: &GlobalArgs, command: &Command) -> CliResult<()> {
         Command::Api(args) => commands::api(&ctx, args).await,
         Command::Token(args) => commands::token(&ctx, args).await,
         Command::Completions { .. } => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct TestCli {
+        #[command(subcommand)]
+        command: Command,
+        #[command(flatten)]
+        global: GlobalArgs,
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        TestCli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_anywhere_and_the_token_is_redacted() {
+        let cli = TestCli::try_parse_from([
+            "latchkey",
+            "zones",
+            "list",
+            "--token",
+            "secret-token",
+            "--zone",
+            "z1",
+            "-o",
+            "yaml",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.zone.as_deref(), Some("z1"));
+        assert_eq!(cli.global.output, Some(Format::Yaml));
+        let debug = format!("{cli:?}");
+        assert!(!debug.contains("secret-token"), "{debug}");
     }
 }
