@@ -80,6 +80,10 @@ def test_browser_login_caches_refreshes_and_logs_out(cli: Cli, org: Org):
     assert "items" in sas
     assert cli.json("profile", "show", token=None)["org"] == org.id
 
+    # The cached tokens are never sent to another server.
+    elsewhere = cli.run("zones", "list", "--server", "http://127.0.0.1:9", token=None, expect=UNAUTHENTICATED)
+    assert "signed in at" in elsewhere.stderr, elsewhere
+
     # An expired access token is refreshed, and the rotated refresh token is stored.
     cached["expires_at"] = 1
     token_file.write_text(json.dumps(cached))

@@ -49,6 +49,9 @@ pub struct Profile {
 /// The cached sign-in of one profile.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenCache {
+    /// The server URL the sign-in was made through: the tokens are sent to no other.
+    #[serde(default)]
+    pub server: String,
     /// The management API (the server's public URL) the tokens are for.
     pub resource: String,
     pub issuer: String,
@@ -198,6 +201,7 @@ mod tests {
 
     fn cache() -> TokenCache {
         TokenCache {
+            server: "http://s".into(),
             resource: "http://r".into(),
             issuer: "http://i".into(),
             token_endpoint: "http://i/token".into(),

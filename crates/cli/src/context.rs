@@ -88,6 +88,7 @@ impl Context {
     pub async fn bearer(&self) -> CliResult<String> {
         crate::session::bearer(&Session {
             http: &self.http,
+            server: &self.server,
             dir: &self.dir,
             profile: &self.profile_name,
             token: self.token.as_deref(),

@@ -39,6 +39,15 @@ pub enum CliError {
     Unreachable { url: String, reason: String },
     #[error("not signed in (profile `{0}`): run `latchkey login` or pass --token")]
     NotSignedIn(String),
+    /// The profile's sign-in was made at another server; its tokens are not sent here.
+    #[error(
+        "profile `{profile}` is signed in at `{signed_in}`, not `{server}`: run `latchkey login` or pass --token"
+    )]
+    OtherServer {
+        profile: String,
+        signed_in: String,
+        server: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -80,7 +89,7 @@ impl CliError {
                 }
             }
             Self::Unreachable { .. } => EXIT_UNREACHABLE,
-            Self::NotSignedIn(_) => EXIT_UNAUTHENTICATED,
+            Self::NotSignedIn(_) | Self::OtherServer { .. } => EXIT_UNAUTHENTICATED,
             Self::Usage(_) => EXIT_USAGE,
             Self::Other(_) | Self::Io { .. } => EXIT_ERROR,
         }

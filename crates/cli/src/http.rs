@@ -96,12 +96,16 @@ fn basic_auth(id: &str, secret: &str) -> String {
     )
 }
 
+/// A request that got no answer: the innermost cause says most (`Connection refused`, …).
 fn transport(url: &str, e: &reqwest::Error) -> CliError {
     let mut reason = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        reason = format!("{reason}: {s}");
+        reason = s.to_string();
         source = s.source();
+    }
+    if e.is_timeout() {
+        reason = format!("timed out ({reason})");
     }
     CliError::Unreachable {
         url: url.to_owned(),

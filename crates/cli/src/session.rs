@@ -26,6 +26,8 @@ pub fn now() -> u64 {
 /// Where a bearer comes from: the `--token` flag, else the profile's cache.
 pub struct Session<'a> {
     pub http: &'a Http,
+    /// The server of this invocation.
+    pub server: &'a str,
     pub dir: &'a ConfigDir,
     pub profile: &'a str,
     pub token: Option<&'a str>,
@@ -39,6 +41,14 @@ pub async fn bearer(s: &Session<'_>) -> CliResult<String> {
     let Some(cache) = s.dir.tokens(s.profile)? else {
         return Err(CliError::NotSignedIn(s.profile.to_owned()));
     };
+    if cache.server != s.server {
+        // Never hand a token to a server it was not obtained from.
+        return Err(CliError::OtherServer {
+            profile: s.profile.to_owned(),
+            signed_in: cache.server,
+            server: s.server.to_owned(),
+        });
+    }
     if !expired(&cache, now()) {
         return Ok(cache.access_token);
     }
@@ -107,6 +117,7 @@ mod tests {
 
     fn cache(expires_at: Option<u64>) -> TokenCache {
         TokenCache {
+            server: "s".into(),
             resource: "r".into(),
             issuer: "i".into(),
             token_endpoint: "t".into(),
@@ -116,6 +127,33 @@ mod tests {
             refresh_token: Some("rt1".into()),
             expires_at,
         }
+    }
+
+    #[tokio::test]
+    async fn a_cached_token_goes_only_to_its_server() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = ConfigDir::at(tmp.path().to_path_buf());
+        dir.save_tokens("default", &cache(None)).unwrap();
+        let http = Http::new().unwrap();
+        let session = |server| Session {
+            http: &http,
+            server,
+            dir: &dir,
+            profile: "default",
+            token: None,
+        };
+        assert_eq!(bearer(&session("s")).await.unwrap(), "old");
+        let elsewhere = bearer(&session("http://evil")).await.unwrap_err();
+        assert!(
+            matches!(elsewhere, CliError::OtherServer { .. }),
+            "{elsewhere}"
+        );
+        assert_eq!(elsewhere.exit_code(), 3);
+        let flag = Session {
+            token: Some("given"),
+            ..session("http://evil")
+        };
+        assert_eq!(bearer(&flag).await.unwrap(), "given");
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub async fn login(ctx: &Context, args: &LoginArgs) -> CliResult<()> {
         (_, true) => browser::run(&ctx.http, &auth).await?,
     };
     let mut cache = TokenCache {
+        server: ctx.server.clone(),
         resource: auth.resource.clone(),
         token_endpoint: auth.require("token_endpoint")?,
         revocation_endpoint: auth.endpoint("revocation_endpoint"),
