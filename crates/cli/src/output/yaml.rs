@@ -110,23 +110,25 @@ fn plain_ok(s: &str) -> bool {
 /// Words YAML (1.1 or 1.2) reads as null or booleans.
 fn reserved(s: &str) -> bool {
     const WORDS: &[&str] = &[
-        "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n",
+        "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "=", "<<",
     ];
     WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))
 }
 
-/// Anything a YAML reader might take for a number (ints, floats, hex/octal, `.inf`, `.nan`,
-/// digit groups, times like `1:30`).
+/// Anything a YAML reader might take for a number, date or time: every string that starts with
+/// a digit (or a sign or dot before one), plus `.inf` and `.nan` (YAML 1.1 readers resolve
+/// `2026-01-02T03:04:05Z`, `1:30` and `0o17` too, so digits first always means quoted).
 fn numeric(s: &str) -> bool {
-    let body = s.trim_start_matches(['+', '-']);
-    let lower = body.to_ascii_lowercase();
-    if matches!(lower.as_str(), ".inf" | ".nan") || s.parse::<f64>().is_ok() {
+    let lower = s.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    if matches!(lower.as_str(), ".inf" | ".nan") {
         return true;
     }
-    body.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && body
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | '_' | ':' | 'x' | 'o' | 'X' | 'O'))
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), _) if c.is_ascii_digit() => true,
+        (Some('+' | '-' | '.'), Some(d)) => d.is_ascii_digit(),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +173,15 @@ mod tests {
             "tab\t",
             "é",
             "12_000",
+            "2026-12-03T11:15:20.247Z",
+            "2026-12-03",
+            "0o17",
+            "+1",
+            ".5",
+            "=",
+            "<<",
+            "-.inf",
+            ".NaN",
         ] {
             assert!(
                 string(s).starts_with('"'),
