@@ -94,6 +94,17 @@ def test_browser_login_caches_refreshes_and_logs_out(cli: Cli, org: Org):
     assert renewed["expires_at"] > time.time()
     assert token_file.stat().st_mode & 0o777 == 0o600
 
+    # Processes that find the token expired at the same time refresh it once between them (a
+    # second use of a rotated refresh token would revoke the whole sign-in).
+    renewed["expires_at"] = 1
+    token_file.write_text(json.dumps(renewed))
+    procs = [cli.popen("zones", "list", "--json") for _ in range(8)]
+    for p in procs:
+        assert p.wait(timeout=60) == 0, p.stderr.read() if p.stderr else ""
+    renewed = json.loads(token_file.read_text())
+    assert renewed["expires_at"] > time.time()
+    cli.json("zones", "list", token=None)
+
     # Logout revokes the refresh token and deletes the cache.
     cli.run("logout", token=None)
     assert not token_file.exists()

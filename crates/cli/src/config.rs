@@ -120,6 +120,26 @@ impl ConfigDir {
         }
     }
 
+    /// Holds an exclusive lock on the profile's token cache until the file is dropped, so that
+    /// two processes never redeem the same refresh token (the server would take the second use
+    /// for a stolen token and revoke the sign-in).
+    pub fn lock_tokens(&self, profile: &str) -> CliResult<std::fs::File> {
+        check_profile_name(profile)?;
+        let path = self.root.join(TOKENS_DIR).join(format!("{profile}.lock"));
+        if let Some(parent) = path.parent() {
+            private_dir(parent)?;
+        }
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| CliError::io(&path, e))?;
+        file.lock().map_err(|e| CliError::io(&path, e))?;
+        Ok(file)
+    }
+
     pub fn token_path(&self, profile: &str) -> PathBuf {
         self.root.join(TOKENS_DIR).join(format!("{profile}.json"))
     }
@@ -228,6 +248,19 @@ mod tests {
         assert_eq!(dir.tokens("default").unwrap().unwrap().access_token, "at");
         assert!(dir.delete_tokens("default").unwrap());
         assert!(dir.tokens("default").unwrap().is_none());
+    }
+
+    #[test]
+    fn the_token_lock_is_exclusive() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = ConfigDir::at(tmp.path().to_path_buf());
+        let held = dir.lock_tokens("default").unwrap();
+        let path = tmp.path().join("tokens").join("default.lock");
+        assert_eq!(mode(&path), 0o600);
+        let other = std::fs::File::open(&path).unwrap();
+        assert!(other.try_lock().is_err(), "a second holder must wait");
+        drop(held);
+        assert!(other.try_lock().is_ok());
     }
 
     #[test]

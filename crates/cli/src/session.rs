@@ -64,7 +64,14 @@ pub fn expired(cache: &TokenCache, now: u64) -> bool {
 }
 
 /// Runs the refresh-token grant and stores the new tokens (the server rotates refresh tokens).
-async fn refresh(s: &Session<'_>, mut cache: TokenCache) -> CliResult<TokenCache> {
+async fn refresh(s: &Session<'_>, cache: TokenCache) -> CliResult<TokenCache> {
+    let _lock = s.dir.lock_tokens(s.profile)?;
+    // Another process may have refreshed while this one waited for the lock.
+    let mut cache = match s.dir.tokens(s.profile)? {
+        Some(fresh) if fresh.server == cache.server && !expired(&fresh, now()) => return Ok(fresh),
+        Some(fresh) => fresh,
+        None => return Err(CliError::NotSignedIn(s.profile.to_owned())),
+    };
     let Some(refresh_token) = cache.refresh_token.clone() else {
         return Err(CliError::NotSignedIn(s.profile.to_owned()));
     };
