@@ -19,10 +19,10 @@ fi
 step "cargo fmt --check"
 cargo fmt --all --check
 
-step "layering: crates/domain, crates/crypto, crates/oauth and crates/policy depend on neither axum nor sqlx"
-for crate in latchkey-domain latchkey-crypto latchkey-oauth latchkey-policy; do
-    if cargo tree -p "$crate" -e normal --prefix none --locked | grep -Eq '^(axum|sqlx)[a-z-]* v'; then
-        echo "$crate must not depend on axum or sqlx:" >&2
+step "layering: crates/domain, crates/crypto, crates/oauth, crates/policy and crates/cli depend on neither axum nor sqlx; crates/cli not on latchkey-server"
+for crate in latchkey-domain latchkey-crypto latchkey-oauth latchkey-policy latchkey-cli; do
+    if cargo tree -p "$crate" -e normal --prefix none --locked | grep -Eq '^(axum|sqlx|latchkey-server)[a-z-]* v'; then
+        echo "$crate must not depend on axum, sqlx or latchkey-server:" >&2
         cargo tree -p "$crate" -e normal -i axum --locked 2>/dev/null | head -5 >&2 || true
         exit 1
     fi

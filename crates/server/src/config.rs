@@ -19,6 +19,10 @@ use crate::api::invitation::OrganizationRole;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Settings of the client commands (`latchkey_cli`); the server commands ignore them.
+    #[command(flatten)]
+    pub client: latchkey_cli::GlobalArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -30,6 +34,9 @@ pub enum Command {
     /// Invite someone to an organization (by default: the first admin of the default
     /// organization) and print the one-time invitation link.
     Invite(InviteConfig),
+    /// The client commands: they talk to a Latchkey server over HTTP (see `docs/cli.md`).
+    #[command(flatten)]
+    Client(latchkey_cli::Command),
 }
 
 /// Where data lives.

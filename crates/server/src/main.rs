@@ -1,6 +1,6 @@
 //! The `latchkey` binary: parses the command line and runs the chosen subcommand.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use latchkey_server::config::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
@@ -14,6 +14,9 @@ async fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Client(command) => {
+            return latchkey_cli::run(&cli.client, &command, Cli::command).await;
+        }
         Command::Serve(config) => latchkey_server::serve(config).await,
         Command::Invite(config) => latchkey_server::invite::invite(config).await,
         Command::Migrate(storage) => match latchkey_server::open_store(&storage).await {

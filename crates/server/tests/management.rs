@@ -513,3 +513,64 @@ both_backends!(
         assert_eq!(r.code(), "not_found");
     }
 );
+
+#[tokio::test]
+async fn protected_resource_metadata_names_the_organizations_platform_zone() {
+    let app = TestApp::new().await;
+    let path = "/.well-known/oauth-protected-resource";
+    let default = app
+        .call(Method::GET, path, None, None)
+        .await
+        .expect(StatusCode::OK);
+    let orgs = app.admin(Method::GET, "/organizations", None).await;
+    let default_org = orgs.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "Default")
+        .unwrap()
+        .clone();
+    let issuer = |zone: &Value| format!("http://lk.test/z/{}", zone.as_str().unwrap());
+    assert_eq!(
+        default.json,
+        json!({
+            "resource": "http://lk.test",
+            "authorization_servers": [issuer(&default_org["zone_id"])],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "Latchkey management API",
+        })
+    );
+    let org = app
+        .admin(
+            Method::POST,
+            "/organizations",
+            Some(json!({"name": "Other org"})),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    for key in [&org.json["id"], &org.json["label"]] {
+        let named = app
+            .call(
+                Method::GET,
+                &format!("{path}?organization={}", key.as_str().unwrap()),
+                None,
+                None,
+            )
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(
+            named.json["authorization_servers"],
+            json!([issuer(&org.json["zone_id"])])
+        );
+    }
+    let unknown = app
+        .call(
+            Method::GET,
+            &format!("{path}?organization=nope"),
+            None,
+            None,
+        )
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    assert_eq!(unknown.code(), "not_found");
+}

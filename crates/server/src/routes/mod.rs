@@ -20,6 +20,7 @@ mod policies;
 mod policy_bundle;
 mod policy_decisions;
 mod policy_sets;
+mod protected_resource;
 mod providers;
 mod resources;
 mod sa_token;
@@ -104,7 +105,11 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
     let console = crate::console::router(state.clone(), api.clone());
     let inner = api
         .merge(console)
-        .merge(health::router(openapi_json).with_state(state))
+        .merge(
+            health::router(openapi_json)
+                .merge(protected_resource::router())
+                .with_state(state),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
