@@ -211,6 +211,76 @@ def run_flow(**params: Any) -> FlowResult:
     return parse_flow_output(p.stdout, p.stderr, p.returncode)
 
 
+class ConsoleWalk:
+    """The console walk-through in Chromium (e2e-node/console.mjs) as a child process: it prints a
+    `{"pause": name, ...}` line at each pause and waits for the test's answer on stdin; its last
+    line is the result (`outcome`, `step`, `pages` with their axe-core violations, `screenshots`,
+    `data`)."""
+
+    def __init__(self, params: dict, timeout: float = 300.0) -> None:
+        env = {**os.environ, "CONSOLE_PARAMS": json.dumps(params), "CHROMIUM": CHROMIUM}
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            ["node", str(NODE_DIR / "console.mjs")],
+            cwd=str(NODE_DIR),
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+        )
+        self.watchdog = threading.Timer(timeout, self.proc.kill)
+        self.watchdog.start()
+        self.result: dict = {}
+
+    def next_pause(self) -> Optional[dict]:
+        """The next pause, or None when the walk has ended (then `result` is set)."""
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if not line.startswith("{"):
+                continue
+            msg = json.loads(line)
+            if "pause" in msg:
+                return msg
+            self.result = msg
+        self.proc.wait()
+        self.watchdog.cancel()
+        if not self.result:
+            self.stderr.seek(0)
+            raise AssertionError(f"console.mjs printed no result (exit {self.proc.returncode}): {self.stderr.read()[-3000:]}")
+        return None
+
+    def answer(self, reply: Optional[dict] = None) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(reply or {}) + "\n")
+        self.proc.stdin.flush()
+
+    def stop(self, why: str) -> None:
+        """Ends the walk at the current pause (a check failed) and waits for it to close Chromium."""
+        try:
+            self.answer({"stop": why})
+            self.proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+        self.watchdog.cancel()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.watchdog.cancel()
+        self.stderr.close()
+
+
+def keep_file(src: str, name: str) -> Path:
+    """Copies a screenshot to docs/screenshots/<name>.png (LATCHKEY_E2E_SCREENSHOTS=1) or the temp folder."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    dest = SCREENSHOTS / f"{name}.png"
+    shutil.copyfile(src, dest)
+    assert dest.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return dest
+
+
 def keep_screenshot(result: FlowResult, kind: str, name: str) -> Path:
     """Copies the screenshot of the first `kind` page of a flow to docs/screenshots/<name>.png."""
     src = result.screenshots.get(kind)

@@ -17,7 +17,7 @@ button.secondary{background:#e8ebf1;color:#1d2330}\
 .error{background:#fdecec;color:#8a1c1c;border-radius:8px;padding:.6rem .8rem;margin-bottom:1rem}\
 p.code{font:600 1.6rem ui-monospace,monospace;letter-spacing:.15em;text-align:center;margin:1rem 0}\
 ul.scopes{padding-left:1.2rem}hr{border:0;border-top:1px solid #e3e6ec;margin:1.5rem 0}\
-footer{color:#8a93a5;font-size:.8rem;text-align:center;margin-top:1.5rem}";
+footer{color:#5b6475;font-size:.8rem;text-align:center;margin-top:1.5rem}";
 
 /// A full page with security headers (no framing, no caching, no referrer).
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {

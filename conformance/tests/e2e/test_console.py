@@ -1,0 +1,197 @@
+"""The web console walked through in headless Chromium (e2e-node/console.mjs) by a fresh
+organization's admin: sign-in at the platform zone, a zone, an application with a password
+credential whose secret (read from the page, shown once) gets tokens at the zone's token
+endpoint, a resource as its dependency, a Cedar policy saved first with a syntax error (shown at
+its line) and then fixed, a policy set version activated that denies the resource, the denied
+token request in the decision log, and the other zone and organization pages. axe-core runs on
+every page loaded: no serious or critical violation anywhere. The console over plain HTTP (the
+attacks it must stop) is tests/people/test_console.py.
+
+Screenshots of the main pages go to docs/screenshots/console-*.png with LATCHKEY_E2E_SCREENSHOTS=1.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+import pytest
+
+import lk
+from people.people_kit import Org
+
+from . import kit
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = [
+    "console-zones",
+    "console-zone-overview",
+    "console-credential-secret",
+    "console-policy-error",
+    "console-policy-set",
+    "console-decisions",
+]
+
+# The syntax error is on line 7 (`&&` with nothing after it).
+CEDAR_BAD = """@id("no-reports")
+forbid (
+  principal is Keycard::Application,
+  action,
+  resource
+)
+when { resource.identifier == "{resource}" && };
+"""
+BAD_LINE = 7
+
+CEDAR_GOOD = """@id("no-reports")
+forbid (
+  principal is Keycard::Application,
+  action,
+  resource
+)
+when { resource.identifier == "{resource}" };
+"""
+
+
+def client_credentials(token_endpoint: str, client_id: str, secret: str, resource: str) -> httpx.Response:
+    return httpx.post(
+        token_endpoint,
+        data={"grant_type": "client_credentials", "resource": resource},
+        auth=(client_id, secret),
+        timeout=30.0,
+    )
+
+
+def test_console_walk_through_with_axe(node_parts, server, admin, admin_http, tmp_path) -> None:
+    org = Org(server, admin, admin_http)
+    try:
+        walk(org, tmp_path)
+    finally:
+        org.close()
+
+
+def walk(org: Org, tmp_path) -> None:
+    person = org.join("org_admin", "console-walk")
+    suffix = uuid.uuid4().hex[:8]
+    names = {
+        "zone": f"Walk zone {suffix}",
+        "app": f"Reporting agent {suffix}",
+        "app_identifier": f"https://agent-{suffix}.example.com",
+        "resource": f"Reports API {suffix}",
+        "resource_identifier": f"https://reports-{suffix}.example.com/",
+        "policy": f"no-reports-{suffix}",
+        "set": f"Walk set {suffix}",
+    }
+    params = {
+        "base_url": org.server.base_url,
+        "organization_id": org.id,
+        "email": person.email,
+        "password": kit.PASSWORD,
+        "names": names,
+        "cedar_bad": CEDAR_BAD.replace("{resource}", names["resource_identifier"]),
+        "cedar_good": CEDAR_GOOD.replace("{resource}", names["resource_identifier"]),
+        "screenshot_dir": str(tmp_path / "shots"),
+    }
+    walk = kit.ConsoleWalk(params)
+    checked: list[str] = []
+    seen: dict = {}
+    try:
+        while (pause := walk.next_pause()) is not None:
+            try:
+                reply = at_pause(person, names, pause, seen)
+            except BaseException as e:
+                walk.stop(f"{type(e).__name__}: {e}"[:300])
+                raise
+            checked.append(pause["pause"])
+            walk.answer(reply)
+    finally:
+        walk.close()
+    r = walk.result
+    (tmp_path / "console-walk.json").write_text(json.dumps(r, indent=1))
+    data = r["data"]
+    summary = json.dumps({k: r[k] for k in ("outcome", "step", "message") if k in r}, indent=1)
+    assert r["outcome"] == "done", f"{summary}\n{json.dumps(data, indent=1)[:3000]}"
+    assert checked == ["credential", "policy-active"]
+
+    # sign-in through the platform zone's own pages, back on the zone list
+    assert data["sign_in_url"].startswith(org.zone.issuer + "/"), data["sign_in_url"]
+    assert data["after_sign_in"] == f"{org.server.base_url}/console/zones", data["after_sign_in"]
+
+    # the zone, the application, the credential shown once, the resource as a dependency
+    zone = person.api.zones.retrieve(data["zone_id"])
+    assert zone.name == names["zone"] and data["zone_notice"] == "Zone created."
+    assert any(names["zone"] in row["cells"] for row in data["zones"]), data["zones"]
+    app = person.api.zones.applications.retrieve(data["app_id"], zone_id=zone.id)
+    assert (app.name, app.identifier) == (names["app"], names["app_identifier"])
+    assert data["credential_type"] == "password" and data["secret"]
+    assert not data["credential_page_has_secret"], "the secret must be shown only once"
+    assert data["credential_page"]["identifier"] == data["client_id"]
+    assert data["dependency_notice"] == "Dependency added." and data["dependency_alert"] is None
+    deps = person.http.get(f"/zones/{zone.id}/applications/{app.id}/dependencies").json()["items"]
+    assert [d["id"] for d in deps] == [data["resource_id"]]
+
+    # the policy: the syntax error at its line, the text kept; then version 1
+    assert data["policy_alert"] and data["annotated"] == 1, data
+    assert data["lineerr"].startswith(f"Line {BAD_LINE}: "), data["lineerr"]
+    assert "&& }" in data["error_line_text"], data["error_line_text"]
+    assert data["cedar_kept"].strip() == params["cedar_bad"].strip()
+    assert data["policy_notice"] == "Saved version 1." and data["policy_alert_after_fix"] is None, data
+    assert data["set_version_notice"] == "Created version 1.", data
+    assert data["activate_notice"] and data["activate_notice"].startswith("Version activated"), data
+    sets = person.http.get(f"/zones/{zone.id}/policy-sets/{data['set_id']}").json()
+    assert sets["active"] is True and sets["active_version"] == 1, sets
+
+    # the denied request in the decision log: application, resource, the forbid named
+    policy = person.http.get(f"/zones/{zone.id}/policies/{data['policy_id']}").json()
+    denied = [row for row in data["decisions"] if any("deny" in b.split() for b in row["badges"])]
+    assert denied, f"no deny row after {data['decision_reloads']} reloads: {data['decisions']}"
+    cells = denied[0]["cells"]
+    assert cells[2] == app.id and cells[4] == data["resource_id"], cells
+    assert policy["id"] in cells[6] or policy["name"] in cells[6], (cells, policy["id"])
+    assert data["charts"] == 3, "the overview draws its charts from the decision log"
+    assert data["try_result"] and "deny" in data["try_result"], data["try_result"]
+
+    # axe-core: nothing serious or critical on any page
+    pages = r["pages"]
+    assert len(pages) >= 30, [p["name"] for p in pages]
+    bad = {p["name"]: p["violations"] for p in pages if p["violations"]}
+    assert not bad, json.dumps(bad, indent=1)[:6000]
+
+    for name in SCREENSHOTS:
+        kit.keep_file(r["screenshots"][name], name)
+
+
+def at_pause(person, names: dict, pause: dict, seen: dict) -> dict:
+    """The server-side checks between steps (`seen`: what earlier pauses handed over); the answer
+    goes back to the walk."""
+    zone = person.api.zones.list().items
+    zone = next(z for z in zone if z.name == names["zone"])
+    token_endpoint = zone.protocols.oauth2.token_endpoint
+    if pause["pause"] == "credential":
+        # the secret read from the page works at the zone's token endpoint; a wrong one does not
+        r = client_credentials(token_endpoint, pause["client_id"], pause["secret"], names["resource_identifier"])
+        assert r.status_code == 200, r.text
+        claims = kit.Zone(person.api, zone).verify(r.json()["access_token"])
+        assert claims["client_id"] == pause["client_id"], claims
+        assert names["resource_identifier"] in json.dumps(claims["aud"]), claims
+        wrong = client_credentials(token_endpoint, pause["client_id"], pause["secret"] + "x", names["resource_identifier"])
+        assert (wrong.status_code, wrong.json().get("error")) == (401, "invalid_client"), wrong.text
+        seen.update(client_id=pause["client_id"], secret=pause["secret"])
+        # the set version keeps the zone's default permits beside the new forbid
+        policies = person.http.get(f"/zones/{zone.id}/policies", params={"limit": 100}).json()["items"]
+        defaults = [p["id"] for p in policies if p.get("owner_type") == "platform"]
+        assert defaults, policies
+        return {"also_tick": defaults}
+    if pause["pause"] == "policy-active":
+        # the active version's forbid denies the same request, and says which policy of which set
+        r = client_credentials(token_endpoint, seen["client_id"], seen["secret"], names["resource_identifier"])
+        assert (r.status_code, r.json().get("error")) == (400, "access_denied"), r.text
+        policy = person.http.get(f"/zones/{zone.id}/policies/{pause['policy_id']}").json()
+        assert r.json()["error_description"] == (
+            f'Access to "{names["resource"]}" is denied by Policy "{policy["name"]}" in version 1 of Policy Set '
+            f'"{names["set"]}".'
+        ), r.text
+        return {}
+    raise AssertionError(f"unknown pause {pause}")
