@@ -24,7 +24,7 @@
 //
 // Result: { outcome: "done"|"stopped"|"exception", step (the step running at the end), message?,
 //   pages: [{name, url, status, title, violations: [{id, impact, help, nodes: [target…]}],
-//   other: [id…] (violations of lower impact)}], screenshots: {name: path}, data: {…} }
+//   other: [id…] (violations of lower impact), duplicate_ids: [id…]}], screenshots: {name: path}, data: {…} }
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -86,6 +86,13 @@ async function audit(name) {
       nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
     }));
   });
+  // (axe-core 4.10 retired its duplicate-id rules; a repeated id still breaks `label for=` and
+  // `aria-*` references, so the walk checks them itself)
+  const duplicateIds = await page.evaluate(() => {
+    const n = {};
+    for (const e of document.querySelectorAll('[id]')) n[e.id] = (n[e.id] || 0) + 1;
+    return Object.keys(n).filter((id) => n[id] > 1);
+  });
   const entry = {
     name,
     url: page.url(),
@@ -93,6 +100,7 @@ async function audit(name) {
     title: await page.title(),
     violations: found.filter((v) => SERIOUS.has(v.impact)),
     other: found.filter((v) => !SERIOUS.has(v.impact)).map((v) => `${v.id} (${v.impact})`),
+    duplicate_ids: duplicateIds,
   };
   result.pages.push(entry);
   return entry;

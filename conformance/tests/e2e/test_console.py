@@ -158,6 +158,8 @@ def walk(org: Org, tmp_path) -> None:
     assert len(pages) >= 30, [p["name"] for p in pages]
     bad = {p["name"]: p["violations"] for p in pages if p["violations"]}
     assert not bad, json.dumps(bad, indent=1)[:6000]
+    repeated = {p["name"]: p["duplicate_ids"] for p in pages if p["duplicate_ids"]}
+    assert not repeated, f"ids used twice on a page (labels point at the wrong field): {repeated}"
 
     for name in SCREENSHOTS:
         kit.keep_file(r["screenshots"][name], name)

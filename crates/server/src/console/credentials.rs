@@ -129,8 +129,9 @@ async fn create_form(ctx: &Ctx, zone: &str, values: &Value, app: Option<&str>) -
                 @for t in TYPES { option value=(t) selected[v("type") == *t] { (t) } }
             }
             p.hint { "password: a client secret generated now and shown once · public: no secret (PKCE) · public-key: private_key_jwt with your JWKS URI · url: a client-id metadata document URL · token: tokens from a provider." }
-            label for="identifier" { "Client id" }
-            input #identifier type="text" name="identifier" value=(v("identifier"));
+            // (not `identifier`: on an application's page that is the application's own field)
+            label for="credential-identifier" { "Client id" }
+            input #credential-identifier type="text" name="identifier" value=(v("identifier"));
             p.hint { "Generated when empty (required for type url: the document URL)." }
             label for="jwks_uri" { "JWKS URI (public-key)" }
             input #jwks_uri type="url" name="jwks_uri" value=(v("jwks_uri"));
