@@ -159,11 +159,12 @@ async function props() {
   });
 }
 
-// The rows of a table as arrays of cell texts, with the badges of each row.
+// The rows of a table as arrays of cell texts, with the badges and link paths of each row.
 async function rows(selector) {
   return page.evaluate((sel) => [...document.querySelectorAll(`${sel} tbody tr`)].map((tr) => ({
     cells: [...tr.querySelectorAll('td')].map((td) => td.textContent.trim()),
     badges: [...tr.querySelectorAll('.badge')].map((b) => b.className),
+    links: [...tr.querySelectorAll('a[href]')].map((a) => new URL(a.href).pathname),
   })), selector);
 }
 

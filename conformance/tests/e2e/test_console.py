@@ -147,9 +147,15 @@ def walk(org: Org, tmp_path) -> None:
     policy = person.http.get(f"/zones/{zone.id}/policies/{data['policy_id']}").json()
     denied = [row for row in data["decisions"] if any("deny" in b.split() for b in row["badges"])]
     assert denied, f"no deny row after {data['decision_reloads']} reloads: {data['decisions']}"
-    cells = denied[0]["cells"]
-    assert cells[2] == app.id and cells[4] == data["resource_id"], cells
-    assert policy["id"] in cells[6] or policy["name"] in cells[6], (cells, policy["id"])
+    cells, links = denied[0]["cells"], denied[0]["links"]
+    assert cells[2] == names["app"] and cells[4] == names["resource"], cells
+    assert cells[6] == f"{policy['name']} (version 1)", cells
+    zone_path = f"/console/zones/{zone.id}"
+    assert links == [
+        f"{zone_path}/applications/{app.id}",
+        f"{zone_path}/resources/{data['resource_id']}",
+        f"{zone_path}/policies/{policy['id']}",
+    ], links
     assert data["charts"] == 3, "the overview draws its charts from the decision log"
     assert data["try_result"] and "deny" in data["try_result"], data["try_result"]
 

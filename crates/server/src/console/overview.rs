@@ -79,6 +79,13 @@ async fn overview(ctx: Ctx, Path(zone): Path<String>, Query(q): Query<NoticeQuer
     let start = now - (HOURS - 1) * HOUR_MS - now % HOUR_MS;
     let tally = tally(&ctx, &zone, start).await;
     let counts = counts(&ctx, &zone).await;
+    let names = super::policy_sets::names(&ctx, &zone).await;
+    let named = |counts: &BTreeMap<String, i64>| -> Vec<(String, i64)> {
+        top(counts)
+            .into_iter()
+            .map(|(id, n)| (names.get(&id).cloned().unwrap_or(id), n))
+            .collect()
+    };
     let body = html! {
         (layout::notice(q.notice.as_deref()))
         dl.props {
@@ -89,9 +96,9 @@ async fn overview(ctx: Ctx, Path(zone): Path<String>, Query(q): Query<NoticeQuer
             (layout::empty("decisions", "Charts appear once applications ask this zone for tokens."))
         } @else {
             div.charts {
-                figure { figcaption { "Issued and denied per hour" } (layout::raw(hours_chart(&tally))) }
-                figure { figcaption { "Busiest applications" } (layout::raw(bars(&top(&tally.principals), "#2447c9"))) }
-                figure { figcaption { "Busiest resources" } (layout::raw(bars(&top(&tally.resources), "#1d6b3a"))) }
+                figure.wide { figcaption { "Issued and denied per hour" } (layout::raw(hours_chart(&tally))) }
+                figure { figcaption { "Busiest applications" } (layout::raw(bars(&named(&tally.principals), "#2447c9"))) }
+                figure { figcaption { "Busiest resources" } (layout::raw(bars(&named(&tally.resources), "#1d6b3a"))) }
             }
         }
         p { a href=(zone_href(&zone, "decisions")) { "Open the decision log" } }
@@ -217,9 +224,14 @@ pub fn bars(rows: &[(String, i64)], colour: &str) -> String {
     );
     for (i, (label, n)) in rows.iter().enumerate() {
         let y = i as f64 * row_h;
-        let w = *n as f64 / max * 200.0;
-        let short: String = label.chars().take(22).collect();
-        svg.push_str(&format!("<text x=\"0\" y=\"{:.1}\" font-size=\"12\" fill=\"#1d2330\">{}</text><rect x=\"150\" y=\"{:.1}\" width=\"{w:.1}\" height=\"16\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#1d2330\">{n}</text>", y + 16.0, esc(&short), y + 4.0, 155.0 + w, y + 16.0));
+        // (label in 0–150, bar in 160–310, the count after it: nothing overlaps or is cut off)
+        let w = *n as f64 / max * 150.0;
+        let short: String = if label.chars().count() > 20 {
+            label.chars().take(19).chain(['…']).collect()
+        } else {
+            label.clone()
+        };
+        svg.push_str(&format!("<text x=\"0\" y=\"{:.1}\" font-size=\"12\" fill=\"#1d2330\"><title>{}</title>{}</text><rect x=\"160\" y=\"{:.1}\" width=\"{w:.1}\" height=\"16\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#1d2330\">{n}</text>", y + 16.0, esc(label), esc(&short), y + 4.0, 165.0 + w, y + 16.0));
     }
     svg.push_str("</svg>");
     svg

@@ -2,12 +2,14 @@
 //! attestation of a version), the decision log, and "try a request" (the dry-run evaluate
 //! endpoint of a policy set version).
 
+use std::collections::HashMap;
+
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use maud::html;
+use maud::{Markup, html};
 use serde_json::{Value, json};
 
 use super::ConsoleState;
@@ -426,6 +428,7 @@ async fn decisions(ctx: Ctx, Path(zone): Path<String>, Query(q): Query<DecisionQ
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    let names = names(&ctx, &zone).await;
     let base = zone_href(&zone, "decisions");
     let body = html! {
         form.toolbar method="get" action=(base) {
@@ -437,8 +440,8 @@ async fn decisions(ctx: Ctx, Path(zone): Path<String>, Query(q): Query<DecisionQ
             table #decisions {
                 thead { tr { th scope="col" { "Last" } th scope="col" { "Decision" } th scope="col" { "Principal" } th scope="col" { "Action" } th scope="col" { "Resource" } th scope="col" { "Count" } th scope="col" { "Policies" } } }
                 tbody { @for d in &items { @let dec = show(d.get("decision")); tr {
-                    td { (show(d.get("last_at"))) } td { span class={"badge " (dec)} { (dec) } } td { (show(d.get("principal_id"))) } td { (show(d.get("action"))) }
-                    td { (show(d.get("resource_id"))) } td { (show(d.get("evaluations"))) } td { code { (show(d.get("determining_policies"))) } }
+                    td { (show(d.get("last_at"))) } td { span class={"badge " (dec)} { (dec) } } td { (named(&zone, &names, "applications", d.get("principal_id"))) } td { (show(d.get("action"))) }
+                    td { (named(&zone, &names, "resources", d.get("resource_id"))) } td { (show(d.get("evaluations"))) } td { (policies_named(&zone, d.get("determining_policies"))) }
                 } } }
             }
             (layout::pager(&base, &[("decision", decision.as_str())], &list))
@@ -453,6 +456,47 @@ async fn decisions(ctx: Ctx, Path(zone): Path<String>, Query(q): Query<DecisionQ
         },
         body,
     )
+}
+
+/// The names of the zone's applications and resources by id (the decision log and the overview
+/// show names, not ids).
+pub async fn names(ctx: &Ctx, zone: &str) -> HashMap<String, String> {
+    let fields = [
+        Field::new("a", "", Input::Ref("applications")),
+        Field::new("r", "", Input::Ref("resources")),
+    ];
+    directory::load_refs(ctx, zone, &fields)
+        .await
+        .into_values()
+        .flatten()
+        .collect()
+}
+
+/// An application or resource id as a link named after it (the id alone when unknown: a user,
+/// or something since deleted).
+fn named(zone: &str, names: &HashMap<String, String>, kind: &str, id: Option<&Value>) -> Markup {
+    let id = show(id);
+    html! {
+        @match names.get(&id) {
+            Some(name) => a href=(format!("{}/{}", zone_href(zone, kind), seg(&id))) title=(id) { (name) },
+            None => (id),
+        }
+    }
+}
+
+/// Determining policies (`{policy_id, policy_name, policy_version}`) as links to the policies.
+fn policies_named(zone: &str, list: Option<&Value>) -> Markup {
+    let items = list.and_then(Value::as_array).cloned().unwrap_or_default();
+    html! {
+        @if items.is_empty() { "—" }
+        @for (i, p) in items.iter().enumerate() {
+            @if i > 0 { ", " }
+            @match p.get("policy_id").and_then(Value::as_str) {
+                Some(pid) => { a href=(format!("{}/{}", zone_href(zone, "policies"), seg(pid))) { (show(p.get("policy_name").or(p.get("policy_id")))) } " (version " (show(p.get("policy_version"))) ")" },
+                None => code { (show(Some(p))) },
+            }
+        }
+    }
 }
 
 const GRANTS: &[&str] = &[
@@ -526,7 +570,7 @@ async fn try_page(
             div.card #try-result role="status" {
                 p { "Decision: " span class={"badge " (dec)} { (dec) } }
                 @if let Some(m) = r.get("message").and_then(Value::as_str) { p { (m) } }
-                p { "Determining policies: " code { (show(r.get("determining_policies"))) } }
+                p { "Determining policies: " (policies_named(zone, r.get("determining_policies"))) }
                 p { "Scopes granted: " (show(r.get("scopes"))) " · denied: " (show(r.get("denied_scopes"))) }
             }
         }
