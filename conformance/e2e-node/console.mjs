@@ -16,10 +16,13 @@
 //   base_url         the server's public URL
 //   organization_id  the organization to sign in to
 //   email, password  the person (an org_admin with an account in the platform zone)
-//   names            {zone, app, app_identifier, resource, resource_identifier, policy, set}
+//   names            {zone, app, app_identifier, resource, resource_identifier, policy, set,
+//                    service_account}
+//   invitee          an email address to invite (as org_member)
 //   cedar_bad        policy text with a syntax error (saved first)
 //   cedar_good       the fixed text (saved next: version 1)
 //   screenshot_dir   optional: full-page screenshots (1280 px wide) of the main pages, <name>.png
+//   screenshot_all   optional: also one of every page audited, page-NN.png (`pages[].screenshot`)
 //   timeout_ms       default 20000
 //
 // Result: { outcome: "done"|"stopped"|"exception", step (the step running at the end), message?,
@@ -103,6 +106,11 @@ async function audit(name) {
     duplicate_ids: duplicateIds,
   };
   result.pages.push(entry);
+  if (params.screenshot_all && params.screenshot_dir) {
+    const file = path.join(params.screenshot_dir, `page-${String(result.pages.length).padStart(2, '0')}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    entry.screenshot = file;
+  }
   return entry;
 }
 
@@ -166,6 +174,12 @@ async function rows(selector) {
     badges: [...tr.querySelectorAll('.badge')].map((b) => b.className),
     links: [...tr.querySelectorAll('a[href]')].map((a) => new URL(a.href).pathname),
   })), selector);
+}
+
+// Submits a form unchanged (as somebody saving without edits would): what the page says after.
+async function saveUnchanged(selector) {
+  await clickAndWait(selector);
+  return { notice: await noticeText(), alert: await alertText(), url: page.url() };
 }
 
 let browser;
@@ -249,6 +263,7 @@ try {
   await clickAndWait('#create-submit');
   data.resource_id = idAfter('resources');
   await audit('resource');
+  data.resource_saved = await saveUnchanged('#save');
 
   step('add dependency');
   await visit('application (before dependency)', `${zone}/applications/${encodeURIComponent(data.app_id)}`);
@@ -258,6 +273,7 @@ try {
   data.dependency_alert = await alertText();
   data.dependencies = await rows('main table');
   await audit('application (with dependency)');
+  data.app_saved = await saveUnchanged('#save');
 
   const reply = await pause('credential', {
     client_id: data.client_id,
@@ -353,13 +369,39 @@ try {
   data.try_alert = await alertText();
   await audit('try a request (result)');
 
+  step('zone settings');
+  await visit('zone settings', `${zone}/settings`);
+  data.settings_saved = await saveUnchanged('#save-settings');
+
+  // --- the organization: an invitation (its link shown once), a service account's credential ---
+  step('invite');
+  await visit('invitations', '/console/invitations');
+  await page.fill('#email', params.invitee);
+  await page.selectOption('#role', 'org_member');
+  await clickAndWait('#invite');
+  data.invitation_notice = await noticeText();
+  data.invitation_alert = await alertText();
+  data.invitation_link = (await page.locator('code#invitation-link').count())
+    ? (await page.locator('code#invitation-link').innerText()).trim() : null;
+  await audit('invitation created (link shown)');
+
+  step('service account');
+  await visit('service accounts', '/console/service-accounts');
+  await page.fill('#name', names.service_account);
+  await clickAndWait('#create-service-account');
+  data.service_account_id = idAfter('service-accounts');
+  await audit('service account');
+  await page.fill('#credential-name', 'walk');
+  await clickAndWait('#create-sa-credential');
+  data.sa_alert = await alertText();
+  data.sa_client_id = (await page.locator('code#client-id').innerText()).trim();
+  data.sa_client_secret = (await page.locator('code#client-secret').innerText()).trim();
+  await audit('service account credential created (secret shown)');
+
   for (const [name, url] of [
-    ['zone settings', `${zone}/settings`],
     ['signing keys', `${zone}/keys`],
     ['credentials', `${zone}/application-credentials`],
     ['people', '/console/members'],
-    ['invitations', '/console/invitations'],
-    ['service accounts', '/console/service-accounts'],
     ['sso', '/console/sso'],
     ['audit log', '/console/audit'],
   ]) {
@@ -367,6 +409,7 @@ try {
     const p = await visit(name, url);
     if (p.status !== 200) throw new Error(`${name}: status ${p.status} at ${p.url}`);
   }
+  data.audit = await rows('main table');
   step('done');
   result.outcome = 'done';
 } catch (e) {

@@ -13,6 +13,7 @@ Screenshots of the main pages go to docs/screenshots/console-*.png with LATCHKEY
 from __future__ import annotations
 
 import json
+import os
 import uuid
 
 import httpx
@@ -83,6 +84,7 @@ def walk(org: Org, tmp_path) -> None:
         "resource_identifier": f"https://reports-{suffix}.example.com/",
         "policy": f"no-reports-{suffix}",
         "set": f"Walk set {suffix}",
+        "service_account": f"Walk robot {suffix}",
     }
     params = {
         "base_url": org.server.base_url,
@@ -90,9 +92,12 @@ def walk(org: Org, tmp_path) -> None:
         "email": person.email,
         "password": kit.PASSWORD,
         "names": names,
+        "invitee": kit.unique_email("walk-invitee"),
         "cedar_bad": CEDAR_BAD.replace("{resource}", names["resource_identifier"]),
         "cedar_good": CEDAR_GOOD.replace("{resource}", names["resource_identifier"]),
         "screenshot_dir": str(tmp_path / "shots"),
+        # (LATCHKEY_E2E_CONSOLE_PAGES=1: a screenshot of every page, in the test's tmp_path)
+        "screenshot_all": os.environ.get("LATCHKEY_E2E_CONSOLE_PAGES") == "1",
     }
     walk = kit.ConsoleWalk(params)
     checked: list[str] = []
@@ -129,6 +134,10 @@ def walk(org: Org, tmp_path) -> None:
     assert not data["credential_page_has_secret"], "the secret must be shown only once"
     assert data["credential_page"]["identifier"] == data["client_id"]
     assert data["dependency_notice"] == "Dependency added." and data["dependency_alert"] is None
+    # the edit forms, saved as shown, are accepted by the API
+    for saved in ("resource_saved", "app_saved"):
+        assert (data[saved]["notice"], data[saved]["alert"]) == ("Saved.", None), (saved, data[saved])
+    assert (data["settings_saved"]["notice"], data["settings_saved"]["alert"]) == ("Settings saved.", None), data
     deps = person.http.get(f"/zones/{zone.id}/applications/{app.id}/dependencies").json()["items"]
     assert [d["id"] for d in deps] == [data["resource_id"]]
 
@@ -158,6 +167,29 @@ def walk(org: Org, tmp_path) -> None:
     ], links
     assert data["charts"] == 3, "the overview draws its charts from the decision log"
     assert data["try_result"] and "deny" in data["try_result"], data["try_result"]
+
+    # the audit log names who did what, when, to which object
+    created = [row["cells"] for row in data["audit"] if row["cells"][2] == "zones.create" and row["cells"][4] == zone.id]
+    assert len(created) == 1, data["audit"]
+    time, actor, _, obj = created[0][:4]
+    assert time.startswith("20") and actor not in ("", "—") and obj == zone.id, created[0]
+
+    # the invitation's link (absolute: it is sent to somebody) opens the invitation page
+    assert data["invitation_notice"] == f"Invitation for {params['invitee']} created.", data
+    link = data["invitation_link"]
+    assert link and link.startswith(f"{org.zone.issuer}/invitation?token="), link
+    page = httpx.get(link, timeout=30.0)
+    assert page.status_code == 200 and params["invitee"] in page.text, page.text[:600]
+
+    # the service account's secret, shown once, gets a token
+    assert data["sa_alert"] is None and data["sa_client_secret"], data
+    sa_token = httpx.post(
+        f"{org.server.base_url}/service-account-token",
+        auth=(data["sa_client_id"], data["sa_client_secret"]),
+        data={"grant_type": "client_credentials"},
+        timeout=30.0,
+    )
+    assert sa_token.status_code == 200 and sa_token.json().get("access_token"), sa_token.text
 
     # axe-core: nothing serious or critical on any page
     pages = r["pages"]

@@ -4,7 +4,7 @@
 
 use axum::Form;
 use axum::Router;
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -197,7 +197,7 @@ async fn invitations_page(
         (layout::notice(q.notice.as_deref()))
         @if let Some(c) = created {
             div.notice role="status" { "Invitation for " (show(c.get("email"))) " created." }
-            @if let Some(link) = invitation_link(ctx, c) {
+            @if let Some(link) = c.get("link").and_then(Value::as_str) {
                 p { "Send this link to them (it is shown only now; when mail is set up, it was emailed too):" }
                 div.secret { code #invitation-link { (link) } button.small type="button" data-copy="invitation-link" hidden { "Copy" } }
             }
@@ -223,14 +223,19 @@ async fn invitations_page(
     org_page(ctx, "Invitations", "invitations", body)
 }
 
-/// The sign-up link of a just-created invitation (its one-time `token`).
-fn invitation_link(ctx: &Ctx, created: &Value) -> Option<String> {
+/// The sign-up link of a just-created invitation (its one-time `token`), absolute: it is sent to
+/// somebody, so a path alone is no use to them.
+fn invitation_link(state: &ConsoleState, ctx: &Ctx, created: &Value) -> Option<String> {
     let token = created.get("token")?.as_str()?;
-    let zone = &ctx.session.zone_id;
-    Some(format!("/z/{zone}/invitation?token={token}"))
+    let page = format!("{}/invitation", state.app.zone_issuer(&ctx.session.zone_id));
+    Some(with_query(&page, &[("token", token)]))
 }
 
-async fn invite(ctx: Ctx, form: Form<Vec<(String, String)>>) -> Response {
+async fn invite(
+    State(state): State<ConsoleState>,
+    ctx: Ctx,
+    form: Form<Vec<(String, String)>>,
+) -> Response {
     let form = match Submitted::check(&ctx, form) {
         Ok(f) => f,
         Err(r) => return r.into_response(),
@@ -254,7 +259,12 @@ async fn invite(ctx: Ctx, form: Form<Vec<(String, String)>>) -> Response {
         .post(&ctx.call(), &org_path(&ctx, "invitations"), &body)
         .await
     {
-        Ok(c) => invitations_page(&ctx, &PageQuery::default(), Some(&c), None, &Value::Null).await,
+        Ok(mut c) => {
+            if let (Some(link), Some(o)) = (invitation_link(&state, &ctx, &c), c.as_object_mut()) {
+                o.insert("link".into(), Value::String(link));
+            }
+            invitations_page(&ctx, &PageQuery::default(), Some(&c), None, &Value::Null).await
+        }
         Err(e) => invitations_page(&ctx, &PageQuery::default(), None, Some(&e), &echo).await,
     }
 }
@@ -585,7 +595,7 @@ async fn audit(ctx: Ctx, Query(q): Query<AuditQuery>) -> Response {
             button.secondary type="submit" { "Filter" }
         }
         @if items.is_empty() { (layout::empty("audit events", "Every change made through the API or this console is recorded here.")) } @else {
-            (layout::table(&items, &[("Time", "occurred_at"), ("Actor", "actor.id"), ("Action", "action"), ("Object", "object.id"), ("Zone", "zone_id"), ("Outcome", "outcome"), ("Status", "status")], |_| None))
+            (layout::table(&items, &[("Time", "created_at"), ("Actor", "actor_id"), ("Action", "action"), ("Object", "object_id"), ("Zone", "zone_id"), ("Outcome", "outcome"), ("Status", "status")], |_| None))
             (layout::pager("/console/audit", &keep, &list))
         }
     };
