@@ -166,7 +166,9 @@ def walk(org: Org, tmp_path) -> None:
         f"{zone_path}/policies/{policy['id']}",
     ], links
     assert data["charts"] == 3, "the overview draws its charts from the decision log"
-    assert data["try_result"] and "deny" in data["try_result"], data["try_result"]
+    assert data["try_result"] and "Decision: deny" in data["try_result"], data["try_result"]
+    assert f'denied by Policy "{policy["name"]}"' in data["try_result"], data["try_result"]
+    assert "Scopes granted: none · denied: none" in data["try_result"], data["try_result"]
 
     # the audit log names who did what, when, to which object
     created = [row["cells"] for row in data["audit"] if row["cells"][2] == "zones.create" and row["cells"][4] == zone.id]

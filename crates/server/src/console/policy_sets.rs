@@ -484,6 +484,14 @@ fn named(zone: &str, names: &HashMap<String, String>, kind: &str, id: Option<&Va
     }
 }
 
+/// A list of scopes, or "none" (an empty list would show as nothing at all).
+fn scopes(v: Option<&Value>) -> String {
+    match v.and_then(Value::as_array) {
+        Some(a) if !a.is_empty() => show(v),
+        _ => "none".to_owned(),
+    }
+}
+
 /// Determining policies (`{policy_id, policy_name, policy_version}`) as links to the policies.
 fn policies_named(zone: &str, list: Option<&Value>) -> Markup {
     let items = list.and_then(Value::as_array).cloned().unwrap_or_default();
@@ -571,7 +579,7 @@ async fn try_page(
                 p { "Decision: " span class={"badge " (dec)} { (dec) } }
                 @if let Some(m) = r.get("message").and_then(Value::as_str) { p { (m) } }
                 p { "Determining policies: " (policies_named(zone, r.get("determining_policies"))) }
-                p { "Scopes granted: " (show(r.get("scopes"))) " · denied: " (show(r.get("denied_scopes"))) }
+                p { "Scopes granted: " (scopes(r.get("scopes"))) " · denied: " (scopes(r.get("denied_scopes"))) }
             }
         }
         form.card method="post" action=(zone_href(zone, "try")) {
