@@ -334,6 +334,7 @@ try {
   data.activate_notice = await noticeText();
   data.activate_alert = await alertText();
   data.set_versions = await rows('main table');
+  data.set_version_id = (data.set_versions[0]?.links[0] || '').split('/versions/')[1];
   await audit('policy set (version 1 active)');
   await screenshot('console-policy-set');
 
@@ -401,6 +402,17 @@ try {
   for (const [name, url] of [
     ['signing keys', `${zone}/keys`],
     ['credentials', `${zone}/application-credentials`],
+    ['applications', `${zone}/applications`],
+    ['resources', `${zone}/resources`],
+    ['providers', `${zone}/providers`],
+    ['secrets', `${zone}/secrets`],
+    ['policies', `${zone}/policies`],
+    ['policy set version 1', `${zone}/policy-sets/${encodeURIComponent(data.set_id)}/versions/${encodeURIComponent(data.set_version_id)}`],
+    ['users', `${zone}/users`],
+    ['sessions', `${zone}/sessions`],
+    ['delegated grants', `${zone}/delegated-grants`],
+    ['user agents', `${zone}/user-agents`],
+    ['zone members', `${zone}/members`],
     ['people', '/console/members'],
     ['sso', '/console/sso'],
     ['audit log', '/console/audit'],

@@ -289,7 +289,7 @@ pub fn error_line(message: &str) -> Option<usize> {
 fn annotated(text: &str, error: &ApiFailure) -> Markup {
     let bad = error_line(&error.message);
     html! {
-        div.editor #annotated {
+        div.editor #annotated tabindex="0" {
             @for (i, line) in text.lines().enumerate() {
                 @let n = i + 1;
                 span.ln { (n) }
@@ -372,7 +372,7 @@ async fn diff(
     let body = html! {
         p { a href=(format!("{}/{}", zone_href(&zone, "policies"), seg(&id))) { "← Back to the policy" } }
         p { "From version " (from.0) " to version " (to.0) ": " span.badge.deny { "− removed" } " " span.badge.allow { "+ added" } }
-        pre.diff #diff { @for (op, line) in line_diff(&from.1, &to.1) {
+        pre.diff #diff tabindex="0" { @for (op, line) in line_diff(&from.1, &to.1) {
             @match op { '+' => span.add { "+ " (line) "\n" }, '-' => span.del { "- " (line) "\n" }, _ => span { "  " (line) "\n" } }
         } }
     };

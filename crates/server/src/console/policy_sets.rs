@@ -376,11 +376,11 @@ async fn version(ctx: Ctx, Path((zone, id, version)): Path<(String, String, Stri
         p { "Manifest SHA-256: " code #manifest-sha { (show(v.get("manifest_sha"))) } }
         h2 { "Attestation" }
         @match &attestation {
-            Some(a) => { p.hint { "A JWS signed with the zone's key over the statement below (RFC 8785 canonical JSON)." } pre #attestation { (serde_json::to_string_pretty(a).unwrap_or_default()) } },
+            Some(a) => { p.hint { "A JWS signed with the zone's key over the statement below (RFC 8785 canonical JSON)." } pre #attestation tabindex="0" { (serde_json::to_string_pretty(a).unwrap_or_default()) } },
             None => p { "This version has no attestation." },
         }
         h2 { "Policies" }
-        @for p in &policies { h3 { (show(p.get("policy_id"))) " version " (show(p.get("version"))) } pre { (show(p.get("cedar_raw"))) } }
+        @for p in &policies { h3 { (show(p.get("policy_id"))) " version " (show(p.get("version"))) } pre tabindex="0" { (show(p.get("cedar_raw"))) } }
     };
     layout::page(
         &ctx,
