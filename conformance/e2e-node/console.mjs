@@ -19,6 +19,7 @@
 //   names            {zone, app, app_identifier, resource, resource_identifier, policy, set,
 //                    service_account}
 //   invitee          an email address to invite (as org_member)
+//   member_id        an organization user id to make a zone member (zone_viewer)
 //   cedar_bad        policy text with a syntax error (saved first)
 //   cedar_good       the fixed text (saved next: version 1)
 //   screenshot_dir   optional: full-page screenshots (1280 px wide) of the main pages, <name>.png
@@ -374,6 +375,20 @@ try {
   await visit('zone settings', `${zone}/settings`);
   data.settings_saved = await saveUnchanged('#save-settings');
 
+  step('zone member');
+  await visit('zone members (empty)', `${zone}/members`);
+  await page.fill('#organization_user_id', params.member_id);
+  await page.selectOption('#role', 'zone_viewer');
+  await clickAndWait('#create-submit');
+  data.member_created = { status, url: page.url(), notice: await noticeText(), alert: await alertText() };
+  await audit('zone member');
+  await visit('zone members', `${zone}/members`);
+  data.members = await rows('main table');
+  if (data.members[0]?.links[0]) {
+    await visit('zone member (from the list)', data.members[0].links[0]);
+    data.member_from_list = { status, notice: await noticeText(), title: await page.title() };
+  }
+
   // --- the organization: an invitation (its link shown once), a service account's credential ---
   step('invite');
   await visit('invitations', '/console/invitations');
@@ -412,7 +427,6 @@ try {
     ['sessions', `${zone}/sessions`],
     ['delegated grants', `${zone}/delegated-grants`],
     ['user agents', `${zone}/user-agents`],
-    ['zone members', `${zone}/members`],
     ['people', '/console/members'],
     ['sso', '/console/sso'],
     ['audit log', '/console/audit'],

@@ -75,6 +75,9 @@ def test_console_walk_through_with_axe(node_parts, server, admin, admin_http, tm
 
 def walk(org: Org, tmp_path) -> None:
     person = org.join("org_admin", "console-walk")
+    colleague = org.join("org_member", "console-colleague")
+    org_users = person.http.get(f"/organizations/{org.id}/users", params={"limit": 100}).json()["items"]
+    colleague_id = next(u["id"] for u in org_users if u["email"] == colleague.email)
     suffix = uuid.uuid4().hex[:8]
     names = {
         "zone": f"Walk zone {suffix}",
@@ -93,6 +96,7 @@ def walk(org: Org, tmp_path) -> None:
         "password": kit.PASSWORD,
         "names": names,
         "invitee": kit.unique_email("walk-invitee"),
+        "member_id": colleague_id,
         "cedar_bad": CEDAR_BAD.replace("{resource}", names["resource_identifier"]),
         "cedar_good": CEDAR_GOOD.replace("{resource}", names["resource_identifier"]),
         "screenshot_dir": str(tmp_path / "shots"),
@@ -169,6 +173,16 @@ def walk(org: Org, tmp_path) -> None:
     assert data["try_result"] and "Decision: deny" in data["try_result"], data["try_result"]
     assert f'denied by Policy "{policy["name"]}"' in data["try_result"], data["try_result"]
     assert "Scopes granted: none · denied: none" in data["try_result"], data["try_result"]
+
+    # a zone member, listed with a link to its page (keyed by the organization user id)
+    member = data["member_created"]
+    assert member["status"] == 200 and member["alert"] is None and member["notice"], member
+    assert member["url"].split("?")[0].endswith(f"/members/{colleague_id}"), member
+    members = person.http.get(f"/zones/{zone.id}/members").json()["items"]
+    assert [(m["organization_user_id"], m["role"]) for m in members] == [(colleague_id, "zone_viewer")], members
+    assert [row["links"] for row in data["members"]] == [[f"/console/zones/{zone.id}/members/{colleague_id}"]], data["members"]
+    assert colleague.email in data["members"][0]["cells"], data["members"]
+    assert data["member_from_list"]["status"] == 200, data["member_from_list"]
 
     # the audit log names who did what, when, to which object
     created = [row["cells"] for row in data["audit"] if row["cells"][2] == "zones.create" and row["cells"][4] == zone.id]

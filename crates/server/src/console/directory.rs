@@ -99,11 +99,12 @@ pub async fn list_page(
         Ok(l) => l,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let items = list
+    let mut items = list
         .get("items")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    with_emails(ctx, k, &mut items).await;
     let refs = load_refs(ctx, zone, k.create).await;
     let base = zone_href(zone, k.path);
     let body = html! {
@@ -118,7 +119,7 @@ pub async fn list_page(
             @if query.is_empty() { (layout::empty(&k.title.to_lowercase(), k.empty_hint)) }
             @else { div.empty { p { "Nothing matches “" (query) "”." } } }
         } @else {
-            (layout::table(&items, k.columns, |it| it.get("id").and_then(Value::as_str).map(|id| format!("{base}/{}", seg(id)))))
+            (layout::table(&items, k.columns, |it| it.get(k.key).and_then(Value::as_str).map(|id| format!("{base}/{}", seg(id)))))
             (layout::pager(&base, &[("query", query.as_str())], &list))
         }
         @if !k.create.is_empty() {
@@ -136,6 +137,39 @@ pub async fn list_page(
         tab: k.path,
     };
     layout::page(ctx, k.title, &place, body)
+}
+
+/// Zone members carry only their organization user id: adds each one's `email`, from the
+/// organization's people, for the list and the page title.
+async fn with_emails(ctx: &Ctx, k: &Kind, items: &mut [Value]) {
+    if k.path != "members" || items.is_empty() {
+        return;
+    }
+    let people = ctx
+        .api
+        .get(
+            &ctx.call(),
+            &format!("/organizations/{}/users?limit=100", seg(ctx.org())),
+        )
+        .await
+        .unwrap_or(Value::Null);
+    let emails: HashMap<&str, &str> = people
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|u| Some((u.get("id")?.as_str()?, u.get("email")?.as_str()?)))
+        .collect();
+    for item in items {
+        let email = item
+            .get("organization_user_id")
+            .and_then(Value::as_str)
+            .and_then(|id| emails.get(id))
+            .map(|e| Value::String((*e).to_owned()));
+        if let (Some(e), Some(o)) = (email, item.as_object_mut()) {
+            o.insert("email".to_owned(), e);
+        }
+    }
 }
 
 /// The `(id, name)` choices of every `Ref` field.
@@ -241,7 +275,7 @@ async fn create(
         .await
     {
         Ok(created) => {
-            let id = show(created.get("id"));
+            let id = show(created.get(k.key));
             layout::redirect_notice(
                 &format!("{}/{}", zone_href(&zone, k.path), seg(&id)),
                 &format!(
@@ -328,10 +362,11 @@ pub async fn detail_page(
         Err(e) => return layout::api_failure(ctx, &e),
     };
     let path = format!("{}/{}", api_path(zone, k.path), seg(id));
-    let item = match ctx.api.get(&ctx.call(), &path).await {
+    let mut item = match ctx.api.get(&ctx.call(), &path).await {
         Ok(i) => i,
         Err(e) => return layout::api_failure(ctx, &e),
     };
+    with_emails(ctx, k, std::slice::from_mut(&mut item)).await;
     let refs = load_refs(ctx, zone, k.edit).await;
     let here = format!("{}/{}", zone_href(zone, k.path), seg(id));
     let extra = super::credentials::extras(ctx, zone, k, &item).await;

@@ -57,6 +57,9 @@ pub struct Kind {
     pub path: &'static str,
     pub title: &'static str,
     pub singular: &'static str,
+    /// The field whose value names an object in the API's paths (`id`; a zone member is
+    /// addressed by its `organization_user_id`).
+    pub key: &'static str,
     pub columns: &'static [(&'static str, &'static str)],
     pub create: &'static [Field],
     pub edit: &'static [Field],
@@ -178,6 +181,7 @@ pub const KINDS: &[Kind] = &[
         path: "applications",
         title: "Applications",
         singular: "application",
+        key: "id",
         columns: &[
             ("Name", "name"),
             ("Identifier", "identifier"),
@@ -194,6 +198,7 @@ pub const KINDS: &[Kind] = &[
         path: "application-credentials",
         title: "Credentials",
         singular: "credential",
+        key: "id",
         columns: &[
             ("Identifier (client id)", "identifier"),
             ("Type", "type"),
@@ -210,6 +215,7 @@ pub const KINDS: &[Kind] = &[
         path: "resources",
         title: "Resources",
         singular: "resource",
+        key: "id",
         columns: &[
             ("Name", "name"),
             ("Identifier", "identifier"),
@@ -226,6 +232,7 @@ pub const KINDS: &[Kind] = &[
         path: "providers",
         title: "Providers",
         singular: "provider",
+        key: "id",
         columns: &[
             ("Name", "name"),
             ("Identifier", "identifier"),
@@ -242,6 +249,7 @@ pub const KINDS: &[Kind] = &[
         path: "secrets",
         title: "Secrets",
         singular: "secret",
+        key: "id",
         columns: &[
             ("Name", "name"),
             ("Type", "type"),
@@ -258,6 +266,7 @@ pub const KINDS: &[Kind] = &[
         path: "users",
         title: "Users",
         singular: "user",
+        key: "id",
         columns: &[
             ("Email", "email"),
             ("Identifier", "identifier"),
@@ -273,6 +282,7 @@ pub const KINDS: &[Kind] = &[
         path: "sessions",
         title: "Sessions",
         singular: "session",
+        key: "id",
         columns: &[
             ("Session", "id"),
             ("Type", "type"),
@@ -290,6 +300,7 @@ pub const KINDS: &[Kind] = &[
         path: "delegated-grants",
         title: "Delegated grants",
         singular: "delegated grant",
+        key: "id",
         columns: &[
             ("Grant", "id"),
             ("User", "user_id"),
@@ -307,6 +318,7 @@ pub const KINDS: &[Kind] = &[
         path: "user-agents",
         title: "User agents",
         singular: "user agent",
+        key: "id",
         columns: &[
             ("Name", "name"),
             ("Identifier", "identifier"),
@@ -322,6 +334,7 @@ pub const KINDS: &[Kind] = &[
         path: "members",
         title: "Members",
         singular: "member",
+        key: "organization_user_id",
         columns: &[
             ("Person", "email"),
             ("Role", "role"),
