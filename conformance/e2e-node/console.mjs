@@ -20,6 +20,7 @@
 //                    service_account}
 //   invitee          an email address to invite (as org_member)
 //   member_id        an organization user id to make a zone member (zone_viewer)
+//   platform_zone_id the organization's platform zone (its users and sessions pages are visited)
 //   cedar_bad        policy text with a syntax error (saved first)
 //   cedar_good       the fixed text (saved next: version 1)
 //   screenshot_dir   optional: full-page screenshots (1280 px wide) of the main pages, <name>.png
@@ -427,6 +428,9 @@ try {
     ['sessions', `${zone}/sessions`],
     ['delegated grants', `${zone}/delegated-grants`],
     ['user agents', `${zone}/user-agents`],
+    // (the platform zone: where the people of the organization sign in)
+    ['platform zone users', `/console/zones/${encodeURIComponent(params.platform_zone_id)}/users`],
+    ['platform zone sessions', `/console/zones/${encodeURIComponent(params.platform_zone_id)}/sessions`],
     ['people', '/console/members'],
     ['sso', '/console/sso'],
     ['audit log', '/console/audit'],
@@ -436,6 +440,12 @@ try {
     if (p.status !== 200) throw new Error(`${name}: status ${p.status} at ${p.url}`);
   }
   data.audit = await rows('main table');
+  await page.goto(`${base}/console/zones/${encodeURIComponent(params.platform_zone_id)}/sessions`, { waitUntil: 'load' });
+  data.platform_sessions = await rows('main table');
+  if (data.platform_sessions[0]?.links[0]) {
+    const p = await visit('platform zone session', data.platform_sessions[0].links[0]);
+    data.session_page_status = p.status;
+  }
   step('done');
   result.outcome = 'done';
 } catch (e) {

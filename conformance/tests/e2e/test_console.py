@@ -97,6 +97,7 @@ def walk(org: Org, tmp_path) -> None:
         "names": names,
         "invitee": kit.unique_email("walk-invitee"),
         "member_id": colleague_id,
+        "platform_zone_id": org.zone.id,
         "cedar_bad": CEDAR_BAD.replace("{resource}", names["resource_identifier"]),
         "cedar_good": CEDAR_GOOD.replace("{resource}", names["resource_identifier"]),
         "screenshot_dir": str(tmp_path / "shots"),
@@ -190,6 +191,11 @@ def walk(org: Org, tmp_path) -> None:
     time, actor, _, obj = created[0][:4]
     assert time.startswith("20") and actor not in ("", "—") and obj == zone.id, created[0]
 
+    # the platform zone's sessions: the people's sign-ins, with their type
+    sessions = [row["cells"] for row in data["platform_sessions"]]
+    assert sessions and all(cells[1] not in ("", "—") for cells in sessions), sessions
+    assert data["session_page_status"] == 200, data
+
     # the invitation's link (absolute: it is sent to somebody) opens the invitation page
     assert data["invitation_notice"] == f"Invitation for {params['invitee']} created.", data
     link = data["invitation_link"]
@@ -209,7 +215,7 @@ def walk(org: Org, tmp_path) -> None:
 
     # axe-core: nothing serious or critical on any page
     pages = r["pages"]
-    assert len(pages) >= 30, [p["name"] for p in pages]
+    assert len(pages) >= 50, [p["name"] for p in pages]
     bad = {p["name"]: p["violations"] for p in pages if p["violations"]}
     assert not bad, json.dumps(bad, indent=1)[:6000]
     repeated = {p["name"]: p["duplicate_ids"] for p in pages if p["duplicate_ids"]}

@@ -285,7 +285,7 @@ pub const KINDS: &[Kind] = &[
         key: "id",
         columns: &[
             ("Session", "id"),
-            ("Type", "type"),
+            ("Type", "session_type"),
             ("User", "user_id"),
             ("Created", "created_at"),
             ("Expires", "expires_at"),
