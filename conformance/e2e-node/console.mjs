@@ -17,7 +17,9 @@
 //   organization_id  the organization to sign in to
 //   email, password  the person (an org_admin with an account in the platform zone)
 //   names            {zone, app, app_identifier, resource, resource_identifier, policy, set,
-//                    service_account}
+//                    service_account, secret, provider, provider_identifier}
+//   cedar_comment    a comment line put before cedar_good for version 2 (then compared with 1)
+//   secret_value     the value of a vault secret and a provider's client secret (never shown back)
 //   invitee          an email address to invite (as org_member)
 //   member_id        an organization user id to make a zone member (zone_viewer)
 //   platform_zone_id the organization's platform zone (its users and sessions pages are visited)
@@ -371,6 +373,42 @@ try {
     ? (await page.locator('#try-result').innerText()).trim() : null;
   data.try_alert = await alertText();
   await audit('try a request (result)');
+
+  step('policy version 2 and the diff');
+  await visit('policy editor (again)', `${zone}/policies/${encodeURIComponent(data.policy_id)}`);
+  await page.fill('#cedar', `// ${params.cedar_comment}\n${params.cedar_good}`);
+  await clickAndWait('#save-version');
+  data.policy_v2_notice = await noticeText();
+  data.policy_v2_alert = await alertText();
+  await audit('policy editor (version 2)');
+  await clickAndWait('#compare');
+  data.diff = (await page.locator('#diff').count()) ? await page.locator('#diff').innerText() : null;
+  await audit('policy versions compared');
+
+  step('secret');
+  await visit('secrets (empty)', `${zone}/secrets`);
+  await page.fill('#name', names.secret);
+  await page.fill('#entity_id', data.resource_id);
+  await page.selectOption('#data-type', 'token');
+  await page.fill('#data-token', params.secret_value);
+  await clickAndWait('#create-submit');
+  data.secret_created = { status, url: page.url(), notice: await noticeText(), alert: await alertText() };
+  data.secret_page_has_value = (await page.content()).includes(params.secret_value);
+  await audit('secret');
+  await visit('secrets', `${zone}/secrets`);
+  data.secrets = await rows('main table');
+
+  step('provider');
+  await visit('providers (empty)', `${zone}/providers`);
+  await page.fill('#name', names.provider);
+  await page.fill('#identifier', names.provider_identifier);
+  await page.fill('#client_id', 'walk-client');
+  await page.fill('#client_secret', params.secret_value);
+  await clickAndWait('#create-submit');
+  data.provider_created = { status, url: page.url(), notice: await noticeText(), alert: await alertText() };
+  data.provider_page_has_secret = (await page.content()).includes(params.secret_value);
+  await audit('provider');
+  data.provider_saved = await saveUnchanged('#save');
 
   step('zone settings');
   await visit('zone settings', `${zone}/settings`);

@@ -88,6 +88,9 @@ def walk(org: Org, tmp_path) -> None:
         "policy": f"no-reports-{suffix}",
         "set": f"Walk set {suffix}",
         "service_account": f"Walk robot {suffix}",
+        "secret": f"Reports API key {suffix}",
+        "provider": f"Walk IdP {suffix}",
+        "provider_identifier": f"https://idp-{suffix}.example.com",
     }
     params = {
         "base_url": org.server.base_url,
@@ -96,6 +99,8 @@ def walk(org: Org, tmp_path) -> None:
         "password": kit.PASSWORD,
         "names": names,
         "invitee": kit.unique_email("walk-invitee"),
+        "cedar_comment": "Reports are for people, not agents.",
+        "secret_value": f"walk-secret-{uuid.uuid4().hex}",
         "member_id": colleague_id,
         "platform_zone_id": org.zone.id,
         "cedar_bad": CEDAR_BAD.replace("{resource}", names["resource_identifier"]),
@@ -174,6 +179,24 @@ def walk(org: Org, tmp_path) -> None:
     assert data["try_result"] and "Decision: deny" in data["try_result"], data["try_result"]
     assert f'denied by Policy "{policy["name"]}"' in data["try_result"], data["try_result"]
     assert "Scopes granted: none · denied: none" in data["try_result"], data["try_result"]
+
+    # version 2 (a comment added) and the line diff from version 1
+    assert data["policy_v2_notice"] == "Saved version 2." and data["policy_v2_alert"] is None, data
+    added = [ln for ln in data["diff"].splitlines() if ln.startswith("+ ")]
+    assert added == [f"+ // {params['cedar_comment']}"], data["diff"]
+
+    # a vault secret and a provider: created, their secret values never shown back
+    for made in ("secret_created", "provider_created"):
+        assert data[made]["status"] == 200 and data[made]["alert"] is None, (made, data[made])
+        assert data[made]["notice"] and data[made]["notice"].startswith("Created "), (made, data[made])
+    assert not data["secret_page_has_value"] and not data["provider_page_has_secret"]
+    assert (data["provider_saved"]["notice"], data["provider_saved"]["alert"]) == ("Saved.", None), data
+    secrets = person.http.get(f"/zones/{zone.id}/secrets").json()  # (a bare array)
+    assert [(s["name"], s["entity_id"], s["type"]) for s in secrets] == [(names["secret"], data["resource_id"], "token")]
+    assert [row["cells"][:3] for row in data["secrets"]] == [[names["secret"], "token", data["resource_id"]]], data["secrets"]
+    providers = person.http.get(f"/zones/{zone.id}/providers").json()["items"]
+    mine = [p for p in providers if p["identifier"] == names["provider_identifier"]]
+    assert len(mine) == 1 and mine[0]["client_secret_set"] is True and mine[0]["client_id"] == "walk-client", mine
 
     # a zone member, listed with a link to its page (keyed by the organization user id)
     member = data["member_created"]

@@ -99,9 +99,11 @@ pub async fn list_page(
         Ok(l) => l,
         Err(e) => return layout::api_failure(ctx, &e),
     };
+    // (the vault's list is a bare array, every other list an envelope with `items`)
     let mut items = list
         .get("items")
-        .and_then(Value::as_array)
+        .unwrap_or(&list)
+        .as_array()
         .cloned()
         .unwrap_or_default();
     with_emails(ctx, k, &mut items).await;
@@ -137,6 +139,20 @@ pub async fn list_page(
         tab: k.path,
     };
     layout::page(ctx, k.title, &place, body)
+}
+
+/// The vault's single-secret read is the one API answer that carries the secret's value
+/// (`data`); the console keeps values write-only and shows only their type.
+fn redact(k: &Kind, item: &mut Value) {
+    if k.path != "secrets" {
+        return;
+    }
+    if let Some(o) = item.as_object_mut()
+        && let Some(data) = o.remove("data")
+    {
+        let kind = data.get("type").cloned().unwrap_or(Value::Null);
+        o.insert("data".to_owned(), serde_json::json!({ "type": kind }));
+    }
 }
 
 /// Zone members carry only their organization user id: adds each one's `email`, from the
@@ -367,6 +383,7 @@ pub async fn detail_page(
         Err(e) => return layout::api_failure(ctx, &e),
     };
     with_emails(ctx, k, std::slice::from_mut(&mut item)).await;
+    redact(k, &mut item);
     let refs = load_refs(ctx, zone, k.edit).await;
     let here = format!("{}/{}", zone_href(zone, k.path), seg(id));
     let extra = super::credentials::extras(ctx, zone, k, &item).await;
