@@ -395,6 +395,7 @@ try {
   data.secret_created = { status, url: page.url(), notice: await noticeText(), alert: await alertText() };
   data.secret_page_has_value = (await page.content()).includes(params.secret_value);
   await audit('secret');
+  data.secret_saved = await saveUnchanged('#save');
   await visit('secrets', `${zone}/secrets`);
   data.secrets = await rows('main table');
 
@@ -484,6 +485,13 @@ try {
     const p = await visit('platform zone session', data.platform_sessions[0].links[0]);
     data.session_page_status = p.status;
   }
+  step('sign out');
+  await clickAndWait('#sign-out');
+  data.signed_out = { url: page.url(), alert: await page.locator('[role=alert]').first().innerText().catch(() => null) };
+  await audit('console sign-in (signed out)');
+  await page.goto(`${base}/console/zones`, { waitUntil: 'load' });
+  data.after_sign_out = page.url();
+
   step('done');
   result.outcome = 'done';
 } catch (e) {

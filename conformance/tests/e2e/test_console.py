@@ -190,7 +190,8 @@ def walk(org: Org, tmp_path) -> None:
         assert data[made]["status"] == 200 and data[made]["alert"] is None, (made, data[made])
         assert data[made]["notice"] and data[made]["notice"].startswith("Created "), (made, data[made])
     assert not data["secret_page_has_value"] and not data["provider_page_has_secret"]
-    assert (data["provider_saved"]["notice"], data["provider_saved"]["alert"]) == ("Saved.", None), data
+    for saved in ("provider_saved", "secret_saved"):
+        assert (data[saved]["notice"], data[saved]["alert"]) == ("Saved.", None), (saved, data[saved])
     secrets = person.http.get(f"/zones/{zone.id}/secrets").json()  # (a bare array)
     assert [(s["name"], s["entity_id"], s["type"]) for s in secrets] == [(names["secret"], data["resource_id"], "token")]
     assert [row["cells"][:3] for row in data["secrets"]] == [[names["secret"], "token", data["resource_id"]]], data["secrets"]
@@ -235,6 +236,11 @@ def walk(org: Org, tmp_path) -> None:
         timeout=30.0,
     )
     assert sa_token.status_code == 200 and sa_token.json().get("access_token"), sa_token.text
+
+    # signed out: the console's own sign-in page, and the console is closed again
+    assert data["signed_out"]["url"].startswith(f"{org.server.base_url}/console/sign-in"), data["signed_out"]
+    assert data["signed_out"]["alert"] == "You are signed out.", data["signed_out"]
+    assert data["after_sign_out"].startswith(f"{org.server.base_url}/console/sign-in"), data["after_sign_out"]
 
     # axe-core: nothing serious or critical on any page
     pages = r["pages"]
