@@ -20,6 +20,7 @@
 //                    service_account, secret, provider, provider_identifier}
 //   cedar_comment    a comment line put before cedar_good for version 2 (then compared with 1)
 //   secret_value     the value of a vault secret and a provider's client secret (never shown back)
+//   redirect_uris    the application's redirect URIs; scopes: the resource's scopes
 //   invitee          an email address to invite (as org_member)
 //   member_id        an organization user id to make a zone member (zone_viewer)
 //   platform_zone_id the organization's platform zone (its users and sessions pages are visited)
@@ -223,6 +224,9 @@ try {
   // --- a zone --------------------------------------------------------------------------------
   step('create zone');
   await page.fill('#name', names.zone);
+  await page.fill('#description', 'Made by the console walk-through');
+  await page.check('#protocols-oauth2-pkce_required');
+  await page.selectOption('#signing_alg', 'ES256');
   await clickAndWait('#create-zone');
   data.zone_id = idAfter('zones');
   data.zone_notice = await noticeText();
@@ -237,6 +241,7 @@ try {
   await visit('applications (empty)', `${zone}/applications`);
   await page.fill('#name', names.app);
   await page.fill('#identifier', names.app_identifier);
+  await page.fill('#protocols-oauth2-redirect_uris', params.redirect_uris.join('\n'));
   await clickAndWait('#create-submit');
   data.app_id = idAfter('applications');
   data.app_notice = await noticeText();
@@ -264,6 +269,8 @@ try {
   await visit('resources (empty)', `${zone}/resources`);
   await page.fill('#name', names.resource);
   await page.fill('#identifier', names.resource_identifier);
+  await page.fill('#scopes', params.scopes.join('\n'));
+  await page.fill('#credential_lifetime_seconds', '600');
   await clickAndWait('#create-submit');
   data.resource_id = idAfter('resources');
   await audit('resource');

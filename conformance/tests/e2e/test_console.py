@@ -99,6 +99,8 @@ def walk(org: Org, tmp_path) -> None:
         "password": kit.PASSWORD,
         "names": names,
         "invitee": kit.unique_email("walk-invitee"),
+        "redirect_uris": ["http://127.0.0.1/callback", "https://agent.example.com/callback"],
+        "scopes": ["reports:read", "reports:write"],
         "cedar_comment": "Reports are for people, not agents.",
         "secret_value": f"walk-secret-{uuid.uuid4().hex}",
         "member_id": colleague_id,
@@ -137,9 +139,14 @@ def walk(org: Org, tmp_path) -> None:
     # the zone, the application, the credential shown once, the resource as a dependency
     zone = person.api.zones.retrieve(data["zone_id"])
     assert zone.name == names["zone"] and data["zone_notice"] == "Zone created."
+    assert (zone.description, zone.signing_alg) == ("Made by the console walk-through", "ES256"), zone
+    assert zone.protocols.oauth2.pkce_required is True, zone.protocols
     assert any(names["zone"] in row["cells"] for row in data["zones"]), data["zones"]
     app = person.api.zones.applications.retrieve(data["app_id"], zone_id=zone.id)
     assert (app.name, app.identifier) == (names["app"], names["app_identifier"])
+    assert list(app.protocols.oauth2.redirect_uris) == params["redirect_uris"], app.protocols
+    res = person.http.get(f"/zones/{zone.id}/resources/{data['resource_id']}").json()
+    assert (res["scopes"], res["credential_lifetime_seconds"]) == (params["scopes"], 600), res
     assert data["credential_type"] == "password" and data["secret"]
     assert not data["credential_page_has_secret"], "the secret must be shown only once"
     assert data["credential_page"]["identifier"] == data["client_id"]
