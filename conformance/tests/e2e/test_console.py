@@ -3,9 +3,12 @@ organization's admin: sign-in at the platform zone, a zone, an application with 
 credential whose secret (read from the page, shown once) gets tokens at the zone's token
 endpoint, a resource as its dependency, a Cedar policy saved first with a syntax error (shown at
 its line) and then fixed, a policy set version activated that denies the resource, the denied
-token request in the decision log, and the other zone and organization pages. axe-core runs on
-every page loaded: no serious or critical violation anywhere. The console over plain HTTP (the
-attacks it must stop) is tests/people/test_console.py.
+token request in the decision log, a second policy version and the diff, a vault secret and a
+provider (values never shown back), a zone member, an invitation, a service account credential,
+the other zone and organization pages, and sign-out. Every create form's values are checked in
+the API, and every edit form saved unchanged must be accepted and change nothing. axe-core runs on
+every page loaded: no serious or critical violation anywhere, and no id used twice on a page. The
+console over plain HTTP (the attacks it must stop) is tests/people/test_console.py.
 
 Screenshots of the main pages go to docs/screenshots/console-*.png with LATCHKEY_E2E_SCREENSHOTS=1.
 """
@@ -111,21 +114,21 @@ def walk(org: Org, tmp_path) -> None:
         # (LATCHKEY_E2E_CONSOLE_PAGES=1: a screenshot of every page, in the test's tmp_path)
         "screenshot_all": os.environ.get("LATCHKEY_E2E_CONSOLE_PAGES") == "1",
     }
-    walk = kit.ConsoleWalk(params)
+    chromium = kit.ConsoleWalk(params)
     checked: list[str] = []
     seen: dict = {}
     try:
-        while (pause := walk.next_pause()) is not None:
+        while (pause := chromium.next_pause()) is not None:
             try:
                 reply = at_pause(person, names, pause, seen)
             except BaseException as e:
-                walk.stop(f"{type(e).__name__}: {e}"[:300])
+                chromium.stop(f"{type(e).__name__}: {e}"[:300])
                 raise
             checked.append(pause["pause"])
-            walk.answer(reply)
+            chromium.answer(reply)
     finally:
-        walk.close()
-    r = walk.result
+        chromium.close()
+    r = chromium.result
     (tmp_path / "console-walk.json").write_text(json.dumps(r, indent=1))
     data = r["data"]
     summary = json.dumps({k: r[k] for k in ("outcome", "step", "message") if k in r}, indent=1)
