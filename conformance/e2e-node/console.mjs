@@ -392,6 +392,22 @@ try {
   data.diff = (await page.locator('#diff').count()) ? await page.locator('#diff').innerText() : null;
   await audit('policy versions compared');
 
+  step('policy set version 2 as shadow');
+  await visit('policy set (before version 2)', `${zone}/policy-sets/${encodeURIComponent(data.set_id)}`);
+  for (const id of [data.policy_id, ...(reply.also_tick || [])]) {
+    await page.locator(`[id="policy-${id}"]`).check();
+  }
+  await clickAndWait('#create-set-version');
+  data.set_v2_notice = await noticeText();
+  await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    page.locator('tr', { hasText: 'Version 2' }).locator('button', { hasText: 'Shadow' }).click(),
+  ]);
+  data.shadow_notice = await noticeText();
+  data.shadow_alert = await alertText();
+  data.set_versions_after_shadow = await rows('main table');
+  await audit('policy set (version 2 shadow)');
+
   step('secret');
   await visit('secrets (empty)', `${zone}/secrets`);
   await page.fill('#name', names.secret);
@@ -461,8 +477,27 @@ try {
   data.sa_client_secret = (await page.locator('code#client-secret').innerText()).trim();
   await audit('service account credential created (secret shown)');
 
+  step('rotate signing key');
+  await visit('signing keys', `${zone}/keys`);
+  data.keys_before = (await rows('main table')).length;
+  await clickAndWait('#rotate-keys'); // (its confirmation dialog is accepted)
+  data.rotate_notice = await noticeText();
+  data.keys_after = await rows('main table');
+  await audit('signing keys (rotated)');
+
+  step('change a role');
+  await visit('people', '/console/members');
+  const roleSelect = page.locator(`[id="role-${params.member_id}"]`);
+  await roleSelect.selectOption('org_viewer');
+  await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    page.locator('form', { has: roleSelect }).locator('button[type=submit]').click(),
+  ]);
+  data.role_notice = await noticeText();
+  data.role_alert = await alertText();
+  await audit('people (role changed)');
+
   for (const [name, url] of [
-    ['signing keys', `${zone}/keys`],
     ['credentials', `${zone}/application-credentials`],
     ['applications', `${zone}/applications`],
     ['resources', `${zone}/resources`],
@@ -477,7 +512,6 @@ try {
     // (the platform zone: where the people of the organization sign in)
     ['platform zone users', `/console/zones/${encodeURIComponent(params.platform_zone_id)}/users`],
     ['platform zone sessions', `/console/zones/${encodeURIComponent(params.platform_zone_id)}/sessions`],
-    ['people', '/console/members'],
     ['sso', '/console/sso'],
     ['audit log', '/console/audit'],
   ]) {

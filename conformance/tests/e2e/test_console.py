@@ -195,6 +195,23 @@ def walk(org: Org, tmp_path) -> None:
     added = [ln for ln in data["diff"].splitlines() if ln.startswith("+ ")]
     assert added == [f"+ // {params['cedar_comment']}"], data["diff"]
 
+    # set version 2 bound as shadow beside the active version 1
+    assert data["set_v2_notice"] == "Created version 2." and data["shadow_alert"] is None, data
+    assert data["shadow_notice"] == "Version bound as shadow.", data
+    bound = person.http.get(f"/zones/{zone.id}/policy-sets/{data['set_id']}").json()
+    assert (bound["active_version"], bound["shadow_version"]) == (1, 2), bound
+    states = {row["cells"][0]: row["badges"] for row in data["set_versions_after_shadow"]}
+    assert states == {"Version 2": ["badge shadow"], "Version 1": ["badge active"]}, states
+
+    # the signing key rotated: the new key and the retired one listed
+    assert data["rotate_notice"] == "Signing key rotated.", data
+    assert len(data["keys_after"]) == data["keys_before"] + 1, data["keys_after"]
+
+    # the colleague's role changed from the People page
+    assert data["role_notice"] == "Role changed." and data["role_alert"] is None, data
+    org_users = person.http.get(f"/organizations/{org.id}/users", params={"limit": 100}).json()["items"]
+    assert next(u["role"] for u in org_users if u["id"] == colleague_id) == "org_viewer"
+
     # a vault secret and a provider: created, their secret values never shown back
     for made in ("secret_created", "provider_created"):
         assert data[made]["status"] == 200 and data[made]["alert"] is None, (made, data[made])
