@@ -363,6 +363,10 @@ try {
   }
   await audit('decision log');
   await screenshot('console-decisions');
+  await page.selectOption('#decision', 'deny');
+  await clickAndWait('form.toolbar button[type=submit]');
+  data.decisions_denied_only = await rows('#decisions');
+  await audit('decision log (deny only)');
 
   // --- the other pages -------------------------------------------------------------------------
   step('zone overview');
@@ -520,6 +524,17 @@ try {
     if (p.status !== 200) throw new Error(`${name}: status ${p.status} at ${p.url}`);
   }
   data.audit = await rows('main table');
+  await page.fill('#action', 'zones.create');
+  await clickAndWait('form.toolbar button[type=submit]');
+  data.audit_zones_create = await rows('main table');
+  await audit('audit log (filtered)');
+  await visit('applications (search)', `${zone}/applications`);
+  await page.fill('#query', names.app.split(' ')[0]);
+  await clickAndWait('form[role=search] button[type=submit]');
+  data.app_search = await rows('main table');
+  await page.fill('#query', 'no-such-application');
+  await clickAndWait('form[role=search] button[type=submit]');
+  data.app_search_none = await page.locator('main .empty').innerText().catch(() => null);
   await page.goto(`${base}/console/zones/${encodeURIComponent(params.platform_zone_id)}/sessions`, { waitUntil: 'load' });
   data.platform_sessions = await rows('main table');
   if (data.platform_sessions[0]?.links[0]) {

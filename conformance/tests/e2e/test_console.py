@@ -185,6 +185,8 @@ def walk(org: Org, tmp_path) -> None:
         f"{zone_path}/resources/{data['resource_id']}",
         f"{zone_path}/policies/{policy['id']}",
     ], links
+    only = data["decisions_denied_only"]
+    assert only and all(row["badges"] == ["badge deny"] for row in only), only
     assert data["charts"] == 3, "the overview draws its charts from the decision log"
     assert data["try_result"] and "Decision: deny" in data["try_result"], data["try_result"]
     assert f'denied by Policy "{policy["name"]}"' in data["try_result"], data["try_result"]
@@ -241,6 +243,12 @@ def walk(org: Org, tmp_path) -> None:
     assert len(created) == 1, data["audit"]
     time, actor, _, obj = created[0][:4]
     assert time.startswith("20") and actor not in ("", "—") and obj == zone.id, created[0]
+    filtered = [row["cells"][2] for row in data["audit_zones_create"]]
+    assert filtered and set(filtered) == {"zones.create"}, filtered
+
+    # searching the applications
+    assert [row["cells"][0] for row in data["app_search"]] == [names["app"]], data["app_search"]
+    assert data["app_search_none"] and "Nothing matches" in data["app_search_none"], data["app_search_none"]
 
     # the platform zone's sessions: the people's sign-ins, with their type
     sessions = [row["cells"] for row in data["platform_sessions"]]
