@@ -535,6 +535,9 @@ try {
   await page.fill('#query', 'no-such-application');
   await clickAndWait('form[role=search] button[type=submit]');
   data.app_search_none = await page.locator('main .empty').innerText().catch(() => null);
+  await page.goto(`${base}${zone}/policy-sets/${encodeURIComponent(data.set_id)}/versions/${encodeURIComponent(data.set_version_id)}`, { waitUntil: 'load' });
+  data.set_version_manifest = await rows('main table');
+  data.set_version_headings = await page.locator('main h3').allInnerTexts();
   await page.goto(`${base}/console/zones/${encodeURIComponent(params.platform_zone_id)}/sessions`, { waitUntil: 'load' });
   data.platform_sessions = await rows('main table');
   if (data.platform_sessions[0]?.links[0]) {

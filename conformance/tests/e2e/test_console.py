@@ -197,6 +197,13 @@ def walk(org: Org, tmp_path) -> None:
     added = [ln for ln in data["diff"].splitlines() if ln.startswith("+ ")]
     assert added == [f"+ // {params['cedar_comment']}"], data["diff"]
 
+    # version 1's page names its policies and links to them
+    offered = {o["id"]: o["label"].split(" (version")[0] for o in data["offered"]}
+    manifest = data["set_version_manifest"]
+    assert sorted(row["cells"][0] for row in manifest) == sorted(offered.values()), (manifest, offered)
+    assert sorted(row["links"][0].rsplit("/", 1)[1] for row in manifest) == sorted(offered), manifest
+    assert sorted(data["set_version_headings"]) == sorted(f"{n} version 1" for n in offered.values())
+
     # set version 2 bound as shadow beside the active version 1
     assert data["set_v2_notice"] == "Created version 2." and data["shadow_alert"] is None, data
     assert data["shadow_notice"] == "Version bound as shadow.", data

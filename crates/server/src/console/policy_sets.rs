@@ -369,10 +369,45 @@ async fn version(ctx: Ctx, Path((zone, id, version)): Path<(String, String, Stri
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    // (entries and versions name their policy by id only: the names, from the zone's policies)
+    let listed = ctx
+        .api
+        .get(
+            &ctx.call(),
+            &format!("{}?limit=100", api_path(&zone, "policies")),
+        )
+        .await
+        .unwrap_or(Value::Null);
+    let names: HashMap<&str, &str> = listed
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p.get("id")?.as_str()?, p.get("name")?.as_str()?)))
+        .collect();
+    let name_of = |p: &Value| {
+        let pid = show(p.get("policy_id"));
+        names
+            .get(pid.as_str())
+            .map_or(pid.clone(), |n| (*n).to_owned())
+    };
+    let entries: Vec<Value> = layout::field(&v, "manifest.entries")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let mut e = e.clone();
+            let name = Value::String(name_of(&e));
+            if let Some(o) = e.as_object_mut() {
+                o.insert("policy_name".to_owned(), name);
+            }
+            e
+        })
+        .collect();
     let body = html! {
         p { a href=(format!("{}/{}", zone_href(&zone, "policy-sets"), seg(&id))) { "← Back to the policy set" } }
         h2 { "Manifest" }
-        (layout::table(layout::field(&v, "manifest.entries").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default(), &[("Policy", "policy_id"), ("Policy version", "policy_version_id"), ("SHA-256", "sha")], |_| None))
+        (layout::table(&entries, &[("Policy", "policy_name"), ("Policy version", "policy_version_id"), ("SHA-256", "sha")], |e| e.get("policy_id").and_then(Value::as_str).map(|pid| format!("{}/{}", zone_href(&zone, "policies"), seg(pid)))))
         p { "Manifest SHA-256: " code #manifest-sha { (show(v.get("manifest_sha"))) } }
         h2 { "Attestation" }
         @match &attestation {
@@ -380,7 +415,7 @@ async fn version(ctx: Ctx, Path((zone, id, version)): Path<(String, String, Stri
             None => p { "This version has no attestation." },
         }
         h2 { "Policies" }
-        @for p in &policies { h3 { (show(p.get("policy_id"))) " version " (show(p.get("version"))) } pre tabindex="0" { (show(p.get("cedar_raw"))) } }
+        @for p in &policies { h3 { (name_of(p)) " version " (show(p.get("version"))) } pre tabindex="0" { (show(p.get("cedar_raw"))) } }
     };
     layout::page(
         &ctx,
