@@ -347,7 +347,6 @@ try {
   data.set_versions = await rows('main table');
   data.set_version_id = (data.set_versions[0]?.links[0] || '').split('/versions/')[1];
   await audit('policy set (version 1 active)');
-  await screenshot('console-policy-set');
 
   await pause('policy-active', { policy_id: data.policy_id, set_id: data.set_id });
 
@@ -411,6 +410,7 @@ try {
   data.shadow_alert = await alertText();
   data.set_versions_after_shadow = await rows('main table');
   await audit('policy set (version 2 shadow)');
+  await screenshot('console-policy-set');
 
   step('secret');
   await visit('secrets (empty)', `${zone}/secrets`);
