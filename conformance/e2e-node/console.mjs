@@ -1,10 +1,12 @@
 // An organization admin walking through the web console (`{public_url}/console`) in headless
 // Chromium (playwright-core), for tests/e2e/test_console.py: sign-in at the platform zone, a zone,
 // an application with a password credential, a resource as its dependency, a Cedar policy (first
-// with a syntax error, then fixed), a policy set version activated, the decision log, and the
-// other zone and organization pages. After loading every page it runs axe-core (injected with the
+// with a syntax error, then fixed), a policy set version activated, the decision log, a second
+// policy version and the diff, a shadow set version, a vault secret, a provider, a zone member,
+// a key rotation, an invitation, a service account credential, a role change, the other zone and
+// organization pages, and sign-out. After loading every page it runs axe-core (injected with the
 // context's `bypassCSP`, as the console allows only its own script) and keeps the `serious` and
-// `critical` violations of that page.
+// `critical` violations of that page, and lists the ids used more than once on it.
 //
 // Driven from pytest: parameters as JSON in env CONSOLE_PARAMS; the result as one line of JSON on
 // stdout (the last line). At a pause the script prints `{"pause": name, ...}` and waits for one
