@@ -4,11 +4,11 @@
 
 use axum::Form;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use maud::{Markup, html};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::ConsoleState;
 use super::api::{ApiFailure, seg, with_query};
@@ -21,30 +21,17 @@ use super::session::Ctx;
 const TYPES: &[&str] = &["password", "public", "public-key", "url", "token"];
 
 pub fn router() -> Router<ConsoleState> {
-    Router::new()
-        .route(
-            "/console/zones/{zone}/application-credentials",
-            get(list).post(create),
-        )
-        .route(
-            "/console/zones/{zone}/applications/{app}/dependencies",
-            post(add_dependency),
-        )
-        .route(
-            "/console/zones/{zone}/applications/{app}/dependencies/{resource}/delete",
-            post(remove_dependency),
-        )
-        .route(
-            "/console/zones/{zone}/providers/{id}/test",
-            post(test_discovery),
-        )
+    Router::new().route(
+        "/console/zones/{zone}/application-credentials",
+        get(list).post(create),
+    )
 }
 
 async fn list(ctx: Ctx, Path(zone): Path<String>, Query(q): Query<ListQuery>) -> Response {
     page(&ctx, &zone, &q, None, &Value::Null).await
 }
 
-fn kind() -> &'static Kind {
+pub fn kind() -> &'static Kind {
     // (the table lists it; the generic page has no create form for it)
     kinds::kind("application-credentials").unwrap_or(&kinds::KINDS[0])
 }
@@ -98,7 +85,7 @@ async fn page(
 }
 
 /// The create form (for one application when `app` is given).
-async fn create_form(ctx: &Ctx, zone: &str, values: &Value, app: Option<&str>) -> Markup {
+pub async fn create_form(ctx: &Ctx, zone: &str, values: &Value, app: Option<&str>) -> Markup {
     let refs = directory::load_refs(
         ctx,
         zone,
@@ -207,193 +194,4 @@ async fn created_page(ctx: &Ctx, zone: &str, created: &Value) -> Response {
         tab: "application-credentials",
     };
     layout::page(ctx, "Credential created", &place, body)
-}
-
-/// What an object's page shows beyond its properties: an application's dependencies and
-/// credentials, a provider's discovery test.
-pub async fn extras(ctx: &Ctx, zone: &str, k: &Kind, item: &Value) -> Markup {
-    let id = show(item.get("id"));
-    match k.path {
-        "applications" => application_extras(ctx, zone, &id).await,
-        "providers" => html! {
-            h2 { "Discovery" }
-            form method="post" action=(format!("{}/{}/test", zone_href(zone, "providers"), seg(&id))) {
-                (csrf_field(ctx))
-                button.secondary type="submit" #test-discovery { "Test discovery" }
-            }
-        },
-        _ => html! {},
-    }
-}
-
-async fn application_extras(ctx: &Ctx, zone: &str, app: &str) -> Markup {
-    let base = format!("{}/{}", api_path(zone, "applications"), seg(app));
-    let deps = ctx
-        .api
-        .get(&ctx.call(), &format!("{base}/dependencies?limit=100"))
-        .await
-        .unwrap_or(Value::Null);
-    let deps = deps
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let creds = ctx
-        .api
-        .get(
-            &ctx.call(),
-            &format!("{base}/application-credentials?limit=100"),
-        )
-        .await
-        .unwrap_or(Value::Null);
-    let creds = creds
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let resources = directory::load_refs(
-        ctx,
-        zone,
-        &[kinds::Field::new("r", "", kinds::Input::Ref("resources"))],
-    )
-    .await;
-    let here = format!("{}/{}", zone_href(zone, "applications"), seg(app));
-    html! {
-        h2 { "Dependencies" }
-        p.hint { "The resources this application may get tokens for (token exchange and user sign-in)." }
-        @if deps.is_empty() { (layout::empty("dependencies", "Add a resource below.")) } @else {
-            table { thead { tr { th scope="col" { "Resource" } th scope="col" { "Identifier" } th scope="col" { span.skip-text { "Remove" } } } }
-                tbody { @for d in &deps { @let rid = show(d.get("id")); tr {
-                    td { a href=(format!("{}/{}", zone_href(zone, "resources"), seg(&rid))) { (show(d.get("name"))) } }
-                    td { (show(d.get("identifier"))) }
-                    td { form.inline method="post" action=(format!("{here}/dependencies/{}/delete", seg(&rid))) { (csrf_field(ctx)) button.small.secondary type="submit" { "Remove" } } }
-                } } }
-            }
-        }
-        form.toolbar method="post" action=(format!("{here}/dependencies")) {
-            (csrf_field(ctx))
-            div { label for="dependency" { "Add a dependency" }
-                select #dependency name="resource_id" required {
-                    @for (rid, name) in resources.get("resources").map(Vec::as_slice).unwrap_or_default() { option value=(rid) { (name) } }
-                } }
-            button.secondary type="submit" #add-dependency { "Add" }
-        }
-        h2 { "Credentials" }
-        @if creds.is_empty() { (layout::empty("credentials", "Create one below to let this application authenticate.")) } @else {
-            (layout::table(&creds, kind().columns, |it| it.get("id").and_then(Value::as_str).map(|id| format!("{}/{}", zone_href(zone, "application-credentials"), seg(id)))))
-        }
-        (create_form(ctx, zone, &Value::Null, Some(app)).await)
-    }
-}
-
-async fn add_dependency(
-    ctx: Ctx,
-    Path((zone, app)): Path<(String, String)>,
-    form: Form<Vec<(String, String)>>,
-) -> Response {
-    let form = match Submitted::check(&ctx, form) {
-        Ok(f) => f,
-        Err(r) => return r.into_response(),
-    };
-    let here = format!("{}/{}", zone_href(&zone, "applications"), seg(&app));
-    let Some(rid) = form.get("resource_id") else {
-        return layout::redirect_notice(&here, "Choose a resource to add.");
-    };
-    let path = format!(
-        "{}/{}/dependencies/{}",
-        api_path(&zone, "applications"),
-        seg(&app),
-        seg(rid)
-    );
-    match ctx.api.put(&ctx.call(), &path, &json!({})).await {
-        Ok(_) => layout::redirect_notice(&here, "Dependency added."),
-        Err(e) => redisplay(&ctx, &zone, &app, &e).await,
-    }
-}
-
-async fn remove_dependency(
-    ctx: Ctx,
-    Path((zone, app, rid)): Path<(String, String, String)>,
-    form: Form<Vec<(String, String)>>,
-) -> Response {
-    if let Err(r) = Submitted::check(&ctx, form) {
-        return r.into_response();
-    }
-    let path = format!(
-        "{}/{}/dependencies/{}",
-        api_path(&zone, "applications"),
-        seg(&app),
-        seg(&rid)
-    );
-    match ctx.api.delete(&ctx.call(), &path).await {
-        Ok(_) => layout::redirect_notice(
-            &format!("{}/{}", zone_href(&zone, "applications"), seg(&app)),
-            "Dependency removed.",
-        ),
-        Err(e) => redisplay(&ctx, &zone, &app, &e).await,
-    }
-}
-
-async fn redisplay(ctx: &Ctx, zone: &str, app: &str, e: &ApiFailure) -> Response {
-    let k = kinds::kind("applications").unwrap_or(&kinds::KINDS[0]);
-    directory::detail_page(ctx, zone, k, app, None, Some(e)).await
-}
-
-/// `POST …/providers/{id}/test`: fetches the provider's discovery document (through the
-/// server's outbound fetcher and its address policy) and reports what it found.
-async fn test_discovery(
-    State(state): State<ConsoleState>,
-    ctx: Ctx,
-    Path((zone, id)): Path<(String, String)>,
-    form: Form<Vec<(String, String)>>,
-) -> Response {
-    if let Err(r) = Submitted::check(&ctx, form) {
-        return r.into_response();
-    }
-    let k = kinds::kind("providers").unwrap_or(&kinds::KINDS[0]);
-    let provider = match ctx
-        .api
-        .get(
-            &ctx.call(),
-            &format!("{}/{}", api_path(&zone, "providers"), seg(&id)),
-        )
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => return layout::api_failure(&ctx, &e),
-    };
-    let issuer = layout::field(&provider, "protocols.oauth2.issuer")
-        .and_then(Value::as_str)
-        .or(provider.get("identifier").and_then(Value::as_str))
-        .unwrap_or("")
-        .trim_end_matches('/')
-        .to_owned();
-    let url = format!("{issuer}{}", latchkey_oauth::paths::OIDC_CONFIGURATION);
-    let notice = match state.app.fetcher.json(&url).await {
-        Ok(doc) => {
-            let found = [
-                "issuer",
-                "authorization_endpoint",
-                "token_endpoint",
-                "jwks_uri",
-                "userinfo_endpoint",
-            ]
-            .iter()
-            .filter(|m| doc.get(**m).is_some())
-            .copied()
-            .collect::<Vec<_>>()
-            .join(", ");
-            let same = doc.get("issuer").and_then(Value::as_str) == Some(issuer.as_str());
-            format!(
-                "Discovery works: {url} answered with {found}.{}",
-                if same {
-                    ""
-                } else {
-                    " Warning: its issuer differs from the provider's."
-                }
-            )
-        }
-        Err(e) => format!("Discovery failed for {url}: {e}"),
-    };
-    directory::detail_page(&ctx, &zone, k, &id, Some(&notice), None).await
 }

@@ -9,6 +9,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;
 
 use super::api::{ApiFailure, seg, with_query};
+pub use super::nav::{redirect, redirect_notice, to_sign_in};
 use super::session::Ctx;
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -150,22 +151,6 @@ pub fn zone_href(zone: &str, path: &str) -> String {
     }
 }
 
-/// A 303 redirect.
-pub fn redirect(location: &str) -> Response {
-    let mut res = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
-/// A redirect carrying a one-line notice (`?notice=`) for the next page.
-pub fn redirect_notice(location: &str, notice: &str) -> Response {
-    redirect(&with_query(location, &[("notice", notice)]))
-}
-
 /// Whether a submitted CSRF token is the session's.
 pub fn csrf_ok(ctx: &Ctx, submitted: &str) -> bool {
     latchkey_crypto::keyed_hash::constant_time_eq(submitted.as_bytes(), ctx.session.csrf.as_bytes())
@@ -194,7 +179,7 @@ pub fn failure() -> Response {
 /// The page for an API refusal on a page load: the API's message and code.
 pub fn api_failure(ctx: &Ctx, e: &ApiFailure) -> Response {
     if e.is_unauthenticated() {
-        return super::sign_in::to_sign_in(Some(ctx.org()));
+        return to_sign_in(Some(ctx.org()));
     }
     let body = html! {
         (alert(e))

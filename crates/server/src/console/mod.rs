@@ -4,20 +4,24 @@
 //! through the management API in process ([`api`]) with the signed-in person's token, so the
 //! role table, validation and audit log are exactly the API's.
 //!
-//! Where things are: sign-in and sessions (`sign_in.rs`, `session.rs`), the page shell
-//! (`layout.rs`), forms (`forms.rs`), zones and their settings and keys (`zones.rs`), the zone
-//! directory lists and forms (`directory.rs` with the per-kind descriptions in `kinds.rs`),
-//! credentials with their one-time secret (`credentials.rs`), policies and the Cedar editor
+//! Where things are: sign-in and sessions (`sign_in.rs`, `session.rs`), redirects (`nav.rs`), the
+//! page shell (`layout.rs`), forms (`forms.rs`), zones and their settings and keys (`zones.rs`), the zone
+//! directory lists and forms (`directory.rs` with the per-kind descriptions in `kinds.rs`), an
+//! object's page (`detail.rs`) and what some kinds add to it (`extras.rs`: dependencies, discovery
+//! test), credentials with their one-time secret (`credentials.rs`), policies and the Cedar editor
 //! (`policies.rs`), policy sets, decisions and the dry run (`policy_sets.rs`), the zone overview
 //! charts (`overview.rs`), the organization pages (`org.rs`), static assets (`assets.rs`).
 
 pub mod api;
 mod assets;
 mod credentials;
+mod detail;
 mod directory;
+mod extras;
 mod forms;
 mod kinds;
 mod layout;
+mod nav;
 mod org;
 mod overview;
 mod policies;
@@ -52,6 +56,8 @@ pub fn router(app: AppState, api: Router) -> Router {
         .merge(zones::router())
         .merge(overview::router())
         .merge(directory::router())
+        .merge(detail::router())
+        .merge(extras::router())
         .merge(credentials::router())
         .merge(policies::router())
         .merge(policy_sets::router())

@@ -165,13 +165,13 @@ pub async fn require(State(state): State<ConsoleState>, mut req: Request, next: 
         .or_else(|| all.first())
         .cloned();
     let Some(mut session) = chosen else {
-        return super::sign_in::to_sign_in(None);
+        return super::nav::to_sign_in(None);
     };
     let mut changed = false;
     if session.access_expires_at - now < REFRESH_MARGIN_MS {
         match refresh(&state.api, req.extensions(), &mut session, now).await {
             Some(()) => changed = true,
-            None => return super::sign_in::to_sign_in(Some(&session.organization_id)),
+            None => return super::nav::to_sign_in(Some(&session.organization_id)),
         }
     }
     if now - session.last_seen > TOUCH_MS {
@@ -250,7 +250,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Ctx {
             .extensions
             .get::<Ctx>()
             .cloned()
-            .ok_or_else(|| super::sign_in::to_sign_in(None).into_response())
+            .ok_or_else(|| super::nav::to_sign_in(None).into_response())
     }
 }
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ConsoleState;
 use super::api::with_query;
-use super::layout::{self, redirect};
+use super::layout::{self, redirect, to_sign_in};
 use super::session::{self, Ctx, Session};
 use crate::service::platform_zone::CONSOLE_CLIENT_ID;
 
@@ -35,14 +35,6 @@ struct Pending {
     organization_name: String,
     zone_id: String,
     at: i64,
-}
-
-/// The sign-in page, or straight to an organization's sign-in when it is known.
-pub fn to_sign_in(organization: Option<&str>) -> Response {
-    match organization {
-        Some(org) => redirect(&with_query("/console/sign-in", &[("organization", org)])),
-        None => redirect("/console/sign-in"),
-    }
 }
 
 #[derive(Deserialize)]
