@@ -180,6 +180,17 @@ def test_policies_and_policy_sets(cli: Cli, zone_id: str, tmp_path):
     got = cli.json("policy-sets", "get", pset["id"], *z)
     assert (got["active"], got["active_version_id"]) == (True, sv["id"]), got
 
+    # push a new version, then make it take effect in the set: the other policy's entry stays
+    other = cli.json("policies", "create", "--name", lk.unique("pol"), *z)
+    cli.json("policies", "push", other["id"], str(cedar), *z)
+    cli.json("policies", "activate", other["id"], "--set", pset["id"], *z)
+    v3 = cli.json("policies", "push", policy["id"], str(cedar), *z)
+    activated = cli.json("policies", "activate", policy["id"], "--set", pset["id"], *z)
+    assert activated["active"] is True
+    entries = {e["policy_id"]: e["policy_version_id"] for e in activated["manifest"]["entries"]}
+    assert entries[policy["id"]] == v3["id"] and other["id"] in entries and len(entries) == 2, entries
+    assert cli.json("policy-sets", "get", pset["id"], *z)["active_version_id"] == activated["id"]
+
 
 def test_service_accounts_and_invitations(cli: Cli, new_org: Organization):
     o = ["--org", new_org.id]

@@ -16,9 +16,13 @@ from e2e import kit
 from .people_kit import Org
 
 
-def console_browser(org: Org, email: str) -> kit.HttpBrowser:
-    """A cookie jar signed in to the console as `email` (already a member of `org`)."""
+def console_browser(org: Org, email: str, jar: "kit.HttpBrowser | None" = None) -> kit.HttpBrowser:
+    """A cookie jar (`jar`'s, when given) signed in to the console as `email` (already a member
+    of `org`)."""
     b = kit.HttpBrowser(org.zone)
+    if jar is not None:
+        b.http.close()
+        b.http = jar.http
     page = b.get(f"{org.server.base_url}/console/sign-in?organization={org.id}")
     if isinstance(page, kit.Page) and page.kind == "signin":
         page = b.submit_login(page, email, kit.PASSWORD, "signin")
@@ -130,3 +134,26 @@ def test_console_sign_in_refuses_a_foreign_state(make_org) -> None:
         r = attacker.get(f"{org.server.base_url}/console/callback?code=stolen&state=guess")
         assert r.status_code == 303 and "error=" in r.headers["location"]
         assert not any(k.startswith("lk_console_o_") for k in attacker.cookies)
+
+
+def test_the_organization_switcher_moves_between_signed_in_organizations(make_org) -> None:
+    a, b = make_org(), make_org()
+    email = kit.unique_email("switcher")
+    for o in (a, b):
+        o.person(email, o.sign_in(email, invitation=o.invite(email, "org_admin")))
+    first = console_browser(a, email)
+    both = console_browser(b, email, jar=first)
+    page = get(both, b, "/console/zones")
+    assert f'<option value="{b.id}" selected>' in page.text and f'<option value="{a.id}">' in page.text, page.text[:1500]
+    r = post(both, b, "/console/switch", {"csrf": csrf(page.text), "organization": a.id})
+    assert r.status_code == 303, r.text[:300]
+    page = get(both, a, "/console/zones")
+    assert f'<option value="{a.id}" selected>' in page.text, page.text[:1500]
+    r = post(both, a, "/console/zones", {"csrf": csrf(page.text), "name": "Switched zone"})
+    assert r.status_code == 303, r.text[:500]
+    zone_id = r.headers["location"].split("/console/zones/")[1].split("?")[0]
+    assert a.admin.zones.retrieve(zone_id).organization_id == a.id
+    # the other organization's session cannot be used with this one's CSRF token, and an
+    # organization this browser is not signed in to goes to its sign-in
+    r = post(both, a, "/console/switch", {"csrf": csrf(page.text), "organization": "org-not-signed-in"})
+    assert r.status_code == 303 and r.headers["location"] == "/console/sign-in?organization=org-not-signed-in"

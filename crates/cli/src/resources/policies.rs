@@ -1,5 +1,6 @@
 //! The policy commands beyond CRUD: `policies push` (a new immutable version from a `.cedar`
-//! file), `policies versions`, and for policy sets `push` (a new version from policy versions),
+//! file), `policies activate` (put a policy's latest version into a set and activate that),
+//! `policies versions`, and for policy sets `push` (a new version from policy versions),
 //! `activate` (bind a version) and `versions`.
 
 use std::path::PathBuf;
@@ -36,6 +37,15 @@ pub enum PolicyCmd {
         /// The schema to validate against (default: the zone's default schema).
         #[arg(long)]
         schema_version: Option<String>,
+    },
+    /// Make POLICY's latest version take effect: a new version of SET holding the entries of
+    /// its current version (active, else latest) with POLICY's entry replaced by its latest
+    /// version, activated at once.
+    Activate {
+        policy: String,
+        /// The policy set to activate it in.
+        #[arg(long)]
+        set: String,
     },
     /// List the versions of POLICY.
     Versions {
@@ -88,10 +98,93 @@ pub async fn policies(ctx: &Context, cmd: &PolicyCmd) -> CliResult<()> {
             output::print(ctx.format, &value, VERSION_COLUMNS);
             Ok(())
         }
+        PolicyCmd::Activate { policy, set } => {
+            let value = activate_in_set(ctx, policy, set).await?;
+            output::print(ctx.format, &value, VERSION_COLUMNS);
+            Ok(())
+        }
         PolicyCmd::Versions { policy, list } => {
             let path = format!("{}/versions", item(&base, policy));
             versions(ctx, &path, list).await
         }
+    }
+}
+
+/// `policies activate POLICY --set SET`: the activated set version.
+async fn activate_in_set(ctx: &Context, policy: &str, set: &str) -> CliResult<Value> {
+    let sets = crud::collection(ctx, &POLICY_SETS).await?;
+    let set_path = item(&sets, set);
+    let found = ctx.call_json(Method::GET, &set_path, &[], None).await?;
+    let current = ["active_version_id", "latest_version_id"]
+        .iter()
+        .find_map(|k| found.get(*k).and_then(Value::as_str).map(str::to_owned));
+    let mut entries = Vec::new();
+    let mut schema = None;
+    if let Some(v) = current {
+        let path = item(&format!("{set_path}/versions"), &v);
+        let version = ctx.call_json(Method::GET, &path, &[], None).await?;
+        schema = version
+            .get("schema_version")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        entries = kept_entries(&version, policy);
+    }
+    let (entry, policy_schema) = manifest_entry(ctx, policy).await?;
+    entries.push(entry);
+    let schema = match schema.or(policy_schema) {
+        Some(s) => s,
+        None => schema_or_default(ctx, None).await?,
+    };
+    let body = json!({"manifest": {"entries": entries}, "schema_version": schema});
+    let created = ctx
+        .call_json(
+            Method::POST,
+            &format!("{set_path}/versions"),
+            &[],
+            Some(&body),
+        )
+        .await?;
+    let id = created
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| CliError::Usage("the server returned a set version without an id".into()))?;
+    let path = item(&format!("{set_path}/versions"), id);
+    ctx.call_json(Method::PATCH, &path, &[], Some(&json!({"active": true})))
+        .await
+}
+
+/// The manifest entries of a set version other than `policy`'s, as `{policy_id,
+/// policy_version_id}`.
+fn kept_entries(version: &Value, policy: &str) -> Vec<Value> {
+    version
+        .pointer("/manifest/entries")
+        .and_then(Value::as_array)
+        .map(|all| {
+            all.iter()
+                .filter(|e| e.get("policy_id").and_then(Value::as_str) != Some(policy))
+                .map(|e| {
+                    json!({"policy_id": e.get("policy_id"), "policy_version_id": e.get("policy_version_id")})
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activation_replaces_only_the_policys_own_entry() {
+        let v = json!({"manifest": {"entries": [
+            {"policy_id": "a", "policy_version_id": "a1", "sha": "x"},
+            {"policy_id": "b", "policy_version_id": "b1", "sha": "y"}
+        ]}});
+        assert_eq!(
+            kept_entries(&v, "a"),
+            vec![json!({"policy_id": "b", "policy_version_id": "b1"})]
+        );
+        assert!(kept_entries(&json!({}), "a").is_empty());
     }
 }
 
