@@ -170,24 +170,6 @@ fn kept_entries(version: &Value, policy: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn activation_replaces_only_the_policys_own_entry() {
-        let v = json!({"manifest": {"entries": [
-            {"policy_id": "a", "policy_version_id": "a1", "sha": "x"},
-            {"policy_id": "b", "policy_version_id": "b1", "sha": "y"}
-        ]}});
-        assert_eq!(
-            kept_entries(&v, "a"),
-            vec![json!({"policy_id": "b", "policy_version_id": "b1"})]
-        );
-        assert!(kept_entries(&json!({}), "a").is_empty());
-    }
-}
-
 pub async fn policy_sets(ctx: &Context, cmd: &PolicySetCmd) -> CliResult<()> {
     let base = crud::collection(ctx, &POLICY_SETS).await?;
     match cmd {
@@ -299,4 +281,22 @@ fn read_text(file: &PathBuf) -> CliResult<String> {
         return Ok(s);
     }
     std::fs::read_to_string(file).map_err(|e| CliError::io(file, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activation_replaces_only_the_policys_own_entry() {
+        let v = json!({"manifest": {"entries": [
+            {"policy_id": "a", "policy_version_id": "a1", "sha": "x"},
+            {"policy_id": "b", "policy_version_id": "b1", "sha": "y"}
+        ]}});
+        assert_eq!(
+            kept_entries(&v, "a"),
+            vec![json!({"policy_id": "b", "policy_version_id": "b1"})]
+        );
+        assert!(kept_entries(&json!({}), "a").is_empty());
+    }
 }
