@@ -61,11 +61,7 @@ async fn page(
         Ok(l) => l,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let items = list
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let items = layout::items(&list);
     let base = zone_href(zone, k.path);
     let body = html! {
         (layout::notice(q.notice.as_deref()))

@@ -59,11 +59,7 @@ async fn application_extras(ctx: &Ctx, zone: &str, app: &str) -> Markup {
         .get(&ctx.call(), &format!("{base}/dependencies?limit=100"))
         .await
         .unwrap_or(Value::Null);
-    let deps = deps
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let deps = layout::items(&deps);
     let creds = ctx
         .api
         .get(
@@ -72,11 +68,7 @@ async fn application_extras(ctx: &Ctx, zone: &str, app: &str) -> Markup {
         )
         .await
         .unwrap_or(Value::Null);
-    let creds = creds
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let creds = layout::items(&creds);
     let resources = directory::load_refs(
         ctx,
         zone,

@@ -224,6 +224,14 @@ pub fn show(v: Option<&Value>) -> String {
     }
 }
 
+/// The `items` of a list response (either envelope family), or none.
+pub fn items(list: &Value) -> Vec<Value> {
+    list.get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// A `path.to.field` look-up in a JSON object.
 pub fn field<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(v, |cur, k| cur.get(k))

@@ -88,13 +88,7 @@ async fn org_list(ctx: &Ctx, rest: &str, q: &PageQuery) -> Result<(Vec<Value>, V
         .api
         .get(&ctx.call(), &with_query(&org_path(ctx, rest), &params))
         .await?;
-    Ok((
-        list.get("items")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default(),
-        list,
-    ))
+    Ok((layout::items(&list), list))
 }
 
 fn org_page(ctx: &Ctx, title: &str, tab: &str, body: Markup) -> Response {
@@ -364,11 +358,7 @@ async fn sa_page(
         .get(&ctx.call(), &format!("{base}/credentials?limit=100"))
         .await
         .unwrap_or(Value::Null);
-    let creds = creds
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let creds = layout::items(&creds);
     let here = format!("/console/service-accounts/{}", seg(id));
     let body = html! {
         (layout::notice(notice))
@@ -582,11 +572,7 @@ async fn audit(ctx: Ctx, Query(q): Query<AuditQuery>) -> Response {
         Ok(l) => l,
         Err(e) => return layout::api_failure(&ctx, &e),
     };
-    let items = list
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let items = layout::items(&list);
     let body = html! {
         form.toolbar method="get" action="/console/audit" {
             @for (k, label) in [("actor_id", "Actor id"), ("action", "Action"), ("zone_id", "Zone id")] {

@@ -62,11 +62,7 @@ async fn list_page(
         Ok(l) => l,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let items = list
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let items = layout::items(&list);
     let base = zone_href(zone, "policies");
     let body = html! {
         (layout::notice(q.notice.as_deref()))
@@ -177,11 +173,7 @@ async fn editor_page(
         )
         .await
         .unwrap_or(Value::Null);
-    let versions = versions
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let versions = layout::items(&versions);
     let schemas = schema_versions(ctx, zone).await;
     let latest = versions
         .first()

@@ -66,11 +66,7 @@ async fn list_page(ctx: &Ctx, zone: &str, q: &ListQuery, error: Option<&ApiFailu
         Ok(l) => l,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let items = list
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let items = layout::items(&list);
     let base = zone_href(zone, "policy-sets");
     let body = html! {
         (layout::notice(q.notice.as_deref()))
@@ -154,11 +150,7 @@ async fn detail_page(
         .get(&ctx.call(), &format!("{base}/versions?limit=50"))
         .await
         .unwrap_or(Value::Null);
-    let versions = versions
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let versions = layout::items(&versions);
     let policies = ctx
         .api
         .get(
@@ -167,11 +159,7 @@ async fn detail_page(
         )
         .await
         .unwrap_or(Value::Null);
-    let policies: Vec<Value> = policies
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
+    let policies: Vec<Value> = layout::items(&policies)
         .into_iter()
         .filter(|p| p.get("latest_version_id").is_some_and(|v| !v.is_null()))
         .collect();
@@ -364,11 +352,7 @@ async fn version(ctx: Ctx, Path((zone, id, version)): Path<(String, String, Stri
         )
         .await
         .unwrap_or(Value::Null);
-    let policies = policies
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let policies = layout::items(&policies);
     // (entries and versions name their policy by id only: the names, from the zone's policies)
     let listed = ctx
         .api
@@ -458,11 +442,7 @@ async fn decisions(ctx: Ctx, Path(zone): Path<String>, Query(q): Query<DecisionQ
         Ok(l) => l,
         Err(e) => return layout::api_failure(&ctx, &e),
     };
-    let items = list
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let items = layout::items(&list);
     let names = names(&ctx, &zone).await;
     let base = zone_href(&zone, "decisions");
     let body = html! {

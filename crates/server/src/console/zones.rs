@@ -129,11 +129,7 @@ async fn list_page(
         Ok(l) => l,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let items: Vec<Value> = list
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let items: Vec<Value> = layout::items(&list);
     let body = html! {
         (layout::notice(q.notice.as_deref()))
         @if items.is_empty() {
