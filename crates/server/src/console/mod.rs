@@ -9,12 +9,13 @@
 //! directory lists and forms (`directory.rs` with the per-kind descriptions in `kinds.rs`), an
 //! object's page (`detail.rs`) and what some kinds add to it (`extras.rs`: dependencies, discovery
 //! test), credentials with their one-time secret (`credentials.rs`), policies and the Cedar editor
-//! (`policies.rs`), policy sets, decisions and the dry run (`policy_sets.rs`), the zone overview
+//! (`policies.rs`), policy sets (`policy_sets.rs`), decisions and the dry run (`decisions.rs`), the zone overview
 //! charts (`overview.rs`), the organization pages (`org.rs`), static assets (`assets.rs`).
 
 pub mod api;
 mod assets;
 mod credentials;
+mod decisions;
 mod detail;
 mod directory;
 mod extras;
@@ -61,6 +62,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         .merge(credentials::router())
         .merge(policies::router())
         .merge(policy_sets::router())
+        .merge(decisions::router())
         .merge(org::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -79,7 +79,7 @@ async fn overview(ctx: Ctx, Path(zone): Path<String>, Query(q): Query<NoticeQuer
     let start = now - (HOURS - 1) * HOUR_MS - now % HOUR_MS;
     let tally = tally(&ctx, &zone, start).await;
     let counts = counts(&ctx, &zone).await;
-    let names = super::policy_sets::names(&ctx, &zone).await;
+    let names = super::decisions::names(&ctx, &zone).await;
     let named = |counts: &BTreeMap<String, i64>| -> Vec<(String, i64)> {
         top(counts)
             .into_iter()
