@@ -10,7 +10,8 @@
 //! object's page (`detail.rs`) and what some kinds add to it (`extras.rs`: dependencies, discovery
 //! test), credentials with their one-time secret (`credentials.rs`), policies and the Cedar editor
 //! (`policies.rs`), policy sets (`policy_sets.rs`), decisions and the dry run (`decisions.rs`), the zone overview
-//! charts (`overview.rs`), the organization pages (`org.rs`), static assets (`assets.rs`).
+//! charts (`overview.rs`), the organization pages (`org.rs` people and invitations, `service_accounts.rs`,
+//! `org_settings.rs` SSO and audit log), static assets (`assets.rs`).
 
 pub mod api;
 mod assets;
@@ -24,9 +25,11 @@ mod kinds;
 mod layout;
 mod nav;
 mod org;
+mod org_settings;
 mod overview;
 mod policies;
 mod policy_sets;
+mod service_accounts;
 pub mod session;
 mod sign_in;
 mod zones;
@@ -64,6 +67,8 @@ pub fn router(app: AppState, api: Router) -> Router {
         .merge(policy_sets::router())
         .merge(decisions::router())
         .merge(org::router())
+        .merge(service_accounts::router())
+        .merge(org_settings::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::require,
