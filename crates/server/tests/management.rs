@@ -574,3 +574,44 @@ async fn protected_resource_metadata_names_the_organizations_platform_zone() {
         .expect(StatusCode::NOT_FOUND);
     assert_eq!(unknown.code(), "not_found");
 }
+
+// A crash between writing a first-party client's application and its credential must not stop
+// the next start: `ensure_all` (run at every start) finishes the half-made client.
+both_backends!(
+    start_up_finishes_a_half_made_first_party_client,
+    |app: TestApp| async move {
+        let org = app
+            .admin(
+                Method::POST,
+                "/organizations",
+                Some(json!({"name": "Half"})),
+            )
+            .await
+            .expect(StatusCode::CREATED)
+            .json;
+        let zone = latchkey_domain::id::ZoneId::new(org["zone_id"].as_str().unwrap().to_owned());
+        let store = app.store.as_ref();
+        let before = store
+            .find_app_credential_by_client_id(&zone, "latchkey-cli")
+            .await
+            .unwrap()
+            .expect("the CLI client exists");
+        assert!(
+            store
+                .delete_app_credential(&zone, &before.id)
+                .await
+                .unwrap()
+        );
+
+        latchkey_server::service::platform_zone::ensure_all(&app.state)
+            .await
+            .expect("start-up ensures the platform zone again");
+
+        let after = store
+            .find_app_credential_by_client_id(&zone, "latchkey-cli")
+            .await
+            .unwrap()
+            .expect("the CLI client is whole again");
+        assert_eq!(after.application_id, before.application_id);
+    }
+);

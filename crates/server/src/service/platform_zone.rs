@@ -146,29 +146,13 @@ async fn ensure_client(
     if let Some(cred) = existing {
         return keep_redirects(state, zone, &cred.application_id, client.redirect_uris).await;
     }
-    let now = Timestamp::now();
-    let app = Application {
-        zone_id: zone.id.clone(),
-        id: ApplicationId::new(new_id()?),
-        organization_id: zone.organization_id.clone(),
-        identifier: client.client_id.to_owned(),
-        name: client.name.to_owned(),
-        slug: client.client_id.to_owned(),
-        owner_type: OwnerType::Platform,
-        consent: Consent::Implicit,
-        description: None,
-        metadata: None,
-        redirect_uris: Some(client.redirect_uris),
-        post_logout_redirect_uris: None,
-        traits: Vec::new(),
-        dependencies_count: 0,
-        created_at: now,
-        updated_at: now,
+    // A crash between the two writes below leaves the application without its credential:
+    // resume from it instead of creating a second one (its identifier is unique in the zone).
+    let app = match find_platform_app(state, zone, client.client_id).await? {
+        Some(app) => app,
+        None => create_client_app(state, zone, resource, &client).await?,
     };
-    let app = state
-        .store
-        .create_application(app, std::slice::from_ref(&resource.id))
-        .await?;
+    let now = Timestamp::now();
     let cred = AppCredential {
         zone_id: zone.id.clone(),
         id: AppCredentialId::new(new_id()?),
@@ -186,6 +170,54 @@ async fn ensure_client(
     };
     state.store.create_app_credential(cred).await?;
     Ok(())
+}
+
+/// The platform-owned application whose identifier is `identifier`, if one exists.
+async fn find_platform_app(
+    state: &AppState,
+    zone: &Zone,
+    identifier: &str,
+) -> ApiResult<Option<Application>> {
+    let filter = ListFilter::default().exact("identifier", vec![identifier.to_owned()]);
+    let found = state
+        .store
+        .list_applications(&zone.id, &filter, &PageRequest::first(1))
+        .await?;
+    Ok(found
+        .items
+        .into_iter()
+        .find(|a| a.owner_type == OwnerType::Platform && a.identifier == identifier))
+}
+
+async fn create_client_app(
+    state: &AppState,
+    zone: &Zone,
+    resource: &Resource,
+    client: &FirstParty,
+) -> ApiResult<Application> {
+    let now = Timestamp::now();
+    let app = Application {
+        zone_id: zone.id.clone(),
+        id: ApplicationId::new(new_id()?),
+        organization_id: zone.organization_id.clone(),
+        identifier: client.client_id.to_owned(),
+        name: client.name.to_owned(),
+        slug: client.client_id.to_owned(),
+        owner_type: OwnerType::Platform,
+        consent: Consent::Implicit,
+        description: None,
+        metadata: None,
+        redirect_uris: Some(client.redirect_uris.clone()),
+        post_logout_redirect_uris: None,
+        traits: Vec::new(),
+        dependencies_count: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok(state
+        .store
+        .create_application(app, std::slice::from_ref(&resource.id))
+        .await?)
 }
 
 /// Keeps a first-party client's redirect URIs in step with the public URL.
