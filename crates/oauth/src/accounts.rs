@@ -62,7 +62,7 @@ pub async fn sign_in(
     ip: IpAddr,
 ) -> Result<User, Refusal> {
     let zone_id = zone.zone.id.as_str();
-    if let Some(wait) = s.throttle.sign_in_locked(zone_id, email, ip) {
+    if let Some(wait) = s.throttle.sign_in_locked(zone_id, email, ip).await {
         return Err(Refusal::Throttled(wait));
     }
     let user = find_by_email(s, zone, email).await;
@@ -70,12 +70,12 @@ pub async fn sign_in(
     let ok = passwords::verify(password, hash.as_deref()).await?;
     match user {
         Some(u) if ok && u.status == "active" => {
-            s.throttle.sign_in_succeeded(zone_id, email);
+            s.throttle.sign_in_succeeded(zone_id, email).await;
             Ok(u)
         }
         Some(u) if ok && u.status != "active" => Err(Refusal::Message("This account is disabled.")),
         _ => {
-            s.throttle.sign_in_failed(zone_id, email, ip);
+            s.throttle.sign_in_failed(zone_id, email, ip).await;
             Err(Refusal::Message("Incorrect email or password."))
         }
     }

@@ -8,6 +8,7 @@ use latchkey_domain::model::directory::{AppCredential, Application, CredentialKi
 
 pub use crate::error::server;
 
+use crate::scoped_cache::Lookup;
 use crate::assertion;
 pub use crate::client::Client;
 use crate::error::OAuthError;
@@ -155,9 +156,10 @@ pub async fn cached_client(
     id: &str,
 ) -> Result<Option<std::sync::Arc<(AppCredential, Application)>>, OAuthError> {
     let key = (zone.zone.id.clone(), id.to_owned());
-    if let Some(hit) = state.directory.clients.get(&key) {
-        return Ok(hit);
-    }
+    let ticket = match state.directory.clients.get(&key) {
+        Lookup::Hit(hit) => return Ok(hit),
+        Lookup::Miss(ticket) => ticket,
+    };
     let found = match state
         .store
         .find_app_credential_by_client_id(&zone.zone.id, id)
@@ -174,6 +176,6 @@ pub async fn cached_client(
         }
         None => None,
     };
-    state.directory.clients.insert(key, found.clone());
+    state.directory.clients.insert(key, found.clone(), ticket);
     Ok(found)
 }

@@ -21,6 +21,7 @@ use latchkey_policy::request::{
     ResourceEntity, Subject, UserEntity,
 };
 
+use crate::scoped_cache::Lookup;
 use crate::decision_log::{Decided, ShadowOutcome};
 use crate::error::{OAuthError, server};
 use crate::services::Services;
@@ -54,9 +55,10 @@ fn credential_type(kind: CredentialKind) -> CredentialType {
 /// The resource ids `app` depends on, through the directory cache.
 async fn dependencies(s: &Services, app: &Application) -> Result<Arc<Vec<String>>, OAuthError> {
     let key = (app.zone_id.clone(), app.id.clone());
-    if let Some(hit) = s.directory.app_deps.get(&key) {
-        return Ok(hit);
-    }
+    let ticket = match s.directory.app_deps.get(&key) {
+        Lookup::Hit(hit) => return Ok(hit),
+        Lookup::Miss(ticket) => ticket,
+    };
     let page = s
         .store
         .list_dependencies(&app.zone_id, &app.id, None, &PageRequest::first(1000))
@@ -68,7 +70,7 @@ async fn dependencies(s: &Services, app: &Application) -> Result<Arc<Vec<String>
             .map(|d| d.resource.id.into_string())
             .collect::<Vec<_>>(),
     );
-    s.directory.app_deps.insert(key, ids.clone());
+    s.directory.app_deps.insert(key, ids.clone(), ticket);
     Ok(ids)
 }
 
@@ -267,9 +269,10 @@ pub async fn user_by_identifier(
     identifier: &str,
 ) -> Result<Option<Arc<User>>, OAuthError> {
     let key = (zone.zone.id.clone(), identifier.to_owned());
-    if let Some(hit) = s.directory.users.get(&key) {
-        return Ok(hit);
-    }
+    let ticket = match s.directory.users.get(&key) {
+        Lookup::Hit(hit) => return Ok(hit),
+        Lookup::Miss(ticket) => ticket,
+    };
     let filter = UserFilter {
         list: ListFilter::default().exact("identifier", vec![identifier.to_owned()]),
         external: None,
@@ -282,7 +285,7 @@ pub async fn user_by_identifier(
         .items
         .pop()
         .map(Arc::new);
-    s.directory.users.insert(key, found.clone());
+    s.directory.users.insert(key, found.clone(), ticket);
     Ok(found)
 }
 

@@ -1,8 +1,8 @@
 //! The key ring: each zone's parsed signing keys, cached in memory so that signing never
 //! re-parses a key, plus the pre-serialized JWKS document. Rotation is staged (next → current →
 //! previous) so verifiers see a key before it signs; retired keys stay published for the longest
-//! token lifetime plus five minutes. Entries expire after a short TTL so that rotations made by
-//! another instance are picked up.
+//! token lifetime plus five minutes. A rotation is announced to every instance (`changes`);
+//! entries also expire after a short TTL, the backstop for a lost notice.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +15,9 @@ use latchkey_domain::model::keys::{KeyStatus, StoredKey};
 use latchkey_domain::store::Store;
 
 use latchkey_domain::StoreError;
+
+use crate::changes::Changes;
+use crate::scoped_cache::{Lookup, ScopedCache};
 
 /// Why the key ring failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +62,8 @@ impl ZoneKeys {
 pub struct KeyRing {
     store: Arc<dyn Store>,
     sealer: Sealer,
-    cache: moka::sync::Cache<ZoneId, Arc<ZoneKeys>>,
+    cache: ScopedCache<(), Arc<ZoneKeys>>,
+    changes: Arc<Changes>,
 }
 
 fn context(zone: &ZoneId, kid: &str) -> String {
@@ -72,14 +76,13 @@ fn crypto(e: CryptoError) -> KeyError {
 }
 
 impl KeyRing {
-    pub fn new(store: Arc<dyn Store>, sealer: Sealer) -> Self {
+    /// The key ring; a change to a zone's keys is announced through `changes`.
+    pub fn new(store: Arc<dyn Store>, sealer: Sealer, changes: Arc<Changes>) -> Self {
         Self {
             store,
             sealer,
-            cache: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(CACHE_TTL)
-                .build(),
+            cache: ScopedCache::new("signing_keys", changes.epochs(), 100_000, CACHE_TTL),
+            changes,
         }
     }
 
@@ -118,22 +121,25 @@ impl KeyRing {
     pub async fn ensure(&self, zone: &ZoneId, alg: &str) -> KeyResult<()> {
         let [current, next] = self.first_keys(zone, alg).await?;
         self.store.init_keys(zone, &current, &next).await?;
-        self.cache.invalidate(zone);
+        self.changes.zone_changed(zone);
         Ok(())
     }
 
     /// The zone's keys, from cache or loaded (and created if missing).
     pub async fn get(&self, zone: &ZoneId, alg: &str) -> KeyResult<Arc<ZoneKeys>> {
-        if let Some(k) = self.cache.get(zone) {
-            return Ok(k);
-        }
+        let key = (zone.clone(), ());
+        let mut ticket = match self.cache.get(&key) {
+            Lookup::Hit(k) => return Ok(k),
+            Lookup::Miss(ticket) => ticket,
+        };
         let mut stored = self.store.list_keys(zone, Timestamp::now()).await?;
         if !stored.iter().any(|k| k.status == KeyStatus::Current) {
             self.ensure(zone, alg).await?;
+            ticket = self.changes.epochs().ticket();
             stored = self.store.list_keys(zone, Timestamp::now()).await?;
         }
         let keys = Arc::new(self.build(zone, &stored)?);
-        self.cache.insert(zone.clone(), keys.clone());
+        self.cache.insert(key, keys.clone(), ticket);
         Ok(keys)
     }
 
@@ -179,7 +185,7 @@ impl KeyRing {
                 now,
             )
             .await?;
-        self.cache.invalidate(zone);
+        self.changes.zone_changed(zone);
         Ok(())
     }
 
@@ -189,14 +195,10 @@ impl KeyRing {
             .generate(zone, Alg::parse(alg).unwrap_or(Alg::Rs256), KeyStatus::Next)
             .await?;
         self.store.replace_next_key(zone, &next).await?;
-        self.cache.invalidate(zone);
+        self.changes.zone_changed(zone);
         Ok(())
     }
 
-    /// Forgets a zone (after it was deleted).
-    pub fn forget(&self, zone: &ZoneId) {
-        self.cache.invalidate(zone);
-    }
 
     /// Rotates every zone whose current key is older than `period`; returns how many.
     pub async fn rotate_due(&self, period_seconds: i64) -> KeyResult<Vec<ZoneId>> {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use latchkey_domain::id::ResourceId;
 use latchkey_domain::model::directory::{Application, Resource};
 
+use crate::scoped_cache::Lookup;
 use crate::directory_cache::Conditions;
 use crate::error::{OAuthError, server};
 use crate::services::Services;
@@ -39,16 +40,17 @@ async fn conditions(
     resource: &Resource,
 ) -> Result<Conditions, OAuthError> {
     let key = (app.zone_id.clone(), (app.id.clone(), resource.id.clone()));
-    if let Some(hit) = state.directory.deps.get(&key) {
-        return Ok(hit);
-    }
+    let ticket = match state.directory.deps.get(&key) {
+        Lookup::Hit(hit) => return Ok(hit),
+        Lookup::Miss(ticket) => ticket,
+    };
     let found = state
         .store
         .dependency_conditions(&app.zone_id, &app.id, &resource.id)
         .await
         .map_err(server)?
         .map(Arc::new);
-    state.directory.deps.insert(key, found.clone());
+    state.directory.deps.insert(key, found.clone(), ticket);
     Ok(found)
 }
 

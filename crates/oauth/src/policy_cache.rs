@@ -1,8 +1,8 @@
 //! Compiled Cedar policy per zone, and parsed schema versions, kept in memory so that no token
 //! reads policy data from the database. A zone's entry is its bound sets (the active zone set
 //! and any shadow sets), compiled once per set version. Activation on this instance swaps the
-//! entry at once ([`PolicyCache::forget`]); other instances notice within
-//! [`RECHECK_AFTER`]: an entry older than that is rechecked against the store's bindings (one
+//! entry at once ([`PolicyCache::forget`]) and tells the other instances (`changes`); should a
+//! notice be lost, they still notice within [`RECHECK_AFTER`]: an entry older than that is rechecked against the store's bindings (one
 //! small read of the zone's set rows per zone and instance at most once a second), and the
 //! policies are read and recompiled only when a binding moved. While one request rechecks,
 //! concurrent ones go on with the entry they have; a zone with no entry is compiled by one
@@ -289,8 +289,13 @@ impl PolicyCache {
         })
     }
 
-    /// Drops the zone's entry (after a binding moved on this instance).
+    /// Drops the zone's entry (after a binding moved).
     pub fn forget(&self, zone: &ZoneId) {
         self.zones.invalidate(zone);
+    }
+
+    /// Drops every zone's entry (change notices may have been lost).
+    pub fn forget_all(&self) {
+        self.zones.invalidate_all();
     }
 }

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use latchkey_crypto::{Sealer, SecretHasher};
+use latchkey_domain::id::ZoneId;
 use latchkey_domain::store::Store;
 
 use crate::audit_log::AuditLog;
+use crate::changes::{Changes, Kind};
 use crate::decision_log::DecisionLog;
 use crate::device_codes::DeviceSettings;
 use crate::directory_cache::DirectoryCache;
@@ -38,6 +40,8 @@ pub struct Services {
     pub audit: Arc<AuditLog>,
     /// Device code lifetime and polling interval (RFC 8628).
     pub device: DeviceSettings,
+    /// Cache epochs and the change notices between instances.
+    pub changes: Arc<Changes>,
 }
 
 impl Services {
@@ -49,20 +53,38 @@ impl Services {
         sealer: Sealer,
         allow_private_fetch: bool,
     ) -> Self {
+        let changes = Arc::new(Changes::default());
+        let epochs = changes.epochs();
         Self {
-            keys: KeyRing::new(store.clone(), sealer.clone()),
+            keys: KeyRing::new(store.clone(), sealer.clone(), changes.clone()),
+            throttle: Throttle::new(store.clone()),
             store,
             hasher,
             sealer,
-            zones: ZoneCache::default(),
+            zones: ZoneCache::new(&epochs),
             fetcher: Fetcher::new(allow_private_fetch),
             registrations: RateLimiter::default(),
-            throttle: Throttle::default(),
-            directory: DirectoryCache::default(),
+            directory: DirectoryCache::new(&epochs),
+            changes,
             policies: PolicyCache::default(),
             decisions: std::sync::Arc::default(),
             audit: Arc::default(),
             device: DeviceSettings::default(),
         }
+    }
+}
+
+impl Services {
+    /// A write changed what `zone` serves (directory, settings, keys): every instance's caches
+    /// of the zone go stale at once.
+    pub fn zone_changed(&self, zone: &ZoneId) {
+        self.changes.zone_changed(zone);
+    }
+
+    /// A policy binding of `zone` moved: the compiled policy is dropped here and on every
+    /// other instance.
+    pub fn policy_changed(&self, zone: &ZoneId) {
+        self.policies.forget(zone);
+        self.changes.publish(Kind::Policy, zone);
     }
 }

@@ -9,6 +9,7 @@ use latchkey_domain::{ListFilter, PageRequest};
 
 use std::sync::Arc;
 
+use crate::scoped_cache::Lookup;
 use crate::directory_cache::Target;
 use crate::error::OAuthError;
 use crate::error::server;
@@ -76,9 +77,10 @@ pub async fn resolve_target(
     requested: &str,
 ) -> Result<Arc<Target>, OAuthError> {
     let key = (zone.zone.id.clone(), requested.to_owned());
-    if let Some(hit) = state.directory.targets.get(&key) {
-        return Ok(hit);
-    }
+    let ticket = match state.directory.targets.get(&key) {
+        Lookup::Hit(hit) => return Ok(hit),
+        Lookup::Miss(ticket) => ticket,
+    };
     let (resource, aud) = lookup_resource(state, zone, requested).await?;
     let kind = kind_of(state, zone, &resource).await?;
     let target = Arc::new(Target {
@@ -86,7 +88,7 @@ pub async fn resolve_target(
         aud,
         kind,
     });
-    state.directory.targets.insert(key, target.clone());
+    state.directory.targets.insert(key, target.clone(), ticket);
     Ok(target)
 }
 

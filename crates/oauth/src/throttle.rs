@@ -1,15 +1,21 @@
 //! Brute-force throttling of password sign-in, per account and per source address, with
 //! exponential back-off; a per-address budget of misses for guessable lookups (invitation
-//! tokens); and the per-address rate of dynamic client registrations. A locked account or address is refused before any password work, so an attack on one
-//! account costs the server nothing and leaves every other account usable.
+//! tokens, device user codes); and the per-address rate of dynamic client registrations. A
+//! locked account or address is refused before any password work, so an attack on one account
+//! costs the server nothing and leaves every other account usable.
 //!
-//! The counters live in this process (several instances each keep their own; sharing them is
-//! the scale-out issue's business).
+//! The sign-in and lookup counters live in the database (`ClusterStore::throttle_*`), so every
+//! instance on one database counts into the same budget: an attacker gains nothing by spreading
+//! guesses over instances. The registration rate is per instance (abuse control, not a secret's
+//! guessing budget): N instances allow N times the rate.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use latchkey_domain::Timestamp;
+use latchkey_domain::store::{Store, ThrottleRecord};
 
 /// Wrong passwords an account may see before it is locked.
 pub const ACCOUNT_FREE_FAILURES: u32 = 5;
@@ -17,127 +23,148 @@ pub const ACCOUNT_FREE_FAILURES: u32 = 5;
 pub const ADDRESS_FREE_FAILURES: u32 = 20;
 /// Invitation-token misses an address may make per minute.
 pub const LOOKUP_MISSES_PER_MINUTE: u32 = 10;
-/// The first lock; each further failure doubles it, up to [`MAX_LOCK`].
-const FIRST_LOCK: Duration = Duration::from_secs(30);
-const MAX_LOCK: Duration = Duration::from_secs(15 * 60);
-/// Counters of accounts and addresses that stay quiet this long are forgotten.
-const IDLE: Duration = Duration::from_secs(3600);
-/// Address failures older than this no longer count.
-const ADDRESS_WINDOW: Duration = Duration::from_secs(60);
+/// The first lock; each further failure doubles it, up to [`MAX_LOCK_S`].
+const FIRST_LOCK_S: i64 = 30;
+const MAX_LOCK_S: i64 = 15 * 60;
+/// Counters that stay quiet this long are forgotten (by the purge job).
+pub const IDLE_S: i64 = 3600;
+/// Address failures and lookup misses older than this no longer count.
+const WINDOW_S: i64 = 60;
 
-#[derive(Debug, Default)]
-struct Record {
-    failures: u32,
-    since: Option<Instant>,
-    locked_until: Option<Instant>,
+/// How a counter fails and locks.
+#[derive(Debug, Clone, Copy)]
+struct Rule {
+    scope: &'static str,
+    free: u32,
+    /// Failures older than this (and no lock running) start the count again.
+    window_s: Option<i64>,
+    /// Each failure past `free` doubles the lock; otherwise every lock lasts one window.
+    doubling: bool,
 }
 
-impl Record {
-    fn retry_after(&self, now: Instant) -> Option<u64> {
-        self.locked_until
-            .filter(|t| *t > now)
-            .map(|t| (t - now).as_secs().max(1))
+const ACCOUNT: Rule = Rule {
+    scope: "sign_in_account",
+    free: ACCOUNT_FREE_FAILURES,
+    window_s: None,
+    doubling: true,
+};
+const ADDRESS: Rule = Rule {
+    scope: "sign_in_address",
+    free: ADDRESS_FREE_FAILURES,
+    window_s: Some(WINDOW_S),
+    doubling: true,
+};
+const LOOKUP: Rule = Rule {
+    scope: "lookup_address",
+    free: LOOKUP_MISSES_PER_MINUTE,
+    window_s: Some(WINDOW_S),
+    doubling: false,
+};
+
+/// Seconds left on `r`'s lock at `now`.
+fn retry_after(r: &ThrottleRecord, now: Timestamp) -> Option<u64> {
+    let until = r.locked_until.filter(|t| *t > now)?;
+    let ms = until.millis() - now.millis();
+    Some(u64::try_from((ms + 999) / 1000).unwrap_or(1).max(1))
+}
+
+/// Counts a failure at `now`; past `free` failures, locks.
+fn fail(rule: Rule, current: Option<ThrottleRecord>, now: Timestamp) -> ThrottleRecord {
+    let mut r = current.unwrap_or_default();
+    if let (Some(w), Some(since)) = (rule.window_s, r.since)
+        && now.millis() - since.millis() > w * 1000
+        && retry_after(&r, now).is_none()
+    {
+        r = ThrottleRecord::default();
     }
-
-    /// Counts a failure; past `free` failures, locks for a doubling period.
-    fn fail(&mut self, now: Instant, free: u32, window: Option<Duration>) {
-        if let (Some(w), Some(since)) = (window, self.since)
-            && now.duration_since(since) > w
-            && self.retry_after(now).is_none()
-        {
-            self.failures = 0;
-        }
-        if self.failures == 0 {
-            self.since = Some(now);
-        }
-        self.failures += 1;
-        if self.failures >= free {
-            let doublings = (self.failures - free).min(10);
-            let lock = FIRST_LOCK.saturating_mul(1 << doublings).min(MAX_LOCK);
-            self.locked_until = Some(now + lock);
-        }
+    if r.failures == 0 {
+        r.since = Some(now);
     }
+    r.failures = r.failures.saturating_add(1);
+    if r.failures >= rule.free {
+        let lock = if rule.doubling {
+            let doublings = (r.failures - rule.free).min(10);
+            (FIRST_LOCK_S << doublings).min(MAX_LOCK_S)
+        } else {
+            WINDOW_S
+        };
+        r.locked_until = Some(now.plus_seconds(lock));
+    }
+    r
 }
 
-type Counters<K> = moka::sync::Cache<K, Arc<Mutex<Record>>>;
-
-fn counters<K: std::hash::Hash + Eq + Send + Sync + 'static>(idle: Duration) -> Counters<K> {
-    moka::sync::Cache::builder()
-        .max_capacity(200_000)
-        .time_to_idle(idle)
-        .build()
-}
-
-/// The sign-in throttle of every zone.
+/// The sign-in and lookup throttles of every zone, counted in the store.
 #[derive(Clone)]
 pub struct Throttle {
-    accounts: Counters<(String, String)>,
-    addresses: Counters<IpAddr>,
-    misses: Counters<IpAddr>,
+    store: Arc<dyn Store>,
 }
 
-impl Default for Throttle {
-    fn default() -> Self {
-        Self {
-            accounts: counters(IDLE),
-            addresses: counters(IDLE),
-            misses: counters(ADDRESS_WINDOW),
-        }
-    }
-}
-
-fn locked<K: std::hash::Hash + Eq + Send + Sync + 'static>(c: &Counters<K>, k: &K) -> Option<u64> {
-    let now = Instant::now();
-    c.get(k)
-        .and_then(|r| r.lock().ok().and_then(|r| r.retry_after(now)))
+fn account_key(zone: &str, account: &str) -> String {
+    format!("{zone}\u{1f}{}", account.to_lowercase())
 }
 
 impl Throttle {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    async fn locked(&self, rule: Rule, key: &str) -> Option<u64> {
+        match self.store.throttle_get(rule.scope, key).await {
+            Ok(r) => r.and_then(|r| retry_after(&r, Timestamp::now())),
+            Err(e) => {
+                // The sign-in or lookup that follows needs the database as well.
+                tracing::warn!(error = %e, scope = rule.scope, "throttle unreadable");
+                None
+            }
+        }
+    }
+
+    async fn failed(&self, rule: Rule, key: &str) {
+        let now = Timestamp::now();
+        let step = move |cur: Option<ThrottleRecord>| fail(rule, cur, now);
+        if let Err(e) = self.store.throttle_update(rule.scope, key, &step).await {
+            tracing::warn!(error = %e, scope = rule.scope, "throttle not counted");
+        }
+    }
+
     /// Seconds to wait when `account` of `zone` or `ip` is locked.
-    pub fn sign_in_locked(&self, zone: &str, account: &str, ip: IpAddr) -> Option<u64> {
-        let key = (zone.to_owned(), account.to_owned());
-        match (locked(&self.accounts, &key), locked(&self.addresses, &ip)) {
+    pub async fn sign_in_locked(&self, zone: &str, account: &str, ip: IpAddr) -> Option<u64> {
+        let a = self.locked(ACCOUNT, &account_key(zone, account)).await;
+        let b = self.locked(ADDRESS, &ip.to_string()).await;
+        let wait = match (a, b) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
+        };
+        if wait.is_some() {
+            crate::metrics::sign_in("throttled");
         }
+        wait
     }
 
     /// A wrong password (or unknown account) for `account` from `ip`.
-    pub fn sign_in_failed(&self, zone: &str, account: &str, ip: IpAddr) {
-        let now = Instant::now();
-        let key = (zone.to_owned(), account.to_owned());
-        let rec = self.accounts.get_with(key, Arc::default);
-        if let Ok(mut r) = rec.lock() {
-            r.fail(now, ACCOUNT_FREE_FAILURES, None);
-        }
-        let rec = self.addresses.get_with(ip, Arc::default);
-        if let Ok(mut r) = rec.lock() {
-            r.fail(now, ADDRESS_FREE_FAILURES, Some(ADDRESS_WINDOW));
-        }
+    pub async fn sign_in_failed(&self, zone: &str, account: &str, ip: IpAddr) {
+        crate::metrics::sign_in("failure");
+        self.failed(ACCOUNT, &account_key(zone, account)).await;
+        self.failed(ADDRESS, &ip.to_string()).await;
     }
 
     /// A correct password clears the account's count (not the address's).
-    pub fn sign_in_succeeded(&self, zone: &str, account: &str) {
-        self.accounts
-            .invalidate(&(zone.to_owned(), account.to_owned()));
+    pub async fn sign_in_succeeded(&self, zone: &str, account: &str) {
+        crate::metrics::sign_in("success");
+        let key = account_key(zone, account);
+        if let Err(e) = self.store.throttle_clear(ACCOUNT.scope, &key).await {
+            tracing::warn!(error = %e, "throttle not cleared");
+        }
     }
 
     /// Seconds to wait when `ip` spent its budget of lookup misses this minute.
-    pub fn lookups_locked(&self, ip: IpAddr) -> Option<u64> {
-        let n = self
-            .misses
-            .get(&ip)
-            .and_then(|r| r.lock().ok().map(|r| r.failures))
-            .unwrap_or(0);
-        (n >= LOOKUP_MISSES_PER_MINUTE).then_some(ADDRESS_WINDOW.as_secs())
+    pub async fn lookups_locked(&self, ip: IpAddr) -> Option<u64> {
+        self.locked(LOOKUP, &ip.to_string()).await
     }
 
     /// A lookup from `ip` that found nothing.
-    pub fn lookup_missed(&self, ip: IpAddr) {
-        let rec = self.misses.get_with(ip, Arc::default);
-        if let Ok(mut r) = rec.lock() {
-            r.failures += 1;
-        }
+    pub async fn lookup_missed(&self, ip: IpAddr) {
+        self.failed(LOOKUP, &ip.to_string()).await;
     }
 }
 
@@ -173,69 +200,48 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
-    const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2));
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_millis(1_000_000_000 + s * 1000)
+    }
 
-    #[test]
-    fn an_account_locks_after_five_failures_and_others_stay_open() {
-        let t = Throttle::default();
-        for _ in 0..ACCOUNT_FREE_FAILURES - 1 {
-            t.sign_in_failed("z", "victim", A);
-            assert_eq!(t.sign_in_locked("z", "victim", B), None);
-        }
-        t.sign_in_failed("z", "victim", A);
-        let wait = t.sign_in_locked("z", "victim", B).unwrap();
-        assert!((1..=30).contains(&wait), "{wait}");
-        assert_eq!(t.sign_in_locked("z", "other", B), None, "another account");
-        assert_eq!(t.sign_in_locked("z2", "victim", B), None, "another zone");
+    fn run(rule: Rule, n: u32, now: Timestamp) -> ThrottleRecord {
+        (0..n).fold(ThrottleRecord::default(), |r, _| fail(rule, Some(r), now))
     }
 
     #[test]
-    fn an_address_locks_after_twenty_failures_over_any_accounts() {
-        let t = Throttle::default();
-        for i in 0..ADDRESS_FREE_FAILURES {
-            assert_eq!(t.sign_in_locked("z", "fresh", A), None, "attempt {i}");
-            t.sign_in_failed("z", &format!("user{i}"), A);
-        }
-        assert!(t.sign_in_locked("z", "fresh", A).is_some());
-        assert_eq!(t.sign_in_locked("z", "fresh", B), None);
+    fn an_account_locks_after_five_failures() {
+        let r = run(ACCOUNT, ACCOUNT_FREE_FAILURES - 1, at(0));
+        assert_eq!(retry_after(&r, at(0)), None);
+        let r = fail(ACCOUNT, Some(r), at(0));
+        assert_eq!(retry_after(&r, at(0)), Some(30));
+        assert_eq!(retry_after(&r, at(31)), None, "the lock runs out");
     }
 
     #[test]
     fn back_off_doubles_and_is_capped() {
-        let mut r = Record::default();
-        let now = Instant::now();
-        for _ in 0..ACCOUNT_FREE_FAILURES {
-            r.fail(now, ACCOUNT_FREE_FAILURES, None);
-        }
-        assert_eq!(r.retry_after(now), Some(30));
-        r.fail(now, ACCOUNT_FREE_FAILURES, None);
-        assert_eq!(r.retry_after(now), Some(60));
-        for _ in 0..40 {
-            r.fail(now, ACCOUNT_FREE_FAILURES, None);
-        }
-        assert_eq!(r.retry_after(now), Some(MAX_LOCK.as_secs()));
+        let r = run(ACCOUNT, ACCOUNT_FREE_FAILURES + 1, at(0));
+        assert_eq!(retry_after(&r, at(0)), Some(60));
+        let r = run(ACCOUNT, ACCOUNT_FREE_FAILURES + 40, at(0));
+        assert_eq!(retry_after(&r, at(0)), Some(MAX_LOCK_S as u64));
     }
 
     #[test]
-    fn success_clears_the_account() {
-        let t = Throttle::default();
-        for _ in 0..ACCOUNT_FREE_FAILURES - 1 {
-            t.sign_in_failed("z", "u", A);
-        }
-        t.sign_in_succeeded("z", "u");
-        t.sign_in_failed("z", "u", A);
-        assert_eq!(t.sign_in_locked("z", "u", B), None);
+    fn address_failures_outside_the_window_start_again() {
+        let r = run(ADDRESS, ADDRESS_FREE_FAILURES - 1, at(0));
+        let r = fail(ADDRESS, Some(r), at(WINDOW_S + 1));
+        assert_eq!(r.failures, 1);
+        assert_eq!(retry_after(&r, at(WINDOW_S + 1)), None);
     }
 
     #[test]
-    fn lookup_misses_are_budgeted_per_address() {
-        let t = Throttle::default();
-        for _ in 0..LOOKUP_MISSES_PER_MINUTE {
-            assert_eq!(t.lookups_locked(A), None);
-            t.lookup_missed(A);
-        }
-        assert!(t.lookups_locked(A).is_some());
-        assert_eq!(t.lookups_locked(B), None);
+    fn lookup_misses_lock_for_a_window_without_doubling() {
+        let r = run(LOOKUP, LOOKUP_MISSES_PER_MINUTE + 5, at(0));
+        assert_eq!(retry_after(&r, at(0)), Some(WINDOW_S as u64));
+    }
+
+    #[test]
+    fn accounts_are_keyed_by_zone_and_case_insensitive_email() {
+        assert_eq!(account_key("z", "A@x.io"), account_key("z", "a@x.io"));
+        assert_ne!(account_key("z", "a@x.io"), account_key("z2", "a@x.io"));
     }
 }

@@ -1,6 +1,6 @@
 //! The zone cache: each zone's record with its issuer and pre-serialized discovery documents, so
-//! the token endpoint and metadata requests never build them per request. Management writes
-//! invalidate the entry; a short TTL covers writes made by other instances.
+//! the token endpoint and metadata requests never build them per request. A change to the zone
+//! (here or on another instance) moves its epoch and hides the entry; the TTL is the backstop.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +13,7 @@ use latchkey_domain::StoreError;
 use latchkey_domain::store::Store;
 
 use crate::keys::etag_of;
+use crate::scoped_cache::{Epochs, Lookup, ScopedCache};
 use crate::paths;
 
 const CACHE_TTL: Duration = Duration::from_secs(15);
@@ -35,23 +36,15 @@ impl ZoneEntry {
 
 #[derive(Clone)]
 pub struct ZoneCache {
-    cache: moka::sync::Cache<ZoneId, Arc<ZoneEntry>>,
-}
-
-impl Default for ZoneCache {
-    fn default() -> Self {
-        Self {
-            cache: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(CACHE_TTL)
-                .build(),
-        }
-    }
+    cache: ScopedCache<(), Arc<ZoneEntry>>,
 }
 
 impl ZoneCache {
-    pub fn invalidate(&self, zone: &ZoneId) {
-        self.cache.invalidate(zone);
+    /// The cache, invalidated through the zone epochs `epochs`.
+    pub fn new(epochs: &Arc<Epochs>) -> Self {
+        Self {
+            cache: ScopedCache::new("zones", epochs.clone(), 100_000, CACHE_TTL),
+        }
     }
 
     /// The zone (None when it does not exist); `issuer` gives its issuer on a cache miss.
@@ -61,15 +54,16 @@ impl ZoneCache {
         issuer: impl FnOnce(&str) -> String,
         zone_id: &str,
     ) -> Result<Option<Arc<ZoneEntry>>, StoreError> {
-        let id = ZoneId::new(zone_id);
-        if let Some(e) = self.cache.get(&id) {
-            return Ok(Some(e));
-        }
-        let Some(zone) = store.get_zone(&id).await? else {
+        let key = (ZoneId::new(zone_id), ());
+        let ticket = match self.cache.get(&key) {
+            Lookup::Hit(e) => return Ok(Some(e)),
+            Lookup::Miss(ticket) => ticket,
+        };
+        let Some(zone) = store.get_zone(&key.0).await? else {
             return Ok(None);
         };
         let entry = Arc::new(build(issuer(zone_id), zone));
-        self.cache.insert(id, entry.clone());
+        self.cache.insert(key, entry.clone(), ticket);
         Ok(Some(entry))
     }
 }

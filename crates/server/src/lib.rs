@@ -207,6 +207,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
         .unwrap_or_else(|| format!("http://{local}"));
     let state = prepare(&config, store.clone(), public_url.clone()).await?;
     tracing::info!(address = %local, %public_url, backend = ?store.backend(), "latchkey listening");
+    latchkey_oauth::changes::start(Arc::new(state.clone()));
     spawn_key_rotation(state.clone(), config.key_rotation_days);
     spawn_purge(
         state.clone(),
@@ -233,7 +234,25 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
     Ok(())
 }
 
-/// Rotates due zone keys once a minute (when `days` > 0).
+/// Whether this instance takes `job`'s turn now: true for one instance at a time across every
+/// instance on the database, for `seconds` (a little less than the job's period).
+async fn my_turn(state: &AppState, job: &str, seconds: i64) -> bool {
+    let now = latchkey_domain::Timestamp::now();
+    let holder = state.changes.instance();
+    match state
+        .store
+        .take_lease(job, holder, now.plus_seconds(seconds), now)
+        .await
+    {
+        Ok(mine) => mine,
+        Err(e) => {
+            tracing::warn!(error = %e, job, "job lease unavailable; skipping this turn");
+            false
+        }
+    }
+}
+
+/// Rotates due zone keys once a minute (when `days` > 0), on one instance at a time.
 fn spawn_key_rotation(state: AppState, days: u32) {
     if days == 0 {
         return;
@@ -243,6 +262,9 @@ fn spawn_key_rotation(state: AppState, days: u32) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
+            if !my_turn(&state, "key_rotation", 50).await {
+                continue;
+            }
             match state.keys.rotate_due(period).await {
                 Ok(rotated) => service::policy_attest::resign_zones(&state, &rotated).await,
                 Err(e) => tracing::warn!(error = %e, "automatic key rotation failed"),
@@ -264,13 +286,21 @@ fn purge_before(days: u32) -> Option<latchkey_domain::Timestamp> {
 }
 
 /// Deletes expired pending authorization requests, codes, upstream states and refresh tokens
-/// every ten minutes, so abandoned browser flows never accumulate, and decisions and audit events
-/// past their retention.
+/// every ten minutes, so abandoned browser flows never accumulate, decisions and audit events
+/// past their retention, and idle throttle counters; on one instance at a time.
 fn spawn_purge(state: AppState, retention: Retention) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
+            if !my_turn(&state, "purge", 540).await {
+                continue;
+            }
+            let idle = latchkey_domain::Timestamp::now()
+                .plus_seconds(-latchkey_oauth::throttle::IDLE_S);
+            if let Err(e) = state.store.purge_throttles(idle).await {
+                tracing::warn!(error = %e, "purging idle throttle counters failed");
+            }
             if let Some(before) = purge_before(retention.decisions_days)
                 && let Err(e) = state.store.purge_decisions(before).await
             {

@@ -72,3 +72,9 @@ impl Shared {
         }
     }
 }
+
+impl latchkey_oauth::changes::AsServices for AppState {
+    fn services(&self) -> &Services {
+        &self.services
+    }
+}

@@ -26,6 +26,18 @@ pub struct Db {
     /// SQLite allows one writer; taking this before a write transaction avoids the deadlock of
     /// two deferred transactions both upgrading to write.
     writer: Arc<Mutex<()>>,
+    /// The URL, for connections outside the pool (PostgreSQL's change feed).
+    url: Redacted,
+}
+
+/// A database URL that never appears in debug output (it may hold a password).
+#[derive(Clone)]
+struct Redacted(Arc<str>);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<database url>")
+    }
 }
 
 /// A write transaction, holding the SQLite writer lock for its lifetime.
@@ -83,11 +95,16 @@ impl Db {
             pool,
             backend,
             writer: Arc::new(Mutex::new(())),
+            url: Redacted(url.into()),
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url.0
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

@@ -9,6 +9,7 @@ pub mod admin;
 mod app_credentials;
 mod applications;
 mod audit;
+mod cluster;
 mod db;
 mod device;
 mod error;

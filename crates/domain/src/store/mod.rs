@@ -3,6 +3,7 @@
 //! forget the tenant. Anything that must be atomic is one method.
 
 mod audit;
+mod cluster;
 mod device;
 mod directory;
 mod identity;
@@ -12,6 +13,7 @@ mod organization;
 mod policy;
 
 pub use audit::*;
+pub use cluster::*;
 pub use device::*;
 pub use directory::*;
 pub use identity::*;
@@ -44,6 +46,7 @@ pub trait Store:
     + SsoConnectionStore
     + PolicyStore
     + AuditStore
+    + ClusterStore
 {
     /// Closes connections cleanly (checkpointing SQLite's WAL).
     async fn close(&self);

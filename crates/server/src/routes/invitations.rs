@@ -79,17 +79,21 @@ async fn retrieve_by_token(
     Path(token): Path<String>,
 ) -> ApiResult<Json<InvitationPublic>> {
     let ip = crate::extract::client_ip(&ext);
-    if let Some(wait) = s.throttle.lookups_locked(ip) {
+    if let Some(wait) = s.throttle.lookups_locked(ip).await {
         return Err(ApiError::rate_limited(
             "too many unknown invitation tokens from this address; try again later",
             wait,
         ));
     }
-    let (inv, org) = svc::by_token(&s, &token).await.inspect_err(|e| {
-        if e.status == StatusCode::NOT_FOUND {
-            s.throttle.lookup_missed(ip);
+    let (inv, org) = match svc::by_token(&s, &token).await {
+        Ok(found) => found,
+        Err(e) => {
+            if e.status == StatusCode::NOT_FOUND {
+                s.throttle.lookup_missed(ip).await;
+            }
+            return Err(e);
         }
-    })?;
+    };
     let now = Timestamp::now();
     Ok(Json(InvitationPublic {
         created_by_name: svc::inviter_name(&s, &inv, &org).await,

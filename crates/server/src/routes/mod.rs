@@ -85,22 +85,20 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
     ));
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     let zone_domain = state.zone_domain.clone();
-    // Behind an Arc: axum clones a middleware's state per request, and the cache is many mokas.
-    let directory = std::sync::Arc::new(state.directory.clone());
     // Every management route is audited (writes only); the zone endpoints are not.
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         crate::audit::record,
     ));
     // The API the console calls in process: the management routes and the zone endpoints,
-    // with the directory invalidation a write needs.
+    // with the cache invalidation a write needs.
     let api = router
         .merge(crate::routes::zone::router())
         .merge(sa_token::router())
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
-            directory,
-            invalidate_directory,
+            state.clone(),
+            announce_zone_change,
         ));
     let console = crate::console::router(state.clone(), api.clone());
     let inner = api
@@ -165,12 +163,10 @@ fn loggable_path(path: &str) -> String {
         .join("/")
 }
 
-/// After any management write under `/zones/{zone_id}`, drops that zone's cached directory
-/// entries so the token endpoint sees the change at once.
-async fn invalidate_directory(
-    axum::extract::State(directory): axum::extract::State<
-        std::sync::Arc<crate::routes::zone::directory_cache::DirectoryCache>,
-    >,
+/// After any management write under `/zones/{zone_id}`, the zone's caches go stale on every
+/// instance (`Services::zone_changed`), so the token endpoint sees the change at once.
+async fn announce_zone_change(
+    axum::extract::State(state): axum::extract::State<AppState>,
     req: Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -180,12 +176,13 @@ async fn invalidate_directory(
                 .path()
                 .strip_prefix("/zones/")
                 .and_then(|rest| rest.split('/').next())
-                .map(str::to_owned)
+                .filter(|id| !id.is_empty())
+                .map(latchkey_domain::id::ZoneId::new)
         })
         .flatten();
     let res = next.run(req).await;
     if let Some(zone) = zone {
-        directory.invalidate_zone(&zone);
+        state.zone_changed(&zone);
     }
     res
 }

@@ -223,7 +223,7 @@ pub async fn seed_defaults(state: &AppState, zone: &Zone) -> ApiResult<bool> {
     seed.version.attestation = Some(statement);
     seed.version.attestation_jws = Some(jws);
     let inserted = state.store.seed_policy_set(&seed).await?;
-    state.policies.forget(&zone.id);
+    state.policy_changed(&zone.id);
     Ok(inserted)
 }
 

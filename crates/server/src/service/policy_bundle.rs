@@ -257,6 +257,6 @@ pub async fn reset(state: &AppState, caller: &Caller) -> ApiResult<()> {
     set.updated_at = now;
     set.updated_by = Some(caller.actor());
     state.store.update_policy_set(&set, None).await?;
-    state.policies.forget(&caller.zone.zone.id);
+    state.policy_changed(&caller.zone.zone.id);
     Ok(())
 }

@@ -240,7 +240,7 @@ pub async fn pin(
             caller.target(),
         )
         .await?;
-    state.policies.forget(&zone.id);
+    state.policy_changed(&zone.id);
     state
         .store
         .get_policy_set(&zone.id, &set.id)

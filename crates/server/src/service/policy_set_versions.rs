@@ -238,7 +238,7 @@ pub async fn bind_version(
         .store
         .bind_policy_set(&zone.id, &set.id, version, mode, &target)
         .await?;
-    state.policies.forget(&zone.id);
+    state.policy_changed(&zone.id);
     let set = found_set(state, &zone.id, set.id.as_str()).await?;
     Ok((set, v))
 }

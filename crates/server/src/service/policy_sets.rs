@@ -143,7 +143,7 @@ pub async fn archive(
     set.updated_at = now;
     set.updated_by = Some(actor(who));
     state.store.update_policy_set(&set, condition).await?;
-    state.policies.forget(&zone.id);
+    state.policy_changed(&zone.id);
     Ok(set)
 }
 

@@ -156,7 +156,7 @@ pub async fn enable(
     if let Err(e) = state.store.enable_sso_connection(&c, provider).await {
         return Err(conflict(state, &org, e).await);
     }
-    state.zones.invalidate(&org.zone_id);
+    state.zone_changed(&org.zone_id);
     Ok(c)
 }
 
@@ -231,7 +231,7 @@ pub async fn update(
     if let Err(e) = state.store.update_sso_connection(&c, &provider).await {
         return Err(conflict(state, &org, e).await);
     }
-    state.zones.invalidate(&org.zone_id);
+    state.zone_changed(&org.zone_id);
     Ok(c)
 }
 
@@ -242,6 +242,6 @@ pub async fn disable(state: &AppState, who: &Principal, org: &str) -> ApiResult<
     if !state.store.disable_sso_connection(&org.id).await? {
         return Err(not_enabled(&org));
     }
-    state.zones.invalidate(&org.zone_id);
+    state.zone_changed(&org.zone_id);
     Ok(())
 }

@@ -174,7 +174,7 @@ pub async fn update(
     if restage {
         state.keys.restage(&zone.id, &zone.signing_alg).await?;
     }
-    state.zones.invalidate(&zone.id);
+    state.zone_changed(&zone.id);
     Ok(zone)
 }
 
@@ -217,8 +217,7 @@ fn apply_oauth2(zone: &mut Zone, defaults: &Zone, o: OAuth2Patch) -> ApiResult<(
 pub async fn delete(state: &AppState, who: &Principal, zone_id: &str) -> ApiResult<()> {
     let zone = access::zone_for_change(state, who, zone_id).await?;
     state.store.delete_zone(&zone.id).await?;
-    state.zones.invalidate(&zone.id);
-    state.keys.forget(&zone.id);
+    state.zone_changed(&zone.id);
     Ok(())
 }
 

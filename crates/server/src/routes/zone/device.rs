@@ -123,7 +123,7 @@ async fn find(
     input: &str,
     ip: IpAddr,
 ) -> Result<PendingDevice, Response> {
-    if let Some(wait) = s.throttle.lookups_locked(ip) {
+    if let Some(wait) = s.throttle.lookups_locked(ip).await {
         return Err(pages::retry_later(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many wrong codes. Wait a minute, then try again.",
@@ -134,7 +134,7 @@ async fn find(
         Ok(Ok(device)) => Ok(device),
         Ok(Err(problem)) => {
             if problem == CodeProblem::Unknown {
-                s.throttle.lookup_missed(ip);
+                s.throttle.lookup_missed(ip).await;
             }
             Err(entry_with(zone, refusal(problem), StatusCode::BAD_REQUEST))
         }

@@ -54,7 +54,7 @@ async fn pending(
     token: &str,
 ) -> Result<(Invitation, Organization), Response> {
     let ip = client_ip(ext);
-    if let Some(wait) = s.throttle.lookups_locked(ip) {
+    if let Some(wait) = s.throttle.lookups_locked(ip).await {
         return Err(pages::retry_later(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many invalid invitation links from this address. Wait a while, then try again.",
@@ -71,7 +71,7 @@ async fn pending(
         }
     };
     let Some((inv, org)) = found.filter(|(_, org)| org.zone_id == zone.zone.id) else {
-        s.throttle.lookup_missed(ip);
+        s.throttle.lookup_missed(ip).await;
         return Err(unknown());
     };
     match inv.effective_status(Timestamp::now()) {

@@ -1,0 +1,196 @@
+//! Zone-scoped caches invalidated by epoch. Every cached value is tagged with the ticket taken
+//! before it was read from the store; a zone's change (here or, through `changes`, on another
+//! instance) moves that zone's epoch past every earlier ticket, so its entries stop being served
+//! at once. Invalidation is O(1) and allocates nothing per entry (no predicate scans), and a value
+//! read while a change was committing can never be cached as fresh. Each cache keeps a TTL as the
+//! backstop for a change notice that never arrived.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use latchkey_domain::id::ZoneId;
+
+/// When a read began, on the epoch clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(u64);
+
+/// The epoch clock: the tick of each zone's latest change and of the latest full resync.
+#[derive(Debug, Default)]
+pub struct Epochs {
+    clock: AtomicU64,
+    everything: AtomicU64,
+    /// One small entry per zone that ever changed while this process ran (never shrinks: a
+    /// removed entry would make stale values of a deleted zone fresh again).
+    zones: RwLock<HashMap<ZoneId, u64>>,
+}
+
+impl Epochs {
+    /// Now, for a read about to start.
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.clock.load(Ordering::SeqCst))
+    }
+
+    /// `zone` changed: whatever was read before now is stale.
+    pub fn bump(&self, zone: &ZoneId) {
+        let tick = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Ok(mut zones) = self.zones.write() {
+            zones.insert(zone.clone(), tick);
+        }
+    }
+
+    /// Anything may have changed (a lost connection to the change feed): all is stale.
+    pub fn bump_all(&self) {
+        let tick = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
+        self.everything.store(tick, Ordering::SeqCst);
+    }
+
+    /// Whether a value of `zone` read at `ticket` is still current.
+    pub fn fresh(&self, zone: &ZoneId, ticket: Ticket) -> bool {
+        if ticket.0 < self.everything.load(Ordering::SeqCst) {
+            return false;
+        }
+        match self.zones.read() {
+            Ok(zones) => zones.get(zone).is_none_or(|&t| ticket.0 >= t),
+            Err(_) => false,
+        }
+    }
+}
+
+/// A cache lookup: the value, or the ticket to insert what the store returns under.
+pub enum Lookup<V> {
+    Hit(V),
+    Miss(Ticket),
+}
+
+/// A cache of values keyed by `(zone, K)`, honouring the zone epochs.
+pub struct ScopedCache<K, V> {
+    name: &'static str,
+    inner: moka::sync::Cache<(ZoneId, K), (Ticket, V)>,
+    epochs: std::sync::Arc<Epochs>,
+}
+
+impl<K, V> Clone for ScopedCache<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            name: self.name,
+            inner: self.inner.clone(),
+            epochs: self.epochs.clone(),
+        }
+    }
+}
+
+impl<K, V> ScopedCache<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// A cache named `name` (in metrics) of at most `capacity` entries, each kept at most `ttl`.
+    pub fn new(
+        name: &'static str,
+        epochs: std::sync::Arc<Epochs>,
+        capacity: u64,
+        ttl: Duration,
+    ) -> Self {
+        Self {
+            name,
+            inner: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+            epochs,
+        }
+    }
+
+    /// The current value for `key`, or a miss with the ticket to insert under.
+    pub fn get(&self, key: &(ZoneId, K)) -> Lookup<V> {
+        let ticket = self.epochs.ticket();
+        let hit = self
+            .inner
+            .get(key)
+            .filter(|(at, _)| self.epochs.fresh(&key.0, *at));
+        crate::metrics::cache_lookup(self.name, hit.is_some());
+        match hit {
+            Some((_, v)) => Lookup::Hit(v),
+            None => Lookup::Miss(ticket),
+        }
+    }
+
+    /// Caches `value`, read from the store after `ticket` was taken — unless the zone changed
+    /// since (then the value may predate the change and is not kept).
+    pub fn insert(&self, key: (ZoneId, K), value: V, ticket: Ticket) {
+        if self.epochs.fresh(&key.0, ticket) {
+            self.inner.insert(key, (ticket, value));
+        }
+    }
+
+    /// Drops every entry (tests and benchmarks).
+    pub fn clear(&self) {
+        self.inner.invalidate_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn cache(epochs: &Arc<Epochs>) -> ScopedCache<String, u32> {
+        ScopedCache::new("test", epochs.clone(), 100, Duration::from_secs(60))
+    }
+
+    fn hit(c: &ScopedCache<String, u32>, zone: &str, k: &str) -> Option<u32> {
+        match c.get(&(ZoneId::new(zone), k.to_owned())) {
+            Lookup::Hit(v) => Some(v),
+            Lookup::Miss(_) => None,
+        }
+    }
+
+    fn fill(c: &ScopedCache<String, u32>, zone: &str, k: &str, v: u32) {
+        let Lookup::Miss(t) = c.get(&(ZoneId::new(zone), k.to_owned())) else {
+            panic!("expected a miss");
+        };
+        c.insert((ZoneId::new(zone), k.to_owned()), v, t);
+    }
+
+    #[test]
+    fn a_zone_change_hides_that_zone_only() {
+        let epochs = Arc::new(Epochs::default());
+        let c = cache(&epochs);
+        fill(&c, "z1", "a", 1);
+        fill(&c, "z2", "a", 2);
+        assert_eq!(hit(&c, "z1", "a"), Some(1));
+        epochs.bump(&ZoneId::new("z1"));
+        assert_eq!(hit(&c, "z1", "a"), None);
+        assert_eq!(hit(&c, "z2", "a"), Some(2));
+        fill(&c, "z1", "a", 3);
+        assert_eq!(hit(&c, "z1", "a"), Some(3), "read after the change is fresh");
+    }
+
+    #[test]
+    fn a_value_read_across_a_change_is_not_cached() {
+        let epochs = Arc::new(Epochs::default());
+        let c = cache(&epochs);
+        let key = (ZoneId::new("z"), "k".to_owned());
+        let Lookup::Miss(ticket) = c.get(&key) else {
+            panic!("expected a miss");
+        };
+        // The store is read here, then another request commits a change to the zone.
+        epochs.bump(&ZoneId::new("z"));
+        c.insert(key, 1, ticket);
+        assert_eq!(hit(&c, "z", "k"), None);
+    }
+
+    #[test]
+    fn a_resync_hides_everything() {
+        let epochs = Arc::new(Epochs::default());
+        let c = cache(&epochs);
+        fill(&c, "z1", "a", 1);
+        fill(&c, "z2", "b", 2);
+        epochs.bump_all();
+        assert_eq!(hit(&c, "z1", "a"), None);
+        assert_eq!(hit(&c, "z2", "b"), None);
+    }
+}
