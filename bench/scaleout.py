@@ -234,8 +234,14 @@ def section(rows: list[dict], machine: dict, started: dt.datetime, pg_version: s
     w("")
     w(f"Binary: {binary_note()}.")
     w("")
-    w("| instances | connections | tokens/s (median of rounds) | rounds | per instance | vs 1 instance "
-      "| p50 / p99 ms (worst instance) | CPU/token µs (Latchkey) | PostgreSQL µs/token "
+    w("*tokens/s*, *CPU/token* (utime+stime of all loaded Latchkey processes ÷ tokens) and *PostgreSQL "
+      "µs/token* (all `postgres` processes) are medians over the rounds; *per instance*, latency (worst "
+      "instance) and *cores* are from the round nearest the median. *other* is the CPU the rest of the "
+      "machine used meanwhile (other sessions' builds and tests on this shared machine), out of "
+      f"{machine['nproc']} cores.")
+    w("")
+    w("| instances | connections | tokens/s | rounds | per instance | vs 1 instance "
+      "| p50 / p99 ms | CPU/token µs (Latchkey) | PostgreSQL µs/token "
       "| cores: Latchkey / PostgreSQL / load gen / other | non-2xx / errors |")
     w("|---:|---|---:|---|---|---:|---|---:|---:|---|---:|")
     for n, rs in by_n.items():
