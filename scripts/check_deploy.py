@@ -160,6 +160,8 @@ def check_dockerignore(path: Path, problems: Problems) -> None:
 
 
 def check_compose(path: Path, problems: Problems) -> None:
+    if not path.is_file():
+        return problems.add(path, "missing")
     try:
         doc = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as e:
@@ -313,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     renderer = args.renderer
     if renderer == "auto":
         renderer = "helm" if shutil.which("helm") else "builtin"
+    elif renderer == "helm" and not shutil.which("helm"):
+        print("check_deploy: --renderer helm, but helm is not on PATH", file=sys.stderr)
+        return 2
     root = args.root
     problems = Problems()
     check_dockerfile(root / "deploy" / "Dockerfile", problems)
