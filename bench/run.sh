@@ -3,14 +3,16 @@
 # against a build without Cedar, and with 10/100/1,000 customer policies), plus
 # Latchkey's JWKS and metadata, the one-core cost of one signature, and a burst of concurrent
 # wrong-password sign-ins (bench/signin_burst.py: peak/after RSS, /healthz latency during the burst,
-# answers by status). Writes bench/REPORT.md.
+# answers by status), and then the scale-out figure (bench/scaleout.py: 1, 2 and 3 instances on one
+# PostgreSQL database, load split evenly; needs PostgreSQL and psql, else skipped). Writes bench/REPORT.md.
 #
 #   bench/run.sh
 #
 # Environment: BENCH_DURATION (s per case, 15), BENCH_CONCURRENCY (16), BENCH_WARMUP (s, 2),
 # BENCH_SIGN_SECONDS (3), BENCH_PIN=1 (server on CPU 0, load generator on CPU 1), BENCH_PERF=0
 # (skip the extra perf profile of Latchkey, taken when `perf` is installed), BENCH_BURST (64
-# concurrent wrong-password sign-ins, from 127.0.0.2-127.0.0.5).
+# concurrent wrong-password sign-ins, from 127.0.0.2-127.0.0.5), BENCH_SCALEOUT=0 (skip the scale-out
+# figure), BENCH_PG_ADMIN_URL and BENCH_SCALEOUT_ROUNDS (see bench/scaleout.py).
 # Installs what it needs on first run (oha via cargo into bench/.tools, or wrk from apt;
 # oidc-provider via npm ci into bench/node). All traffic goes to loopback (127.0.0.0/8).
 # Every cargo command holds /tmp/latchkey-cargo.lock (flock; BENCH_CARGO_LOCK names another, for a
@@ -95,4 +97,14 @@ locked_cargo build --release --manifest-path "$BENCH/sign-cost/Cargo.toml"
 
 # --- run -------------------------------------------------------------------------------------
 export BENCH_LOADGEN="$LOADGEN" BENCH_LOADGEN_KIND="$LOADGEN_KIND"
-exec python3 "$BENCH/bench.py"
+python3 "$BENCH/bench.py"
+# Scale-out (issue 13): 1, 2, 3 instances on one PostgreSQL database. After bench.py, which
+# rewrites REPORT.md; scaleout.py replaces only its own section.
+PG_ADMIN="${BENCH_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+if [ "${BENCH_SCALEOUT:-1}" = 0 ]; then
+    say "BENCH_SCALEOUT=0: skipping bench/scaleout.py"
+elif command -v psql >/dev/null && psql "$PG_ADMIN" -Atc 'select 1' >/dev/null 2>&1; then
+    python3 "$BENCH/scaleout.py"
+else
+    say "PostgreSQL not reachable with psql at $PG_ADMIN: skipping bench/scaleout.py"
+fi

@@ -1,0 +1,1 @@
+"""Operations: the deployment files (deploy/) and their checker."""
