@@ -8,11 +8,11 @@ use latchkey_domain::model::directory::{AppCredential, Application, CredentialKi
 
 pub use crate::error::server;
 
-use crate::scoped_cache::Lookup;
 use crate::assertion;
 pub use crate::client::Client;
 use crate::error::OAuthError;
 use crate::requests::ClientParams;
+use crate::scoped_cache::Lookup;
 use crate::services::Services;
 use crate::zones::ZoneEntry;
 

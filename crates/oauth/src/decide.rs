@@ -21,9 +21,9 @@ use latchkey_policy::request::{
     ResourceEntity, Subject, UserEntity,
 };
 
-use crate::scoped_cache::Lookup;
 use crate::decision_log::{Decided, ShadowOutcome};
 use crate::error::{OAuthError, server};
+use crate::scoped_cache::Lookup;
 use crate::services::Services;
 use crate::zones::ZoneEntry;
 
@@ -221,6 +221,7 @@ pub async fn decide(
         return Err(denied(no_active_set_message(&resource.name)));
     };
     let decision = &outcome.active;
+    crate::metrics::policy_decision(zone.zone.id.as_str(), decision.allowed);
     if !decision.errors.is_empty() {
         tracing::warn!(zone = %zone.zone.id, errors = ?decision.errors, "policy evaluation errors");
     }

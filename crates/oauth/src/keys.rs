@@ -199,7 +199,6 @@ impl KeyRing {
         Ok(())
     }
 
-
     /// Rotates every zone whose current key is older than `period`; returns how many.
     pub async fn rotate_due(&self, period_seconds: i64) -> KeyResult<Vec<ZoneId>> {
         let due = self

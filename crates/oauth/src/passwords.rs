@@ -57,18 +57,20 @@ async fn run<T: Send + 'static>(
     work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
 ) -> Result<T, Busy> {
     let p = pool();
-    let _turn = tokio::time::timeout(QUEUE_WAIT, p.turns.acquire())
-        .await
-        .map_err(|_| Busy)?
-        .map_err(|_| Busy)?;
+    crate::metrics::password_hash_waiting(1.0);
+    let turn = tokio::time::timeout(QUEUE_WAIT, p.turns.acquire()).await;
+    crate::metrics::password_hash_waiting(-1.0);
+    let _turn = turn.map_err(|_| Busy)?.map_err(|_| Busy)?;
     let buffer = p.buffers.lock().ok().and_then(|mut b| {
         b.iter()
             .position(|x| x.len() == blocks)
             .map(|i| b.swap_remove(i))
     });
     tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
         let mut buffer = buffer.unwrap_or_else(|| vec![Block::default(); blocks]);
         let out = work(&mut buffer);
+        crate::metrics::password_hash_took(started.elapsed());
         if let Ok(mut kept) = pool().buffers.lock()
             && kept.len() < pool().cores
         {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use latchkey_domain::id::ResourceId;
 use latchkey_domain::model::directory::{Application, Resource};
 
-use crate::scoped_cache::Lookup;
 use crate::directory_cache::Conditions;
 use crate::error::{OAuthError, server};
+use crate::scoped_cache::Lookup;
 use crate::services::Services;
 
 /// What is being attempted.

@@ -166,7 +166,11 @@ mod tests {
         assert_eq!(hit(&c, "z1", "a"), None);
         assert_eq!(hit(&c, "z2", "a"), Some(2));
         fill(&c, "z1", "a", 3);
-        assert_eq!(hit(&c, "z1", "a"), Some(3), "read after the change is fresh");
+        assert_eq!(
+            hit(&c, "z1", "a"),
+            Some(3),
+            "read after the change is fresh"
+        );
     }
 
     #[test]

@@ -9,11 +9,11 @@ use latchkey_domain::{ListFilter, PageRequest};
 
 use std::sync::Arc;
 
-use crate::scoped_cache::Lookup;
 use crate::directory_cache::Target;
 use crate::error::OAuthError;
 use crate::error::server;
 use crate::requests::Targets;
+use crate::scoped_cache::Lookup;
 use crate::services::Services;
 use crate::zones::ZoneEntry;
 

@@ -10,8 +10,33 @@ use crate::requests::{Grant, TokenRequest};
 use crate::services::Services;
 use crate::zones::ZoneEntry;
 
-/// Answers a token request.
+/// Answers a token request (and counts it in the metrics).
 pub async fn issue(
+    s: &Services,
+    zone: &ZoneEntry,
+    request: TokenRequest,
+) -> Result<Issued, OAuthError> {
+    let grant_type = grant_label(&request.grant);
+    let outcome = answer(s, zone, request).await;
+    match &outcome {
+        Ok(_) => crate::metrics::token_issued(zone.zone.id.as_str(), grant_type),
+        Err(e) => crate::metrics::token_denied(zone.zone.id.as_str(), grant_type, e.error),
+    }
+    outcome
+}
+
+/// The grant's label in metrics.
+fn grant_label(grant: &Grant) -> &'static str {
+    match grant {
+        Grant::ClientCredentials => "client_credentials",
+        Grant::TokenExchange(_) => "token_exchange",
+        Grant::AuthorizationCode(_) => "authorization_code",
+        Grant::RefreshToken { .. } => "refresh_token",
+        Grant::DeviceCode { .. } => "device_code",
+    }
+}
+
+async fn answer(
     s: &Services,
     zone: &ZoneEntry,
     request: TokenRequest,

@@ -13,8 +13,8 @@ use latchkey_domain::StoreError;
 use latchkey_domain::store::Store;
 
 use crate::keys::etag_of;
-use crate::scoped_cache::{Epochs, Lookup, ScopedCache};
 use crate::paths;
+use crate::scoped_cache::{Epochs, Lookup, ScopedCache};
 
 const CACHE_TTL: Duration = Duration::from_secs(15);
 

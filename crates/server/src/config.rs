@@ -103,6 +103,10 @@ pub struct ServeConfig {
     /// Link-local and cloud-metadata addresses are never reached.
     #[arg(long, env = "LATCHKEY_ALLOW_PRIVATE_FETCH")]
     pub allow_private_fetch: Option<bool>,
+    /// Serve Prometheus metrics at `GET /metrics` on the listen address (unauthenticated:
+    /// expose the path to your scraper only).
+    #[arg(long, env = "LATCHKEY_METRICS", default_value_t = false)]
+    pub metrics: bool,
 
     /// Most connections served at once; further clients wait until one closes.
     #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS", default_value_t = 4096)]

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod html;
 pub mod invite;
+pub mod metrics;
 pub mod oauth_error;
 pub mod routes;
 pub mod service;
@@ -154,6 +155,19 @@ pub async fn prepare(
     store: Arc<dyn Store>,
     public_url: String,
 ) -> Result<AppState, BootstrapError> {
+    // Instances starting together on one database set it up one after another (else each
+    // would create a default organization).
+    let lease = bootstrap::StartupLease::take(store.as_ref()).await?;
+    let state = prepare_alone(config, store.clone(), public_url).await;
+    lease.release(store.as_ref()).await;
+    state
+}
+
+async fn prepare_alone(
+    config: &ServeConfig,
+    store: Arc<dyn Store>,
+    public_url: String,
+) -> Result<AppState, BootstrapError> {
     let reach = Reach {
         master_key: config.master_key.as_deref(),
         data_dir: &config.storage.data_dir,
@@ -208,6 +222,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
     let state = prepare(&config, store.clone(), public_url.clone()).await?;
     tracing::info!(address = %local, %public_url, backend = ?store.backend(), "latchkey listening");
     latchkey_oauth::changes::start(Arc::new(state.clone()));
+    if config.metrics {
+        metrics::install();
+    }
     spawn_key_rotation(state.clone(), config.key_rotation_days);
     spawn_purge(
         state.clone(),
@@ -296,8 +313,8 @@ fn spawn_purge(state: AppState, retention: Retention) {
             if !my_turn(&state, "purge", 540).await {
                 continue;
             }
-            let idle = latchkey_domain::Timestamp::now()
-                .plus_seconds(-latchkey_oauth::throttle::IDLE_S);
+            let idle =
+                latchkey_domain::Timestamp::now().plus_seconds(-latchkey_oauth::throttle::IDLE_S);
             if let Err(e) = state.store.purge_throttles(idle).await {
                 tracing::warn!(error = %e, "purging idle throttle counters failed");
             }

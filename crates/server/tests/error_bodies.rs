@@ -164,6 +164,7 @@ fn test_config(app: &TestApp) -> latchkey_server::config::ServeConfig {
         master_key: None,
         zone_domain: None,
         allow_private_fetch: Some(true),
+        metrics: false,
         key_rotation_days: 0,
         decision_retention_days: 30,
         audit_retention_days: 365,

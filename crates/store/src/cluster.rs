@@ -3,7 +3,7 @@
 //! security throttles' counters.
 
 use async_trait::async_trait;
-use latchkey_domain::store::{ChangeFeed, ClusterStore, ThrottleRecord, ThrottleStep};
+use latchkey_domain::store::{ChangeFeed, ClusterStore, PoolStats, ThrottleRecord, ThrottleStep};
 use latchkey_domain::{StoreError, Timestamp};
 use sqlx::Row;
 use sqlx::postgres::PgListener;
@@ -39,6 +39,15 @@ fn ms(t: Option<i64>) -> Option<Timestamp> {
 
 #[async_trait]
 impl ClusterStore for SqlStore {
+    fn pool_stats(&self) -> PoolStats {
+        let pool = self.db.pool();
+        PoolStats {
+            size: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        }
+    }
+
     fn has_change_feed(&self) -> bool {
         self.db.backend() == Backend::Postgres
     }

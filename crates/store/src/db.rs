@@ -113,6 +113,7 @@ impl Db {
 
     /// Begins a transaction that will write.
     pub(crate) async fn write(&self) -> Result<WriteTx<'_>, StoreError> {
+        let started = std::time::Instant::now();
         let (guard, tx) = match self.backend {
             // IMMEDIATE takes SQLite's write lock up front (waiting under busy_timeout), so a
             // transaction that reads before it writes is never refused with SQLITE_BUSY by a
@@ -123,6 +124,9 @@ impl Db {
             ),
             Backend::Postgres => (None, self.pool.begin().await.store()?),
         };
+        // Waiting for a connection (and, on SQLite, the writer's turn).
+        metrics::histogram!("latchkey_db_acquire_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
         Ok(WriteTx { tx, _guard: guard })
     }
 

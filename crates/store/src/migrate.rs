@@ -77,7 +77,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "device_authorizations",
         include_str!("../migrations/0013_device_authorizations.sql"),
     ),
-    (14, "cluster", include_str!("../migrations/0014_cluster.sql")),
+    (
+        14,
+        "cluster",
+        include_str!("../migrations/0014_cluster.sql"),
+    ),
 ];
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;

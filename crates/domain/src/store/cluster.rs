@@ -27,8 +27,20 @@ pub struct ThrottleRecord {
 /// The next record from the current one (`None`: no record yet).
 pub type ThrottleStep = dyn Fn(Option<ThrottleRecord>) -> ThrottleRecord + Send + Sync;
 
+/// The connection pool's use, for metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolStats {
+    /// Open connections.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    pub max: u32,
+}
+
 #[async_trait]
 pub trait ClusterStore: Send + Sync {
+    /// The connection pool's use now.
+    fn pool_stats(&self) -> PoolStats;
     /// Whether other instances can share this database (PostgreSQL) and notices flow.
     fn has_change_feed(&self) -> bool;
     /// Tells every instance following the feed (at most 8,000 bytes).

@@ -1,4 +1,5 @@
-//! Operational endpoints: `GET /healthz` and the pre-serialized `GET /openapi.json`.
+//! Operational endpoints: `GET /healthz`, `GET /metrics` (when on) and the pre-serialized
+//! `GET /openapi.json`.
 
 use std::sync::Arc;
 
@@ -11,18 +12,21 @@ use crate::state::AppState;
 
 pub fn router(openapi_json: String) -> Router<AppState> {
     let doc: Arc<str> = openapi_json.into();
-    Router::new().route("/healthz", get(healthz)).route(
-        "/openapi.json",
-        get(move || {
-            let doc = doc.clone();
-            async move {
-                (
-                    [(header::CONTENT_TYPE, "application/json")],
-                    doc.to_string(),
-                )
-            }
-        }),
-    )
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::scrape))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        doc.to_string(),
+                    )
+                }
+            }),
+        )
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -110,6 +110,8 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // (inside routing, so the route template is known)
+        .layer(axum::middleware::from_fn(crate::metrics::record))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // (a bare 500: the edge gives it the body of the path's family)
         .layer(CatchPanicLayer::custom(|_| {

@@ -38,6 +38,46 @@ impl From<crate::error::ApiError> for BootstrapError {
     }
 }
 
+/// The start-up lease: held while an instance sets up a database (default organization, keys,
+/// platform zones), so that instances starting together do it one after another.
+pub struct StartupLease {
+    holder: String,
+}
+
+/// How long a start-up may hold the lease before another instance takes over (a crashed start).
+const STARTUP_LEASE_SECONDS: i64 = 60;
+const STARTUP_JOB: &str = "start-up";
+
+impl StartupLease {
+    /// Waits (up to the lease's length) for the lease, then holds it.
+    pub async fn take(store: &dyn Store) -> Result<Self, BootstrapError> {
+        let holder =
+            latchkey_crypto::random::id().map_err(|e| BootstrapError::Io(e.to_string()))?;
+        let started = std::time::Instant::now();
+        loop {
+            let now = Timestamp::now();
+            let until = now.plus_seconds(STARTUP_LEASE_SECONDS);
+            if store.take_lease(STARTUP_JOB, &holder, until, now).await? {
+                return Ok(Self { holder });
+            }
+            if started.elapsed().as_secs() > STARTUP_LEASE_SECONDS as u64 {
+                return Err(BootstrapError::Io(
+                    "another instance has been setting up this database for over a minute".into(),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Frees the lease for the next instance.
+    pub async fn release(self, store: &dyn Store) {
+        let now = Timestamp::now();
+        if let Err(e) = store.take_lease(STARTUP_JOB, &self.holder, now, now).await {
+            tracing::warn!(error = %e, "start-up lease not released; it expires in a minute");
+        }
+    }
+}
+
 /// Loads the master key from `configured` (env/flag) or `<data_dir>/master.key`, creating the
 /// file (mode 0600) on first start.
 pub fn load_master_key(

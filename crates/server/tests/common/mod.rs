@@ -112,6 +112,7 @@ impl TestApp {
             master_key: None,
             zone_domain,
             allow_private_fetch: Some(true),
+            metrics: false,
             key_rotation_days: 0,
             decision_retention_days: 30,
             audit_retention_days: 365,

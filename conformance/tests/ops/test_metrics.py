@@ -1,0 +1,70 @@
+"""Prometheus metrics (`--metrics`): `/metrics` is off unless asked for; when on, it counts
+requests by route template (never the raw path or a query), tokens issued and refused per zone
+and grant type, Cedar decisions, cache use and the database pool — and no secret ever
+appears in it. SQLite only: the metrics do not depend on storage."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from tests.oauth.kit import basic
+from tests.security.own_servers import sqlite_server
+
+
+def samples(text: str, name: str) -> dict[str, float]:
+    """`{labels: value}` of every sample of metric `name`."""
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        m = re.match(rf"^{re.escape(name)}(\{{.*\}})? (\S+)$", line)
+        if m:
+            out[m.group(1) or ""] = float(m.group(2))
+    return out
+
+
+def total(text: str, name: str, **labels: str) -> float:
+    want = [f'{k}="{v}"' for k, v in labels.items()]
+    return sum(v for k, v in samples(text, name).items() if all(w in k for w in want))
+
+
+def test_metrics_are_off_by_default(latchkey_bin, tmp_path_factory):
+    with sqlite_server(latchkey_bin, tmp_path_factory) as own:
+        r = httpx.get(f"{own.base_url}/metrics")
+        assert r.status_code == 404, r.text
+        assert "--metrics" in r.text, r.text
+
+
+def test_metrics_count_tokens_decisions_requests_and_leak_nothing(latchkey_bin, tmp_path_factory):
+    with sqlite_server(latchkey_bin, tmp_path_factory, args=("--metrics",)) as own:
+        oz = own.oauth_zone()
+        api = oz.resource()
+        svc = oz.service(depends_on=[api])
+        with httpx.Client(timeout=10) as http:
+            for _ in range(3):
+                ok = http.post(oz.token_endpoint, data={"grant_type": "client_credentials", "resource": api.identifier},
+                               headers=basic(svc.client_id, svc.secret))  # fmt: skip
+                assert ok.status_code == 200, ok.text
+            bad = http.post(oz.token_endpoint, data={"grant_type": "client_credentials"},
+                            headers=basic(svc.client_id, "wrong-secret-value-xyz"))  # fmt: skip
+            assert bad.status_code == 401
+            http.get(f"{own.base_url}/no/such/path?client_secret=leaky-query-secret")
+            text = http.get(f"{own.base_url}/metrics").text
+
+        zone = oz.id
+        assert total(text, "latchkey_tokens_issued_total", zone=zone, grant_type="client_credentials") == 3
+        assert total(text, "latchkey_tokens_denied_total", zone=zone, grant_type="client_credentials",
+                      error="invalid_client") == 1  # fmt: skip
+        assert total(text, "latchkey_policy_decisions_total", zone=zone, decision="allow") == 3
+        token_route = "/z/{zone_id}/oauth/2/token"
+        routes = {k for k in samples(text, "latchkey_http_requests_total")}
+        assert any(f'route="{token_route}"' in k and 'status="200"' in k for k in routes), routes
+        assert total(text, "latchkey_http_requests_total", route=token_route, status="200") == 3
+        assert total(text, "latchkey_http_request_duration_seconds_count", route=token_route) == 4
+        assert total(text, "latchkey_http_requests_total", route="unmatched", status="404") >= 1
+        assert total(text, "latchkey_cache_requests_total", cache="clients", result="hit") >= 1
+        assert total(text, "latchkey_db_pool_max_connections") > 0
+        assert "latchkey_build_info" in text
+        # Route templates only: no zone id in a route label, no query, no secret anywhere.
+        assert f"/z/{zone}/" not in text
+        for secret in (svc.secret, "wrong-secret-value-xyz", "leaky-query-secret", own.server.bootstrap_key):
+            assert secret not in text

@@ -1,0 +1,85 @@
+//! Prometheus metrics: the exporter (installed at start when `--metrics` is on), `GET /metrics`
+//! on the main port, the per-request HTTP metrics, and the database pool gauges read at scrape
+//! time. The zone services record their own (`latchkey_oauth::metrics`); without an installed
+//! exporter every recording is a cheap no-op and `/metrics` answers 404.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::state::AppState;
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Latency buckets (seconds): 0.5 ms … 10 s.
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+/// Installs the exporter once per process; false when it could not be.
+pub fn install() -> bool {
+    if HANDLE.get().is_some() {
+        return true;
+    }
+    let built = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+        .and_then(|b| b.install_recorder());
+    match built {
+        Ok(handle) => {
+            let _ = HANDLE.set(handle);
+            metrics::gauge!("latchkey_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "metrics exporter not installed");
+            false
+        }
+    }
+}
+
+/// `GET /metrics`: the Prometheus text format (404 unless metrics are on).
+pub async fn scrape(State(state): State<AppState>) -> Response {
+    let Some(handle) = HANDLE.get() else {
+        return crate::routes::edge::error_for(
+            "/metrics",
+            StatusCode::NOT_FOUND,
+            "metrics are off (start with --metrics)",
+        );
+    };
+    let pool = state.store.pool_stats();
+    metrics::gauge!("latchkey_db_pool_connections", "state" => "in_use")
+        .set(f64::from(pool.size.saturating_sub(pool.idle)));
+    metrics::gauge!("latchkey_db_pool_connections", "state" => "idle").set(f64::from(pool.idle));
+    metrics::gauge!("latchkey_db_pool_max_connections").set(f64::from(pool.max));
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        handle.render(),
+    )
+        .into_response()
+}
+
+/// Counts every request by route template (never the raw path), method and status, with its
+/// latency.
+pub async fn record(req: Request, next: Next) -> Response {
+    if HANDLE.get().is_none() {
+        return next.run(req).await;
+    }
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    metrics::histogram!("latchkey_http_request_duration_seconds", "route" => route.clone(), "method" => method.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!("latchkey_http_requests_total", "route" => route, "method" => method, "status" => status)
+        .increment(1);
+    res
+}
