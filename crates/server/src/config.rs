@@ -34,6 +34,18 @@ pub enum Command {
     /// Invite someone to an organization (by default: the first admin of the default
     /// organization) and print the one-time invitation link.
     Invite(InviteConfig),
+    /// Check a deployment's settings, files and database before (or while) serving: one line
+    /// per check (OK, WARN or FAIL); exits non-zero if any check fails. Takes the flags and
+    /// environment of `serve`.
+    Doctor(ServeConfig),
+    /// Back up the embedded SQLite database while the server runs (PostgreSQL: prints the
+    /// `pg_dump` procedure instead and exits non-zero).
+    #[command(long_about = crate::ops::backup::LONG_ABOUT)]
+    Backup(BackupConfig),
+    /// Restore the embedded SQLite database from a `latchkey backup` file (the server must be
+    /// stopped).
+    #[command(long_about = crate::ops::restore::LONG_ABOUT)]
+    Restore(RestoreConfig),
     /// The client commands: they talk to a Latchkey server over HTTP (see `docs/cli.md`).
     #[command(flatten)]
     Client(latchkey_cli::Command),
@@ -63,8 +75,27 @@ impl StorageConfig {
     }
 }
 
+/// How log lines are written (standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, with the fields of the request span (`span.request_id`, …).
+    Json,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
+    /// Log line format.
+    #[arg(long, env = "LATCHKEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log one INFO line per request when it completes (method, path without query, status,
+    /// latency, request id).
+    #[arg(long, env = "LATCHKEY_ACCESS_LOG")]
+    pub access_log: bool,
+
     /// Address to listen on.
     #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -195,6 +226,47 @@ pub struct InviteConfig {
     pub zone_domain: Option<String>,
 
     /// Master key, as given to `serve` (default: `<data-dir>/master.key`).
+    #[arg(
+        long = "master-key",
+        env = "LATCHKEY_MASTER_KEY",
+        hide_env_values = true
+    )]
+    pub master_key: Option<String>,
+
+    #[command(flatten)]
+    pub storage: StorageConfig,
+}
+
+/// `latchkey backup`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupConfig {
+    /// The backup file to write (must not exist). The master key file is copied beside it as
+    /// `FILE.master.key`.
+    #[arg(long)]
+    pub out: PathBuf,
+
+    /// Master key, as given to `serve` (when set, no `FILE.master.key` is written: keep that
+    /// key with the backup yourself).
+    #[arg(
+        long = "master-key",
+        env = "LATCHKEY_MASTER_KEY",
+        hide_env_values = true
+    )]
+    pub master_key: Option<String>,
+
+    #[command(flatten)]
+    pub storage: StorageConfig,
+}
+
+/// `latchkey restore`.
+#[derive(Debug, Clone, Args)]
+pub struct RestoreConfig {
+    /// The backup file (made by `latchkey backup`). `FILE.master.key`, when present, is
+    /// installed as `<data-dir>/master.key`.
+    #[arg(long)]
+    pub from: PathBuf,
+
+    /// Master key, as given to `serve`: the backup must have been made with it.
     #[arg(
         long = "master-key",
         env = "LATCHKEY_MASTER_KEY",

@@ -1,6 +1,6 @@
 //! The connection pool and the little that differs between SQLite and PostgreSQL at run time:
-//! connection set-up (WAL, foreign keys, busy timeout), writer serialisation for SQLite, and a
-//! clean close.
+//! connection set-up (WAL, foreign keys, busy timeout), writer serialisation for SQLite, the
+//! "in use" lock of a SQLite file (`in_use`), and a clean close.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -26,6 +26,10 @@ pub struct Db {
     /// SQLite allows one writer; taking this before a write transaction avoids the deadlock of
     /// two deferred transactions both upgrading to write.
     writer: Arc<Mutex<()>>,
+    /// A shared lock on `<database file>.lock` while a SQLite file is open, so that
+    /// `latchkey restore` can tell that a server still uses it (released when the last clone
+    /// drops, or with the process).
+    _in_use: Option<Arc<std::fs::File>>,
 }
 
 /// A write transaction, holding the SQLite writer lock for its lifetime.
@@ -53,6 +57,10 @@ impl Db {
             ));
         };
         let options = AnyConnectOptions::from_str(url).store()?;
+        let in_use = match backend {
+            Backend::Sqlite => crate::in_use::share(url)?,
+            Backend::Postgres => None,
+        };
         let pool = match backend {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
@@ -83,6 +91,7 @@ impl Db {
             pool,
             backend,
             writer: Arc::new(Mutex::new(())),
+            _in_use: in_use.map(Arc::new),
         })
     }
 

@@ -1,9 +1,12 @@
-//! Operational endpoints: `GET /healthz` and the pre-serialized `GET /openapi.json`.
+//! Operational endpoints: `GET /healthz` (the process is alive; touches nothing), `GET /readyz`
+//! (ready to serve: `ops::readiness`), both unauthenticated and never cached, and the
+//! pre-serialized `GET /openapi.json`.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::header;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
@@ -11,20 +14,40 @@ use crate::state::AppState;
 
 pub fn router(openapi_json: String) -> Router<AppState> {
     let doc: Arc<str> = openapi_json.into();
-    Router::new().route("/healthz", get(healthz)).route(
-        "/openapi.json",
-        get(move || {
-            let doc = doc.clone();
-            async move {
-                (
-                    [(header::CONTENT_TYPE, "application/json")],
-                    doc.to_string(),
-                )
-            }
-        }),
-    )
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        doc.to_string(),
+                    )
+                }
+            }),
+        )
 }
 
 async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({"status": "ok"}))
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(serde_json::json!({"status": "ok"})),
+    )
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let checks = crate::ops::readiness::check(&state).await;
+    let (status, word) = if checks.ready() {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
+    };
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(serde_json::json!({"status": word, "checks": checks})),
+    )
 }
