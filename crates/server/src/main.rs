@@ -8,9 +8,10 @@ use latchkey_server::ops;
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // (JSON logs stay JSON: the error is logged, not also printed)
-    let json_logs = matches!(&cli.command, Command::Serve(c) if c.log_format == LogFormat::Json);
+    let json_logs =
+        matches!(&cli.command, Command::Serve(c) if c.log.log_format == LogFormat::Json);
     match &cli.command {
-        Command::Serve(config) => ops::logging::init(config.log_format, config.access_log),
+        Command::Serve(config) => ops::logging::init(config.log.log_format, config.log.access_log),
         _ => ops::logging::init(LogFormat::Text, false),
     }
     let result = match cli.command {

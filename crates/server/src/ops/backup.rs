@@ -10,23 +10,6 @@ use latchkey_store::SqlStore;
 use crate::config::BackupConfig;
 use crate::service::bootstrap::BootstrapError;
 
-/// `latchkey backup --help`.
-pub const LONG_ABOUT: &str = "\
-Back up the embedded SQLite database while the server runs.
-
-Writes FILE (given by --out; it must not exist), a consistent snapshot of the database taken \
-with SQLite's VACUUM INTO, safe while the server serves and writes. The master key file \
-(<data-dir>/master.key) is copied beside it as FILE.master.key; both files are created with \
-mode 0600. Without that key the backup's secrets (vault secrets, signing keys, client secrets \
-sealed at rest) cannot be read: keep the two files together and private. When the master key is \
-given by --master-key / LATCHKEY_MASTER_KEY no key file is written: keep that key with the \
-backup yourself.
-
-Restore with `latchkey restore --data-dir D --from FILE` (server stopped).
-
-PostgreSQL databases are backed up with PostgreSQL's own tools: this command prints the \
-procedure (pg_dump) and exits non-zero.";
-
 /// What to do instead on PostgreSQL.
 pub const POSTGRES_PROCEDURE: &str = "\
 `latchkey backup` backs up the embedded SQLite database only. For PostgreSQL use its own tools:

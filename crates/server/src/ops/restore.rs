@@ -13,20 +13,6 @@ use crate::config::RestoreConfig;
 use crate::ops::backup::{POSTGRES_PROCEDURE, master_key_beside, write_private};
 use crate::service::bootstrap::BootstrapError;
 
-/// `latchkey restore --help`.
-pub const LONG_ABOUT: &str = "\
-Restore the embedded SQLite database from a file made by `latchkey backup`.
-
-Stop the server first: the restore is refused while any latchkey process has the database open. \
-The file must be a Latchkey database whose schema version this build knows. It replaces \
-<data-dir>/latchkey.db atomically (a rename); the database it replaces is kept as \
-latchkey.db.pre-restore.
-
-The backup's secrets can only be read with the master key it was made with. The key is taken \
-from FILE.master.key (written by `latchkey backup`) and installed as <data-dir>/master.key; \
-else from --master-key / LATCHKEY_MASTER_KEY; else the data directory's own master.key. A key \
-that does not match the backup is refused.";
-
 /// Runs `latchkey restore`.
 pub async fn restore(config: RestoreConfig) -> Result<(), BootstrapError> {
     let url = config.storage.database_url();
