@@ -34,6 +34,39 @@ pub enum Command {
     /// Invite someone to an organization (by default: the first admin of the default
     /// organization) and print the one-time invitation link.
     Invite(InviteConfig),
+    /// Check a deployment's settings, files and database before (or while) serving: one line
+    /// per check (OK, WARN or FAIL); exits non-zero if any check fails. Takes the flags and
+    /// environment of `serve`.
+    Doctor(ServeConfig),
+    /// Back up the embedded SQLite database while the server runs (PostgreSQL: prints the
+    /// `pg_dump` procedure instead and exits non-zero).
+    ///
+    /// Writes FILE (given by --out; it must not exist), a consistent snapshot of the database
+    /// taken with SQLite's VACUUM INTO, safe while the server serves and writes. The master key
+    /// file (<data-dir>/master.key) is copied beside it as FILE.master.key; both files are
+    /// created with mode 0600. Without that key the backup's secrets (vault secrets, signing
+    /// keys, client secrets sealed at rest) cannot be read: keep the two files together and
+    /// private. When the master key is given by --master-key / LATCHKEY_MASTER_KEY no key file
+    /// is written: keep that key with the backup yourself.
+    ///
+    /// Restore with `latchkey restore --data-dir D --from FILE` (server stopped).
+    ///
+    /// PostgreSQL databases are backed up with PostgreSQL's own tools: this command prints the
+    /// procedure (pg_dump) and exits non-zero.
+    Backup(BackupConfig),
+    /// Restore the embedded SQLite database from a `latchkey backup` file (the server must be
+    /// stopped).
+    ///
+    /// Stop the server first: the restore is refused while any latchkey process has the
+    /// database open. The file must be a Latchkey database whose schema version this build
+    /// knows. It replaces <data-dir>/latchkey.db atomically (a rename); the database it
+    /// replaces is kept as latchkey.db.pre-restore.
+    ///
+    /// The backup's secrets can only be read with the master key it was made with. The key is
+    /// taken from FILE.master.key (written by `latchkey backup`) and installed as
+    /// <data-dir>/master.key; else from --master-key / LATCHKEY_MASTER_KEY; else the data
+    /// directory's own master.key. A key that does not match the backup is refused.
+    Restore(RestoreConfig),
     /// The client commands: they talk to a Latchkey server over HTTP (see `docs/cli.md`).
     #[command(flatten)]
     Client(latchkey_cli::Command),
@@ -63,8 +96,34 @@ impl StorageConfig {
     }
 }
 
+/// How log lines are written (standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, with the fields of the request span (`span.request_id`, …).
+    Json,
+}
+
+/// What `serve` logs and how (the filter is `LATCHKEY_LOG`, default `info`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LogConfig {
+    /// Log line format.
+    #[arg(long, env = "LATCHKEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log one INFO line per request when it completes (method, path without query, status,
+    /// latency, request id).
+    #[arg(long, env = "LATCHKEY_ACCESS_LOG")]
+    pub access_log: bool,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
+    #[command(flatten)]
+    pub log: LogConfig,
+
     /// Address to listen on.
     #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -199,6 +258,47 @@ pub struct InviteConfig {
     pub zone_domain: Option<String>,
 
     /// Master key, as given to `serve` (default: `<data-dir>/master.key`).
+    #[arg(
+        long = "master-key",
+        env = "LATCHKEY_MASTER_KEY",
+        hide_env_values = true
+    )]
+    pub master_key: Option<String>,
+
+    #[command(flatten)]
+    pub storage: StorageConfig,
+}
+
+/// `latchkey backup`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupConfig {
+    /// The backup file to write (must not exist). The master key file is copied beside it as
+    /// `FILE.master.key`.
+    #[arg(long)]
+    pub out: PathBuf,
+
+    /// Master key, as given to `serve` (when set, no `FILE.master.key` is written: keep that
+    /// key with the backup yourself).
+    #[arg(
+        long = "master-key",
+        env = "LATCHKEY_MASTER_KEY",
+        hide_env_values = true
+    )]
+    pub master_key: Option<String>,
+
+    #[command(flatten)]
+    pub storage: StorageConfig,
+}
+
+/// `latchkey restore`.
+#[derive(Debug, Clone, Args)]
+pub struct RestoreConfig {
+    /// The backup file (made by `latchkey backup`). `FILE.master.key`, when present, is
+    /// installed as `<data-dir>/master.key`.
+    #[arg(long)]
+    pub from: PathBuf,
+
+    /// Master key, as given to `serve`: the backup must have been made with it.
     #[arg(
         long = "master-key",
         env = "LATCHKEY_MASTER_KEY",

@@ -13,6 +13,7 @@ pub mod html;
 pub mod invite;
 pub mod metrics;
 pub mod oauth_error;
+pub mod ops;
 pub mod routes;
 pub mod service;
 pub mod state;
@@ -83,7 +84,7 @@ fn create_sqlite_file(url: &str) -> Result<(), BootstrapError> {
     }
 }
 
-fn create_data_dir(dir: &std::path::Path) -> Result<(), BootstrapError> {
+pub(crate) fn create_data_dir(dir: &std::path::Path) -> Result<(), BootstrapError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

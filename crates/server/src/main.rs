@@ -1,24 +1,28 @@
 //! The `latchkey` binary: parses the command line and runs the chosen subcommand.
 
 use clap::{CommandFactory, Parser};
-use latchkey_server::config::{Cli, Command};
-use tracing_subscriber::EnvFilter;
+use latchkey_server::config::{Cli, Command, LogFormat};
+use latchkey_server::ops;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("LATCHKEY_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // (JSON logs stay JSON: the error is logged, not also printed)
+    let json_logs =
+        matches!(&cli.command, Command::Serve(c) if c.log.log_format == LogFormat::Json);
+    match &cli.command {
+        Command::Serve(config) => ops::logging::init(config.log.log_format, config.log.access_log),
+        _ => ops::logging::init(LogFormat::Text, false),
+    }
     let result = match cli.command {
         Command::Client(command) => {
             return latchkey_cli::run(&cli.client, &command, Cli::command).await;
         }
         Command::Serve(config) => latchkey_server::serve(config).await,
         Command::Invite(config) => latchkey_server::invite::invite(config).await,
+        Command::Doctor(config) => ops::doctor::doctor(config).await,
+        Command::Backup(config) => ops::backup::backup(config).await,
+        Command::Restore(config) => ops::restore::restore(config).await,
         Command::Migrate(storage) => match latchkey_server::open_store(&storage).await {
             Ok(store) => {
                 latchkey_domain::store::Store::close(&store).await;
@@ -32,7 +36,9 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
-            eprintln!("latchkey: {e}");
+            if !json_logs {
+                eprintln!("latchkey: {e}");
+            }
             std::process::ExitCode::FAILURE
         }
     }

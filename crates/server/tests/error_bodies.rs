@@ -158,6 +158,7 @@ async fn a_body_that_never_arrives_answers_408_json() {
 
 fn test_config(app: &TestApp) -> latchkey_server::config::ServeConfig {
     latchkey_server::config::ServeConfig {
+        log: Default::default(),
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
         bootstrap_api_key: Some(ADMIN_KEY.into()),

@@ -615,3 +615,24 @@ both_backends!(
         assert_eq!(after.application_id, before.application_id);
     }
 );
+
+both_backends!(
+    readyz_reports_every_check_and_is_not_cached,
+    |app: TestApp| async move {
+        let r = app
+            .call(Method::GET, "/readyz", None, None)
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(
+            r.json,
+            json!({"status": "ready", "checks": {"database": "ok", "migrations": "ok", "keys": "ok"}})
+        );
+        assert_eq!(r.headers["cache-control"], "no-store");
+        let h = app
+            .call(Method::GET, "/healthz", None, None)
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(h.headers["cache-control"], "no-store");
+        assert!(h.headers.contains_key("x-request-id"));
+    }
+);

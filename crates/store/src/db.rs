@@ -1,6 +1,6 @@
 //! The connection pool and the little that differs between SQLite and PostgreSQL at run time:
-//! connection set-up (WAL, foreign keys, busy timeout), writer serialisation for SQLite, and a
-//! clean close.
+//! connection set-up (WAL, foreign keys, busy timeout), writer serialisation for SQLite, the
+//! "in use" lock of a SQLite file (`in_use`), and a clean close.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -28,6 +28,10 @@ pub struct Db {
     writer: Arc<Mutex<()>>,
     /// The URL, for connections outside the pool (PostgreSQL's change feed).
     url: Redacted,
+    /// A shared lock on `<database file>.lock` while a SQLite file is open, so that
+    /// `latchkey restore` can tell that a server still uses it (released when the last clone
+    /// drops, or with the process).
+    _in_use: Option<Arc<std::fs::File>>,
 }
 
 /// A database URL that never appears in debug output (it may hold a password).
@@ -65,6 +69,10 @@ impl Db {
             ));
         };
         let options = AnyConnectOptions::from_str(url).store()?;
+        let in_use = match backend {
+            Backend::Sqlite => crate::in_use::share(url)?,
+            Backend::Postgres => None,
+        };
         let pool = match backend {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
@@ -96,6 +104,7 @@ impl Db {
             backend,
             writer: Arc::new(Mutex::new(())),
             url: Redacted(url.into()),
+            _in_use: in_use.map(Arc::new),
         })
     }
 

@@ -16,9 +16,11 @@ mod error;
 mod grant_rows;
 mod identity;
 mod identity_rows;
+pub mod in_use;
 mod invitations;
 mod keys;
 mod login;
+pub mod maintenance;
 mod members;
 mod meta;
 mod migrate;
@@ -38,7 +40,7 @@ mod vault;
 mod zones;
 
 pub use db::{Backend, Db};
-pub use migrate::MIGRATIONS;
+pub use migrate::{MIGRATIONS, latest as latest_migration};
 pub use providers::platform_provider_id;
 
 use async_trait::async_trait;
@@ -67,5 +69,11 @@ impl SqlStore {
 impl Store for SqlStore {
     async fn close(&self) {
         self.db.close().await;
+    }
+
+    async fn schema_version(
+        &self,
+    ) -> Result<latchkey_domain::store::SchemaVersion, latchkey_domain::StoreError> {
+        maintenance::schema_version(&self.db).await
     }
 }

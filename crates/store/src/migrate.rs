@@ -2,7 +2,9 @@
 //! written for PostgreSQL; SQLite runs the same text with its three type spellings swapped in by
 //! [`sqlite_dialect`]), embedded in the binary and applied in order at start (or by `latchkey
 //! migrate`). PostgreSQL takes an advisory lock so that several instances starting together
-//! migrate once. The store test-suite runs every migration on both back ends.
+//! migrate once. A database that records a version this build does not know (made by a newer
+//! latchkey) is refused rather than used. The store test-suite runs every migration on both back
+//! ends.
 
 use latchkey_domain::{StoreError, Timestamp};
 use sqlx::Row;
@@ -86,6 +88,20 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;
 
+/// The newest migration version this build knows.
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+/// Why a database whose schema is `applied` cannot be used by this build.
+pub(crate) fn too_new(applied: i64) -> String {
+    format!(
+        "the database schema is at version {applied}, newer than this build of latchkey knows \
+         ({}): run the latchkey version that migrated it, or restore a backup made with this one",
+        latest()
+    )
+}
+
 pub(crate) async fn run(db: &Db) -> Result<(), StoreError> {
     let mut conn = db.pool().acquire().await.store()?;
     if db.backend() == Backend::Postgres {
@@ -122,6 +138,11 @@ async fn apply_pending(db: &Db, conn: &mut sqlx::AnyConnection) -> Result<(), St
         .map(|r| r.try_get::<i64, _>(0))
         .collect::<Result<_, _>>()
         .store()?;
+    if let Some(&newest) = applied.iter().max()
+        && newest > latest()
+    {
+        return Err(StoreError::Backend(too_new(newest)));
+    }
     for &(version, name, source) in MIGRATIONS {
         if applied.contains(&version) {
             continue;

@@ -24,6 +24,8 @@ pub use policy::*;
 
 use async_trait::async_trait;
 
+use crate::error::StoreResult;
+
 /// Everything the server needs from persistence.
 #[async_trait]
 pub trait Store:
@@ -50,4 +52,22 @@ pub trait Store:
 {
     /// Closes connections cleanly (checkpointing SQLite's WAL).
     async fn close(&self);
+
+    /// The schema version the database records, and the newest this build knows; a query that
+    /// also tells whether the database answers (readiness).
+    async fn schema_version(&self) -> StoreResult<SchemaVersion>;
+}
+
+/// A database's schema version against the newest migration this build embeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaVersion {
+    pub applied: i64,
+    pub known: i64,
+}
+
+impl SchemaVersion {
+    /// Whether every known migration is applied and none unknown is.
+    pub fn is_current(&self) -> bool {
+        self.applied == self.known
+    }
 }

@@ -1,10 +1,12 @@
-//! Operational endpoints: `GET /healthz`, `GET /metrics` (when on) and the pre-serialized
-//! `GET /openapi.json`.
+//! Operational endpoints: `GET /healthz` (the process is alive; touches nothing), `GET /readyz`
+//! (ready to serve: `ops::readiness`), both unauthenticated and never cached, `GET /metrics` (when
+//! on) and the pre-serialized `GET /openapi.json`.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::header;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
@@ -15,6 +17,7 @@ pub fn router(openapi_json: String) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::metrics::scrape))
+        .route("/readyz", get(readyz))
         .route(
             "/openapi.json",
             get(move || {
@@ -30,5 +33,22 @@ pub fn router(openapi_json: String) -> Router<AppState> {
 }
 
 async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({"status": "ok"}))
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(serde_json::json!({"status": "ok"})),
+    )
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let checks = crate::ops::readiness::check(&state).await;
+    let (status, word) = if checks.ready() {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
+    };
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(serde_json::json!({"status": word, "checks": checks})),
+    )
 }

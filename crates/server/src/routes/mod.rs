@@ -122,8 +122,8 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
             edge::edge,
         ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            tracing::debug_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
-        }))
+            tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()), request_id = %crate::audit::request_id::of(req.extensions()))
+        }).on_response(crate::ops::access_log::AccessLine))
         .layer(axum::middleware::from_fn(crate::audit::request_id::assign));
     let rewrite = move |mut req: Request| {
         let host = req

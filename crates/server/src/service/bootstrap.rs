@@ -12,7 +12,7 @@ use latchkey_domain::store::Store;
 
 use crate::state::AppState;
 
-const META_KEY_CHECK: &str = "master_key_check";
+pub const META_KEY_CHECK: &str = "master_key_check";
 const META_DEFAULT_ORG: &str = "default_organization_id";
 const BOOTSTRAP_KEY_NAME: &str = "bootstrap";
 /// Prefix of generated API keys.

@@ -106,6 +106,7 @@ impl TestApp {
     async fn build(database_url: Option<String>, zone_domain: Option<String>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = ServeConfig {
+            log: Default::default(),
             listen: "127.0.0.1:0".parse().unwrap(),
             public_url: None,
             bootstrap_api_key: Some(ADMIN_KEY.into()),
