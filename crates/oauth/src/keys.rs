@@ -16,6 +16,8 @@ use latchkey_domain::store::Store;
 
 use latchkey_domain::StoreError;
 
+use crate::key_pool::KeyPool;
+
 /// Why the key ring failed.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -60,6 +62,7 @@ pub struct KeyRing {
     store: Arc<dyn Store>,
     sealer: Sealer,
     cache: moka::sync::Cache<ZoneId, Arc<ZoneKeys>>,
+    spares: KeyPool,
 }
 
 fn context(zone: &ZoneId, kid: &str) -> String {
@@ -80,18 +83,29 @@ impl KeyRing {
                 .max_capacity(100_000)
                 .time_to_live(CACHE_TTL)
                 .build(),
+            spares: KeyPool::default(),
         }
     }
 
-    /// Generates a sealed key for `zone` (off the async runtime: RSA generation is slow).
+    /// Generates a sealed key for `zone`: an RSA key from the pool of spares when one is ready,
+    /// else made here (off the async runtime: RSA generation is slow).
     async fn generate(&self, zone: &ZoneId, alg: Alg, status: KeyStatus) -> KeyResult<StoredKey> {
         let kid = latchkey_crypto::random::id()?;
         let kid_for_key = kid.clone();
-        let (key, der) =
-            tokio::task::spawn_blocking(move || SigningKey::generate(alg, kid_for_key))
+        let spare = match alg {
+            Alg::Rs256 => self.spares.take_rsa(),
+            _ => None,
+        };
+        let (key, der) = match spare {
+            Some(der) => (
+                SigningKey::from_pkcs8(alg, kid.clone(), &der).map_err(crypto)?,
+                der,
+            ),
+            None => tokio::task::spawn_blocking(move || SigningKey::generate(alg, kid_for_key))
                 .await
                 .map_err(|_| KeyError::Broken("key generation did not finish"))?
-                .map_err(crypto)?;
+                .map_err(crypto)?,
+        };
         let now = Timestamp::now();
         Ok(StoredKey {
             zone_id: zone.clone(),
