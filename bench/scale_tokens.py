@@ -101,6 +101,7 @@ def refresh_case(server: scale.Server) -> dict:
         a, b = out.strip().split("|")
         return int(a), int(b)
 
+    time.sleep(3)  # let background work of the set-up (the RSA key pool's refill) finish first
     rows0 = counts()
     lat = []
     cpu0 = scale.cpu_seconds(server.proc.pid)

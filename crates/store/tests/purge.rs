@@ -11,7 +11,7 @@ use latchkey_domain::Timestamp;
 use latchkey_domain::id::{OrganizationId, SessionId, UserId, ZoneId};
 use latchkey_domain::model::identity::{Session, SessionType, Status, User};
 use latchkey_domain::model::login::{GrantData, RefreshRecord, RefreshUse};
-use latchkey_domain::store::{IdentityStore, LoginStore, ZoneStore};
+use latchkey_domain::store::{IdentityStore, LoginStore, Store, ZoneStore};
 use latchkey_store::SqlStore;
 
 const DAY: i64 = 86_400;
