@@ -992,6 +992,14 @@ def write_report(machine: dict, sign: dict, cases: list[dict], started: dt.datet
     w("```")
     w("")
     report = "\n".join(L)
+    # The scale section (bench/scale_report.py) comes from other runs: keep it.
+    try:
+        with open(os.path.join(BENCH, "REPORT.md")) as f:
+            old = f.read()
+        a, b = old.index("<!-- scale:begin -->"), old.index("<!-- scale:end -->")
+        report = report.rstrip("\n") + "\n\n" + old[a:b] + "<!-- scale:end -->\n"
+    except (OSError, ValueError):
+        pass
     with open(os.path.join(BENCH, "REPORT.md"), "w") as f:
         f.write(report)
     return report

@@ -7,7 +7,7 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey,
+    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, ParsedPublicKey, RsaKeyPair, UnparsedPublicKey,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -176,19 +176,51 @@ pub struct VerifyingKey {
 
 #[derive(Debug, Clone)]
 enum PublicKind {
-    Rsa { n: Vec<u8>, e: Vec<u8> },
+    /// Parsed once when the key is read, so that a verification does not parse it again.
+    Parsed(std::sync::Arc<ParsedPublicKey>),
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
     Raw(Vec<u8>),
 }
 
 impl VerifyingKey {
     /// Reads a public JWK (RSA, EC P-256 or OKP Ed25519); symmetric keys are refused.
     pub fn from_jwk(jwk: &Value) -> Result<Self, CryptoError> {
+        let kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
+        Self::read_jwk(jwk, kid).map(Self::parsed)
+    }
+
+    /// The key with its material parsed once for verification, where the library accepts it; a
+    /// key it refuses stays as read (and fails every verification, as it did before).
+    fn parsed(self) -> Self {
+        let parsed = match (&self.kind, self.alg) {
+            (PublicKind::Rsa { n, e }, _) => ParsedPublicKey::new(
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                crate::der::rsa_public_key(n, e),
+            ),
+            (PublicKind::Raw(k), Alg::Es256) => {
+                ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, k)
+            }
+            (PublicKind::Raw(k), _) => ParsedPublicKey::new(&signature::ED25519, k),
+            (PublicKind::Parsed(_), _) => return self,
+        };
+        match parsed {
+            Ok(p) => Self {
+                kind: PublicKind::Parsed(std::sync::Arc::new(p)),
+                ..self
+            },
+            Err(_) => self,
+        }
+    }
+
+    fn read_jwk(jwk: &Value, kid: Option<String>) -> Result<Self, CryptoError> {
         let s = |k: &str| jwk.get(k).and_then(Value::as_str);
         let b = |k: &str| {
             s(k).and_then(|v| B64.decode(v).ok())
                 .ok_or(CryptoError::Key)
         };
-        let kid = s("kid").map(str::to_owned);
         match s("kty") {
             Some("RSA") => Ok(Self {
                 kid,
@@ -220,6 +252,7 @@ impl VerifyingKey {
     /// Checks `signature` over `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match (&self.kind, self.alg) {
+            (PublicKind::Parsed(k), _) => k.verify_sig(message, signature).is_ok(),
             (PublicKind::Rsa { n, e }, _) => signature::RsaPublicKeyComponents {
                 n: n.as_slice(),
                 e: e.as_slice(),

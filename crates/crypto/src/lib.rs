@@ -2,6 +2,7 @@
 //! and the master key from which every server key is derived.
 //! It must not depend on any other Latchkey crate, axum or sqlx (CI checks the last two).
 
+mod der;
 pub mod envelope;
 pub mod jws;
 pub mod keyed_hash;

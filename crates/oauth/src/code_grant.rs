@@ -208,7 +208,11 @@ pub(crate) async fn issue(
     let user = active_user(s, zone, &grant).await?;
     let audiences = audiences(s, zone, &grant, targets).await?;
     grant.scope = user_token_scope(s, zone, client, &user, &audiences, grant.scope.take()).await?;
-    let session_id = token_session(s, zone, client, &user, &grant).await?;
+    // A rotation already extended the grant's token session in its own transaction.
+    let session_id = match (&rotated, &grant.token_session_id) {
+        (Some(_), Some(id)) => id.clone(),
+        _ => token_session(s, zone, client, &user, &grant).await?,
+    };
     grant.token_session_id = Some(session_id.clone());
     let who = UserToken {
         client,

@@ -17,6 +17,7 @@ use latchkey_domain::store::Store;
 use latchkey_domain::StoreError;
 
 use crate::changes::Changes;
+use crate::key_pool::KeyPool;
 use crate::scoped_cache::{Lookup, ScopedCache};
 
 /// Why the key ring failed.
@@ -64,6 +65,7 @@ pub struct KeyRing {
     sealer: Sealer,
     cache: ScopedCache<(), Arc<ZoneKeys>>,
     changes: Arc<Changes>,
+    spares: KeyPool,
 }
 
 fn context(zone: &ZoneId, kid: &str) -> String {
@@ -83,18 +85,29 @@ impl KeyRing {
             sealer,
             cache: ScopedCache::new("signing_keys", changes.epochs(), 100_000, CACHE_TTL),
             changes,
+            spares: KeyPool::default(),
         }
     }
 
-    /// Generates a sealed key for `zone` (off the async runtime: RSA generation is slow).
+    /// Generates a sealed key for `zone`: an RSA key from the pool of spares when one is ready,
+    /// else made here (off the async runtime: RSA generation is slow).
     async fn generate(&self, zone: &ZoneId, alg: Alg, status: KeyStatus) -> KeyResult<StoredKey> {
         let kid = latchkey_crypto::random::id()?;
         let kid_for_key = kid.clone();
-        let (key, der) =
-            tokio::task::spawn_blocking(move || SigningKey::generate(alg, kid_for_key))
+        let spare = match alg {
+            Alg::Rs256 => self.spares.take_rsa(),
+            _ => None,
+        };
+        let (key, der) = match spare {
+            Some(der) => (
+                SigningKey::from_pkcs8(alg, kid.clone(), &der).map_err(crypto)?,
+                der,
+            ),
+            None => tokio::task::spawn_blocking(move || SigningKey::generate(alg, kid_for_key))
                 .await
                 .map_err(|_| KeyError::Broken("key generation did not finish"))?
-                .map_err(crypto)?;
+                .map_err(crypto)?,
+        };
         let now = Timestamp::now();
         Ok(StoredKey {
             zone_id: zone.clone(),

@@ -51,6 +51,7 @@ pub mod grants;
 pub mod impersonation;
 pub mod introspection;
 pub mod issued;
+mod key_pool;
 pub mod keys;
 pub mod login;
 pub mod metrics;

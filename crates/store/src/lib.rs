@@ -31,6 +31,7 @@ mod policy_decisions;
 mod policy_rows;
 mod policy_sets;
 mod providers;
+mod purge;
 mod refresh;
 mod resources;
 mod service_accounts;

@@ -110,7 +110,7 @@ impl LoginStore for SqlStore {
         let Some(row) = row else {
             return Ok(CodeUse::Invalid);
         };
-        let grant = grant_of(&row.try_get::<String, _>("grant_data").store()?)?;
+        let grant = grant_of(row.try_get::<&str, _>("grant_data").store()?)?;
         if row.try_get::<Option<i64>, _>("used_at").store()?.is_some() {
             return Ok(CodeUse::Replayed(grant));
         }
@@ -177,35 +177,7 @@ impl LoginStore for SqlStore {
     }
 
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let mut purged = 0;
-        // Spent codes stay an hour past their expiry, so a late replay still revokes.
-        let code_grace = 3_600_000;
-        for (statement, before) in [
-            (
-                "DELETE FROM authorization_requests WHERE expires_at < $1",
-                0,
-            ),
-            (
-                "DELETE FROM authorization_codes WHERE expires_at < $1",
-                code_grace,
-            ),
-            ("DELETE FROM upstream_states WHERE expires_at < $1", 0),
-            ("DELETE FROM refresh_tokens WHERE expires_at < $1", 0),
-            // Device codes stay an hour past their expiry, so a late poll still hears
-            // `expired_token` rather than an unknown code.
-            (
-                "DELETE FROM device_authorizations WHERE expires_at < $1",
-                code_grace,
-            ),
-        ] {
-            purged += sqlx::query(statement)
-                .bind(now.millis() - before)
-                .execute(self.db.pool())
-                .await
-                .store()?
-                .rows_affected();
-        }
-        Ok(purged)
+        crate::purge::purge_expired(self.db.pool(), now).await
     }
 
     async fn revoke_refresh_family(

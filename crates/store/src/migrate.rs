@@ -84,7 +84,15 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "cluster",
         include_str!("../migrations/0014_cluster.sql"),
     ),
+    (
+        15,
+        "list_indexes",
+        include_str!("../migrations/0015_list_indexes.sql"),
+    ),
 ];
+
+const PG_ONLY_BEGIN: &str = "-- postgres-only:begin";
+const PG_ONLY_END: &str = "-- postgres-only:end";
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;
 
@@ -172,11 +180,24 @@ async fn apply_pending(db: &Db, conn: &mut sqlx::AnyConnection) -> Result<(), St
 }
 
 /// The SQLite spelling of a migration: 64-bit integers are `INTEGER`, byte strings `BLOB`, and
-/// text compares bytewise by default (PostgreSQL needs `COLLATE "C"` for that). Migrations use
-/// nothing else that differs between the two.
+/// text compares bytewise by default (PostgreSQL needs `COLLATE "C"` for that); lines between
+/// `-- postgres-only:begin` and `-- postgres-only:end` (extensions, `DO` blocks) are left out.
+/// Migrations use nothing else that differs between the two.
 pub fn sqlite_dialect(postgres: &str) -> String {
-    postgres
-        .replace("BIGINT", "INTEGER")
+    let mut kept = String::with_capacity(postgres.len());
+    let mut skipping = false;
+    for line in postgres.lines() {
+        match line.trim() {
+            PG_ONLY_BEGIN => skipping = true,
+            PG_ONLY_END => skipping = false,
+            _ if !skipping => {
+                kept.push_str(line);
+                kept.push('\n');
+            }
+            _ => {}
+        }
+    }
+    kept.replace("BIGINT", "INTEGER")
         .replace("BYTEA", "BLOB")
         .replace(" COLLATE \"C\"", "")
 }
@@ -196,6 +217,17 @@ mod tests {
     }
 
     #[test]
+    fn postgres_only_blocks_stay_out_of_sqlite() {
+        let lite = sqlite_dialect(
+            "CREATE TABLE a (x BIGINT);\n-- postgres-only:begin\nDO $$ BEGIN END $$;\n-- postgres-only:end\nCREATE INDEX b ON a (x);\n",
+        );
+        assert_eq!(
+            lite,
+            "CREATE TABLE a (x INTEGER);\nCREATE INDEX b ON a (x);\n"
+        );
+    }
+
+    #[test]
     fn the_sqlite_dialect_has_no_postgres_only_spelling() {
         for (_, name, sql) in MIGRATIONS {
             let lite = sqlite_dialect(sql).to_uppercase();
@@ -207,6 +239,8 @@ mod tests {
                 "JSONB",
                 "TIMESTAMPTZ",
                 "::",
+                "EXTENSION",
+                "$$",
             ] {
                 assert!(
                     !lite.contains(pg_only),

@@ -11,6 +11,10 @@ use crate::error::OrStore;
 use crate::grant_rows::{grant_json, grant_of, s};
 use crate::sql::insert_row;
 
+/// One transaction: spends `old_hash` (an `UPDATE … RETURNING` that only a fresh, unspent token
+/// passes), checks its sessions in one query, stores `next_hash` and extends the grant's token
+/// session to `expires_at`. Only a token that does not rotate takes a second look, to tell reuse
+/// (which revokes the family) from an unknown token.
 pub(crate) async fn rotate_refresh(
     store: &SqlStore,
     zone: &ZoneId,
@@ -21,53 +25,66 @@ pub(crate) async fn rotate_refresh(
 ) -> Result<RefreshUse, StoreError> {
     let mut w = store.db.write().await?;
     let row = sqlx::query(
-        "SELECT family_id, grant_data, expires_at, rotated_at, revoked FROM refresh_tokens WHERE zone_id = $1 AND token_hash = $2",
+        "UPDATE refresh_tokens SET rotated_at = $3 WHERE zone_id = $1 AND token_hash = $2 \
+         AND rotated_at IS NULL AND revoked = 0 RETURNING family_id, grant_data, expires_at",
     )
     .bind(s(zone.as_str()))
     .bind(s(old_hash))
+    .bind(now.millis())
     .fetch_optional(&mut *w.tx)
     .await
     .store()?;
     let Some(row) = row else {
-        return Ok(RefreshUse::Invalid);
-    };
-    let family: String = row.try_get("family_id").store()?;
-    let spent = row
-        .try_get::<Option<i64>, _>("rotated_at")
-        .store()?
-        .is_some()
-        || row.try_get::<i64, _>("revoked").store()? != 0;
-    if spent {
+        let spent = sqlx::query(
+            "SELECT family_id FROM refresh_tokens WHERE zone_id = $1 AND token_hash = $2",
+        )
+        .bind(s(zone.as_str()))
+        .bind(s(old_hash))
+        .fetch_optional(&mut *w.tx)
+        .await
+        .store()?;
+        let Some(spent) = spent else {
+            return Ok(RefreshUse::Invalid);
+        };
+        let family: String = spent.try_get("family_id").store()?;
         revoke_family(&mut *w.tx, zone, &family).await?;
         w.commit().await?;
         return Ok(RefreshUse::Reused);
-    }
+    };
     if row.try_get::<i64, _>("expires_at").store()? <= now.millis() {
+        // Dropping the transaction rolls the rotation back.
         return Ok(RefreshUse::Invalid);
     }
-    let grant = grant_of(&row.try_get::<String, _>("grant_data").store()?)?;
+    let family: String = row.try_get("family_id").store()?;
+    let grant = grant_of(row.try_get::<&str, _>("grant_data").store()?)?;
     if !sessions_alive(&mut w.tx, zone, &grant, now).await? {
         revoke_family(&mut *w.tx, zone, &family).await?;
         w.commit().await?;
         return Ok(RefreshUse::SessionEnded);
     }
-    sqlx::query("UPDATE refresh_tokens SET rotated_at = $3 WHERE zone_id = $1 AND token_hash = $2")
-        .bind(s(zone.as_str()))
-        .bind(s(old_hash))
-        .bind(now.millis())
-        .execute(&mut *w.tx)
-        .await
-        .store()?;
     let next = RefreshRecord {
         token_hash: next_hash.to_owned(),
         family_id: family,
-        grant: grant.clone(),
+        grant,
         expires_at,
         created_at: now,
     };
     insert_refresh_row(&mut *w.tx, zone, &next).await?;
+    if let Some(id) = &next.grant.token_session_id {
+        sqlx::query(
+            "UPDATE sessions SET expires_at = $3, updated_at = $4 \
+             WHERE zone_id = $1 AND id = $2 AND status = 'active'",
+        )
+        .bind(s(zone.as_str()))
+        .bind(s(id))
+        .bind(expires_at.millis())
+        .bind(now.millis())
+        .execute(&mut *w.tx)
+        .await
+        .store()?;
+    }
     w.commit().await?;
-    Ok(RefreshUse::Rotated(Box::new(grant)))
+    Ok(RefreshUse::Rotated(Box::new(next.grant)))
 }
 
 pub(crate) async fn peek_refresh(
@@ -85,7 +102,7 @@ pub(crate) async fn peek_refresh(
     .fetch_optional(store.db.pool())
     .await
     .store()?;
-    row.map(|r| grant_of(&r.try_get::<String, _>("grant_data").store()?))
+    row.map(|r| grant_of(r.try_get::<&str, _>("grant_data").store()?))
         .transpose()
 }
 
@@ -171,32 +188,28 @@ pub(crate) async fn revoke_family<'e, E: sqlx::Executor<'e, Database = sqlx::Any
 /// Whether the sessions a grant names still hold: the web session it signed in with must exist
 /// and not be revoked (its natural 12-hour expiry does not end refresh: that is what refresh
 /// tokens are for), and its token session must exist, be active and unexpired (each refresh
-/// extends it).
+/// extends it). One query counts the sessions that hold.
 pub(crate) async fn sessions_alive(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     zone: &ZoneId,
     grant: &GrantData,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let checks = [
-        (&grant.session_id, i64::MIN),
-        (&grant.token_session_id, now.millis()),
-    ];
-    for (id, after) in checks {
-        let Some(id) = id else { continue };
-        let alive = sqlx::query(
-            "SELECT 1 AS one FROM sessions WHERE zone_id = $1 AND id = $2 AND status = 'active' \
-             AND (expires_at IS NULL OR expires_at > $3)",
-        )
-        .bind(s(zone.as_str()))
-        .bind(s(id))
-        .bind(after)
-        .fetch_optional(&mut **tx)
-        .await
-        .store()?;
-        if alive.is_none() {
-            return Ok(false);
-        }
+    let (web, token) = (&grant.session_id, &grant.token_session_id);
+    let wanted = i64::from(web.is_some()) + i64::from(token.is_some());
+    if wanted == 0 {
+        return Ok(true);
     }
-    Ok(true)
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS alive FROM sessions WHERE zone_id = $1 AND status = 'active' \
+         AND ((id = $2) OR (id = $3 AND (expires_at IS NULL OR expires_at > $4)))",
+    )
+    .bind(s(zone.as_str()))
+    .bind(web.clone())
+    .bind(token.clone())
+    .bind(now.millis())
+    .fetch_one(&mut **tx)
+    .await
+    .store()?;
+    Ok(row.try_get::<i64, _>("alive").store()? == wanted)
 }

@@ -47,8 +47,8 @@ pub trait LoginStore: Send + Sync {
 
     async fn insert_refresh(&self, zone: &ZoneId, record: &RefreshRecord) -> StoreResult<()>;
     /// Rotates `old_hash` out in favour of `next_hash` (same family and grant, expiring at
-    /// `expires_at`) in one transaction; a token that was already rotated or revoked revokes its
-    /// whole family instead.
+    /// `expires_at`) in one transaction, extending the grant's token session to `expires_at`
+    /// too; a token that was already rotated or revoked revokes its whole family instead.
     async fn rotate_refresh(
         &self,
         zone: &ZoneId,

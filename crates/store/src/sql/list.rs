@@ -105,10 +105,12 @@ pub(crate) async fn list_page<T>(
             return Err(StoreError::BadCursor);
         }
     }
+    // The sort keys' aliases, named once per query rather than once per row.
+    let names: Vec<String> = (0..keys.len()).map(|i| format!("sk{i}")).collect();
     let select_keys: String = keys
         .iter()
-        .enumerate()
-        .map(|(i, (e, _, _))| format!(", {e} AS sk{i}"))
+        .zip(&names)
+        .map(|((e, _, _), name)| format!(", {e} AS {name}"))
         .collect();
     let mut sql = Sql::new(format!(
         "SELECT {}{select_keys}, id AS page_id FROM {}",
@@ -128,28 +130,36 @@ pub(crate) async fn list_page<T>(
     let rows = sql.query().fetch_all(pool).await.store()?;
     let take = usize::try_from(limit).unwrap_or(usize::MAX);
     let more = rows.len() > take;
-    let mut keyed = Vec::with_capacity(rows.len().min(take));
-    for row in rows.iter().take(take) {
+    let rows = &rows[..rows.len().min(take)];
+    let mut items = rows
+        .iter()
+        .map(map)
+        .collect::<Result<Vec<T>, _>>()
+        .store()?;
+    // Only the first and last rows become cursors; the rows between need no keys.
+    let cursor_of = |row: &AnyRow| -> Result<Cursor, StoreError> {
         let mut values = Vec::with_capacity(keys.len());
-        for (i, (_, kind, _)) in keys.iter().enumerate() {
-            let col = format!("sk{i}");
+        for ((_, kind, _), col) in keys.iter().zip(&names) {
+            let col = col.as_str();
             values.push(match kind {
-                SortKind::Int => SortValue::Int(row.try_get(col.as_str()).store()?),
-                SortKind::Text => SortValue::Text(row.try_get(col.as_str()).store()?),
+                SortKind::Int => SortValue::Int(row.try_get(col).store()?),
+                SortKind::Text => SortValue::Text(row.try_get(col).store()?),
             });
         }
-        let key = Cursor {
+        Ok(Cursor {
             sig: sig.clone(),
             keys: values,
             id: row.try_get("page_id").store()?,
-        };
-        keyed.push((key, map(row).store()?));
-    }
+        })
+    };
+    let (mut start, mut end) = match (rows.first(), rows.last()) {
+        (Some(a), Some(b)) => (Some(cursor_of(a)?), Some(cursor_of(b)?)),
+        _ => (None, None),
+    };
     if backward {
-        keyed.reverse();
+        items.reverse();
+        std::mem::swap(&mut start, &mut end);
     }
-    let start = keyed.first().map(|(k, _)| k.clone());
-    let end = keyed.last().map(|(k, _)| k.clone());
     // The side we did not page towards: is there anything beyond our first (or last) item?
     let other_side = match (backward, &start, &end, cursor) {
         (false, Some(first), _, Some(_)) => exists(pool, spec, filter, &keys, first, false).await?,
@@ -169,7 +179,7 @@ pub(crate) async fn list_page<T>(
         None
     };
     Ok(Page {
-        items: keyed.into_iter().map(|(_, t)| t).collect(),
+        items,
         has_next,
         has_prev,
         total,
@@ -178,36 +188,48 @@ pub(crate) async fn list_page<T>(
     })
 }
 
-/// The keyset condition "after `c`" (`forward`) or "before `c`" in the given order:
-/// `(k1 > v1) OR (k1 = v1 AND k2 > v2) OR … OR (k1 = v1 AND … AND id > vid)`, with each
-/// comparison flipped for descending keys.
+/// The keyset condition "after `c`" (`forward`) or "before `c`" in the given order, written
+/// with row values so that the list's index can seek to the cursor instead of scanning up to it.
+/// The order's columns (the sort keys, then `id` ascending) are grouped into runs of one
+/// direction; for runs `R1, R2, …` the condition is
+/// `R1 >= c1 AND (R1 > c1 OR (R1 = c1 AND (R2 > c2 OR …)))`, comparisons flipped for
+/// descending runs and for "before". With one run (every key ascending, the default
+/// `created_at` order) that is just `(created_at, id) > (?, ?)`.
 fn beyond(keys: &[(&str, SortKind, bool)], c: &Cursor, forward: bool) -> (String, Vec<Arg>) {
-    let mut clauses = Vec::new();
+    let columns: Vec<(&str, bool, Arg)> = keys
+        .iter()
+        .zip(&c.keys)
+        .map(|((expr, _, desc), v)| (*expr, *desc, value_arg(v)))
+        .chain(std::iter::once(("id", false, Arg::Text(c.id.clone()))))
+        .collect();
+    let runs: Vec<&[(&str, bool, Arg)]> = columns.chunk_by(|a, b| a.1 == b.1).collect();
+    let mut text = String::new();
     let mut args = Vec::new();
-    let n = keys.len();
-    for level in 0..=n {
-        let mut parts = Vec::new();
-        let mut level_args = Vec::new();
-        for (i, (expr, _, _)) in keys.iter().enumerate().take(level) {
-            parts.push(format!("{expr} = ?"));
-            level_args.push(value_arg(&c.keys[i]));
-        }
-        let (expr, desc) = if level < n {
-            (keys[level].0, keys[level].2)
-        } else {
-            ("id", false)
-        };
-        let op = if desc == forward { "<" } else { ">" };
-        parts.push(format!("{expr} {op} ?"));
-        level_args.push(if level < n {
-            value_arg(&c.keys[level])
-        } else {
-            Arg::Text(c.id.clone())
-        });
-        clauses.push(format!("({})", parts.join(" AND ")));
-        args.extend(level_args);
+    let tuple = |run: &[(&str, bool, Arg)], args: &mut Vec<Arg>| -> (String, String) {
+        args.extend(run.iter().map(|(_, _, v)| v.clone()));
+        let names: Vec<&str> = run.iter().map(|(e, _, _)| *e).collect();
+        let marks = vec!["?"; run.len()].join(", ");
+        (format!("({})", names.join(", ")), format!("({marks})"))
+    };
+    let op = |run: &[(&str, bool, Arg)]| if run[0].1 == forward { "<" } else { ">" };
+    if runs.len() > 1 {
+        // A bound on the leading run alone, which an index on the sort keys can seek to.
+        let (cols, marks) = tuple(runs[0], &mut args);
+        text.push_str(&format!("{cols} {}= {marks} AND ", op(runs[0])));
     }
-    (format!("({})", clauses.join(" OR ")), args)
+    let last = runs.len() - 1;
+    for (i, run) in runs.iter().enumerate() {
+        let (cols, marks) = tuple(run, &mut args);
+        if i < last {
+            text.push_str(&format!("({cols} {} {marks} OR (", op(run)));
+            let (cols, marks) = tuple(run, &mut args);
+            text.push_str(&format!("{cols} = {marks} AND "));
+        } else {
+            text.push_str(&format!("{cols} {} {marks}", op(run)));
+        }
+    }
+    text.push_str(&"))".repeat(last));
+    (format!("({text})"), args)
 }
 
 fn value_arg(v: &SortValue) -> Arg {
@@ -245,7 +267,10 @@ pub(crate) async fn count(
 }
 
 /// Picks the first of `base`, `base-2`, `base-3`, … not yet used in `column` of `table` within
-/// `scope` (a `column = value` pair), inside the caller's transaction.
+/// `scope` (a `column = value` pair), inside the caller's transaction. Every probe is an
+/// equality or `IN` lookup on the `(scope, column)` unique index, so the cost grows with the
+/// number of rows sharing this base, not with the size of the table: the base alone first
+/// (the usual case), then the suffixes in batches of [`SLUG_BATCH`].
 pub(crate) async fn unique_slug(
     db: &crate::Db,
     tx: &mut sqlx::AnyConnection,
@@ -259,34 +284,36 @@ pub(crate) async fn unique_slug(
         None => format!("{table}.{column}"),
     };
     db.lock_scope(tx, &lock).await?;
-    let mut sql = Sql::new(format!(
-        "SELECT {column} AS taken FROM {table} WHERE ({column} = "
-    ));
-    sql.bind(base)
-        .push(&format!(" OR {column} LIKE "))
-        .bind(format!("{base}-%"))
-        .push(")");
-    if let Some((col, val)) = scope {
-        sql.push(&format!(" AND {col} = ")).bind(val);
-    }
-    let taken: Vec<String> = sql
-        .query()
-        .fetch_all(&mut *tx)
-        .await
-        .store()?
-        .iter()
-        .map(|r| r.try_get::<String, _>("taken"))
-        .collect::<Result<_, _>>()
-        .store()?;
-    let mut n = 1;
+    let (mut first, mut size) = (1, 1);
     loop {
-        let candidate = latchkey_domain::text::slug_candidate(base, n);
-        if !taken.contains(&candidate) {
-            return Ok(candidate);
+        let candidates: Vec<String> = (first..first + size)
+            .map(|n| latchkey_domain::text::slug_candidate(base, n))
+            .collect();
+        let mut sql = Sql::new(format!("SELECT {column} AS taken FROM {table}"));
+        let mut filter = Filter::default().in_list(column, &candidates);
+        if let Some((col, val)) = scope {
+            filter = filter.eq(col, val);
         }
-        n += 1;
+        filter.write(&mut sql, None);
+        let taken: Vec<String> = sql
+            .query()
+            .fetch_all(&mut *tx)
+            .await
+            .store()?
+            .iter()
+            .map(|r| r.try_get::<String, _>("taken"))
+            .collect::<Result<_, _>>()
+            .store()?;
+        if let Some(free) = candidates.into_iter().find(|c| !taken.contains(c)) {
+            return Ok(free);
+        }
+        first += size;
+        size = SLUG_BATCH;
     }
 }
+
+/// How many suffixed slug candidates one lookup probes once the base alone is taken.
+const SLUG_BATCH: u32 = 32;
 
 /// The row `(zone, id)` of a zone-owned table, mapped.
 pub(crate) async fn get_one<T>(

@@ -136,9 +136,10 @@ pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
     row: &AnyRow,
     column: &str,
 ) -> Result<Option<T>, sqlx::Error> {
-    let text: Option<String> = row.try_get(column)?;
+    // Borrowed from the row: the JSON is parsed in place, with no copy of its text.
+    let text: Option<&str> = row.try_get(column)?;
     text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| sqlx::Error::ColumnDecode {
+        serde_json::from_str(t).map_err(|e| sqlx::Error::ColumnDecode {
             index: column.to_owned(),
             source: e.into(),
         })
@@ -169,8 +170,8 @@ pub(crate) fn parsed<T>(
     column: &str,
     parse: fn(&str) -> Option<T>,
 ) -> Result<T, sqlx::Error> {
-    let text: String = row.try_get(column)?;
-    parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
+    let text: &str = row.try_get(column)?;
+    parse(text).ok_or_else(|| sqlx::Error::ColumnDecode {
         index: column.to_owned(),
         source: format!("unknown value `{text}`").into(),
     })
