@@ -1,7 +1,7 @@
 //! Change notices between instances. A write that changes what a zone serves moves the zone's
-//! cache epoch here ([`Changes::zone_changed`]) and, once [`start`]ed over a store with a change
-//! feed (PostgreSQL `LISTEN/NOTIFY`), tells every other instance, which moves its own epoch
-//! ([`apply`]). A lost feed connection means notices may have been missed: the instance then
+//! cache epoch here ([`Changes::zone_changed`]) and, once the feed runs (`change_feed::start`,
+//! over a store with PostgreSQL `LISTEN/NOTIFY`), tells every other instance, which moves its
+//! own epoch. A lost feed connection means notices may have been missed: the instance then
 //! treats everything as changed (a full resync) before it trusts its caches again. Each cache's
 //! TTL stays as the last backstop. On SQLite there is one process and no feed.
 //!
@@ -9,14 +9,11 @@
 //! (a policy binding moved: compiled policy is dropped).
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use latchkey_domain::id::ZoneId;
-use latchkey_domain::store::Store;
 use tokio::sync::mpsc;
 
 use crate::scoped_cache::Epochs;
-use crate::services::Services;
 
 /// What a notice says changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +71,21 @@ impl Changes {
         self.publish(Kind::Zone, zone);
     }
 
+    /// Connects the outbox (once); false when it already was.
+    pub(crate) fn connect(&self, tx: mpsc::UnboundedSender<(Kind, ZoneId)>) -> bool {
+        self.outbox.set(tx).is_ok()
+    }
+
+    /// Moves the epoch of `zone` without telling anyone (a notice from another instance).
+    pub(crate) fn bump(&self, zone: &ZoneId) {
+        self.epochs.bump(zone);
+    }
+
+    /// Moves every epoch (notices may have been lost).
+    pub(crate) fn bump_all(&self) {
+        self.epochs.bump_all();
+    }
+
     /// Tells the other instances (no-op until started, and on SQLite).
     pub fn publish(&self, kind: Kind, zone: &ZoneId) {
         if let Some(tx) = self.outbox.get() {
@@ -81,12 +93,12 @@ impl Changes {
         }
     }
 
-    fn notice(&self, kind: Kind, zone: &ZoneId) -> String {
+    pub(crate) fn notice(&self, kind: Kind, zone: &ZoneId) -> String {
         format!("{} {} {zone}", self.instance, kind.as_str())
     }
 
     /// A notice from the feed: `None` when it is this instance's own or malformed.
-    fn parse(&self, payload: &str) -> Option<(Kind, ZoneId)> {
+    pub(crate) fn parse(&self, payload: &str) -> Option<(Kind, ZoneId)> {
         let mut parts = payload.splitn(3, ' ');
         let (from, kind, zone) = (parts.next()?, parts.next()?, parts.next()?);
         if from == self.instance || zone.is_empty() {
@@ -98,97 +110,6 @@ impl Changes {
             _ => return None,
         };
         Some((kind, ZoneId::new(zone)))
-    }
-}
-
-/// Applies another instance's notice to this one's caches.
-fn apply(s: &Services, kind: Kind, zone: &ZoneId) {
-    crate::metrics::invalidation(false);
-    match kind {
-        Kind::Zone => s.changes.epochs.bump(zone),
-        Kind::Policy => s.policies.forget(zone),
-    }
-}
-
-/// Everything may have changed (notices may have been lost).
-fn resync(s: &Services) {
-    crate::metrics::resync();
-    s.changes.epochs.bump_all();
-    s.policies.forget_all();
-}
-
-/// Starts publishing this instance's notices and following the others', when the store has a
-/// change feed. `services` must live as long as the process (it is the server's state).
-pub fn start(services: Arc<dyn AsServices>) {
-    let s = services.services();
-    if !s.store.has_change_feed() {
-        return;
-    }
-    let (tx, rx) = mpsc::unbounded_channel();
-    if s.changes.outbox.set(tx).is_err() {
-        return;
-    }
-    tokio::spawn(publish_loop(s.store.clone(), services.clone(), rx));
-    tokio::spawn(follow_loop(services));
-}
-
-/// Gives the feed tasks the services without tying this crate to the server's state type.
-pub trait AsServices: Send + Sync + 'static {
-    fn services(&self) -> &Services;
-}
-
-async fn publish_loop(
-    store: Arc<dyn Store>,
-    services: Arc<dyn AsServices>,
-    mut rx: mpsc::UnboundedReceiver<(Kind, ZoneId)>,
-) {
-    while let Some(first) = rx.recv().await {
-        // Coalesce a burst of writes into one notice per zone and kind.
-        let mut batch = vec![first];
-        while let Ok(more) = rx.try_recv() {
-            if !batch.contains(&more) {
-                batch.push(more);
-            }
-        }
-        for (kind, zone) in batch {
-            let notice = services.services().changes.notice(kind, &zone);
-            if let Err(e) = store.publish_change(&notice).await {
-                tracing::warn!(error = %e, zone = %zone, "could not tell other instances of a change");
-            }
-        }
-    }
-}
-
-async fn follow_loop(services: Arc<dyn AsServices>) {
-    loop {
-        let s = services.services();
-        let mut feed = match s.store.change_feed().await {
-            Ok(Some(feed)) => feed,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "change feed unavailable; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        // Whatever happened before we listened is unknown.
-        resync(s);
-        loop {
-            match feed.next().await {
-                Ok(Some(payload)) => {
-                    if let Some((kind, zone)) = s.changes.parse(&payload) {
-                        apply(s, kind, &zone);
-                    }
-                }
-                Ok(None) => resync(s),
-                Err(e) => {
-                    tracing::warn!(error = %e, "change feed lost; caches resynced");
-                    resync(s);
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    break;
-                }
-            }
-        }
     }
 }
 

@@ -34,6 +34,7 @@ pub mod assertion;
 pub mod audit_log;
 pub mod authorize;
 pub mod browser;
+pub mod change_feed;
 pub mod changes;
 pub mod client;
 pub mod client_auth;

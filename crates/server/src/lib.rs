@@ -222,7 +222,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
         .unwrap_or_else(|| format!("http://{local}"));
     let state = prepare(&config, store.clone(), public_url.clone()).await?;
     tracing::info!(address = %local, %public_url, backend = ?store.backend(), "latchkey listening");
-    latchkey_oauth::changes::start(Arc::new(state.clone()));
+    latchkey_oauth::change_feed::start(Arc::new(state.clone()));
     if config.metrics {
         metrics::install();
     }

@@ -73,7 +73,7 @@ impl Shared {
     }
 }
 
-impl latchkey_oauth::changes::AsServices for AppState {
+impl latchkey_oauth::change_feed::AsServices for AppState {
     fn services(&self) -> &Services {
         &self.services
     }
