@@ -54,12 +54,16 @@ CHECKS = [
 ]
 
 
-# Operations whose `{user_id}` Schemathesis links to the id of an organization it just created
-# (an inferred link between unrelated objects): a 404 there is right, not a created object gone.
+# Operations Schemathesis links to an organization it just created by an inferred link between
+# unrelated objects: `{user_id}` given the organization's id, or the organization's SSO connection
+# (a new organization has none). A 404 there is right, not a created object gone.
 NO_AVAILABILITY_CHECK = {
     "GET /organizations/{organization_id}/users/{user_id}",
     "PATCH /organizations/{organization_id}/users/{user_id}",
     "DELETE /organizations/{organization_id}/users/{user_id}",
+    "GET /organizations/{organization_id}/sso-connection",
+    "PATCH /organizations/{organization_id}/sso-connection",
+    "DELETE /organizations/{organization_id}/sso-connection",
 }
 
 
