@@ -68,3 +68,28 @@ def test_metrics_count_tokens_decisions_requests_and_leak_nothing(latchkey_bin, 
         assert f"/z/{zone}/" not in text
         for secret in (svc.secret, "wrong-secret-value-xyz", "leaky-query-secret", own.server.bootstrap_key):
             assert secret not in text
+
+
+def test_only_a_successful_zone_write_invalidates_caches(latchkey_bin, tmp_path_factory):
+    """A write under /zones/{id}/ moves that zone's cache epoch on every instance; a refused one
+    (no credentials, a made-up zone, bad input) must not, or anyone could make the server keep
+    an entry for every id they make up."""
+    invalidations = "latchkey_invalidations_total"
+    with sqlite_server(latchkey_bin, tmp_path_factory, args=("--metrics",)) as own:
+        oz = own.oauth_zone()
+        with httpx.Client(base_url=own.base_url, timeout=10) as http:
+            before = total(http.get("/metrics").text, invalidations, origin="local")
+            for i in range(50):
+                r = http.post(f"/zones/made-up-{i}-{'x' * 200}/applications", json={"name": "n"})
+                assert r.status_code == 401, r.text
+            app = {"name": "n", "identifier": "https://app.example/n"}
+            r = own.admin_http.post(f"/zones/made-up-{'y' * 40}/applications", json=app)
+            assert r.status_code == 404, r.text
+            r = own.admin_http.post(f"/zones/{oz.id}/applications", json={**app, "name": 7})
+            assert r.status_code == 400, r.text
+            refused = total(http.get("/metrics").text, invalidations, origin="local")
+            assert refused == before, f"refused writes invalidated caches: {before} -> {refused}"
+            r = own.admin_http.post(f"/zones/{oz.id}/applications", json=app)
+            assert r.status_code == 201, r.text
+            after = total(http.get("/metrics").text, invalidations, origin="local")
+            assert after == refused + 1, f"a successful write: {refused} -> {after}"

@@ -22,7 +22,7 @@ def trio(
 ) -> Iterator[multi_kit.Cluster]:
     if "postgres" not in selected_backends(request.config):
         pytest.skip("several instances share a PostgreSQL database: postgres backend not selected")
-    with multi_kit.cluster(latchkey_bin, pg_admin_url, tmp_path_factory.mktemp("trio"), n=3) as c:
+    with multi_kit.cluster(latchkey_bin, pg_admin_url, tmp_path_factory.mktemp("trio"), n=3, extra_args=["--metrics"]) as c:
         yield c
 
 

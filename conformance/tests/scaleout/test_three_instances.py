@@ -14,7 +14,9 @@ time it took (or waited).
   d. an authorization code redeemed on A is refused on C (invalid_grant), also when sent to both at once;
   e. a policy set activated on A that forbids the client is enforced on B (400 access_denied);
   f. wrong passwords spread over A, B and C lock the account on all three;
-  g. scheduled jobs run once: skipped (no sub-day rotation setting).
+  g. scheduled jobs run once: skipped (no sub-day rotation setting);
+  h. the change feed's database connections killed: every instance resyncs its caches and hears
+     the next change again (a credential deleted on A is refused on B within the bound).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 import lk
@@ -265,3 +268,46 @@ def test_g_scheduled_key_rotation_runs_once():
         "no sub-day key rotation setting: --key-rotation-days is whole days and the rotation task "
         "ticks every 60 s, so 'one rotation across three instances' cannot be provoked in a test run"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# h. a lost change feed is resynced, then heard again
+# --------------------------------------------------------------------------------------------
+
+RESYNCS = "latchkey_invalidation_resyncs_total"
+
+
+def resyncs(h: httpx.Client) -> float:
+    r = h.get("/metrics")
+    assert r.status_code == 200, f"/metrics answered {r.status_code}"
+    for line in r.text.splitlines():
+        if line.startswith(RESYNCS + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def test_h_a_lost_change_feed_is_resynced_and_heard_again(trio: Cluster):
+    """Notices sent while an instance's LISTEN connection is down are lost, so an instance
+    whose feed drops must forget everything it cached (resync) before trusting its caches."""
+    svc = Service(trio, "A")
+    b_http = trio.http("B")
+    before = resyncs(b_http)
+    with psycopg.connect(trio.database_url, autocommit=True) as conn:
+        killed = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query ILIKE 'LISTEN%'"
+        ).fetchall()
+    assert len(killed) >= len(trio.instances), f"one listener per instance expected, killed {killed}"
+    deadline = time.monotonic() + 5
+    while resyncs(b_http) <= before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert resyncs(b_http) > before, "instance B did not resync within 5 s of losing its feed"
+
+    with Poller("B", trio.http("B"), svc.token, RATE) as b:
+        b.warm(WARM_SECONDS, status_is(200), "client_credentials tokens are issued")
+        svc.admin.zones.application_credentials.delete(svc.cred.id, zone_id=svc.zone.id)
+        changed_at = time.monotonic()
+        verdict = b.delay_after(changed_at, oauth_error(401, "invalid_client"), status_is(200))
+    what = "after the feed came back, the credential deleted on A refused with 401 invalid_client"
+    say(f"h: {verdict.message(what, PROPAGATION_BOUND)}")
+    assert verdict.ok(PROPAGATION_BOUND), verdict.message(what, PROPAGATION_BOUND)

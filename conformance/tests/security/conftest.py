@@ -19,7 +19,7 @@ from e2e.conftest import (  # noqa: F401  (fixtures, re-exported for this folder
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "sqlite_only: in-memory behaviour; run on the sqlite backend only")
+    config.addinivalue_line("markers", "sqlite_only: behaviour the back end does not change (or covered elsewhere on PostgreSQL); run on sqlite only")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -27,4 +27,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         callspec = getattr(item, "callspec", None)
         if item.get_closest_marker("sqlite_only") and callspec and callspec.params.get("backend", "sqlite") != "sqlite":
-            item.add_marker(pytest.mark.skip(reason="in-memory behaviour: checked on sqlite only"))
+            item.add_marker(pytest.mark.skip(reason="back-end independent (or covered elsewhere on PostgreSQL): checked on sqlite only"))

@@ -7,7 +7,9 @@
    password, without locking other accounts), per source address (20 failures from an address
    in a minute), and per address for invitation-token probing.
 
-Throttling is in-memory state: these run on sqlite only.
+The throttle counters live in the database, shared by every instance (the three-instance test
+`scaleout/test_three_instances.py::test_f…` covers them on PostgreSQL); the argon2 pool is per
+process. Nothing here depends on the back end otherwise, so these run once, on sqlite.
 """
 
 from __future__ import annotations

@@ -143,14 +143,8 @@ pub struct ServeConfig {
     )]
     pub bootstrap_api_key: Option<String>,
 
-    /// Master key (32 bytes, base64url) from which every server key is derived. Default: the file
-    /// `<data-dir>/master.key`, created on first start.
-    #[arg(
-        long = "master-key",
-        env = "LATCHKEY_MASTER_KEY",
-        hide_env_values = true
-    )]
-    pub master_key: Option<String>,
+    #[command(flatten)]
+    pub key: MasterKeyArg,
 
     /// Host mode: serve each zone at `{zone_id}.{zone_domain}` (e.g. `zones.example.com`)
     /// instead of `{public_url}/z/{zone_id}`.
@@ -257,16 +251,26 @@ pub struct InviteConfig {
     #[arg(long, env = "LATCHKEY_ZONE_DOMAIN")]
     pub zone_domain: Option<String>,
 
-    /// Master key, as given to `serve` (default: `<data-dir>/master.key`).
+    #[command(flatten)]
+    pub key: MasterKeyArg,
+
+    #[command(flatten)]
+    pub storage: StorageConfig,
+}
+
+/// The master key option of every command that opens the database.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MasterKeyArg {
+    /// Master key (32 bytes, base64url) from which every server key is derived. Default: the
+    /// file `<data-dir>/master.key`, which `serve` creates on first start. `backup` copies that
+    /// file beside the backup unless the key is given here (then keep it with the backup
+    /// yourself); `restore` refuses a backup made with another key.
     #[arg(
         long = "master-key",
         env = "LATCHKEY_MASTER_KEY",
         hide_env_values = true
     )]
     pub master_key: Option<String>,
-
-    #[command(flatten)]
-    pub storage: StorageConfig,
 }
 
 /// `latchkey backup`.
@@ -277,14 +281,8 @@ pub struct BackupConfig {
     #[arg(long)]
     pub out: PathBuf,
 
-    /// Master key, as given to `serve` (when set, no `FILE.master.key` is written: keep that
-    /// key with the backup yourself).
-    #[arg(
-        long = "master-key",
-        env = "LATCHKEY_MASTER_KEY",
-        hide_env_values = true
-    )]
-    pub master_key: Option<String>,
+    #[command(flatten)]
+    pub key: MasterKeyArg,
 
     #[command(flatten)]
     pub storage: StorageConfig,
@@ -298,13 +296,8 @@ pub struct RestoreConfig {
     #[arg(long)]
     pub from: PathBuf,
 
-    /// Master key, as given to `serve`: the backup must have been made with it.
-    #[arg(
-        long = "master-key",
-        env = "LATCHKEY_MASTER_KEY",
-        hide_env_values = true
-    )]
-    pub master_key: Option<String>,
+    #[command(flatten)]
+    pub key: MasterKeyArg,
 
     #[command(flatten)]
     pub storage: StorageConfig,

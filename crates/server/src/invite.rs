@@ -39,7 +39,7 @@ async fn make(
     store: Arc<dyn Store>,
 ) -> Result<(String, Invitation, Organization), BootstrapError> {
     let reach = Reach {
-        master_key: config.master_key.as_deref(),
+        master_key: config.key.master_key.as_deref(),
         data_dir: &config.storage.data_dir,
         public_url: config.public_url.clone(),
         zone_domain: config.zone_domain.as_deref(),

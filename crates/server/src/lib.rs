@@ -170,7 +170,7 @@ async fn prepare_alone(
     public_url: String,
 ) -> Result<AppState, BootstrapError> {
     let reach = Reach {
-        master_key: config.master_key.as_deref(),
+        master_key: config.key.master_key.as_deref(),
         data_dir: &config.storage.data_dir,
         public_url,
         zone_domain: config.zone_domain.as_deref(),

@@ -162,7 +162,7 @@ fn test_config(app: &TestApp) -> latchkey_server::config::ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
         bootstrap_api_key: Some(ADMIN_KEY.into()),
-        master_key: None,
+        key: Default::default(),
         zone_domain: None,
         allow_private_fetch: Some(true),
         metrics: false,

@@ -136,7 +136,7 @@ impl CredentialStore for SqlStore {
         let f = Filter::default()
             .eq("zone_id", zone.as_str())
             .eq_opt("application_id", application.map(|a| a.as_str()));
-        let f = SPEC.apply(f, filter)?;
+        let f = SPEC.apply(self.db.backend(), f, filter)?;
         list_page(self.db.pool(), &SPEC, &f, page, from_row).await
     }
 

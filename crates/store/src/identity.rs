@@ -56,7 +56,11 @@ impl IdentityStore for SqlStore {
         filter: &UserFilter,
         page: &PageRequest,
     ) -> Result<Page<User>, StoreError> {
-        let f = USERS.apply(Filter::default().eq("zone_id", zone.as_str()), &filter.list)?;
+        let f = USERS.apply(
+            self.db.backend(),
+            Filter::default().eq("zone_id", zone.as_str()),
+            &filter.list,
+        )?;
         let f = f.eq_opt("external", filter.external);
         list_page(self.db.pool(), &USERS, &f, page, user_from_row).await
     }

@@ -168,6 +168,11 @@ async fn inspect(path: &Path, shown: &Path) -> Result<BackupInfo, MaintenanceErr
         if version > migrate::latest() {
             return Err(not(migrate::too_new(version)));
         }
+        if version >= 16 {
+            rebuild_search_indexes(&mut conn)
+                .await
+                .map_err(|e| not(e.to_string()))?;
+        }
         let key_check: Option<String> =
             sqlx::query_scalar("SELECT value FROM server_meta WHERE key = 'master_key_check'")
                 .fetch_optional(&mut conn)
@@ -183,6 +188,19 @@ async fn inspect(path: &Path, shown: &Path) -> Result<BackupInfo, MaintenanceErr
     .await;
     let _ = conn.close().await;
     checked
+}
+
+/// Rebuilds the trigram search indexes from their tables. They are keyed by `rowid`, which
+/// SQLite does not promise to keep across `VACUUM INTO` for tables without an integer primary
+/// key, so a restored copy gets fresh ones.
+async fn rebuild_search_indexes(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+    for (_, index) in crate::sql::SEARCH_INDEXES {
+        let rebuild = format!("INSERT INTO {index} ({index}) VALUES ('rebuild')");
+        sqlx::query(sqlx::AssertSqlSafe(rebuild))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Replaces the SQLite database of `url` with the backup `from`, after `accept` approved it (for

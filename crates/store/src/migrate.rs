@@ -1,6 +1,7 @@
 //! Versioned migrations, one file per version for both back ends (`migrations/NNNN_name.sql`,
 //! written for PostgreSQL; SQLite runs the same text with its three type spellings swapped in by
-//! [`sqlite_dialect`]), embedded in the binary and applied in order at start (or by `latchkey
+//! [`sqlite_dialect`]; blocks marked `postgres-only` or `sqlite-only` run on that back end alone,
+//! see [`for_postgres`]), embedded in the binary and applied in order at start (or by `latchkey
 //! migrate`). PostgreSQL takes an advisory lock so that several instances starting together
 //! migrate once. A database that records a version this build does not know (made by a newer
 //! latchkey) is refused rather than used. The store test-suite runs every migration on both back
@@ -89,10 +90,15 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "list_indexes",
         include_str!("../migrations/0015_list_indexes.sql"),
     ),
+    (
+        16,
+        "row_counts",
+        include_str!("../migrations/0016_row_counts.sql"),
+    ),
 ];
 
-const PG_ONLY_BEGIN: &str = "-- postgres-only:begin";
-const PG_ONLY_END: &str = "-- postgres-only:end";
+const PG_ONLY: (&str, &str) = ("-- postgres-only:begin", "-- postgres-only:end");
+const SQLITE_ONLY: (&str, &str) = ("-- sqlite-only:begin", "-- sqlite-only:end");
 
 const PG_LOCK_ID: i64 = 0x6c61_7463_686b;
 
@@ -157,7 +163,7 @@ async fn apply_pending(db: &Db, conn: &mut sqlx::AnyConnection) -> Result<(), St
         }
         let sql = match db.backend() {
             Backend::Sqlite => sqlite_dialect(source),
-            Backend::Postgres => source.to_owned(),
+            Backend::Postgres => for_postgres(source),
         };
         let mut tx = sqlx::Connection::begin(&mut *conn).await.store()?;
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
@@ -181,15 +187,29 @@ async fn apply_pending(db: &Db, conn: &mut sqlx::AnyConnection) -> Result<(), St
 
 /// The SQLite spelling of a migration: 64-bit integers are `INTEGER`, byte strings `BLOB`, and
 /// text compares bytewise by default (PostgreSQL needs `COLLATE "C"` for that); lines between
-/// `-- postgres-only:begin` and `-- postgres-only:end` (extensions, `DO` blocks) are left out.
-/// Migrations use nothing else that differs between the two.
+/// `-- postgres-only:begin` and `-- postgres-only:end` (extensions, `DO` blocks, functions) are
+/// left out. Migrations use nothing else that differs between the two.
 pub fn sqlite_dialect(postgres: &str) -> String {
-    let mut kept = String::with_capacity(postgres.len());
+    without_block(postgres, PG_ONLY)
+        .replace("BIGINT", "INTEGER")
+        .replace("BYTEA", "BLOB")
+        .replace(" COLLATE \"C\"", "")
+}
+
+/// A migration as PostgreSQL runs it: lines between `-- sqlite-only:begin` and
+/// `-- sqlite-only:end` (triggers in SQLite's syntax, FTS5 tables) are left out.
+pub fn for_postgres(source: &str) -> String {
+    without_block(source, SQLITE_ONLY)
+}
+
+/// `source` without the lines between the `(begin, end)` markers, markers included.
+fn without_block(source: &str, (begin, end): (&str, &str)) -> String {
+    let mut kept = String::with_capacity(source.len());
     let mut skipping = false;
-    for line in postgres.lines() {
+    for line in source.lines() {
         match line.trim() {
-            PG_ONLY_BEGIN => skipping = true,
-            PG_ONLY_END => skipping = false,
+            l if l == begin => skipping = true,
+            l if l == end => skipping = false,
             _ if !skipping => {
                 kept.push_str(line);
                 kept.push('\n');
@@ -197,14 +217,12 @@ pub fn sqlite_dialect(postgres: &str) -> String {
             _ => {}
         }
     }
-    kept.replace("BIGINT", "INTEGER")
-        .replace("BYTEA", "BLOB")
-        .replace(" COLLATE \"C\"", "")
+    kept
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{MIGRATIONS, sqlite_dialect};
+    use super::{MIGRATIONS, for_postgres, sqlite_dialect};
 
     #[test]
     fn versions_ascend_and_files_are_not_empty() {
@@ -225,6 +243,23 @@ mod tests {
             lite,
             "CREATE TABLE a (x INTEGER);\nCREATE INDEX b ON a (x);\n"
         );
+    }
+
+    #[test]
+    fn sqlite_only_blocks_stay_out_of_postgres() {
+        let pg = for_postgres(
+            "CREATE TABLE a (x BIGINT);\n-- sqlite-only:begin\nCREATE VIRTUAL TABLE s USING fts5(x);\n-- sqlite-only:end\n",
+        );
+        assert_eq!(pg, "CREATE TABLE a (x BIGINT);\n");
+        for (_, name, sql) in MIGRATIONS {
+            let pg = for_postgres(sql).to_uppercase();
+            for sqlite_only in ["FTS5", "VIRTUAL TABLE", "AUTOINCREMENT"] {
+                assert!(
+                    !pg.contains(sqlite_only),
+                    "{name}: `{sqlite_only}` would reach PostgreSQL"
+                );
+            }
+        }
     }
 
     #[test]

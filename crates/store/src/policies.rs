@@ -147,7 +147,11 @@ impl PolicyStore for SqlStore {
         filter: &ListFilter,
         page: &PageRequest,
     ) -> Result<Page<Policy>, StoreError> {
-        let f = POLICIES.apply(Filter::default().eq("zone_id", zone.as_str()), filter)?;
+        let f = POLICIES.apply(
+            self.db.backend(),
+            Filter::default().eq("zone_id", zone.as_str()),
+            filter,
+        )?;
         list_page(self.db.pool(), &POLICIES, &f, page, policy_from_row).await
     }
 
@@ -219,7 +223,7 @@ impl PolicyStore for SqlStore {
         let f = Filter::default()
             .eq("zone_id", zone.as_str())
             .eq_opt("policy_id", policy.map(PolicyId::as_str));
-        let f = POLICY_VERSIONS.apply(f, filter)?;
+        let f = POLICY_VERSIONS.apply(self.db.backend(), f, filter)?;
         list_page(self.db.pool(), &POLICY_VERSIONS, &f, page, version_from_row).await
     }
 

@@ -69,7 +69,7 @@ pub(crate) async fn list(
             .collect();
         f = f.in_list("target_type", &types);
     }
-    let f = POLICY_SETS.apply(f, &filter.list)?;
+    let f = POLICY_SETS.apply(db.backend(), f, &filter.list)?;
     let page = with_status_tiebreak(page);
     list_page(db.pool(), &POLICY_SETS, &f, &page, set_from_row).await
 }

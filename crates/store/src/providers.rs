@@ -259,7 +259,11 @@ impl ProviderStore for SqlStore {
         filter: &ListFilter,
         page: &PageRequest,
     ) -> Result<Page<Provider>, StoreError> {
-        let f = SPEC.apply(Filter::default().eq("zone_id", zone.as_str()), filter)?;
+        let f = SPEC.apply(
+            self.db.backend(),
+            Filter::default().eq("zone_id", zone.as_str()),
+            filter,
+        )?;
         list_page(self.db.pool(), &SPEC, &f, page, from_row).await
     }
 

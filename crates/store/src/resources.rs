@@ -195,7 +195,11 @@ impl ResourceStore for SqlStore {
         filter: &ResourceFilter,
         page: &PageRequest,
     ) -> Result<Page<Resource>, StoreError> {
-        let mut f = SPEC.apply(Filter::default().eq("zone_id", zone.as_str()), &filter.list)?;
+        let mut f = SPEC.apply(
+            self.db.backend(),
+            Filter::default().eq("zone_id", zone.as_str()),
+            &filter.list,
+        )?;
         f = f.eq_opt(
             "application_id",
             filter.application_id.as_ref().map(|a| a.as_str()),

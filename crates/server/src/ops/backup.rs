@@ -59,7 +59,7 @@ pub async fn backup(config: BackupConfig) -> Result<(), BootstrapError> {
         database.display(),
         config.out.display()
     );
-    if config.master_key.is_some() {
+    if config.key.master_key.is_some() {
         println!(
             "master key: given by --master-key / LATCHKEY_MASTER_KEY, so not written: keep that key with the backup"
         );

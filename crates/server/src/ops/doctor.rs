@@ -198,7 +198,7 @@ fn data_dir(dir: &Path) -> Finding {
 /// The master key `serve` would use, and what is wrong with it.
 fn master_key(config: &ServeConfig) -> (Option<MasterKey>, Finding) {
     const CHECK: &str = "master key";
-    if let Some(text) = &config.master_key {
+    if let Some(text) = &config.key.master_key {
         return match MasterKey::parse(text) {
             Ok(k) => (
                 Some(k),

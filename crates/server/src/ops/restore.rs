@@ -58,7 +58,7 @@ pub async fn restore(config: RestoreConfig) -> Result<(), BootstrapError> {
             master_key_beside(&config.from).display(),
             key_file.display()
         );
-    } else if config.master_key.is_some() {
+    } else if config.key.master_key.is_some() {
         println!("master key: start the server with the same --master-key / LATCHKEY_MASTER_KEY");
     } else {
         println!("master key: {} matches the backup", key_file.display());
@@ -75,7 +75,7 @@ fn master_key(
     let parse = |text: &str, from: &str| {
         MasterKey::parse(text.trim()).map_err(|e| BootstrapError::Invalid(format!("{from}: {e}")))
     };
-    if let Some(text) = &config.master_key {
+    if let Some(text) = &config.key.master_key {
         return Ok((parse(text, "LATCHKEY_MASTER_KEY")?, None));
     }
     let beside = master_key_beside(&config.from);

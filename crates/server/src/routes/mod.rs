@@ -165,8 +165,10 @@ fn loggable_path(path: &str) -> String {
         .join("/")
 }
 
-/// After any management write under `/zones/{zone_id}`, the zone's caches go stale on every
-/// instance (`Services::zone_changed`), so the token endpoint sees the change at once.
+/// After any management write under `/zones/{zone_id}` that succeeded, the zone's caches go
+/// stale on every instance (`Services::zone_changed`), so the token endpoint sees the change at
+/// once. A refused write changed nothing and announces nothing: otherwise anyone could make every
+/// instance remember any made-up zone id from a path (the epochs map keeps one entry per zone).
 async fn announce_zone_change(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: Request,
@@ -183,7 +185,9 @@ async fn announce_zone_change(
         })
         .flatten();
     let res = next.run(req).await;
-    if let Some(zone) = zone {
+    if let Some(zone) = zone
+        && res.status().is_success()
+    {
         state.zone_changed(&zone);
     }
     res

@@ -8,6 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Arg, Filter, Sql, touched};
+use crate::db::Backend;
 use crate::error::OrStore;
 
 /// Sortable by creation time only.
@@ -59,7 +60,14 @@ impl TableSpec {
     }
 
     /// Adds a domain `ListFilter` to `filter`.
-    pub fn apply(&self, mut filter: Filter, list: &ListFilter) -> Result<Filter, StoreError> {
+    /// `filter` narrowed by the list's ids, exact matches and searches; on SQLite a search of a
+    /// table with a trigram index is first narrowed to the index's candidates.
+    pub fn apply(
+        &self,
+        backend: Backend,
+        mut filter: Filter,
+        list: &ListFilter,
+    ) -> Result<Filter, StoreError> {
         if let Some(ids) = &list.ids {
             filter = filter.in_list("id", ids);
         }
@@ -71,6 +79,11 @@ impl TableSpec {
                 .iter()
                 .map(|f| self.column(f))
                 .collect::<Result<Vec<_>, _>>()?;
+            if backend == Backend::Sqlite
+                && let Some((_, index)) = SEARCH_INDEXES.iter().find(|(t, _)| *t == self.table)
+            {
+                filter = filter.search_candidates(index, &columns, terms);
+            }
             filter = filter.contains_any(&columns, terms);
         }
         Ok(filter)
@@ -253,16 +266,47 @@ async fn exists(
     Ok(sql.query().fetch_optional(pool).await.store()?.is_some())
 }
 
-/// Number of rows matching `filter`.
+/// Tables whose per-zone row count triggers keep in `zone_row_counts` (migration 0016).
+const COUNTED: &[&str] = &[
+    "applications",
+    "providers",
+    "resources",
+    "application_credentials",
+    "users",
+];
+
+/// Full-text (trigram) indexes that narrow `query[]` on SQLite, by table (migration 0016).
+pub(crate) const SEARCH_INDEXES: &[(&str, &str)] = &[
+    ("applications", "applications_search"),
+    ("resources", "resources_search"),
+];
+
+/// Number of rows matching `filter`: read from `zone_row_counts` when the filter is the zone
+/// alone and triggers keep the table's count, counted otherwise.
 pub(crate) async fn count(
     pool: &sqlx::AnyPool,
     table: &str,
     filter: &Filter,
 ) -> Result<u64, StoreError> {
-    let mut sql = Sql::new(format!("SELECT COUNT(*) AS n FROM {table}"));
-    filter.write(&mut sql, None);
-    let row = sql.query().fetch_one(pool).await.store()?;
-    let n: i64 = row.try_get("n").store()?;
+    let row = match filter.zone_only() {
+        Some(zone) if COUNTED.contains(&table) => {
+            sqlx::query("SELECT n FROM zone_row_counts WHERE zone_id = $1 AND tbl = $2")
+                .bind(zone.to_owned())
+                .bind(table.to_owned())
+                .fetch_optional(pool)
+                .await
+                .store()?
+        }
+        _ => {
+            let mut sql = Sql::new(format!("SELECT COUNT(*) AS n FROM {table}"));
+            filter.write(&mut sql, None);
+            Some(sql.query().fetch_one(pool).await.store()?)
+        }
+    };
+    let n: i64 = match row {
+        Some(row) => row.try_get("n").store()?,
+        None => 0,
+    };
     Ok(u64::try_from(n).unwrap_or(0))
 }
 

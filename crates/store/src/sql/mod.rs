@@ -278,6 +278,38 @@ impl Filter {
         self
     }
 
+    /// Adds "the row is among `index`'s candidates for `terms` in `columns`": an FTS5 trigram
+    /// match (SQLite), which finds every row that contains a term of three or more characters,
+    /// case-insensitively. Nothing is added when a term is shorter (a trigram index cannot
+    /// answer it), so the exact condition that follows scans as before.
+    pub fn search_candidates(mut self, index: &str, columns: &[&str], terms: &[String]) -> Self {
+        let terms: Vec<String> = terms.iter().map(|t| t.to_lowercase()).collect();
+        if terms.is_empty() || terms.iter().any(|t| t.chars().count() < 3) {
+            return self;
+        }
+        let phrases: Vec<String> = terms
+            .iter()
+            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+            .collect();
+        let query = format!("{{{}}} : ({})", columns.join(" "), phrases.join(" OR "));
+        self.parts.push((
+            format!("rowid IN (SELECT rowid FROM {index} WHERE {index} MATCH ?)"),
+            vec![Arg::Text(query)],
+        ));
+        self
+    }
+
+    /// The zone of a filter whose only condition is `zone_id = ?`.
+    pub fn zone_only(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [(text, args)] if text == "zone_id = ?" => match args.as_slice() {
+                [Arg::Text(zone)] => Some(zone),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Adds a raw condition with `?` markers for `args`.
     pub fn raw(mut self, condition: &str, args: Vec<Arg>) -> Self {
         self.parts.push((condition.to_owned(), args));
