@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -116,7 +117,7 @@ def run(label: str, pid: int, port: int, targets: list[dict], postgres: bool = F
     user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
     ok = r["ok"] or float("nan")
     r.update({
-        "label": label, "clients": len(targets), "rps": r["ok"] / r["wall"],
+        "label": label, "generator": "wrk", "clients": len(targets), "rps": r["ok"] / r["wall"],
         "cpu_us_per_token": (user + system) * 1e6 / ok, "user_us_per_token": user * 1e6 / ok,
         "sys_us_per_token": system * 1e6 / ok, "postgres_us_per_token": pg * 1e6 / ok if postgres else None,
         "server_cores": (user + system) / elapsed, "loadgen_cores": gen / elapsed,
@@ -131,6 +132,34 @@ def run(label: str, pid: int, port: int, targets: list[dict], postgres: bool = F
     if r["ok"] == 0 or r["non2xx"]:
         raise SystemExit(f"{label}: {r['non2xx']} non-2xx of {r['ok'] + r['non2xx']}")
     return r
+
+
+def oha() -> str | None:
+    """bench/.tools/bin/oha (as run.sh installs it) or oha on PATH."""
+    path = os.path.join(b.BENCH, ".tools", "bin", "oha")
+    return path if os.access(path, os.X_OK) else shutil.which("oha")
+
+
+def run_static(label: str, gen: str, pid: int, url: str, method: str = "GET", body: str | None = None,
+               headers: dict | None = None, postgres: bool = False) -> dict:
+    """One request repeated (bench.run_case) with `gen` ("wrk" or "oha"), keyed like `run`."""
+    kind, path = b.LOADGEN_KIND, b.LOADGEN
+    b.LOADGEN_KIND, b.LOADGEN = gen, (oha() if gen == "oha" else shutil.which("wrk"))
+    pg0 = scaleout.postgres_cpu() if postgres else {}
+    try:
+        r = b.run_case(label, "latchkey", pid, url, method, body, headers)
+    finally:
+        b.LOADGEN_KIND, b.LOADGEN = kind, path
+    pg = scaleout.postgres_cpu_delta(pg0, scaleout.postgres_cpu()) if postgres else 0.0
+    if r["non2xx"]:
+        raise SystemExit(f"{label}: {r['non2xx']} non-2xx answers")
+    out = {k: r[k] for k in ("ok", "non2xx", "errors", "wall", "p50_ms", "p99_ms", "rps", "server_cores",
+                             "loadgen_cores", "other_cores")}
+    out.update({"label": label, "generator": gen, "cpu_us_per_token": r["cpu_us_per_req"],
+                "user_us_per_token": r["user_us_per_req"], "sys_us_per_token": r["sys_us_per_req"],
+                # the warm-up is inside this window: an upper bound per measured token
+                "postgres_us_per_token": pg * 1e6 / r["ok"] if postgres else None})
+    return out
 
 
 # ---------------------------------------------------------------- management writes
@@ -262,8 +291,9 @@ def cold_starts(server: scale.Server, n: int, log) -> dict:
 def binary_info(path: str) -> dict:
     with open(path, "rb") as f:
         raw = f.read()
-    git = subprocess.run(["git", "-C", scale.ROOT, "log", "-1", "--format=%h %s"],
-                         capture_output=True, text=True).stdout.strip()
+    # the last commit that changed the Rust sources of this checkout (the binary is built from them)
+    git = subprocess.run(["git", "-C", scale.ROOT, "log", "-1", "--format=%h", "--", "crates", "Cargo.toml",
+                          "Cargo.lock"], capture_output=True, text=True).stdout.strip()
     return {"path": path, "sha256": hashlib.sha256(raw).hexdigest()[:12],
             "build": "debug" if ".debug_line" in scaleout.elf_sections(raw) else "release",
             "source": git}

@@ -17,10 +17,11 @@ CASE is one of
              each, and the same on the zone before seeding;
   tokens     client_credentials (ES256) on SQLite and on PostgreSQL, same binary, same load,
              BENCH_MORE_ROUNDS (3) alternating rounds, server CPU per token (and the `postgres`
-             processes' CPU), with the one-core cost of one ES256 signature (bench/sign-cost)
-             timed before and after the rounds.
+             processes' CPU), and the metadata document (the per-request floor), with wrk and,
+             when installed (bench/.tools/bin/oha, as run.sh installs it), also with oha; the
+             one-core cost of one ES256 signature (bench/sign-cost) timed before and after.
 Each case writes bench/.out/scale-more-CASE.json; bench/scale_more_report.py writes the report
-section. Load generator: wrk (apt-get install wrk), `BENCH_CONCURRENCY` (16) connections,
+section. Load generator: wrk (apt-get install wrk; oha too in `tokens`), `BENCH_CONCURRENCY` (16) connections,
 `BENCH_DURATION` (10) s per round after `BENCH_WARMUP` (2) s. Loopback only; every process and
 database made here is removed here. Hold /tmp/latchkey-cargo.lock around a case (flock) so no
 build runs meanwhile.
@@ -85,6 +86,7 @@ def case_zones(server: scale.Server) -> dict:
     for _ in range(ROUNDS):
         res["rounds"].append(sl.run("one zone, 1 zone exists", server.proc.pid, server.port, one))
     t0 = time.monotonic()
+    c = scale.Conn(server.port)  # the server closed the first one while it sat idle
     zones = [first]
     create_ms = []
     for i in range(1, ZONES):
@@ -184,16 +186,25 @@ def case_tokens(binary: str, tmp: str) -> dict:
     res: dict = {"sign": {"aws_lc_rs": {}, "aws_lc_rs_samples": [], "openssl": {}}, "rounds": []}
     b.aws_sign_sample(res["sign"], "before the rounds")
     servers = {k: scale.Server(binary, k, os.path.join(tmp, k)) for k in ("sqlite", "postgres")}
+    gens = ["wrk"] + (["oha"] if sl.oha() else [])
+    form = {"Content-Type": sl.FORM}
     try:
         zones = {}
         for k, s in servers.items():
             s.start()
-            zones[k] = [sl.make_zone(scale.Conn(s.port), f"tokens-{k}")]
-            sl.warm(s, zones[k])
-        for r in range(ROUNDS):
-            for k, s in servers.items():
-                res["rounds"].append(sl.run(f"ES256 client_credentials, {k}", s.proc.pid, s.port,
-                                            zones[k], postgres=(k == "postgres")))
+            zones[k] = sl.make_zone(scale.Conn(s.port), f"tokens-{k}")
+            sl.warm(s, [zones[k]])
+        for _ in range(ROUNDS):
+            for gen in gens:
+                for k, s in servers.items():
+                    z, base = zones[k], f"http://127.0.0.1:{s.port}"
+                    res["rounds"].append(sl.run_static(
+                        f"ES256 client_credentials, {k}", gen, s.proc.pid, base + z["path"], "POST",
+                        sl.BODY, {**form, "Authorization": z["auth"]}, postgres=(k == "postgres")))
+                s = servers["sqlite"]
+                res["rounds"].append(sl.run_static(
+                    "metadata (per-request floor), sqlite", gen, s.proc.pid,
+                    f"http://127.0.0.1:{s.port}/z/{zones['sqlite']['zone_id']}/.well-known/oauth-authorization-server"))
     finally:
         for s in servers.values():
             s.stop()
