@@ -992,14 +992,18 @@ def write_report(machine: dict, sign: dict, cases: list[dict], started: dt.datet
     w("```")
     w("")
     report = "\n".join(L)
-    # The scale section (bench/scale_report.py) comes from other runs: keep it.
+    # The scale sections (bench/scale_report.py, bench/scale_more_report.py) come from other
+    # runs: keep them.
     try:
         with open(os.path.join(BENCH, "REPORT.md")) as f:
             old = f.read()
-        a, b = old.index("<!-- scale:begin -->"), old.index("<!-- scale:end -->")
-        report = report.rstrip("\n") + "\n\n" + old[a:b] + "<!-- scale:end -->\n"
-    except (OSError, ValueError):
-        pass
+    except OSError:
+        old = ""
+    for name in ("scale", "scale2"):
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        if begin in old and end in old:
+            a, b = old.index(begin), old.index(end)
+            report = report.rstrip("\n") + "\n\n" + old[a:b] + end + "\n"
     with open(os.path.join(BENCH, "REPORT.md"), "w") as f:
         f.write(report)
     return report

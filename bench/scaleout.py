@@ -282,7 +282,10 @@ def write_section(text: str) -> None:
     if start < 0:
         new = old.rstrip("\n") + "\n\n" + text
     else:
-        nxt = old.find("\n## ", start + len(SECTION))
+        # up to the next section or marker (`<!-- scale:begin -->` opens the next section)
+        ends = [i for i in (old.find("\n## ", start + len(SECTION)), old.find("\n<!-- ", start))
+                if i >= 0]
+        nxt = min(ends) if ends else -1
         new = old[:start] + text + (old[nxt + 1:] if nxt >= 0 else "")
     with open(path, "w") as f:
         f.write(new)

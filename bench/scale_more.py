@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Scale, part 2 (issue 13), stdlib only: the cases the first scale runs left unmeasured.
+
+    python3 bench/scale_more.py CASE [--bin /path/to/release/latchkey]
+
+CASE is one of
+  zones      1,000 ES256 zones with one confidential client each, against one zone: server RSS per
+             zone, and server CPU per client_credentials token with the load spread round-robin over
+             all 1,000 clients against the load on one zone (same process, rounds interleaved);
+             then the cold start of that 1,000-zone database;
+  writes     RSS growth per management write under /zones/{id}/: BENCH_MORE_CREATES (100,000)
+             application creates, BENCH_MORE_REFUSED (20,000) refused PATCHes (`name` a number),
+             BENCH_MORE_REFUSED unauthenticated POSTs to /zones/{random id}/applications, and a
+             tenth of that many with a 2,000-character random id;
+  coldstart  time from exec to the first 200 of /healthz (and of /readyz) with 100,000
+             applications seeded into one zone, SQLite and PostgreSQL, BENCH_MORE_STARTS (5) starts
+             each, and the same on the zone before seeding;
+  tokens     client_credentials (ES256) on SQLite and on PostgreSQL, same binary, same load,
+             BENCH_MORE_ROUNDS (3) alternating rounds, server CPU per token (and the `postgres`
+             processes' CPU), and the metadata document (the per-request floor), with wrk and,
+             when installed (bench/.tools/bin/oha, as run.sh installs it), also with oha; the
+             one-core cost of one ES256 signature (bench/sign-cost) timed before and after.
+Each case writes bench/.out/scale-more-CASE.json; bench/scale_more_report.py writes the report
+section. Load generator: wrk (apt-get install wrk; oha too in `tokens`), `BENCH_CONCURRENCY` (16) connections,
+`BENCH_DURATION` (10) s per round after `BENCH_WARMUP` (2) s. Loopback only; every process and
+database made here is removed here. Hold /tmp/latchkey-cargo.lock around a case (flock) so no
+build runs meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+_WRK = shutil.which("wrk")
+if not _WRK:
+    sys.exit("scale_more.py needs wrk (apt-get install wrk): the spread case varies each request")
+os.environ.update(BENCH_LOADGEN=_WRK, BENCH_LOADGEN_KIND="wrk")
+os.environ.setdefault("BENCH_DURATION", "10")
+sys.path.insert(0, BENCH)
+
+import bench as b  # noqa: E402  (/proc readings, wrk output, sign-cost)
+import scale  # noqa: E402  (server start/stop, SQL, seeding)
+import scale_load as sl  # noqa: E402  (multi-target wrk runs, zones, start-up timing)
+
+CREATES = int(os.environ.get("BENCH_MORE_CREATES", "100000"))
+REFUSED = int(os.environ.get("BENCH_MORE_REFUSED", "20000"))
+STARTS = int(os.environ.get("BENCH_MORE_STARTS", "5"))
+ROUNDS = int(os.environ.get("BENCH_MORE_ROUNDS", "3"))
+ZONES = int(os.environ.get("BENCH_MORE_ZONES", "1000"))
+
+
+def log(msg: str) -> None:
+    print(f"[scale-more] {msg}", file=sys.stderr, flush=True)
+
+
+def rss_mib(server: scale.Server) -> float:
+    return b.status_kib(server.proc.pid, "VmRSS") / 1024
+
+
+def settle_rss(server: scale.Server, seconds: float = 2.0) -> float:
+    time.sleep(seconds)
+    return rss_mib(server)
+
+
+# ---------------------------------------------------------------- 1,000 zones
+
+
+def case_zones(server: scale.Server) -> dict:
+    server.start()
+    res_fresh = settle_rss(server)
+    c = scale.Conn(server.port)
+    first = sl.make_zone(c, "zone-0000")
+    one = [first]
+    sl.warm(server, one)
+    res: dict = {"zones": ZONES, "rounds": [], "rss_fresh_mib": res_fresh}
+    res["rss_one_zone_mib"] = settle_rss(server)
+    log(f"one zone, warm: RSS {res['rss_one_zone_mib']:.1f} MiB")
+    for _ in range(ROUNDS):
+        res["rounds"].append(sl.run("one zone, 1 zone exists", server.proc.pid, server.port, one))
+    t0 = time.monotonic()
+    c = scale.Conn(server.port)  # the server closed the first one while it sat idle
+    zones = [first]
+    create_ms = []
+    for i in range(1, ZONES):
+        t = time.perf_counter()
+        zones.append(sl.make_zone(c, f"zone-{i:04d}"))
+        create_ms.append((time.perf_counter() - t) * 1e3)
+    res["create_seconds"] = time.monotonic() - t0
+    res["create_zone_with_client_ms_p50"] = statistics.median(create_ms)
+    log(f"created {ZONES - 1} more zones in {res['create_seconds']:.1f} s")
+    sl.warm(server, zones)
+    res["rss_all_zones_mib"] = settle_rss(server)
+    res["rss_per_zone_kib"] = (res["rss_all_zones_mib"] - res["rss_one_zone_mib"]) * 1024 / (ZONES - 1)
+    log(f"{ZONES} zones, warm: RSS {res['rss_all_zones_mib']:.1f} MiB, "
+        f"{res['rss_per_zone_kib']:.1f} KiB per zone")
+    for r in range(ROUNDS):
+        res["rounds"].append(sl.run(f"spread over {ZONES} zones", server.proc.pid, server.port, zones))
+        res["rounds"].append(sl.run(f"one zone, {ZONES} zones exist", server.proc.pid, server.port, one))
+    res["rss_after_load_mib"] = settle_rss(server)
+    res["vmhwm_mib"] = b.status_kib(server.proc.pid, "VmHWM") / 1024
+    server.stop()
+    res["cold_start"] = sl.cold_starts(server, STARTS, log)
+    return res
+
+
+# ---------------------------------------------------------------- memory per write
+
+
+def case_writes(server: scale.Server) -> dict:
+    server.start()
+    c = scale.Conn(server.port)
+    zone = c.ok("POST", "/zones", {"name": "writes", "signing_alg": "ES256"})["id"]
+    app = c.ok("POST", f"/zones/{zone}/applications",
+               {"identifier": "https://target.bench", "name": "Target"})["id"]
+    warm = min(2000, CREATES)
+    sl.writes(server, "warm-up creates", warm, lambda w, i: (
+        "POST", f"/zones/{zone}/applications",
+        {"identifier": f"https://warm.bench/{w}/{i}", "name": f"Warm {w} {i}"}, True), log)
+    res: dict = {"warm_creates": warm, "phases": []}
+    res["rss_start_mib"] = settle_rss(server)
+    phases = [
+        ("application creates (201)", CREATES, lambda w, i: (
+            "POST", f"/zones/{zone}/applications",
+            {"identifier": f"https://w.bench/{w}/{i}", "name": f"W {w} {i}"}, True)),
+        ("refused PATCH, `name` of the wrong type (400)", REFUSED, lambda w, i: (
+            "PATCH", f"/zones/{zone}/applications/{app}", {"name": i}, True)),
+        ("the same refused PATCH again (does the growth stop?)", REFUSED, lambda w, i: (
+            "PATCH", f"/zones/{zone}/applications/{app}", {"name": i}, True)),
+        ("unauthenticated POST to /zones/{random}/applications (401)", REFUSED, lambda w, i: (
+            "POST", f"/zones/{sl.random_id()}/applications", {"name": "x"}, False)),
+        ("unauthenticated POST, 2,000-character random zone id (401)", REFUSED // 10, lambda w, i: (
+            "POST", f"/zones/{sl.random_id(2000)}/applications", {"name": "x"}, False)),
+    ]
+    for label, n, fn in phases:
+        before = settle_rss(server)
+        p = sl.writes(server, label, n, fn, log)
+        p["rss_before_mib"] = before
+        p["rss_after_mib"] = settle_rss(server)
+        p["bytes_per_write"] = (p["rss_after_mib"] - before) * 1024 * 1024 / n if n else 0.0
+        log(f"  {label}: RSS {before:.1f} -> {p['rss_after_mib']:.1f} MiB, "
+            f"{p['bytes_per_write']:.0f} B per write")
+        res["phases"].append(p)
+    res["vmhwm_mib"] = b.status_kib(server.proc.pid, "VmHWM") / 1024
+    return res
+
+
+# ---------------------------------------------------------------- cold start
+
+
+def case_coldstart(backend: str, binary: str, tmp: str) -> dict:
+    server = scale.Server(binary, backend, os.path.join(tmp, backend))
+    try:
+        server.start()
+        c = scale.Conn(server.port)
+        zone = c.ok("POST", "/zones", {"name": "cold", "signing_alg": "ES256"})["id"]
+        template = c.ok("POST", f"/zones/{zone}/applications",
+                        {"identifier": "https://template.bench", "name": "Template"})["id"]
+        server.stop()
+        out = {"backend": backend, "rows": scale.ROWS}
+        out["empty"] = sl.cold_starts(server, STARTS, log)
+        t0 = time.monotonic()
+        scale.seed(server, zone, template, scale.ROWS, int(time.time() * 1000) - 10 * scale.ROWS)
+        out["seed_seconds"] = time.monotonic() - t0
+        count = server.sql(f"SELECT COUNT(*) FROM applications WHERE zone_id = '{zone}'").strip()
+        out["applications_in_zone"] = int(count)
+        log(f"{backend}: seeded, {count} applications in the zone")
+        out["seeded"] = sl.cold_starts(server, STARTS, log)
+        return out
+    finally:
+        server.stop()
+        server.drop()
+
+
+# ---------------------------------------------------------------- tokens: ES256, SQLite vs PostgreSQL
+
+
+def case_tokens(binary: str, tmp: str) -> dict:
+    res: dict = {"sign": {"aws_lc_rs": {}, "aws_lc_rs_samples": [], "openssl": {}}, "rounds": []}
+    b.aws_sign_sample(res["sign"], "before the rounds")
+    servers = {k: scale.Server(binary, k, os.path.join(tmp, k)) for k in ("sqlite", "postgres")}
+    gens = ["wrk"] + (["oha"] if sl.oha() else [])
+    form = {"Content-Type": sl.FORM}
+    try:
+        zones = {}
+        for k, s in servers.items():
+            s.start()
+            zones[k] = sl.make_zone(scale.Conn(s.port), f"tokens-{k}")
+            sl.warm(s, [zones[k]])
+        for _ in range(ROUNDS):
+            for gen in gens:
+                for k, s in servers.items():
+                    z, base = zones[k], f"http://127.0.0.1:{s.port}"
+                    res["rounds"].append(sl.run_static(
+                        f"ES256 client_credentials, {k}", gen, s.proc.pid, base + z["path"], "POST",
+                        sl.BODY, {**form, "Authorization": z["auth"]}, postgres=(k == "postgres")))
+                s = servers["sqlite"]
+                res["rounds"].append(sl.run_static(
+                    "metadata (per-request floor), sqlite", gen, s.proc.pid,
+                    f"http://127.0.0.1:{s.port}/z/{zones['sqlite']['zone_id']}/.well-known/oauth-authorization-server"))
+    finally:
+        for s in servers.values():
+            s.stop()
+            s.drop()
+    b.aws_sign_sample(res["sign"], "after the rounds")
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=["zones", "writes", "coldstart", "tokens"])
+    ap.add_argument("--bin", default=os.path.join(scale.ROOT, "target", "release", "latchkey"))
+    ap.add_argument("--sign-cost", default=b.SIGN_COST_BIN)
+    a = ap.parse_args()
+    b.SIGN_COST_BIN = a.sign_cost
+    os.makedirs(scale.OUT, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="latchkey-scale-more-")
+    res: dict = {"case": a.case, "machine": b.machine_info(), "binary": sl.binary_info(a.bin),
+                 "loadgen": f"wrk, {b.CONCURRENCY} connections, {b.DURATION} s after {b.WARMUP} s"}
+    t0 = time.monotonic()
+    try:
+        if a.case in ("zones", "writes"):
+            server = scale.Server(a.bin, "sqlite", tmp)
+            try:
+                res.update(case_zones(server) if a.case == "zones" else case_writes(server))
+            finally:
+                server.stop()
+        elif a.case == "coldstart":
+            res["backends"] = [case_coldstart(k, a.bin, tmp) for k in ("sqlite", "postgres")]
+        else:
+            res.update(case_tokens(a.bin, tmp))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    res["seconds"] = time.monotonic() - t0
+    out = os.path.join(scale.OUT, f"scale-more-{a.case}.json")
+    with open(out, "w") as f:
+        json.dump(res, f, indent=2)
+    log(f"wrote {out} ({res['seconds']:.0f} s)")
+
+
+if __name__ == "__main__":
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit(143))
+    main()
