@@ -16,7 +16,7 @@ use crate::keys::etag_of;
 use crate::paths;
 use crate::scoped_cache::{Epochs, Lookup, ScopedCache};
 
-const CACHE_TTL: Duration = Duration::from_secs(15);
+const CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// A zone ready to serve OAuth requests.
 pub struct ZoneEntry {
