@@ -45,6 +45,7 @@ pub fn init_serve(config: &LogConfig) -> Result<Option<TraceExport>, TraceExport
         .with_location(false)
         .with_threads(false)
         .with_tracked_inactivity(false)
+        .with_target(false)
         .with_filter(exported);
     tracing_subscriber::registry()
         .with(log_layer(config.log_format).with_filter(filter(config.access_log)))
