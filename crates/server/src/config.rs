@@ -1,6 +1,7 @@
 //! Command line and environment: one typed `Config` per subcommand, read by clap from flags with
 //! `LATCHKEY_*` environment fallbacks. The SMTP settings and their checks are `smtp`.
 
+pub mod otlp;
 pub mod smtp;
 
 use std::net::SocketAddr;
@@ -106,7 +107,8 @@ pub enum LogFormat {
     Json,
 }
 
-/// What `serve` logs and how (the filter is `LATCHKEY_LOG`, default `info`).
+/// What `serve` logs and how (the filter is `LATCHKEY_LOG`, default `info`), and where it
+/// exports traces.
 #[derive(Debug, Clone, Default, Args)]
 pub struct LogConfig {
     /// Log line format.
@@ -117,6 +119,9 @@ pub struct LogConfig {
     /// latency, request id).
     #[arg(long, env = "LATCHKEY_ACCESS_LOG")]
     pub access_log: bool,
+
+    #[command(flatten)]
+    pub otlp: otlp::OtlpConfig,
 }
 
 #[derive(Debug, Clone, Args)]

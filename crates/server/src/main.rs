@@ -10,10 +10,19 @@ async fn main() -> std::process::ExitCode {
     // (JSON logs stay JSON: the error is logged, not also printed)
     let json_logs =
         matches!(&cli.command, Command::Serve(c) if c.log.log_format == LogFormat::Json);
-    match &cli.command {
-        Command::Serve(config) => ops::logging::init(config.log.log_format, config.log.access_log),
-        _ => ops::logging::init(LogFormat::Text, false),
-    }
+    let traces = match &cli.command {
+        Command::Serve(config) => match ops::logging::init_serve(&config.log) {
+            Ok(traces) => traces,
+            Err(e) => {
+                eprintln!("latchkey: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        _ => {
+            ops::logging::init(LogFormat::Text, false);
+            None
+        }
+    };
     let result = match cli.command {
         Command::Client(command) => {
             return latchkey_cli::run(&cli.client, &command, Cli::command).await;
@@ -32,6 +41,10 @@ async fn main() -> std::process::ExitCode {
             Err(e) => Err(e),
         },
     };
+    // (the last spans, those of the shutdown included, are sent before exiting)
+    if let Some(traces) = traces {
+        traces.shutdown().await;
+    }
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -64,8 +64,10 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
 }
 
 /// Counts every request by route template (never the raw path), method and status, with its
-/// latency.
+/// latency; names the request's trace span after the same template.
 pub async fn record(req: Request, next: Next) -> Response {
+    // (the exported request span takes the same route template)
+    crate::ops::request_trace::name_route(&req);
     if HANDLE.get().is_none() {
         return next.run(req).await;
     }

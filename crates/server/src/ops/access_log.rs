@@ -1,6 +1,7 @@
 //! The access log: one INFO line per completed request, target `latchkey::access`, emitted inside
 //! the request span (which carries the method, the path without its query and the request id)
-//! with the status and the latency. Off unless `--access-log` (`ops::logging`).
+//! with the status and the latency. Off unless `--access-log` (`ops::logging`). The same hook
+//! puts the status on the exported trace span (`ops::request_trace`).
 
 use std::time::Duration;
 
@@ -15,7 +16,8 @@ pub const TARGET: &str = "latchkey::access";
 pub struct AccessLine;
 
 impl<B> tower_http::trace::OnResponse<B> for AccessLine {
-    fn on_response(self, res: &Response<B>, latency: Duration, _span: &Span) {
+    fn on_response(self, res: &Response<B>, latency: Duration, span: &Span) {
+        crate::ops::request_trace::record_status(span, res.status());
         let latency_ms = latency.as_micros() as f64 / 1000.0;
         tracing::info!(
             target: TARGET,

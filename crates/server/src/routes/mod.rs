@@ -121,9 +121,18 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
             request_timeout,
             edge::edge,
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()), request_id = %crate::audit::request_id::of(req.extensions()))
-        }).on_response(crate::ops::access_log::AccessLine))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    crate::ops::request_trace::request_span(
+                        req.method(),
+                        &loggable_path(req.uri().path()),
+                        &crate::audit::request_id::of(req.extensions()),
+                        req.headers(),
+                    )
+                })
+                .on_response(crate::ops::access_log::AccessLine),
+        )
         .layer(axum::middleware::from_fn(crate::audit::request_id::assign));
     let rewrite = move |mut req: Request| {
         let host = req
