@@ -66,16 +66,20 @@ def say(line: str) -> None:  # the measured delays, shown with `pytest -s`
 # --------------------------------------------------------------------------------------------
 
 
-def test_a_credential_deleted_on_a_is_refused_on_b(trio: Cluster):
-    svc = Service(trio, "A")
+def delete_on_a_is_refused_on_b(trio: Cluster, svc: Service, case: str, what: str) -> None:
+    """Polls B for tokens, deletes the credential on A, and asserts B refuses it within the bound."""
     with Poller("B", trio.http("B"), svc.token, RATE) as b:
         b.warm(WARM_SECONDS, status_is(200), "client_credentials tokens are issued")
         svc.admin.zones.application_credentials.delete(svc.cred.id, zone_id=svc.zone.id)
         changed_at = time.monotonic()
         verdict = b.delay_after(changed_at, oauth_error(401, "invalid_client"), status_is(200))
-    what = "the credential deleted on A refused with 401 invalid_client"
-    say(f"a: {verdict.message(what, PROPAGATION_BOUND)}")
+    say(f"{case}: {verdict.message(what, PROPAGATION_BOUND)}")
     assert verdict.ok(PROPAGATION_BOUND), verdict.message(what, PROPAGATION_BOUND)
+
+
+def test_a_credential_deleted_on_a_is_refused_on_b(trio: Cluster):
+    what = "the credential deleted on A refused with 401 invalid_client"
+    delete_on_a_is_refused_on_b(trio, Service(trio, "A"), "a", what)
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,11 +307,5 @@ def test_h_a_lost_change_feed_is_resynced_and_heard_again(trio: Cluster):
         time.sleep(0.1)
     assert resyncs(b_http) > before, "instance B did not resync within 5 s of losing its feed"
 
-    with Poller("B", trio.http("B"), svc.token, RATE) as b:
-        b.warm(WARM_SECONDS, status_is(200), "client_credentials tokens are issued")
-        svc.admin.zones.application_credentials.delete(svc.cred.id, zone_id=svc.zone.id)
-        changed_at = time.monotonic()
-        verdict = b.delay_after(changed_at, oauth_error(401, "invalid_client"), status_is(200))
     what = "after the feed came back, the credential deleted on A refused with 401 invalid_client"
-    say(f"h: {verdict.message(what, PROPAGATION_BOUND)}")
-    assert verdict.ok(PROPAGATION_BOUND), verdict.message(what, PROPAGATION_BOUND)
+    delete_on_a_is_refused_on_b(trio, svc, "h", what)
