@@ -15,6 +15,8 @@ import os
 import statistics
 import sys
 
+import report_section
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(BENCH, ".out")
 REPORT = os.path.join(BENCH, "REPORT.md")
@@ -203,18 +205,7 @@ def section(notes: str) -> str:
 
 def main() -> None:
     notes = open(sys.argv[1]).read() if len(sys.argv) > 1 else ""
-    text = open(REPORT).read()
-    new = section(notes)
-    if BEGIN in text and END in text:
-        a, b = text.index(BEGIN), text.index(END) + len(END) + 1
-        text = text[:a] + new + text[b:]
-    elif AFTER in text:
-        a = text.index(AFTER) + len(AFTER) + 1
-        text = text[:a] + "\n" + new + text[a:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + new
-    with open(REPORT, "w") as f:
-        f.write(text)
+    report_section.write(REPORT, BEGIN, END, section(notes), after=AFTER)
 
 
 if __name__ == "__main__":

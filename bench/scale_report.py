@@ -15,6 +15,8 @@ import json
 import os
 import sys
 
+import report_section
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(BENCH, ".out")
 REPORT = os.path.join(BENCH, "REPORT.md")
@@ -89,15 +91,7 @@ def section(notes: str) -> str:
 
 def main() -> None:
     notes = open(sys.argv[1]).read() if len(sys.argv) > 1 else ""
-    text = open(REPORT).read()
-    new = section(notes)
-    if BEGIN in text and END in text:
-        a, b = text.index(BEGIN), text.index(END) + len(END) + 1
-        text = text[:a] + new + text[b:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + new
-    with open(REPORT, "w") as f:
-        f.write(text)
+    report_section.write(REPORT, BEGIN, END, section(notes))
 
 
 if __name__ == "__main__":

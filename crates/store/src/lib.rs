@@ -43,6 +43,7 @@ mod zones;
 pub use db::{Backend, Db};
 pub use migrate::{MIGRATIONS, latest as latest_migration};
 pub use providers::platform_provider_id;
+pub use sql::COUNTED_TABLES;
 
 use async_trait::async_trait;
 use latchkey_domain::store::Store;

@@ -168,7 +168,7 @@ async fn inspect(path: &Path, shown: &Path) -> Result<BackupInfo, MaintenanceErr
         if version > migrate::latest() {
             return Err(not(migrate::too_new(version)));
         }
-        if version >= 16 {
+        if version >= crate::sql::SEARCH_INDEXES_SINCE {
             rebuild_search_indexes(&mut conn)
                 .await
                 .map_err(|e| not(e.to_string()))?;

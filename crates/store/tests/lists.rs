@@ -8,37 +8,13 @@
 #[allow(dead_code)] // the shared fixtures serve other test files too
 mod common;
 
-use common::{new_id, org_with_zone, zone_in};
-use latchkey_domain::id::{ApplicationId, OrganizationId, ZoneId};
-use latchkey_domain::model::directory::Application;
+use common::{application as app, org_with_zone, zone_in};
+use latchkey_domain::id::ZoneId;
 use latchkey_domain::store::{ApplicationStore, Store, ZoneStore};
-use latchkey_domain::{ListFilter, PageRequest, Timestamp};
+use latchkey_domain::{ListFilter, PageRequest};
 use latchkey_store::SqlStore;
 
 const SEARCHED: &[&str] = &["name", "identifier", "slug"];
-
-fn app(org: &OrganizationId, zone: &ZoneId, name: &str) -> Application {
-    let now = Timestamp::now();
-    let slug = latchkey_domain::text::slugify(name, "app");
-    Application {
-        zone_id: zone.clone(),
-        id: ApplicationId::new(new_id()),
-        organization_id: org.clone(),
-        identifier: format!("https://example.com/{slug}"),
-        name: name.into(),
-        slug,
-        owner_type: latchkey_domain::model::OwnerType::Customer,
-        consent: Default::default(),
-        description: None,
-        metadata: None,
-        redirect_uris: None,
-        post_logout_redirect_uris: None,
-        traits: Vec::new(),
-        dependencies_count: 0,
-        created_at: now,
-        updated_at: now,
-    }
-}
 
 async fn total(s: &SqlStore, zone: &ZoneId, filter: &ListFilter) -> u64 {
     let page = PageRequest {
@@ -201,5 +177,37 @@ store_test!(
             found(&s, &zone, "voic").await.is_empty(),
             "a deleted row is not found"
         );
+    }
+);
+
+/// `total_count` trusts `zone_row_counts` for every table in `COUNTED_TABLES`: each must have
+/// the triggers that count its inserts and deletes (a table added to the list without them
+/// would report 0).
+store_test!(
+    every_counted_table_has_its_counting_triggers,
+    |s: SqlStore, url: String| async move {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        let (sql, per_table): (&str, &[&str]) = match s.backend() {
+            latchkey_store::Backend::Sqlite => (
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'",
+                &["_count_in", "_count_out"],
+            ),
+            latchkey_store::Backend::Postgres => (
+                "SELECT CAST(tgname AS TEXT) AS name FROM pg_trigger WHERE NOT tgisinternal",
+                &["_count"],
+            ),
+        };
+        let triggers: Vec<String> = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        for table in latchkey_store::COUNTED_TABLES {
+            for suffix in per_table {
+                let name = format!("{table}{suffix}");
+                assert!(
+                    triggers.contains(&name),
+                    "{table}: no trigger {name} in {triggers:?}"
+                );
+            }
+        }
     }
 );

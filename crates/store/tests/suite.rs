@@ -775,31 +775,15 @@ store_test!(
 store_test!(
     a_zone_its_keys_and_its_gateway_are_stored_together_or_not_at_all,
     |s: SqlStore, _url: String| async move {
-        use latchkey_domain::id::ApplicationId;
         use latchkey_domain::model::directory::Application;
         use latchkey_domain::store::ApplicationStore;
 
         let org = org_with_zone(&s, "Gateway").await;
-        let gateway = |zone: &ZoneId| {
-            let now = Timestamp::now();
-            Application {
-                zone_id: zone.clone(),
-                id: ApplicationId::new(new_id()),
-                organization_id: org.id.clone(),
-                identifier: format!("https://example.com/z/{zone}/mcp"),
-                name: "MCP Gateway".into(),
-                slug: "mcp".into(),
-                owner_type: latchkey_domain::model::OwnerType::Customer,
-                consent: Default::default(),
-                description: None,
-                metadata: None,
-                redirect_uris: None,
-                post_logout_redirect_uris: None,
-                traits: vec!["gateway".into()],
-                dependencies_count: 0,
-                created_at: now,
-                updated_at: now,
-            }
+        let gateway = |zone: &ZoneId| Application {
+            identifier: format!("https://example.com/z/{zone}/mcp"),
+            slug: "mcp".into(),
+            traits: vec!["gateway".into()],
+            ..common::application(&org.id, zone, "MCP Gateway")
         };
         let key = |zone: &ZoneId, kid: &str, status| latchkey_domain::model::keys::StoredKey {
             zone_id: zone.clone(),

@@ -267,13 +267,16 @@ async fn exists(
 }
 
 /// Tables whose per-zone row count triggers keep in `zone_row_counts` (migration 0016).
-const COUNTED: &[&str] = &[
+pub const COUNTED_TABLES: &[&str] = &[
     "applications",
     "providers",
     "resources",
     "application_credentials",
     "users",
 ];
+
+/// The migration that made [`SEARCH_INDEXES`] .
+pub(crate) const SEARCH_INDEXES_SINCE: i64 = 16;
 
 /// Full-text (trigram) indexes that narrow `query[]` on SQLite, by table (migration 0016).
 pub(crate) const SEARCH_INDEXES: &[(&str, &str)] = &[
@@ -289,7 +292,7 @@ pub(crate) async fn count(
     filter: &Filter,
 ) -> Result<u64, StoreError> {
     let row = match filter.zone_only() {
-        Some(zone) if COUNTED.contains(&table) => {
+        Some(zone) if COUNTED_TABLES.contains(&table) => {
             sqlx::query("SELECT n FROM zone_row_counts WHERE zone_id = $1 AND tbl = $2")
                 .bind(zone.to_owned())
                 .bind(table.to_owned())

@@ -10,6 +10,7 @@ use sqlx::{Any, Row};
 use crate::error::OrStore;
 
 mod list;
+pub use list::COUNTED_TABLES;
 pub(crate) use list::*;
 
 /// A bind value.

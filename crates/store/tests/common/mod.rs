@@ -82,6 +82,34 @@ pub fn zone_in(org: &OrganizationId, name: &str) -> Zone {
     z
 }
 
+/// A customer application named `name` in `zone` (slug and identifier derived from the name).
+pub fn application(
+    org: &OrganizationId,
+    zone: &ZoneId,
+    name: &str,
+) -> latchkey_domain::model::directory::Application {
+    let now = Timestamp::now();
+    let slug = text::slugify(name, "app");
+    latchkey_domain::model::directory::Application {
+        zone_id: zone.clone(),
+        id: latchkey_domain::id::ApplicationId::new(new_id()),
+        organization_id: org.clone(),
+        identifier: format!("https://example.com/{slug}"),
+        name: name.into(),
+        slug,
+        owner_type: latchkey_domain::model::OwnerType::Customer,
+        consent: Default::default(),
+        description: None,
+        metadata: None,
+        redirect_uris: None,
+        post_logout_redirect_uris: None,
+        traits: Vec::new(),
+        dependencies_count: 0,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// A temporary directory removed on drop, without an extra crate.
 pub mod tempdir {
     pub struct Dir(std::path::PathBuf);
