@@ -180,9 +180,9 @@ store_test!(
     }
 );
 
-/// `total_count` trusts `zone_row_counts` for every table in `COUNTED_TABLES`: each must have
-/// the triggers that count its inserts and deletes (a table added to the list without them
-/// would report 0).
+// `total_count` trusts `zone_row_counts` for every table in `COUNTED_TABLES`: each must have
+// the triggers that count its inserts and deletes (a table added to the list without them
+// would report 0).
 store_test!(
     every_counted_table_has_its_counting_triggers,
     |s: SqlStore, url: String| async move {

@@ -83,6 +83,7 @@ pub fn zone_in(org: &OrganizationId, name: &str) -> Zone {
 }
 
 /// A customer application named `name` in `zone` (slug and identifier derived from the name).
+#[allow(dead_code)] // not every test file builds applications
 pub fn application(
     org: &OrganizationId,
     zone: &ZoneId,
