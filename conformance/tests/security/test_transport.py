@@ -110,6 +110,55 @@ def test_a_body_that_never_arrives_answers_408_json(own: Own):
     assert b'"status":408' in body and b'"code"' in body and b'"message"' in body, body
 
 
+def _head_of_response(sock: socket.socket) -> bytes:
+    """Reads one whole response (head and a Content-Length body) and returns its lowercased head."""
+    sock.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    head = head.lower()
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.startswith(b"content-length:")), 0)  # fmt: skip
+    while len(body) < length:
+        chunk = sock.recv(length - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return head
+
+
+def test_a_refusal_before_the_body_is_read_keeps_the_connection_usable(own: Own):
+    """A write refused before its body is read (401 from the authorization table) leaves the body
+    on the wire. Before the fix the 401 went out as keep-alive and, when the body had not yet
+    arrived, the connection was then closed under it: a client sending its next request on it
+    (httpx does) got "Server disconnected without sending a response". Now a small body that
+    comes at once is read and the connection serves the next request; one that does not come
+    gets `Connection: close` in the response itself."""
+    post = (
+        b"POST /zones/some-zone/applications HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 13\r\n\r\n"
+    )
+    with connect(own.server.port) as s:
+        s.sendall(post)
+        time.sleep(0.05)  # the body in its own segment, a moment later
+        s.sendall(b'{"name": "n"}')
+        head = _head_of_response(s)
+        assert head.startswith(b"http/1.1 401"), head
+        assert b"connection: close" not in head, head
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _head_of_response(s).startswith(b"http/1.1 200")
+    with connect(own.server.port) as s:
+        s.sendall(post)  # and no body
+        head = _head_of_response(s)
+        assert head.startswith(b"http/1.1 401"), head
+        assert b"\r\nconnection: close" in head, head
+        assert closed_within(s, 2) is not None
+
+
 def test_connections_are_capped(own: Own):
     """With every slot held (`--max-connections`), the next client waits; when one slot frees it
     is served. Before the fix every connection was accepted and served at once."""

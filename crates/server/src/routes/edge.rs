@@ -3,7 +3,8 @@
 //! bodies for every error that axum or tower answer by themselves (extractor rejections such as
 //! a body over the limit, fallbacks, panics) instead of their plain text. Errors take the shape of
 //! the path's family: RFC 6749 `{error, error_description}` under a zone's authorization server,
-//! `{message, code, status}` everywhere else.
+//! `{message, code, status}` everywhere else. A response to a request whose body was left unread
+//! closes the connection (`unread_body`).
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::oauth_error::OAuthError;
+use crate::routes::unread_body::ReadToEnd;
 
 /// Most bytes of request header fields (names and values) accepted.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
@@ -93,8 +95,9 @@ pub async fn edge(State(timeout): State<Duration>, req: Request, next: Next) -> 
             "the request path is not UTF-8 once percent-decoded",
         );
     }
+    let (req, body) = ReadToEnd::watch(req);
     match tokio::time::timeout(timeout, next.run(req)).await {
-        Ok(res) => as_json(&path, res).await,
+        Ok(res) => body.close_if_unread(as_json(&path, res).await).await,
         Err(_) => error_for(
             &path,
             StatusCode::REQUEST_TIMEOUT,

@@ -27,6 +27,7 @@ mod sa_token;
 mod secrets;
 mod service_accounts;
 mod sso;
+mod unread_body;
 pub mod zone;
 mod zones;
 
