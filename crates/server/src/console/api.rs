@@ -11,6 +11,10 @@ use tower::ServiceExt;
 
 /// Largest API response the console reads.
 const MAX_RESPONSE: usize = 4 * 1024 * 1024;
+/// Items per API page when `Api::get_all` follows a list's cursors.
+const PAGE: usize = 100;
+/// Most items `Api::get_all` gathers.
+const MAX_ALL: usize = 1_000;
 
 /// The management API and zone endpoints, as one in-process service.
 #[derive(Clone)]
@@ -86,6 +90,31 @@ impl Api {
 
     pub async fn delete(&self, call: &Call<'_>, path: &str) -> ApiResult {
         self.send(call, Method::DELETE, path, None).await
+    }
+
+    /// Every item of the list at `path` (which may carry a query), following its cursors up
+    /// to `MAX_ALL` items, as one `{"items": […], "truncated": bool}`; `Null` when the API
+    /// refuses. For choices and the short lists inside an object's page.
+    pub async fn get_all(&self, call: &Call<'_>, path: &str) -> Value {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut page_path = format!("{path}{sep}limit={PAGE}");
+            if let Some(a) = &after {
+                page_path = format!("{page_path}&after={}", seg(a));
+            }
+            let Ok(page) = self.get(call, &page_path).await else {
+                return Value::Null;
+            };
+            let got = page.get("items").and_then(Value::as_array);
+            items.extend(got.into_iter().flatten().cloned());
+            after = cursor(&page, true);
+            if after.is_none() || items.len() >= MAX_ALL {
+                let truncated = after.is_some();
+                return serde_json::json!({ "items": items, "truncated": truncated });
+            }
+        }
     }
 
     /// A JSON request with the person's Bearer token.
@@ -177,6 +206,31 @@ pub fn with_query(path: &str, params: &[(&str, &str)]) -> String {
     } else {
         format!("{path}?{query}")
     }
+}
+
+/// The cursor of the next (or previous) page in either list family, when there is one.
+pub fn cursor(list: &Value, next: bool) -> Option<String> {
+    let (zone_key, has, org_key) = if next {
+        (
+            "pagination.after_cursor",
+            "page_info.has_next_page",
+            "page_info.end_cursor",
+        )
+    } else {
+        (
+            "pagination.before_cursor",
+            "page_info.has_prev_page",
+            "page_info.start_cursor",
+        )
+    };
+    let at = |path: &str| path.split('.').try_fold(list, |v, k| v.get(k));
+    if let Some(c) = at(zone_key) {
+        return c.as_str().map(str::to_owned);
+    }
+    if at(has) != Some(&Value::Bool(true)) {
+        return None;
+    }
+    at(org_key)?.as_str().map(str::to_owned)
 }
 
 /// A path segment, percent-encoded.

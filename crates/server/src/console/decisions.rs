@@ -159,12 +159,8 @@ async fn try_page(
     };
     let sets = ctx
         .api
-        .get(
-            &ctx.call(),
-            &format!("{}?limit=100", api_path(zone, "policy-sets")),
-        )
-        .await
-        .unwrap_or(Value::Null);
+        .get_all(&ctx.call(), &api_path(zone, "policy-sets"))
+        .await;
     let mut choices = Vec::new();
     for s in sets
         .get("items")

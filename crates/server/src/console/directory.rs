@@ -105,15 +105,9 @@ pub async fn list_page(
     let base = zone_href(zone, k.path);
     let body = html! {
         (layout::notice(q.notice.as_deref()))
-        @if k.search {
-            form.toolbar method="get" action=(base) role="search" {
-                div { label for="query" { "Search " (k.title.to_lowercase()) } input #query type="search" name="query" value=(query); }
-                button.secondary type="submit" { "Search" }
-            }
-        }
+        @if k.search { (layout::search(&base, &k.title.to_lowercase(), &query)) }
         @if items.is_empty() {
-            @if query.is_empty() { (layout::empty(&k.title.to_lowercase(), k.empty_hint)) }
-            @else { div.empty { p { "Nothing matches “" (query) "”." } } }
+            (layout::empty_or_no_match(&k.title.to_lowercase(), k.empty_hint, &query))
         } @else {
             (layout::table(&items, k.columns, |it| it.get(k.key).and_then(Value::as_str).map(|id| format!("{base}/{}", seg(id)))))
             (layout::pager(&base, &[("query", query.as_str())], &list))
@@ -157,12 +151,11 @@ pub async fn with_emails(ctx: &Ctx, k: &Kind, items: &mut [Value]) {
     }
     let people = ctx
         .api
-        .get(
+        .get_all(
             &ctx.call(),
-            &format!("/organizations/{}/users?limit=100", seg(ctx.org())),
+            &format!("/organizations/{}/users", seg(ctx.org())),
         )
-        .await
-        .unwrap_or(Value::Null);
+        .await;
     let emails: HashMap<&str, &str> = people
         .get("items")
         .and_then(Value::as_array)
@@ -193,11 +186,7 @@ pub async fn load_refs(
         if let Input::Ref(path) = f.input
             && !out.contains_key(path)
         {
-            let list = ctx
-                .api
-                .get(&ctx.call(), &format!("{}?limit=100", api_path(zone, path)))
-                .await
-                .unwrap_or(Value::Null);
+            let list = ctx.api.get_all(&ctx.call(), &api_path(zone, path)).await;
             let choices = list
                 .get("items")
                 .and_then(Value::as_array)

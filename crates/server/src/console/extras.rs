@@ -36,7 +36,7 @@ pub fn router() -> Router<ConsoleState> {
 }
 
 /// What an object's page shows beyond its properties: an application's dependencies and
-/// credentials, a provider's discovery test.
+/// credentials, a provider's discovery test, a session's or grant's revoke button.
 pub async fn extras(ctx: &Ctx, zone: &str, k: &Kind, item: &Value) -> Markup {
     let id = show(item.get("id"));
     match k.path {
@@ -48,7 +48,7 @@ pub async fn extras(ctx: &Ctx, zone: &str, k: &Kind, item: &Value) -> Markup {
                 button.secondary type="submit" #test-discovery { "Test discovery" }
             }
         },
-        _ => html! {},
+        _ => super::revoke::button(ctx, zone, k.path, item),
     }
 }
 
@@ -56,18 +56,13 @@ async fn application_extras(ctx: &Ctx, zone: &str, app: &str) -> Markup {
     let base = format!("{}/{}", api_path(zone, "applications"), seg(app));
     let deps = ctx
         .api
-        .get(&ctx.call(), &format!("{base}/dependencies?limit=100"))
-        .await
-        .unwrap_or(Value::Null);
+        .get_all(&ctx.call(), &format!("{base}/dependencies"))
+        .await;
     let deps = layout::items(&deps);
     let creds = ctx
         .api
-        .get(
-            &ctx.call(),
-            &format!("{base}/application-credentials?limit=100"),
-        )
-        .await
-        .unwrap_or(Value::Null);
+        .get_all(&ctx.call(), &format!("{base}/application-credentials"))
+        .await;
     let creds = layout::items(&creds);
     let resources = directory::load_refs(
         ctx,

@@ -275,7 +275,7 @@ pub const KINDS: &[Kind] = &[
         create: &[],
         edit: &[],
         delete: false,
-        search: false,
+        search: true,
         empty_hint: "People appear here after they sign in to this zone.",
     },
     Kind {

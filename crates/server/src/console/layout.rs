@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;
 
-use super::api::{ApiFailure, seg, with_query};
+use super::api::{ApiFailure, cursor, seg, with_query};
 pub use super::nav::{redirect, redirect_notice, to_sign_in};
 use super::session::Ctx;
 
@@ -252,30 +252,6 @@ pub fn pager(base: &str, keep: &[(&str, &str)], list: &Value) -> Markup {
     }
 }
 
-/// The cursor of the next (or previous) page in either list family, when there is one.
-fn cursor(list: &Value, next: bool) -> Option<String> {
-    let (zone_key, has, org_key) = if next {
-        (
-            "pagination.after_cursor",
-            "page_info.has_next_page",
-            "page_info.end_cursor",
-        )
-    } else {
-        (
-            "pagination.before_cursor",
-            "page_info.has_prev_page",
-            "page_info.start_cursor",
-        )
-    };
-    if let Some(c) = field(list, zone_key) {
-        return c.as_str().map(str::to_owned);
-    }
-    if field(list, has) != Some(&Value::Bool(true)) {
-        return None;
-    }
-    field(list, org_key)?.as_str().map(str::to_owned)
-}
-
 /// A table of `items` with `(heading, field path)` columns; the first column links to `href(item)`.
 pub fn table(
     items: &[Value],
@@ -305,6 +281,32 @@ pub fn table(
 /// What to show when a list is empty: what it is for and what to do next.
 pub fn empty(what: &str, next: &str) -> Markup {
     html! { div.empty { p { strong { "No " (what) " yet." } } p { (next) } } }
+}
+
+/// Under a short list inside an object's page (the newest of a longer one): that there is more.
+pub fn more_in_api(list: &Value, shown: &str) -> Markup {
+    if cursor(list, true).is_none() {
+        return html! {};
+    }
+    html! { p.hint.more { "Showing the " (shown) " only; the API and the CLI list the older ones." } }
+}
+
+/// A list's search form (the API's `query`), sent to the list page itself.
+pub fn search(base: &str, what: &str, query: &str) -> Markup {
+    html! {
+        form.toolbar method="get" action=(base) role="search" {
+            div { label for="query" { "Search " (what) } input #query type="search" name="query" value=(query); }
+            button.secondary type="submit" { "Search" }
+        }
+    }
+}
+
+/// What an empty list says: what to do next, or that nothing matched the search.
+pub fn empty_or_no_match(what: &str, next: &str, query: &str) -> Markup {
+    if query.is_empty() {
+        return empty(what, next);
+    }
+    html! { div.empty { p { "Nothing matches “" (query) "”." } } }
 }
 
 /// A delete button (its own form, confirmed by the console script when scripts run).

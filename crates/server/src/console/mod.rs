@@ -8,7 +8,7 @@
 //! page shell (`layout.rs`), forms (`forms.rs`), zones and their settings and keys (`zones.rs`), the zone
 //! directory lists and forms (`directory.rs` with the per-kind descriptions in `kinds.rs`), an
 //! object's page (`detail.rs`) and what some kinds add to it (`extras.rs`: dependencies, discovery
-//! test), credentials with their one-time secret (`credentials.rs`), policies and the Cedar editor
+//! test), revoking a session or grant (`revoke.rs`), credentials with their one-time secret (`credentials.rs`), policies and the Cedar editor
 //! (`policies.rs`), policy sets (`policy_sets.rs`), decisions and the dry run (`decisions.rs`), the zone overview
 //! charts (`overview.rs`), the organization pages (`org.rs` people and invitations, `service_accounts.rs`,
 //! `org_settings.rs` SSO and audit log), static assets (`assets.rs`).
@@ -29,6 +29,7 @@ mod org_settings;
 mod overview;
 mod policies;
 mod policy_sets;
+mod revoke;
 mod service_accounts;
 pub mod session;
 mod sign_in;
@@ -62,6 +63,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         .merge(directory::router())
         .merge(detail::router())
         .merge(extras::router())
+        .merge(revoke::router())
         .merge(credentials::router())
         .merge(policies::router())
         .merge(policy_sets::router())

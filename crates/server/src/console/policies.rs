@@ -18,6 +18,9 @@ use super::kinds::POLICY_FIELDS;
 use super::layout::{self, Place, csrf_field, show, zone_href};
 use super::session::Ctx;
 
+/// Versions shown on a policy's or a policy set's page, newest first.
+pub const VERSIONS_SHOWN: usize = 50;
+
 pub fn router() -> Router<ConsoleState> {
     Router::new()
         .route("/console/zones/{zone}/policies", get(list).post(create))
@@ -66,11 +69,8 @@ async fn list_page(
     let base = zone_href(zone, "policies");
     let body = html! {
         (layout::notice(q.notice.as_deref()))
-        form.toolbar method="get" action=(base) role="search" {
-            div { label for="query" { "Search policies" } input #query type="search" name="query" value=(query); }
-            button.secondary type="submit" { "Search" }
-        }
-        @if items.is_empty() { (layout::empty("policies", "Write a Cedar policy below; it takes effect once a policy set version that includes it is activated.")) } @else {
+        (layout::search(&base, "policies", &query))
+        @if items.is_empty() { (layout::empty_or_no_match("policies", "Write a Cedar policy below; it takes effect once a policy set version that includes it is activated.", &query)) } @else {
             (layout::table(&items, &[("Name", "name"), ("Latest version", "latest_version"), ("Schema", "latest_schema_version"), ("Owner", "owner_type"), ("Updated", "updated_at")], |p| p.get("id").and_then(Value::as_str).map(|id| format!("{base}/{}", seg(id)))))
             (layout::pager(&base, &[("query", query.as_str())], &list))
         }
@@ -165,15 +165,15 @@ async fn editor_page(
         Ok(p) => p,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let versions = ctx
+    let listed = ctx
         .api
         .get(
             &ctx.call(),
-            &format!("{base}/versions?limit=50&format=cedar"),
+            &format!("{base}/versions?limit={VERSIONS_SHOWN}&format=cedar"),
         )
         .await
         .unwrap_or(Value::Null);
-    let versions = layout::items(&versions);
+    let versions = layout::items(&listed);
     let schemas = schema_versions(ctx, zone).await;
     let latest = versions
         .first()
@@ -225,6 +225,7 @@ async fn editor_page(
                 }
                 @if versions.len() > 1 { button.secondary type="submit" #compare { "Compare versions" } }
             }
+            (layout::more_in_api(&listed, &format!("{VERSIONS_SHOWN} newest versions")))
         }
         @if !platform {
             h2 { "Archive" }

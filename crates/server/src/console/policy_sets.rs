@@ -17,6 +17,7 @@ use super::directory::{self, ListQuery, api_path, zone_name};
 use super::forms::Submitted;
 use super::kinds::{Field, Input};
 use super::layout::{self, Place, csrf_field, show, zone_href};
+use super::policies::VERSIONS_SHOWN;
 use super::session::Ctx;
 
 const NAME: &[Field] = &[Field::new("name", "Name", Input::Text).required()];
@@ -47,10 +48,12 @@ async fn list_page(ctx: &Ctx, zone: &str, q: &ListQuery, error: Option<&ApiFailu
         Ok(z) => z,
         Err(e) => return layout::api_failure(ctx, &e),
     };
+    let query = q.query.clone().unwrap_or_default();
     let params = [
         ("limit", "25"),
         ("after", q.after.as_deref().unwrap_or("")),
         ("before", q.before.as_deref().unwrap_or("")),
+        ("query", query.as_str()),
     ];
     let list = match ctx
         .api
@@ -67,9 +70,10 @@ async fn list_page(ctx: &Ctx, zone: &str, q: &ListQuery, error: Option<&ApiFailu
     let base = zone_href(zone, "policy-sets");
     let body = html! {
         (layout::notice(q.notice.as_deref()))
-        @if items.is_empty() { (layout::empty("policy sets", "Create a set, give it a version listing your policies, and activate it.")) } @else {
+        (layout::search(&base, "policy sets", &query))
+        @if items.is_empty() { (layout::empty_or_no_match("policy sets", "Create a set, give it a version listing your policies, and activate it.", &query)) } @else {
             (layout::table(&items, &[("Name", "name"), ("Mode", "mode"), ("Active version", "active_version"), ("Latest version", "latest_version"), ("Owner", "owner_type")], |p| p.get("id").and_then(Value::as_str).map(|id| format!("{base}/{}", seg(id)))))
-            (layout::pager(&base, &[], &list))
+            (layout::pager(&base, &[("query", query.as_str())], &list))
         }
         h2 #create { "New policy set" }
         @if let Some(e) = error { (layout::alert(e)) }
@@ -142,20 +146,19 @@ async fn detail_page(
         Ok(s) => s,
         Err(e) => return layout::api_failure(ctx, &e),
     };
-    let versions = ctx
-        .api
-        .get(&ctx.call(), &format!("{base}/versions?limit=50"))
-        .await
-        .unwrap_or(Value::Null);
-    let versions = layout::items(&versions);
-    let policies = ctx
+    let listed = ctx
         .api
         .get(
             &ctx.call(),
-            &format!("{}?limit=100", api_path(zone, "policies")),
+            &format!("{base}/versions?limit={VERSIONS_SHOWN}"),
         )
         .await
         .unwrap_or(Value::Null);
+    let versions = layout::items(&listed);
+    let policies = ctx
+        .api
+        .get_all(&ctx.call(), &api_path(zone, "policies"))
+        .await;
     let policies: Vec<Value> = layout::items(&policies)
         .into_iter()
         .filter(|p| p.get("latest_version_id").is_some_and(|v| !v.is_null()))
@@ -189,6 +192,7 @@ async fn detail_page(
                     }
                 } } }
             }
+            (layout::more_in_api(&listed, &format!("{VERSIONS_SHOWN} newest versions")))
             p.hint { "Shadow: the version is evaluated beside the active one and its decisions are logged, without deciding anything." }
         }
         @if !platform {
@@ -343,22 +347,14 @@ async fn version(ctx: Ctx, Path((zone, id, version)): Path<(String, String, Stri
         .ok();
     let policies = ctx
         .api
-        .get(
-            &ctx.call(),
-            &format!("{base}/policies?limit=100&format=cedar"),
-        )
-        .await
-        .unwrap_or(Value::Null);
+        .get_all(&ctx.call(), &format!("{base}/policies?format=cedar"))
+        .await;
     let policies = layout::items(&policies);
     // (entries and versions name their policy by id only: the names, from the zone's policies)
     let listed = ctx
         .api
-        .get(
-            &ctx.call(),
-            &format!("{}?limit=100", api_path(&zone, "policies")),
-        )
-        .await
-        .unwrap_or(Value::Null);
+        .get_all(&ctx.call(), &api_path(&zone, "policies"))
+        .await;
     let names: HashMap<&str, &str> = listed
         .get("items")
         .and_then(Value::as_array)

@@ -115,9 +115,8 @@ async fn sa_page(
     };
     let creds = ctx
         .api
-        .get(&ctx.call(), &format!("{base}/credentials?limit=100"))
-        .await
-        .unwrap_or(Value::Null);
+        .get_all(&ctx.call(), &format!("{base}/credentials"))
+        .await;
     let creds = layout::items(&creds);
     let here = format!("/console/service-accounts/{}", seg(id));
     let body = html! {
