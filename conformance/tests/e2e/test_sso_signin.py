@@ -164,3 +164,28 @@ def test_uninvited_person_is_refused(sso_org: SsoOrg, listener, tmp_path: Path):
         assert "upstream-login" in flow.kinds, "the refusal comes after the IdP said who this is"
     assert email not in [u.email for u in s.zone.users()]
     assert invitation_status(s, other.id) == "pending"
+
+
+def test_a_member_signs_in_to_the_console_through_sso(sso_org: SsoOrg, listener, tmp_path: Path):
+    """The console signs people in through the platform zone, so an SSO organization's console
+    sign-in goes to its IdP and lands on the console's zones page, signed in."""
+    s = sso_org
+    name = login_name("carla")
+    inv = s.admin.organizations.invitations.create(s.org.id, email=f"{name}@example.test", role="org_admin")
+    (tmp_path / "p1").mkdir()
+    flow, state, pkce = sign_in(s, listener, tmp_path / "p1", name, invitation=inv.to_dict()["token"])
+    assert flow.outcome == "stopped", flow
+    r = s.zone.redeem(CLI, listener.by_state(state)["code"], listener.url, pkce.verifier, resources=[s.resource])
+    assert r.status_code == 200, r.text
+
+    (tmp_path / "p2").mkdir()
+    console = f"{s.resource.rstrip('/')}/console"
+    flow = kit.run_flow(
+        start=f"{console}/sign-in?organization={s.org.id}",
+        stop_at=f"{console}/zones",
+        user_data_dir=str(tmp_path / "p2"),
+        plan={"signin": ["upstream"], "upstream_login": upstream_login(name), "upstream_consent": True, "consent": "allow"},
+    )
+    assert flow.outcome == "stopped", flow
+    assert flow.kinds[0] == "zone-upstream-only" and "upstream-login" in flow.kinds, flow.kinds
+    assert flow.steps[-1]["status"] == 200 and flow.steps[-1]["title"].startswith("Zones"), flow.steps[-1]
