@@ -341,3 +341,31 @@ def test_profiles_remember_settings(cli: Cli, zone_id: str):
     assert names == ["work"]
     assert (cli.config_dir / "profiles.json").stat().st_mode & 0o777 == 0o600
     assert cli.config_dir.stat().st_mode & 0o777 == 0o700
+
+
+def test_environment_variables_stand_in_for_the_flags(cli: Cli, admin: KeycardAPI, new_org: Organization):
+    """LATCHKEY_ZONE, LATCHKEY_ORG and LATCHKEY_PROFILE do what --zone, --org and --profile do;
+    a flag given as well wins."""
+    a, b = (admin.zones.create(name=lk.unique(f"env zone {n}")) for n in "ab")
+    in_a = admin.zones.applications.create(a.id, name=lk.unique("app"), identifier=lk.unique_url("app"))
+    in_b = admin.zones.applications.create(b.id, name=lk.unique("app"), identifier=lk.unique_url("app"))
+    listed = ids(cli.json("applications", "list", "--all", LATCHKEY_ZONE=a.id))
+    assert in_a.id in listed and in_b.id not in listed, listed
+    listed = ids(cli.json("applications", "list", "--all", "--zone", b.id, LATCHKEY_ZONE=a.id))
+    assert in_b.id in listed and in_a.id not in listed, listed
+    made = cli.json("apps", "create", "--name", lk.unique("app"), "--identifier", lk.unique_url("app"), LATCHKEY_ZONE=b.id)  # fmt: skip
+    assert admin.zones.applications.retrieve(made["id"], zone_id=b.id).id == made["id"]
+
+    sa = admin.organizations.service_accounts.create(new_org.id, name=lk.unique("sa"))
+    assert sa.id in ids(cli.json("service-accounts", "list", "--all", LATCHKEY_ORG=new_org.id))
+    made = cli.json("service-accounts", "create", "--name", lk.unique("sa"), LATCHKEY_ORG=new_org.id)
+    assert admin.organizations.service_accounts.retrieve(made["id"], organization_id=new_org.id).id == made["id"]
+
+    cli.run("profile", "set", "--zone", a.id, token=None, LATCHKEY_PROFILE="from-env")
+    assert [p["name"] for p in cli.json("profile", "list", token=None)["items"]] == ["from-env"]
+    shown = cli.json("profile", "show", token=None, LATCHKEY_PROFILE="from-env")
+    assert (shown["profile"], shown["zone"]) == ("from-env", a.id), shown
+    assert cli.json("profile", "show", "--profile", "default", token=None, LATCHKEY_PROFILE="from-env")["zone"] is None
+    # the profile named by the environment supplies the zone
+    listed = ids(cli.json("applications", "list", "--all", LATCHKEY_PROFILE="from-env"))
+    assert in_a.id in listed and in_b.id not in listed, listed

@@ -1,7 +1,8 @@
 """`latchkey login` through the device authorization grant (RFC 8628): the CLI prints the
 verification URI and user code, a member of the organization approves (or denies) over HTTP with
 `device_kit.approve_device`, and the CLI's polling ends with a cached, working sign-in (or the
-denial). Skipped until the server offers the device grant (the `device` branch)."""
+denial). The zone must advertise its device authorization endpoint: the tests fail, not skip,
+when it does not."""
 
 from __future__ import annotations
 
@@ -15,24 +16,23 @@ import httpx
 import pytest
 from keycardai_api import KeycardAPI
 
+import device_kit as dk
 import lk
 from e2e import kit
 from people.people_kit import Org
 
 from .cli_kit import Cli
 
-dk = pytest.importorskip("device_kit", reason="the device grant helper comes with the device branch")
-
 
 @pytest.fixture
 def org(server: lk.LatchkeyServer, admin: KeycardAPI, admin_http: httpx.Client) -> Iterator[Org]:
     o = Org(server, admin, admin_http)
-    meta = httpx.get(f"{o.zone.issuer}/.well-known/oauth-authorization-server").json()
-    if "device_authorization_endpoint" not in meta:
+    try:
+        meta = httpx.get(f"{o.zone.issuer}/.well-known/oauth-authorization-server").json()
+        assert meta.get("device_authorization_endpoint") == f"{o.zone.issuer}/oauth/2/device_authorization", meta
+        yield o
+    finally:
         o.close()
-        pytest.skip("the server has no device authorization endpoint yet")
-    yield o
-    o.close()
 
 
 def read_prompt(proc: subprocess.Popen, timeout: float = 20.0) -> tuple[str, str]:
