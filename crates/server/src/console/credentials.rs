@@ -121,7 +121,7 @@ pub async fn create_form(ctx: &Ctx, zone: &str, values: &Value, app: Option<&str
             label for="provider_id" { "Provider (token)" }
             select #provider_id name="provider_id" {
                 option value="" { "—" }
-                @for (id, name) in refs.get("providers").map(Vec::as_slice).unwrap_or_default() { option value=(id) { (name) } }
+                @for (id, name) in refs.get("providers").map(Vec::as_slice).unwrap_or_default() { option value=(id) selected[v("provider_id") == *id] { (name) } }
             }
             label for="subject" { "Subject (token)" }
             input #subject type="text" name="subject" value=(v("subject"));

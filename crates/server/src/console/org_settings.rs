@@ -41,10 +41,17 @@ pub fn router() -> Router<ConsoleState> {
 }
 
 async fn sso(ctx: Ctx, Query(q): Query<PageQuery>) -> Response {
-    sso_page(&ctx, q.notice.as_deref(), None).await
+    sso_page(&ctx, q.notice.as_deref(), None, None).await
 }
 
-async fn sso_page(ctx: &Ctx, notice: Option<&str>, error: Option<&ApiFailure>) -> Response {
+/// The SSO page; after a refusal, its `error` and the form filled with what was `entered`
+/// (secrets left out).
+async fn sso_page(
+    ctx: &Ctx,
+    notice: Option<&str>,
+    error: Option<&ApiFailure>,
+    entered: Option<&Value>,
+) -> Response {
     let conn = match ctx
         .api
         .get(&ctx.call(), &org_path(ctx, "sso-connection"))
@@ -62,13 +69,13 @@ async fn sso_page(ctx: &Ctx, notice: Option<&str>, error: Option<&ApiFailure>) -
                 p { "People of this organization sign in through " strong { (show(c.get("identifier"))) } "." }
                 (properties(c))
                 h2 { "Edit" }
-                form.card method="post" action="/console/sso" { (csrf_field(ctx)) input type="hidden" name="mode" value="update"; (directory::inputs(SSO, c, &Default::default())) button type="submit" #save-sso { "Save" } }
+                form.card method="post" action="/console/sso" { (csrf_field(ctx)) input type="hidden" name="mode" value="update"; (directory::inputs(SSO, entered.unwrap_or(c), &Default::default())) button type="submit" #save-sso { "Save" } }
                 h2 { "Disable" }
                 form method="post" action="/console/sso/disable" data-confirm="Disable SSO? People then sign in with email and password." { (csrf_field(ctx)) button.danger type="submit" { "Disable SSO" } }
             },
             None => {
                 (layout::empty("SSO connection", "Connect your identity provider (OpenID Connect) so people sign in with their company account. New people still need an invitation."))
-                form.card method="post" action="/console/sso" { (csrf_field(ctx)) input type="hidden" name="mode" value="enable"; (directory::inputs(SSO, &Value::Null, &Default::default())) button type="submit" #enable-sso { "Enable SSO" } }
+                form.card method="post" action="/console/sso" { (csrf_field(ctx)) input type="hidden" name="mode" value="enable"; (directory::inputs(SSO, entered.unwrap_or(&Value::Null), &Default::default())) button type="submit" #enable-sso { "Enable SSO" } }
             },
         }
     };
@@ -81,9 +88,10 @@ async fn save_sso(ctx: Ctx, form: Form<Vec<(String, String)>>) -> Response {
         Err(r) => return r.into_response(),
     };
     let update = form.get("mode") == Some("update");
+    let entered = directory::echo(SSO, &form);
     let body = match forms::body(SSO, &form, update) {
         Ok(b) => b,
-        Err(e) => return sso_page(&ctx, None, Some(&directory::invalid(e))).await,
+        Err(e) => return sso_page(&ctx, None, Some(&directory::invalid(e)), Some(&entered)).await,
     };
     let path = org_path(&ctx, "sso-connection");
     let result = if update {
@@ -93,7 +101,7 @@ async fn save_sso(ctx: Ctx, form: Form<Vec<(String, String)>>) -> Response {
     };
     match result {
         Ok(_) => layout::redirect_notice("/console/sso", "SSO connection saved."),
-        Err(e) => sso_page(&ctx, None, Some(&e)).await,
+        Err(e) => sso_page(&ctx, None, Some(&e), Some(&entered)).await,
     }
 }
 
@@ -107,7 +115,7 @@ async fn disable_sso(ctx: Ctx, form: Form<Vec<(String, String)>>) -> Response {
         .await
     {
         Ok(_) => layout::redirect_notice("/console/sso", "SSO disabled."),
-        Err(e) => sso_page(&ctx, None, Some(&e)).await,
+        Err(e) => sso_page(&ctx, None, Some(&e), None).await,
     }
 }
 
