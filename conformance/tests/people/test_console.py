@@ -128,6 +128,23 @@ def test_sign_out_ends_the_token_session_even_for_a_copied_cookie(make_org) -> N
         assert r.status_code == 303 and r.headers["location"].startswith("/console/sign-in"), r.text[:300]
 
 
+def test_sign_out_ends_the_browser_sign_in_too(make_org) -> None:
+    """After signing out of the console, signing in again in the same browser asks for the
+    password. Before the fix the platform zone's browser session outlived the sign-out, so the
+    next person at a shared computer pressed "Sign in" and was let straight back in."""
+    org = make_org()
+    admin = org.join("org_admin", "console-signout-web")
+    b = console_browser(org, admin.email)
+    r = post(b, org, "/console/sign-out", {"csrf": csrf(get(b, org, "/console/zones").text)})
+    assert r.status_code == 303, r.text[:300]
+    page = b.get(f"{org.server.base_url}/console/sign-in?organization={org.id}")
+    assert isinstance(page, kit.Page) and page.kind == "signin", f"signed straight back in: {page!r}"
+    # the password signs them in again; their other sessions (the API token) were left alone
+    again = console_browser(org, admin.email, jar=b)
+    assert get(again, org, "/console/zones").status_code == 200
+    assert admin.http.get(f"/organizations/{org.id}").status_code == 200
+
+
 def test_console_sign_in_refuses_a_foreign_state(make_org) -> None:
     org = make_org()
     with httpx.Client(timeout=30.0) as attacker:

@@ -221,6 +221,27 @@ impl LoginStore for SqlStore {
         Ok(())
     }
 
+    async fn end_web_session(
+        &self,
+        zone: &ZoneId,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut w = self.db.write().await?;
+        let done = sqlx::query(
+            "UPDATE sessions SET status = 'revoked', updated_at = $3 \
+             WHERE zone_id = $1 AND id = $2 AND secret_hash IS NOT NULL AND status <> 'revoked'",
+        )
+        .bind(s(zone.as_str()))
+        .bind(s(id))
+        .bind(now.millis())
+        .execute(&mut *w.tx)
+        .await
+        .store()?;
+        w.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn find_web_session(
         &self,
         zone: &ZoneId,

@@ -86,6 +86,9 @@ pub trait LoginStore: Send + Sync {
 
     /// Inserts a browser session whose cookie has keyed hash `secret_hash`.
     async fn insert_web_session(&self, session: &Session, secret_hash: &str) -> StoreResult<()>;
+    /// Ends the browser session `id` (a sign-out): its cookie signs nobody in any more. Only that
+    /// session: the token sessions started from it keep their own lifetimes. Whether it was active.
+    async fn end_web_session(&self, zone: &ZoneId, id: &str, now: Timestamp) -> StoreResult<bool>;
     /// The active web session whose cookie hashes to `secret_hash`.
     async fn find_web_session(
         &self,

@@ -313,20 +313,28 @@ pub async fn sign_out(
 }
 
 /// Ends the session the console's token belongs to (its `sid`) and everything below it, so the
-/// access token stops working on the management API at once, even if the cookie was copied.
+/// access token stops working on the management API at once, even if the cookie was copied; and
+/// the platform zone's browser session it was started from, so that signing in again asks for
+/// the password (on a shared computer the next person is not let straight back in).
 async fn end_token_session(state: &ConsoleState, s: &Session) {
-    let sid = jwt_claims(&s.access_token)
-        .and_then(|c| c.get("sid").and_then(|v| v.as_str()).map(str::to_owned));
-    if let Some(sid) = sid {
-        let _ = state
-            .app
-            .store
-            .revoke_session(
-                &latchkey_domain::id::ZoneId::new(s.zone_id.clone()),
-                &latchkey_domain::id::SessionId::new(sid),
-                latchkey_domain::time::Timestamp::now(),
-            )
-            .await;
+    let Some(sid) = jwt_claims(&s.access_token)
+        .and_then(|c| c.get("sid").and_then(|v| v.as_str()).map(str::to_owned))
+    else {
+        return;
+    };
+    let store = &state.app.store;
+    let zone = latchkey_domain::id::ZoneId::new(s.zone_id.clone());
+    let sid = latchkey_domain::id::SessionId::new(sid);
+    let now = latchkey_domain::time::Timestamp::now();
+    let parent = store
+        .get_session(&zone, &sid)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|t| t.parent_id);
+    let _ = store.revoke_session(&zone, &sid, now).await;
+    if let Some(web) = parent {
+        let _ = store.end_web_session(&zone, web.as_str(), now).await;
     }
 }
 
