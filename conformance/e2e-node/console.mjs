@@ -546,6 +546,45 @@ try {
     const p = await visit('platform zone session', data.platform_sessions[0].links[0]);
     data.session_page_status = p.status;
   }
+  // --- the console under its own CSP ------------------------------------------------------------
+  // The audited context bypasses the CSP (axe-core is injected inline). Here every console page
+  // visited above loads again in a context that enforces it: Chromium logs each refused script,
+  // style, image or frame to the console. Then a credential is made there, and its copy button,
+  // shown only by the console's own script, copies the secret.
+  step('csp');
+  const strict = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
+  await strict.route(/^https?:\/\/(?!127\.0\.0\.1[:/]|localhost[:/])/, (route) => route.abort());
+  await strict.addCookies(await context.cookies());
+  const sp = await strict.newPage();
+  sp.setDefaultTimeout(params.timeout_ms || 20000);
+  data.csp_violations = [];
+  sp.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) data.csp_violations.push({ url: sp.url(), text: m.text() });
+  });
+  const seenUrls = new Set();
+  for (const entry of result.pages) {
+    if (!entry.url.includes('/console/') || seenUrls.has(entry.url)) continue;
+    seenUrls.add(entry.url);
+    await sp.goto(entry.url, { waitUntil: 'load' });
+  }
+  data.csp_pages = seenUrls.size;
+  await sp.goto(`${base}${zone}/applications/${encodeURIComponent(data.app_id)}`, { waitUntil: 'load' });
+  await sp.selectOption('#type', 'password');
+  await Promise.all([sp.waitForNavigation({ waitUntil: 'load' }), sp.click('#create-credential')]);
+  const copy = sp.locator('button[data-copy=secret]');
+  data.csp_copy_visible = await copy.isVisible();
+  if (data.csp_copy_visible) {
+    await copy.click();
+    await sp.waitForFunction(() => document.querySelector('button[data-copy=secret]').textContent === 'Copied', null, { timeout: 5000 }).catch(() => {});
+    data.csp_copy_label = (await copy.innerText()).trim();
+    data.csp_copied = await sp.evaluate(() => navigator.clipboard.readText()).catch((e) => `error: ${e}`);
+    data.csp_secret = (await sp.locator('code#secret').innerText()).trim();
+  }
+  await strict.close();
+
   step('sign out');
   await clickAndWait('#sign-out');
   data.signed_out = { url: page.url(), alert: await page.locator('[role=alert]').first().innerText().catch(() => null) };

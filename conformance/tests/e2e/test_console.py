@@ -279,6 +279,12 @@ def walk(org: Org, tmp_path) -> None:
     )
     assert sa_token.status_code == 200 and sa_token.json().get("access_token"), sa_token.text
 
+    # under its own CSP (not bypassed): no page refused anything, and the console's script ran
+    # (the copy button it reveals copies the one-time secret)
+    assert data["csp_pages"] >= 40 and data["csp_violations"] == [], data["csp_violations"][:5]
+    assert data["csp_copy_visible"] and data["csp_copy_label"] == "Copied", data
+    assert data["csp_secret"] and data["csp_copied"] == data["csp_secret"], data
+
     # signed out: the console's own sign-in page, and the console is closed again
     assert data["signed_out"]["url"].startswith(f"{org.server.base_url}/console/sign-in"), data["signed_out"]
     assert data["signed_out"]["alert"] == "You are signed out.", data["signed_out"]
