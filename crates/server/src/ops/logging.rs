@@ -8,6 +8,8 @@
 //! do not depend on `LATCHKEY_LOG`, and no dependency's span (say, the exporter's own HTTP
 //! client) is ever exported. Without it the subscriber is the log layer alone.
 
+use std::io::IsTerminal;
+
 use tracing::Subscriber;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
@@ -70,7 +72,10 @@ fn log_layer<S>(format: LogFormat) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // (colours only on a terminal: not as escape codes in log files, nor their cost per span)
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Text => layer.boxed(),
         LogFormat::Json => layer

@@ -125,10 +125,13 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
+                    let id = req
+                        .extensions()
+                        .get::<crate::audit::request_id::RequestId>();
                     crate::ops::request_trace::request_span(
                         req.method(),
                         &loggable_path(req.uri().path()),
-                        &crate::audit::request_id::of(req.extensions()),
+                        id.map_or("", |id| &id.0),
                         req.headers(),
                     )
                 })
@@ -162,7 +165,10 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
 
 /// A request path as logged: no query string (it carries codes, states and invitation tokens),
 /// and any secret-looking segment (`lk_…`, e.g. an invitation token) replaced.
-fn loggable_path(path: &str) -> String {
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.contains("/lk_") {
+        return path.into();
+    }
     path.split('/')
         .map(|seg| {
             if seg.starts_with("lk_") {
@@ -173,6 +179,7 @@ fn loggable_path(path: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+        .into()
 }
 
 /// After any management write under `/zones/{zone_id}` that succeeded, the zone's caches go
