@@ -177,11 +177,13 @@ impl ApplicationStore for SqlStore {
         filter: &ListFilter,
         page: &PageRequest,
     ) -> Result<Page<Application>, StoreError> {
-        let f = SPEC.apply(
-            self.db.backend(),
-            Filter::default().eq("zone_id", zone.as_str()),
-            filter,
-        )?;
+        let f = SPEC
+            .apply_searched(
+                &self.db,
+                Filter::default().eq("zone_id", zone.as_str()),
+                filter,
+            )
+            .await?;
         list_page(self.db.pool(), &SPEC, &f, page, from_row).await
     }
 

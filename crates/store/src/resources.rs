@@ -195,11 +195,13 @@ impl ResourceStore for SqlStore {
         filter: &ResourceFilter,
         page: &PageRequest,
     ) -> Result<Page<Resource>, StoreError> {
-        let mut f = SPEC.apply(
-            self.db.backend(),
-            Filter::default().eq("zone_id", zone.as_str()),
-            &filter.list,
-        )?;
+        let mut f = SPEC
+            .apply_searched(
+                &self.db,
+                Filter::default().eq("zone_id", zone.as_str()),
+                &filter.list,
+            )
+            .await?;
         f = f.eq_opt(
             "application_id",
             filter.application_id.as_ref().map(|a| a.as_str()),

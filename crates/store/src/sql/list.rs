@@ -7,8 +7,8 @@ use latchkey_domain::{Cursor, ListFilter, Page, PageRequest, SortValue, StoreErr
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Arg, Filter, Sql, touched};
-use crate::db::Backend;
+use super::{Arg, Filter, Sql, fts_query, touched};
+use crate::db::{Backend, Db};
 use crate::error::OrStore;
 
 /// Sortable by creation time only.
@@ -65,8 +65,56 @@ impl TableSpec {
     pub fn apply(
         &self,
         backend: Backend,
+        filter: Filter,
+        list: &ListFilter,
+    ) -> Result<Filter, StoreError> {
+        let indexed = backend == Backend::Sqlite && self.search_index().is_some();
+        self.build(filter, list, &vec![indexed; list.search.len()])
+    }
+
+    /// [`apply`](Self::apply) for a table with a search index, which narrows a search on SQLite
+    /// only where the index's candidates are few (at most `MAX_CANDIDATES`). A term found in
+    /// more rows is left to the exact condition, which finds a page's matches in index order at
+    /// once; the candidate set would have been built whole first (139 ms at 100,000 rows).
+    pub async fn apply_searched(
+        &self,
+        db: &Db,
+        filter: Filter,
+        list: &ListFilter,
+    ) -> Result<Filter, StoreError> {
+        let mut narrow = Vec::with_capacity(list.search.len());
+        for (fields, terms) in &list.search {
+            let pays = match (db.backend(), self.search_index()) {
+                (Backend::Sqlite, Some(index)) => match fts_query(&self.columns(fields)?, terms) {
+                    Some(query) => few_candidates(db, index, &query).await?,
+                    None => false,
+                },
+                _ => false,
+            };
+            narrow.push(pays);
+        }
+        self.build(filter, list, &narrow)
+    }
+
+    /// The table's trigram index, if it has one.
+    fn search_index(&self) -> Option<&'static str> {
+        SEARCH_INDEXES
+            .iter()
+            .find(|(t, _)| *t == self.table)
+            .map(|(_, index)| *index)
+    }
+
+    fn columns(&self, fields: &[&str]) -> Result<Vec<&'static str>, StoreError> {
+        fields.iter().map(|f| self.column(f)).collect()
+    }
+
+    /// `filter` with the list's conditions; search group `i` is first narrowed to the index's
+    /// candidates when `narrow[i]`.
+    fn build(
+        &self,
         mut filter: Filter,
         list: &ListFilter,
+        narrow: &[bool],
     ) -> Result<Filter, StoreError> {
         if let Some(ids) = &list.ids {
             filter = filter.in_list("id", ids);
@@ -74,13 +122,10 @@ impl TableSpec {
         for (field, values) in &list.exact {
             filter = filter.in_list(self.column(field)?, values);
         }
-        for (fields, terms) in &list.search {
-            let columns = fields
-                .iter()
-                .map(|f| self.column(f))
-                .collect::<Result<Vec<_>, _>>()?;
-            if backend == Backend::Sqlite
-                && let Some((_, index)) = SEARCH_INDEXES.iter().find(|(t, _)| *t == self.table)
+        for (i, (fields, terms)) in list.search.iter().enumerate() {
+            let columns = self.columns(fields)?;
+            if narrow.get(i).copied().unwrap_or(false)
+                && let Some(index) = self.search_index()
             {
                 filter = filter.search_candidates(index, &columns, terms);
             }
@@ -88,6 +133,25 @@ impl TableSpec {
         }
         Ok(filter)
     }
+}
+
+/// Most index candidates a search is narrowed to (see [`TableSpec::apply_searched`]).
+const MAX_CANDIDATES: i64 = 2_000;
+
+/// Whether `index` holds at most `MAX_CANDIDATES` rows matching `query` (counting stops there).
+async fn few_candidates(db: &Db, index: &str, query: &str) -> Result<bool, StoreError> {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM {index} WHERE {index} MATCH ? LIMIT {})",
+        MAX_CANDIDATES + 1
+    );
+    // (`index` comes from `SEARCH_INDEXES`, a constant; the query is bound)
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(query.to_owned())
+        .fetch_one(db.pool())
+        .await
+        .store()?;
+    let n: i64 = row.try_get("n").store()?;
+    Ok(n <= MAX_CANDIDATES)
 }
 
 /// Runs a cursor-paged list in the requested order, `id` breaking ties.

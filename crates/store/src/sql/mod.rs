@@ -284,15 +284,9 @@ impl Filter {
     /// case-insensitively. Nothing is added when a term is shorter (a trigram index cannot
     /// answer it), so the exact condition that follows scans as before.
     pub fn search_candidates(mut self, index: &str, columns: &[&str], terms: &[String]) -> Self {
-        let terms: Vec<String> = terms.iter().map(|t| t.to_lowercase()).collect();
-        if terms.is_empty() || terms.iter().any(|t| t.chars().count() < 3) {
+        let Some(query) = fts_query(columns, terms) else {
             return self;
-        }
-        let phrases: Vec<String> = terms
-            .iter()
-            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-            .collect();
-        let query = format!("{{{}}} : ({})", columns.join(" "), phrases.join(" OR "));
+        };
         self.parts.push((
             format!("rowid IN (SELECT rowid FROM {index} WHERE {index} MATCH ?)"),
             vec![Arg::Text(query)],
@@ -340,4 +334,22 @@ impl Filter {
 /// Reads a 0/1 integer column as a flag.
 pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
     Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
+/// The FTS5 query that finds the rows containing any of `terms` in `columns` (case-insensitive
+/// trigrams), or `None` when a term is too short for a trigram index to answer.
+pub(crate) fn fts_query(columns: &[&str], terms: &[String]) -> Option<String> {
+    let terms: Vec<String> = terms.iter().map(|t| t.to_lowercase()).collect();
+    if terms.is_empty() || terms.iter().any(|t| t.chars().count() < 3) {
+        return None;
+    }
+    let phrases: Vec<String> = terms
+        .iter()
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect();
+    Some(format!(
+        "{{{}}} : ({})",
+        columns.join(" "),
+        phrases.join(" OR ")
+    ))
 }
