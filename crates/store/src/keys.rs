@@ -70,9 +70,11 @@ async fn exec(
 #[async_trait]
 impl KeyStore for SqlStore {
     async fn list_keys(&self, zone: &ZoneId, now: Timestamp) -> Result<Vec<StoredKey>, StoreError> {
+        // (a zone's first current and next keys share their creation time: their stage orders them)
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM signing_keys WHERE zone_id = $1 AND (retire_at IS NULL OR retire_at > $2) \
-             ORDER BY created_at, kid"
+             ORDER BY created_at, \
+             CASE status WHEN 'previous' THEN 0 WHEN 'current' THEN 1 WHEN 'next' THEN 2 ELSE 3 END, kid"
         )))
         .bind(zone.as_str().to_owned())
         .bind(now.millis())
