@@ -125,7 +125,10 @@ def refresh_case(server: scale.Server) -> dict:
     return r
 
 
-def exchange_cases(server: scale.Server) -> list[dict]:
+def exchange_setup(server: scale.Server) -> dict:
+    """An ES256 zone where caller --client_credentials--> api (owned by server) --exchange by
+    server--> downstream; checks one token of each kind and returns the token URL, both request
+    bodies and both clients' Basic credentials."""
     c = scale.Conn(server.port)
     z = c.ok("POST", "/zones", {"name": "exchange", "signing_alg": "ES256"})["id"]
     down = c.ok("POST", f"/zones/{z}/resources", {"identifier": "https://down.bench", "name": "Down"})
@@ -155,6 +158,14 @@ def exchange_cases(server: scale.Server) -> list[dict]:
     st, j = bench.http("POST", url, ex_body, {**FORM, "Authorization": server_auth})
     if st != 200:
         raise SystemExit(f"token exchange -> {st}: {j}")
+    return {"zone_id": z, "url": url, "cc_body": cc_body, "caller_auth": caller_auth,
+            "ex_body": ex_body, "server_auth": server_auth}
+
+
+def exchange_cases(server: scale.Server) -> list[dict]:
+    x = exchange_setup(server)
+    url, cc_body, ex_body = x["url"], x["cc_body"], x["ex_body"]
+    caller_auth, server_auth = x["caller_auth"], x["server_auth"]
     if PERF_OUT:
         profile(server, url, ex_body, server_auth)
     out = []

@@ -4,6 +4,11 @@ use clap::{CommandFactory, Parser};
 use latchkey_server::config::{Cli, Command, LogFormat};
 use latchkey_server::ops;
 
+/// mimalloc instead of the system allocator: measured in `bench/REPORT.md` (instructions per
+/// request under callgrind).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -91,16 +91,16 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         state.clone(),
         crate::audit::record,
     ));
-    // The API the console calls in process: the management routes and the zone endpoints,
-    // with the cache invalidation a write needs.
+    // The API the console calls in process: the management routes (and the service-account
+    // token endpoint), with the cache invalidation a write needs, and the zone endpoints.
     let api = router
-        .merge(crate::routes::zone::router())
         .merge(sa_token::router())
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             announce_zone_change,
-        ));
+        ))
+        .merge(crate::routes::zone::router().with_state(state.clone()));
     let console = crate::console::router(state.clone(), api.clone());
     let inner = api
         .merge(console)
@@ -112,32 +112,7 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // (inside routing, so the route template is known)
-        .layer(axum::middleware::from_fn(crate::metrics::record))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        // (a bare 500: the edge gives it the body of the path's family)
-        .layer(CatchPanicLayer::custom(|_| {
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }))
-        .layer(axum::middleware::from_fn_with_state(
-            request_timeout,
-            edge::edge,
-        ))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request| {
-                    let id = req
-                        .extensions()
-                        .get::<crate::audit::request_id::RequestId>();
-                    crate::ops::request_trace::request_span(
-                        req.method(),
-                        &loggable_path(req.uri().path()),
-                        id.map_or("", |id| &id.0),
-                        req.headers(),
-                    )
-                })
-                .on_response(crate::ops::access_log::AccessLine),
-        )
-        .layer(axum::middleware::from_fn(crate::audit::request_id::assign));
+        .layer(axum::middleware::from_fn(crate::metrics::record));
     let rewrite = move |mut req: Request| {
         let host = req
             .headers()
@@ -156,11 +131,37 @@ pub fn app_with(state: AppState, request_timeout: Duration) -> Router {
         }
         req
     };
-    Router::new().fallback_service(
-        tower::ServiceBuilder::new()
-            .map_request(rewrite)
-            .service(inner),
-    )
+    // The shared middleware wraps the whole router once, outermost first. (`Router::layer`
+    // would wrap every route separately: dozens of boxed clones and future copies per request.)
+    let stack = tower::ServiceBuilder::new()
+        .map_request(rewrite)
+        .layer(axum::middleware::from_fn(crate::audit::request_id::assign))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req
+                        .extensions()
+                        .get::<crate::audit::request_id::RequestId>();
+                    crate::ops::request_trace::request_span(
+                        req.method(),
+                        &loggable_path(req.uri().path()),
+                        id.map_or("", |id| &id.0),
+                        req.headers(),
+                    )
+                })
+                .on_response(crate::ops::access_log::AccessLine),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            request_timeout,
+            edge::edge,
+        ))
+        // (a bare 500: the edge gives it the body of the path's family)
+        .layer(CatchPanicLayer::custom(|_| {
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .service(inner);
+    Router::new().fallback_service(stack)
 }
 
 /// A request path as logged: no query string (it carries codes, states and invitation tokens),

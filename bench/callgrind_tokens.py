@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Instructions per request under callgrind, stdlib only (plus valgrind):
+
+    python3 bench/callgrind_tokens.py [--bin target/release/latchkey] [--requests 200] [--top 0]
+
+Wall-clock CPU per token on two loaded cores moves by several µs between runs; instruction
+counts do not. One SQLite server runs under `valgrind --tool=callgrind`; one ES256 zone is set up
+as `scale_tokens.exchange_setup` makes it (a client_credentials caller and a token-exchanging
+server application). For each case the counters are zeroed (`callgrind_control -z`), N requests
+go one after another over one keep-alive connection, and the counters are dumped
+(`callgrind_control -d`). Reported per request: all instructions of the process, the ones spent
+inside aws-lc (the signature and verification), and the rest. Background work that is not the
+request's (`SigningKey::generate`, the RSA key pool's refill) is subtracted.
+
+Cases: `metadata` (the zone's discovery document: the per-request floor of HTTP, routing and the
+middleware), `token` (client_credentials, ES256), `exchange` (RFC 8693, ES256, verify + sign).
+Set LATCHKEY_LOG as the server should run (the default `info` opens the request span). Results
+go to bench/.out/callgrind-tokens.json
+(and each case's dump to bench/.out/callgrind-CASE.out, for callgrind_annotate); the numbers go into bench/REPORT.md by hand. With
+`--top K`, also print the K functions with the most exclusive instructions per case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, BENCH)
+
+import scale  # noqa: E402  (server start/stop)
+import scale_tokens as st  # noqa: E402  (the exchange zone)
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+# Background work that is not the request's (the RSA key pool refills after a zone's creation).
+NOT_THE_REQUEST = ("SigningKey::generate",)
+# aws-lc's symbols: prefixed `aws_lc_…`, or its assembly (`__ecp_nistz256_…`, `ecp_nistz256_…`).
+CRYPTO = re.compile(r"aws_lc|nistz256|sha(256|512)_block|bignum_|beeu_")
+
+
+def log(msg: str) -> None:
+    print(f"[callgrind] {msg}", file=sys.stderr, flush=True)
+
+
+def wrapper(tmp: str, binary: str) -> str:
+    """A script that runs the server under callgrind, as `scale.Server` runs a binary."""
+    path = os.path.join(tmp, "latchkey-callgrind")
+    out = os.path.join(tmp, "callgrind.out.%p")
+    with open(path, "w") as f:
+        f.write(f"#!/bin/sh\nexec valgrind --tool=callgrind --compress-strings=no --compress-pos=no "
+                f"--callgrind-out-file={out} "
+                f"{binary} \"$@\"\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+def control(pid: int, flag: str) -> None:
+    subprocess.run(["callgrind_control", flag, str(pid)], check=True, capture_output=True)
+
+
+def annotate(dump: str, inclusive: bool) -> str:
+    args = ["callgrind_annotate", "--threshold=100"]
+    if inclusive:
+        args.append("--inclusive=yes")
+    return subprocess.run(args + [dump], capture_output=True, text=True, check=True).stdout
+
+
+_ROW = re.compile(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S.*)$")
+
+
+def rows(report: str):
+    for line in report.splitlines():
+        m = _ROW.match(line)
+        if m and ":" in m.group(2):
+            yield int(m.group(1).replace(",", "")), m.group(2)
+
+
+def total(report: str) -> int:
+    m = re.search(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?PROGRAM TOTALS", report, re.M)
+    if not m:
+        raise SystemExit("callgrind_annotate printed no PROGRAM TOTALS")
+    return int(m.group(1).replace(",", ""))
+
+
+def measure(pid: int, tmp: str, name: str, n: int, send, top: int) -> dict:
+    before = set(glob.glob(os.path.join(tmp, "callgrind.out.*")))
+    control(pid, "-z")
+    for _ in range(n):
+        send()
+    control(pid, "-d")
+    time.sleep(0.5)
+    new = sorted(set(glob.glob(os.path.join(tmp, "callgrind.out.*"))) - before, key=os.path.getmtime)
+    if not new:
+        raise SystemExit("callgrind wrote no dump")
+    dump = os.path.join(scale.OUT, f"callgrind-{name}.out")
+    shutil.copyfile(new[-1], dump)
+    exclusive = annotate(dump, inclusive=False)
+    inclusive = annotate(dump, inclusive=True)
+    everything = total(exclusive)
+    background = sum(c for c, fn in rows(inclusive) if any(k in fn for k in NOT_THE_REQUEST))
+    # (callgrind charges a dump's whole cost to the frames that were on the stack at the zeroing:
+    # the thread's entry functions; they are not the request's own work)
+    own = [(c, fn) for c, fn in rows(exclusive) if c < everything * 0.9]
+    crypto = sum(c for c, fn in own if CRYPTO.search(fn))
+    per = (everything - background) / n
+    r = {"name": name, "n": n, "instructions_per_request": round(per),
+         "aws_lc_per_request": round(crypto / n), "rest_per_request": round(per - crypto / n)}
+    log(f"{name}: {r['instructions_per_request']:,} instructions per request "
+        f"(aws-lc {r['aws_lc_per_request']:,}, rest {r['rest_per_request']:,})")
+    if top:
+        for c, fn in sorted(own, reverse=True)[:top]:
+            print(f"  {c / n:>10,.0f}  {fn[:140]}")
+    return r
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(scale.ROOT, "target", "release", "latchkey"))
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--top", type=int, default=0)
+    a = ap.parse_args()
+    if not shutil.which("valgrind"):
+        sys.exit("callgrind_tokens.py needs valgrind (apt-get install valgrind)")
+    os.makedirs(scale.OUT, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="latchkey-callgrind-")
+    server = scale.Server(wrapper(tmp, os.path.abspath(a.bin)), "sqlite", os.path.join(tmp, "s"))
+    res: dict = {"log": os.environ.get("LATCHKEY_LOG", "info"), "cases": []}
+    try:
+        server.start()
+        x = st.exchange_setup(server)
+        path = urllib.parse.urlsplit(x["url"]).path
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+
+        def call(method: str, target: str, body: str | None = None, auth: str | None = None):
+            headers = {**FORM, "Authorization": auth} if auth else {}
+            conn.request(method, target, body=body, headers=headers)
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                raise SystemExit(f"{method} {target} -> {r.status}")
+
+        meta = f"/z/{x['zone_id']}/.well-known/oauth-authorization-server"
+        cases = [
+            ("metadata", lambda: call("GET", meta)),
+            ("token", lambda: call("POST", path, x["cc_body"], x["caller_auth"])),
+            ("exchange", lambda: call("POST", path, x["ex_body"], x["server_auth"])),
+        ]
+        time.sleep(5)  # let the set-up's background work (the key pool's refill) finish
+        for name, send in cases:
+            for _ in range(20):  # warm caches and pools first
+                send()
+            res["cases"].append(measure(server.proc.pid, tmp, name, a.requests, send, a.top))
+    finally:
+        server.stop()
+        server.drop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    out = os.path.join(scale.OUT, "callgrind-tokens.json")
+    with open(out, "w") as f:
+        json.dump(res, f, indent=2)
+    log(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
