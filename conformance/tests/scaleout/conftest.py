@@ -26,6 +26,21 @@ def trio(
         yield c
 
 
+ROTATION_PERIOD_S = 6  # --key-rotation-period-secs of `rotating_trio`: checked every 2 s
+
+
+@pytest.fixture(scope="module")
+def rotating_trio(
+    request: pytest.FixtureRequest, latchkey_bin: Path, pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[multi_kit.Cluster]:
+    """Three instances whose scheduled key rotation comes due every ROTATION_PERIOD_S seconds."""
+    if "postgres" not in selected_backends(request.config):
+        pytest.skip("several instances share a PostgreSQL database: postgres backend not selected")
+    args = ["--metrics", "--key-rotation-period-secs", str(ROTATION_PERIOD_S)]
+    with multi_kit.cluster(latchkey_bin, pg_admin_url, tmp_path_factory.mktemp("rotating"), n=3, extra_args=args) as c:
+        yield c
+
+
 @pytest.fixture(scope="module")
 def json_server() -> Iterator[JsonServer]:
     srv = JsonServer()
@@ -38,6 +53,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """A failed test gets the tail of every instance's log."""
     outcome = yield
     report = outcome.get_result()
-    c = getattr(item, "funcargs", {}).get("trio")
+    funcargs = getattr(item, "funcargs", {})
+    c = funcargs.get("trio") or funcargs.get("rotating_trio")
     if report.failed and isinstance(c, multi_kit.Cluster):
         report.sections.append(("latchkey instance logs", c.log_tails(40)))

@@ -212,6 +212,16 @@ pub struct ServeConfig {
     #[arg(long, env = "LATCHKEY_KEY_ROTATION_DAYS", default_value_t = 90)]
     pub key_rotation_days: u32,
 
+    /// Rotation period in seconds, in place of `--key-rotation-days`: a scheduled rotation that
+    /// can happen during a test run (the check then runs every quarter period, at least 2 s).
+    #[arg(
+        long,
+        env = "LATCHKEY_KEY_ROTATION_PERIOD_SECS",
+        value_parser = clap::value_parser!(i64).range(4..),
+        hide = true
+    )]
+    pub key_rotation_period_secs: Option<i64>,
+
     /// Keep the policy decision log this many days (0 keeps it forever).
     #[arg(long, env = "LATCHKEY_DECISION_RETENTION_DAYS", default_value_t = 30)]
     pub decision_retention_days: u32,

@@ -226,7 +226,11 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
     if config.metrics {
         metrics::install();
     }
-    spawn_key_rotation(state.clone(), config.key_rotation_days);
+    if let Some(schedule) =
+        RotationSchedule::of(config.key_rotation_days, config.key_rotation_period_secs)
+    {
+        spawn_key_rotation(state.clone(), schedule);
+    }
     spawn_purge(
         state.clone(),
         Retention {
@@ -253,8 +257,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
 }
 
 /// Whether this instance takes `job`'s turn now: true for one instance at a time across every
-/// instance on the database, for `seconds` (a little less than the job's period).
-async fn my_turn(state: &AppState, job: &str, seconds: i64) -> bool {
+/// instance on the database, for `seconds` (a little less than the job's period). Turns taken
+/// are counted in `latchkey_scheduled_job_turns_total`.
+async fn my_turn(state: &AppState, job: &'static str, seconds: i64) -> bool {
     let now = latchkey_domain::Timestamp::now();
     let holder = state.changes.instance();
     match state
@@ -262,7 +267,13 @@ async fn my_turn(state: &AppState, job: &str, seconds: i64) -> bool {
         .take_lease(job, holder, now.plus_seconds(seconds), now)
         .await
     {
-        Ok(mine) => mine,
+        Ok(mine) => {
+            if mine {
+                ::metrics::counter!("latchkey_scheduled_job_turns_total", "job" => job)
+                    .increment(1);
+            }
+            mine
+        }
         Err(e) => {
             tracing::warn!(error = %e, job, "job lease unavailable; skipping this turn");
             false
@@ -270,20 +281,45 @@ async fn my_turn(state: &AppState, job: &str, seconds: i64) -> bool {
     }
 }
 
-/// Rotates due zone keys once a minute (when `days` > 0), on one instance at a time.
-fn spawn_key_rotation(state: AppState, days: u32) {
-    if days == 0 {
-        return;
+/// When zone keys rotate: a current key older than `period` seconds is replaced; the check runs
+/// every `tick` seconds, each turn leased for five sixths of a tick, rounded up (the holder may
+/// take its next turn at once; the others wait out the lease).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RotationSchedule {
+    period: i64,
+    tick: i64,
+    lease: i64,
+}
+
+impl RotationSchedule {
+    /// The schedule for `--key-rotation-days` (0: none) or the test setting in seconds.
+    fn of(days: u32, period_secs: Option<i64>) -> Option<Self> {
+        let period = match period_secs {
+            Some(seconds) => seconds,
+            None if days > 0 => i64::from(days) * 86_400,
+            None => return None,
+        };
+        // (once a minute; a quarter of a short test period, at least every 2 s)
+        let tick = (period / 4).clamp(2, 60);
+        Some(Self {
+            period,
+            tick,
+            lease: (tick * 5 + 5) / 6,
+        })
     }
-    let period = i64::from(days) * 86_400;
+}
+
+/// Rotates due zone keys on `schedule`, on one instance at a time.
+fn spawn_key_rotation(state: AppState, schedule: RotationSchedule) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let every = std::time::Duration::from_secs(schedule.tick.unsigned_abs());
+        let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            if !my_turn(&state, "key_rotation", 50).await {
+            if !my_turn(&state, "key_rotation", schedule.lease).await {
                 continue;
             }
-            match state.keys.rotate_due(period).await {
+            match state.keys.rotate_due(schedule.period).await {
                 Ok(rotated) => service::policy_attest::resign_zones(&state, &rotated).await,
                 Err(e) => tracing::warn!(error = %e, "automatic key rotation failed"),
             }
@@ -375,7 +411,32 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 
 #[cfg(test)]
 mod tests {
-    use super::sqlite_file;
+    use super::{RotationSchedule, sqlite_file};
+
+    #[test]
+    fn rotation_is_checked_every_minute_or_quarter_of_a_short_period() {
+        let days = RotationSchedule::of(90, None);
+        assert_eq!(
+            days,
+            Some(RotationSchedule {
+                period: 90 * 86_400,
+                tick: 60,
+                lease: 50
+            })
+        );
+        assert_eq!(RotationSchedule::of(0, None), None);
+        let short = RotationSchedule::of(0, Some(6));
+        assert_eq!(
+            short,
+            Some(RotationSchedule {
+                period: 6,
+                tick: 2,
+                lease: 2
+            })
+        );
+        // (the test setting wins over the days)
+        assert_eq!(RotationSchedule::of(90, Some(40)).map(|s| s.tick), Some(10));
+    }
 
     #[test]
     fn sqlite_urls_name_their_file() {

@@ -167,6 +167,7 @@ fn test_config(app: &TestApp) -> latchkey_server::config::ServeConfig {
         allow_private_fetch: Some(true),
         metrics: false,
         key_rotation_days: 0,
+        key_rotation_period_secs: None,
         decision_retention_days: 30,
         audit_retention_days: 365,
         max_connections: 64,
