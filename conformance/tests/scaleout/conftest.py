@@ -15,6 +15,8 @@ import multi_kit
 from conftest import selected_backends
 from oauth.kit import JsonServer
 
+from .scale_kit import ROTATION_PERIOD_S
+
 
 @pytest.fixture(scope="module")
 def trio(
@@ -24,9 +26,6 @@ def trio(
         pytest.skip("several instances share a PostgreSQL database: postgres backend not selected")
     with multi_kit.cluster(latchkey_bin, pg_admin_url, tmp_path_factory.mktemp("trio"), n=3, extra_args=["--metrics"]) as c:
         yield c
-
-
-ROTATION_PERIOD_S = 6  # --key-rotation-period-secs of `rotating_trio`: checked every 2 s
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from multi_kit import Cluster, Sample
 from oauth.kit import JWT_BEARER, JsonServer, basic
 
 REDIRECT = "http://127.0.0.1/callback"  # never loaded: the browser stops at the client's URI
+ROTATION_PERIOD_S = 6  # --key-rotation-period-secs of the `rotating_trio` fixture (checked every 2 s)
 
 # --------------------------------------------------------------------------------------------
 # Answers

@@ -40,6 +40,7 @@ from oauth.kit import JsonServer, jwt_header
 
 from .scale_kit import (
     REDIRECT,
+    ROTATION_PERIOD_S,
     CodeFlow,
     KeyClient,
     Service,
