@@ -4,12 +4,19 @@
 //! at once. Invalidation is O(1) and allocates nothing per entry (no predicate scans), and a value
 //! read while a change was committing can never be cached as fresh. Each cache keeps a TTL as the
 //! backstop for a change notice that never arrived.
+//!
+//! The entries live in a few lock-sharded hash maps, not an LRU cache: a lookup is one hash and
+//! one probe under a read lock, with no access-order bookkeeping. (With the entries of a thousand
+//! zones in moka, its per-read deque maintenance cost a token ~4 µs of cache misses;
+//! `bench/REPORT.md`.) A full shard drops its expired entries, then an arbitrary eighth.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use foldhash::fast::RandomState;
 
 use latchkey_domain::id::ZoneId;
 
@@ -65,19 +72,36 @@ pub enum Lookup<V> {
     Miss(Ticket),
 }
 
-/// A cache of values keyed by `(zone, K)`, honouring the zone epochs.
-pub struct ScopedCache<K, V> {
+/// Shards per cache (a power of two): concurrent lookups rarely share a lock's cache line.
+const SHARDS: usize = 16;
+
+struct Entry<V> {
+    ticket: Ticket,
+    born: Instant,
+    value: V,
+}
+
+type Shard<K, V> = RwLock<HashMap<(ZoneId, K), Entry<V>, RandomState>>;
+
+struct Inner<K, V> {
     name: &'static str,
-    inner: moka::sync::Cache<(ZoneId, K), (Ticket, V)>,
+    shards: Box<[Shard<K, V>]>,
+    /// Entries per shard, at most.
+    room: usize,
+    ttl: Duration,
+    pick: RandomState,
     epochs: std::sync::Arc<Epochs>,
+}
+
+/// A cache of values keyed by `(zone, K)`, honouring the zone epochs. Clones share the entries.
+pub struct ScopedCache<K, V> {
+    inner: std::sync::Arc<Inner<K, V>>,
 }
 
 impl<K, V> Clone for ScopedCache<K, V> {
     fn clone(&self) -> Self {
         Self {
-            name: self.name,
             inner: self.inner.clone(),
-            epochs: self.epochs.clone(),
         }
     }
 }
@@ -94,26 +118,39 @@ where
         capacity: u64,
         ttl: Duration,
     ) -> Self {
+        let room = usize::try_from(capacity).unwrap_or(usize::MAX) / SHARDS;
+        let shards = (0..SHARDS)
+            .map(|_| RwLock::new(HashMap::with_hasher(RandomState::default())))
+            .collect();
         Self {
-            name,
-            inner: moka::sync::Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(ttl)
-                .build(),
-            epochs,
+            inner: std::sync::Arc::new(Inner {
+                name,
+                shards,
+                room: room.max(1),
+                ttl,
+                pick: RandomState::default(),
+                epochs,
+            }),
         }
+    }
+
+    fn shard(&self, key: &(ZoneId, K)) -> &Shard<K, V> {
+        let at = self.inner.pick.hash_one(key) as usize % SHARDS;
+        &self.inner.shards[at]
     }
 
     /// The current value for `key`, or a miss with the ticket to insert under.
     pub fn get(&self, key: &(ZoneId, K)) -> Lookup<V> {
-        let ticket = self.epochs.ticket();
-        let hit = self
-            .inner
-            .get(key)
-            .filter(|(at, _)| self.epochs.fresh(&key.0, *at));
-        crate::metrics::cache_lookup(self.name, hit.is_some());
+        let inner = &*self.inner;
+        let ticket = inner.epochs.ticket();
+        let hit = self.shard(key).read().ok().and_then(|map| {
+            map.get(key)
+                .filter(|e| e.born.elapsed() < inner.ttl && inner.epochs.fresh(&key.0, e.ticket))
+                .map(|e| e.value.clone())
+        });
+        crate::metrics::cache_lookup(inner.name, hit.is_some());
         match hit {
-            Some((_, v)) => Lookup::Hit(v),
+            Some(v) => Lookup::Hit(v),
             None => Lookup::Miss(ticket),
         }
     }
@@ -121,14 +158,47 @@ where
     /// Caches `value`, read from the store after `ticket` was taken — unless the zone changed
     /// since (then the value may predate the change and is not kept).
     pub fn insert(&self, key: (ZoneId, K), value: V, ticket: Ticket) {
-        if self.epochs.fresh(&key.0, ticket) {
-            self.inner.insert(key, (ticket, value));
+        if !self.inner.epochs.fresh(&key.0, ticket) {
+            return;
+        }
+        let Ok(mut map) = self.shard(&key).write() else {
+            return;
+        };
+        if map.len() >= self.inner.room && !map.contains_key(&key) {
+            self.make_room(&mut map);
+        }
+        let born = Instant::now();
+        map.insert(
+            key,
+            Entry {
+                ticket,
+                born,
+                value,
+            },
+        );
+    }
+
+    /// Drops a full shard's expired entries, then (still full) an arbitrary eighth of it.
+    fn make_room(&self, map: &mut HashMap<(ZoneId, K), Entry<V>, RandomState>) {
+        let ttl = self.inner.ttl;
+        map.retain(|_, e| e.born.elapsed() < ttl);
+        if map.len() >= self.inner.room {
+            let mut drop = (map.len() / 8).max(1);
+            map.retain(|_, _| {
+                let keep = drop == 0;
+                drop = drop.saturating_sub(1);
+                keep
+            });
         }
     }
 
     /// Drops every entry (tests and benchmarks).
     pub fn clear(&self) {
-        self.inner.invalidate_all();
+        for shard in self.inner.shards.iter() {
+            if let Ok(mut map) = shard.write() {
+                map.clear();
+            }
+        }
     }
 }
 
@@ -185,6 +255,33 @@ mod tests {
         epochs.bump(&ZoneId::new("z"));
         c.insert(key, 1, ticket);
         assert_eq!(hit(&c, "z", "k"), None);
+    }
+
+    #[test]
+    fn entries_expire_after_their_ttl() {
+        let epochs = Arc::new(Epochs::default());
+        let c = ScopedCache::new("test", epochs, 100, Duration::from_millis(30));
+        fill(&c, "z", "k", 1);
+        assert_eq!(hit(&c, "z", "k"), Some(1));
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(hit(&c, "z", "k"), None);
+    }
+
+    #[test]
+    fn a_full_cache_stays_within_its_capacity() {
+        let epochs = Arc::new(Epochs::default());
+        let c: ScopedCache<String, u32> =
+            ScopedCache::new("test", epochs, 160, Duration::from_secs(60));
+        for i in 0..5_000u32 {
+            fill(&c, "z", &format!("client-{i}"), i);
+        }
+        let held: usize = c.inner.shards.iter().map(|s| s.read().unwrap().len()).sum();
+        assert!(held <= 160, "{held} entries held, capacity 160");
+        assert_eq!(
+            hit(&c, "z", "client-4999"),
+            Some(4999),
+            "the newest entry stays"
+        );
     }
 
     #[test]
