@@ -57,7 +57,7 @@ struct Tally {
 
 #[derive(Default)]
 pub struct DecisionLog {
-    pending: Mutex<HashMap<Decided, Tally>>,
+    pending: Mutex<HashMap<Decided, Tally, foldhash::fast::RandomState>>,
     dropped: AtomicU64,
     started: std::sync::atomic::AtomicBool,
 }
@@ -124,7 +124,7 @@ impl DecisionLog {
     pub async fn flush(&self, store: &dyn Store) {
         let taken = match self.pending.lock() {
             Ok(mut p) if !p.is_empty() => std::mem::take(&mut *p),
-            _ => HashMap::new(),
+            _ => HashMap::default(),
         };
         let lost = self.dropped.swap(0, Ordering::Relaxed);
         if lost > 0 {

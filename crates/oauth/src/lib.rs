@@ -22,6 +22,8 @@
 //!   discovery documents, endpoint paths, the token endpoint's directory cache;
 //! - `fetch`, `address` — outbound fetches and their address policy;
 //! - `passwords`, `throttle` — bounded argon2 and brute-force throttling;
+//! - `scoped_cache`, `sharded_map` — the zone caches (invalidated by epoch) and the bounded map
+//!   under them and under compiled policy;
 //! - `decision_log`, `audit_log` — the buffered writers of the policy decision log and the audit
 //!   log (management writes, and sign-ins to the management API recorded by `code_grant`).
 //!
@@ -66,6 +68,7 @@ pub mod registration;
 pub mod requests;
 pub mod scoped_cache;
 pub mod services;
+pub mod sharded_map;
 pub mod targets;
 pub mod throttle;
 pub mod token;

@@ -28,6 +28,8 @@ use latchkey_policy::compile::{CompiledSet, PolicyEntry, SetVersionInput, compil
 use latchkey_policy::issuance::Issuance;
 use latchkey_policy::schema::{self, SchemaVersion};
 
+use crate::sharded_map::ShardedMap;
+
 /// How old a zone's entry may be before the store's bindings are checked again.
 /// A backstop only (activations here and notices from other instances act at once): each
 /// recheck is a read per zone and instance, so a thousand busy zones rechecked every second
@@ -36,7 +38,7 @@ pub const RECHECK_AFTER: Duration = Duration::from_secs(10);
 /// Memoised decisions kept per zone entry; a full memo is emptied and starts again.
 const MEMO_ENTRIES: usize = 4_096;
 
-type Memo = Arc<Mutex<HashMap<Issuance, Arc<Outcome>>>>;
+type Memo = Arc<Mutex<HashMap<Issuance, Arc<Outcome>, foldhash::fast::RandomState>>>;
 
 /// What a zone's bound sets decided for one issuance.
 #[derive(Debug)]
@@ -101,7 +103,7 @@ impl ZonePolicies {
 
 pub struct PolicyCache {
     schemas: moka::sync::Cache<String, Arc<SchemaVersion>>,
-    zones: moka::sync::Cache<ZoneId, Arc<ZonePolicies>>,
+    zones: ShardedMap<ZoneId, Arc<ZonePolicies>>,
     /// One compilation at a time per zone.
     compiling: moka::sync::Cache<ZoneId, Arc<tokio::sync::Mutex<()>>>,
 }
@@ -110,7 +112,7 @@ impl Default for PolicyCache {
     fn default() -> Self {
         Self {
             schemas: moka::sync::Cache::new(64),
-            zones: moka::sync::Cache::new(100_000),
+            zones: ShardedMap::new(100_000),
             compiling: moka::sync::Cache::new(10_000),
         }
     }
@@ -169,13 +171,13 @@ impl PolicyCache {
         Ok(Some(parsed))
     }
 
-    /// The zone's compiled policy, rechecked against the store when older than a second.
+    /// The zone's compiled policy, rechecked against the store when older than [`RECHECK_AFTER`].
     pub async fn zone(
         &self,
         store: &dyn Store,
         zone: &ZoneId,
     ) -> Result<Arc<ZonePolicies>, StoreError> {
-        let Some(hit) = self.zones.get(zone) else {
+        let Some(hit) = self.zones.read(zone, |hit| Some(hit.clone())) else {
             return self.compile_once(store, zone).await;
         };
         if hit.checked.elapsed() < RECHECK_AFTER || hit.rechecking.swap(true, Ordering::AcqRel) {
@@ -189,7 +191,7 @@ impl PolicyCache {
             }
         };
         if bindings != hit.fingerprint {
-            self.zones.invalidate(zone);
+            self.zones.remove(zone);
             return self.compile_once(store, zone).await;
         }
         let fresh = Arc::new(ZonePolicies {
@@ -201,7 +203,7 @@ impl PolicyCache {
             memo: hit.memo.clone(),
             rechecking: AtomicBool::new(false),
         });
-        self.zones.insert(zone.clone(), fresh.clone());
+        self.zones.insert(zone.clone(), fresh.clone(), |_| false);
         Ok(fresh)
     }
 
@@ -215,14 +217,14 @@ impl PolicyCache {
             .compiling
             .get_with(zone.clone(), || Arc::new(tokio::sync::Mutex::new(())));
         let _turn = lock.lock().await;
-        if let Some(hit) = self.zones.get(zone)
+        if let Some(hit) = self.zones.read(zone, |hit| Some(hit.clone()))
             && hit.checked.elapsed() < RECHECK_AFTER
         {
             return Ok(hit);
         }
         let bound = store.bound_sets(zone).await?;
         let fresh = Arc::new(self.compile_zone(store, &bound).await?);
-        self.zones.insert(zone.clone(), fresh.clone());
+        self.zones.insert(zone.clone(), fresh.clone(), |_| false);
         Ok(fresh)
     }
 
@@ -294,11 +296,11 @@ impl PolicyCache {
 
     /// Drops the zone's entry (after a binding moved).
     pub fn forget(&self, zone: &ZoneId) {
-        self.zones.invalidate(zone);
+        self.zones.remove(zone);
     }
 
     /// Drops every zone's entry (change notices may have been lost).
     pub fn forget_all(&self) {
-        self.zones.invalidate_all();
+        self.zones.clear();
     }
 }

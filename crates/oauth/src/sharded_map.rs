@@ -1,0 +1,128 @@
+//! A bounded hash map split into lock-sharded parts, for the caches every token reads (the zone
+//! caches of `scoped_cache`, compiled policy in `policy_cache`). A lookup is one hash and one
+//! probe under a read lock, with no access-order bookkeeping: with the entries of a thousand
+//! zones, an LRU cache's per-read maintenance cost a token ~4 µs of cache misses
+//! (`bench/REPORT.md`). A full shard drops what its owner calls stale, then an arbitrary eighth
+//! (the order of a randomly seeded map). The hasher is foldhash, seeded per process.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
+use std::sync::RwLock;
+
+use foldhash::fast::RandomState;
+
+/// Shards per map: concurrent lookups rarely share a lock's cache line.
+const SHARDS: usize = 16;
+
+type Shard<K, V> = RwLock<HashMap<K, V, RandomState>>;
+
+pub struct ShardedMap<K, V> {
+    shards: Box<[Shard<K, V>]>,
+    /// Entries per shard, at most.
+    room: usize,
+    pick: RandomState,
+}
+
+impl<K: Hash + Eq, V> ShardedMap<K, V> {
+    /// A map of at most about `capacity` entries.
+    pub fn new(capacity: u64) -> Self {
+        let room = usize::try_from(capacity).unwrap_or(usize::MAX) / SHARDS;
+        Self {
+            shards: (0..SHARDS)
+                .map(|_| RwLock::new(HashMap::with_hasher(RandomState::default())))
+                .collect(),
+            room: room.max(1),
+            pick: RandomState::default(),
+        }
+    }
+
+    fn shard(&self, key: &K) -> &Shard<K, V> {
+        let at = self.pick.hash_one(key) as usize % SHARDS;
+        &self.shards[at]
+    }
+
+    /// What `read` makes of the entry for `key` (None: absent, or the lock is poisoned).
+    pub fn read<R>(&self, key: &K, read: impl FnOnce(&V) -> Option<R>) -> Option<R> {
+        self.shard(key).read().ok()?.get(key).and_then(read)
+    }
+
+    /// Puts `value` under `key`; a full shard first drops its entries that are `stale`, then
+    /// (still full) an arbitrary eighth of them.
+    pub fn insert(&self, key: K, value: V, stale: impl Fn(&V) -> bool) {
+        let Ok(mut map) = self.shard(&key).write() else {
+            return;
+        };
+        if map.len() >= self.room && !map.contains_key(&key) {
+            map.retain(|_, v| !stale(v));
+            if map.len() >= self.room {
+                let mut drop = (map.len() / 8).max(1);
+                map.retain(|_, _| {
+                    let keep = drop == 0;
+                    drop = drop.saturating_sub(1);
+                    keep
+                });
+            }
+        }
+        map.insert(key, value);
+    }
+
+    /// Drops the entry for `key`.
+    pub fn remove(&self, key: &K) {
+        if let Ok(mut map) = self.shard(key).write() {
+            map.remove(key);
+        }
+    }
+
+    /// Drops every entry.
+    pub fn clear(&self) {
+        for shard in self.shards.iter() {
+            if let Ok(mut map) = shard.write() {
+                map.clear();
+            }
+        }
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.read().map_or(0, |m| m.len()))
+            .sum()
+    }
+
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_map_stays_within_its_capacity_and_keeps_the_newest() {
+        let m = ShardedMap::new(160);
+        for i in 0..5_000u32 {
+            m.insert(i, i, |_| false);
+        }
+        assert!(m.len() <= 160, "{} entries held, capacity 160", m.len());
+        assert_eq!(m.read(&4_999, |v| Some(*v)), Some(4_999));
+    }
+
+    #[test]
+    fn stale_entries_go_first() {
+        let m = ShardedMap::new(16);
+        m.insert(1u32, 10u32, |_| false);
+        m.insert(2, 20, |_| false);
+        // (one entry per shard: a full shard drops what is stale, here everything but 7)
+        for i in 3..200u32 {
+            m.insert(i, i * 10, |v| *v != 70);
+        }
+        assert_eq!(m.read(&199, |v| Some(*v)), Some(1_990));
+        m.remove(&199);
+        assert_eq!(m.read(&199, |v| Some(*v)), None);
+        m.clear();
+        assert!(m.is_empty());
+    }
+}
