@@ -7,6 +7,9 @@
 //! time, so other work on a shared machine does not inflate the figure (`openssl speed` likewise
 //! divides by CPU time unless given `-elapsed`). Without schedstat it falls back to wall time.
 //!
+//! `ES256-verify` is the verification of an ES256 signature with the public key parsed once, as
+//! the token exchange verifies a subject token.
+//!
 //! Usage: sign-cost [cpu-seconds-per-alg]   (default 3)
 
 use std::time::{Duration, Instant};
@@ -14,7 +17,7 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, RsaKeyPair};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
 
 /// Roughly the size of a Latchkey client_credentials signing input (header.payload, base64url).
 const MESSAGE_LEN: usize = 420;
@@ -86,4 +89,17 @@ fn main() {
         std::hint::black_box(sig.as_ref());
     });
     println!("ES256 {us:.2} {n} {s:.3} {w:.3}");
+
+    // Verification as the server verifies a subject token: the public key parsed once.
+    let ec_sig = ec.sign(&rng, &message).expect("ES256 sign");
+    let public = signature::ParsedPublicKey::new(
+        &signature::ECDSA_P256_SHA256_FIXED,
+        ec.public_key().as_ref(),
+    )
+    .expect("P-256 public key parse");
+    let (us, n, s, w) = time(budget, || {
+        let ok = public.verify_sig(&message, ec_sig.as_ref()).is_ok();
+        std::hint::black_box(ok);
+    });
+    println!("ES256-verify {us:.2} {n} {s:.3} {w:.3}");
 }

@@ -4,6 +4,8 @@
 //! appears more than once (RFC 6749 §3.2); which parameters a grant requires is checked by the grant, in the order that
 //! decides which error a client sees.
 
+use std::borrow::Cow;
+
 use crate::error::OAuthError;
 
 /// The RFC 8693 grant type.
@@ -11,23 +13,28 @@ pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchang
 /// The RFC 8628 grant type.
 pub const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-/// The decoded `(name, value)` pairs of a form body, in order.
-struct Form(Vec<(String, String)>);
+/// The decoded `(name, value)` pairs of a form body, in order; a part with nothing to decode
+/// borrows from the body.
+struct Form<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
 
-impl Form {
+impl Form<'_> {
     fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     fn all(&self, name: &str) -> Vec<&str> {
         self.0
             .iter()
             .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
             .collect()
+    }
+
+    fn count(&self, name: &str) -> usize {
+        self.0.iter().filter(|(k, _)| k == name).count()
     }
 }
 
@@ -117,15 +124,34 @@ const SINGLE: &[&str] = &[
     "device_code",
 ];
 
-/// Parses an `application/x-www-form-urlencoded` body.
-fn form(body: &[u8]) -> Result<Form, OAuthError> {
+/// Parses an `application/x-www-form-urlencoded` body as the URL Standard does (and the
+/// `form_urlencoded` crate): `&`-separated, empty sequences skipped, the name up to the first
+/// `=`, `+` as a space, percent-escapes decoded and invalid UTF-8 replaced. A part without `+` or
+/// `%` (a JWT, a client id) is borrowed as it is, not scanned byte by byte.
+fn form(body: &[u8]) -> Result<Form<'_>, OAuthError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
-    Ok(Form(
-        form_urlencoded::parse(text.as_bytes())
-            .into_owned()
-            .collect(),
-    ))
+    let pairs = text
+        .split('&')
+        .filter(|seq| !seq.is_empty())
+        .map(|seq| {
+            let (name, value) = seq.split_once('=').unwrap_or((seq, ""));
+            (decoded(name), decoded(value))
+        })
+        .collect();
+    Ok(Form(pairs))
+}
+
+fn decoded(part: &str) -> Cow<'_, str> {
+    if !part.bytes().any(|b| b == b'+' || b == b'%') {
+        return Cow::Borrowed(part);
+    }
+    let spaced = part.replace('+', " ");
+    Cow::Owned(
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 fn owned(form: &Form, name: &str) -> Option<String> {
@@ -152,7 +178,7 @@ impl ClientParams {
 impl TokenRequest {
     pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
         let form = form(body)?;
-        if let Some(p) = SINGLE.iter().find(|p| form.all(p).len() > 1) {
+        if let Some(p) = SINGLE.iter().find(|p| form.count(p) > 1) {
             return Err(OAuthError::invalid_request(format!(
                 "`{p}` appears more than once"
             )));
@@ -202,7 +228,7 @@ pub struct DeviceAuthorizationRequest {
 impl DeviceAuthorizationRequest {
     pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
         let form = form(body)?;
-        if let Some(p) = SINGLE.iter().find(|p| form.all(p).len() > 1) {
+        if let Some(p) = SINGLE.iter().find(|p| form.count(p) > 1) {
             return Err(OAuthError::invalid_request(format!(
                 "`{p}` appears more than once"
             )));
@@ -239,6 +265,25 @@ impl TokenQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The form parser reads every body as the `form_urlencoded` crate does.
+        #[test]
+        fn forms_parse_as_the_url_standard_says(body in "[a-c&=+%0-9A-Fé]{0,40}") {
+            let ours: Vec<(String, String)> = form(body.as_bytes())
+                .unwrap()
+                .0
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            let reference: Vec<(String, String)> =
+                form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+            prop_assert_eq!(ours, reference);
+        }
+    }
 
     #[test]
     fn each_grant_gets_its_own_parameters() {

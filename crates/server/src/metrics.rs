@@ -32,6 +32,7 @@ pub fn install() -> bool {
     match built {
         Ok(handle) => {
             let _ = HANDLE.set(handle);
+            latchkey_oauth::metrics::enable();
             metrics::gauge!("latchkey_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             true
         }
