@@ -18,14 +18,21 @@ from oauth.kit import JsonServer
 from .scale_kit import ROTATION_PERIOD_S
 
 
+def three_instances(
+    request: pytest.FixtureRequest, binary: Path, pg_admin_url: str, base: Path, args: list[str]
+) -> Iterator[multi_kit.Cluster]:
+    """Three instances started with `args` on a fresh database (postgres backend only)."""
+    if "postgres" not in selected_backends(request.config):
+        pytest.skip("several instances share a PostgreSQL database: postgres backend not selected")
+    with multi_kit.cluster(binary, pg_admin_url, base, n=3, extra_args=args) as c:
+        yield c
+
+
 @pytest.fixture(scope="module")
 def trio(
     request: pytest.FixtureRequest, latchkey_bin: Path, pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[multi_kit.Cluster]:
-    if "postgres" not in selected_backends(request.config):
-        pytest.skip("several instances share a PostgreSQL database: postgres backend not selected")
-    with multi_kit.cluster(latchkey_bin, pg_admin_url, tmp_path_factory.mktemp("trio"), n=3, extra_args=["--metrics"]) as c:
-        yield c
+    yield from three_instances(request, latchkey_bin, pg_admin_url, tmp_path_factory.mktemp("trio"), ["--metrics"])
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +40,8 @@ def rotating_trio(
     request: pytest.FixtureRequest, latchkey_bin: Path, pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[multi_kit.Cluster]:
     """Three instances whose scheduled key rotation comes due every ROTATION_PERIOD_S seconds."""
-    if "postgres" not in selected_backends(request.config):
-        pytest.skip("several instances share a PostgreSQL database: postgres backend not selected")
     args = ["--metrics", "--key-rotation-period-secs", str(ROTATION_PERIOD_S)]
-    with multi_kit.cluster(latchkey_bin, pg_admin_url, tmp_path_factory.mktemp("rotating"), n=3, extra_args=args) as c:
-        yield c
+    yield from three_instances(request, latchkey_bin, pg_admin_url, tmp_path_factory.mktemp("rotating"), args)
 
 
 @pytest.fixture(scope="module")
