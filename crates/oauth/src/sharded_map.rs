@@ -112,16 +112,21 @@ mod tests {
 
     #[test]
     fn stale_entries_go_first() {
-        let m = ShardedMap::new(16);
-        m.insert(1u32, 10u32, |_| false);
-        m.insert(2, 20, |_| false);
-        // (one entry per shard: a full shard drops what is stale, here everything but 7)
-        for i in 3..200u32 {
-            m.insert(i, i * 10, |v| *v != 70);
+        // Every value but 7 counts as stale: a full shard drops those and so never needs the
+        // arbitrary eighth that could take 7 with them.
+        let m = ShardedMap::new(64);
+        m.insert(7u32, 7u32, |_| false);
+        for i in 100..5_000u32 {
+            m.insert(i, i, |v| *v != 7);
         }
-        assert_eq!(m.read(&199, |v| Some(*v)), Some(1_990));
-        m.remove(&199);
-        assert_eq!(m.read(&199, |v| Some(*v)), None);
+        assert_eq!(
+            m.read(&7, |v| Some(*v)),
+            Some(7),
+            "the one fresh entry stays"
+        );
+        assert_eq!(m.read(&4_999, |v| Some(*v)), Some(4_999));
+        m.remove(&4_999);
+        assert_eq!(m.read(&4_999, |v| Some(*v)), None);
         m.clear();
         assert!(m.is_empty());
     }
