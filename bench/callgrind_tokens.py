@@ -39,7 +39,8 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
 
 import scale  # noqa: E402  (server start/stop)
-import scale_tokens as st  # noqa: E402  (the exchange zone)
+import scale_tokens as st  # noqa: E402  (the exchange zone; sets bench.py's environment)
+import scale_load as sl  # noqa: E402  (zones with a confidential client)
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 # Background work that is not the request's (the RSA key pool refills after a zone's creation).
@@ -52,13 +53,14 @@ def log(msg: str) -> None:
     print(f"[callgrind] {msg}", file=sys.stderr, flush=True)
 
 
-def wrapper(tmp: str, binary: str) -> str:
+def wrapper(tmp: str, binary: str, cache_sim: bool) -> str:
     """A script that runs the server under callgrind, as `scale.Server` runs a binary."""
     path = os.path.join(tmp, "latchkey-callgrind")
     out = os.path.join(tmp, "callgrind.out.%p")
+    sim = "--cache-sim=yes " if cache_sim else ""
     with open(path, "w") as f:
         f.write(f"#!/bin/sh\nexec valgrind --tool=callgrind --compress-strings=no --compress-pos=no "
-                f"--callgrind-out-file={out} "
+                f"{sim}--callgrind-out-file={out} "
                 f"{binary} \"$@\"\n")
     os.chmod(path, 0o755)
     return path
@@ -69,7 +71,7 @@ def control(pid: int, flag: str) -> None:
 
 
 def annotate(dump: str, inclusive: bool) -> str:
-    args = ["callgrind_annotate", "--threshold=100"]
+    args = ["callgrind_annotate", "--threshold=100", "--show=Ir", "--sort=Ir"]
     if inclusive:
         args.append("--inclusive=yes")
     return subprocess.run(args + [dump], capture_output=True, text=True, check=True).stdout
@@ -120,7 +122,55 @@ def measure(pid: int, tmp: str, name: str, n: int, send, top: int) -> dict:
     if top:
         for c, fn in sorted(own, reverse=True)[:top]:
             print(f"  {c / n:>10,.0f}  {fn[:140]}")
+    misses = cache_misses(dump, n, top)
+    if misses:
+        r["misses_per_request"] = misses
+        log(f"{name}: cache misses per request {misses}")
     return r
+
+
+def events(dump: str) -> dict[str, int]:
+    """The dump's event totals (its `events:` and `summary:` lines)."""
+    names, values = [], []
+    with open(dump) as f:
+        for line in f:
+            if line.startswith("events:"):
+                names = line.split()[1:]
+            elif line.startswith(("summary:", "totals:")):
+                values = [int(v) for v in line.split()[1:]]
+    return dict(zip(names, values))
+
+
+def cache_misses(dump: str, n: int, top: int) -> dict[str, float]:
+    """With --cache-sim: first-level data misses (D1mr + D1mw) and last-level ones per request,
+    and the functions with the most first-level data misses."""
+    ev = events(dump)
+    if "D1mr" not in ev:
+        return {}
+    out = {"D1": round((ev["D1mr"] + ev["D1mw"]) / n, 1), "LL": round((ev["DLmr"] + ev["DLmw"]) / n, 1),
+           "I1": round(ev["I1mr"] / n, 1)}
+    if top:
+        report = subprocess.run(["callgrind_annotate", "--threshold=100", "--show=D1mr",
+                                 "--sort=D1mr", dump], capture_output=True, text=True, check=True).stdout
+        print("  first-level data read misses per request:")
+        for c, fn in list(rows(report))[1:top + 1]:
+            print(f"  {c / n:>10,.1f}  {fn[:140]}")
+    return out
+
+
+def spread_zones(binary: str, tmp: str, n: int) -> list[dict]:
+    """`n` zones with one confidential client each (`scale_load.make_zone`), created by the
+    binary running natively (under callgrind it would take minutes), in the data directory the
+    callgrind server then opens."""
+    native = scale.Server(binary, "sqlite", tmp)
+    try:
+        native.start()
+        c = scale.Conn(native.port)
+        zones = [sl.make_zone(c, f"spread-{i:04d}") for i in range(n)]
+    finally:
+        native.stop()
+    log(f"created {n} zones")
+    return zones
 
 
 def main() -> None:
@@ -128,17 +178,22 @@ def main() -> None:
     ap.add_argument("--bin", default=os.path.join(scale.ROOT, "target", "release", "latchkey"))
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--top", type=int, default=0)
+    ap.add_argument("--zones", type=int, default=0,
+                    help="instead of the three cases: client_credentials on one of N zones, then "
+                         "round-robin over all N")
+    ap.add_argument("--cache-sim", action="store_true", help="also count simulated cache misses")
     a = ap.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("callgrind_tokens.py needs valgrind (apt-get install valgrind)")
     os.makedirs(scale.OUT, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="latchkey-callgrind-")
-    server = scale.Server(wrapper(tmp, os.path.abspath(a.bin)), "sqlite", os.path.join(tmp, "s"))
-    res: dict = {"log": os.environ.get("LATCHKEY_LOG", "info"), "cases": []}
+    binary = os.path.abspath(a.bin)
+    zones = spread_zones(binary, os.path.join(tmp, "s"), a.zones) if a.zones else []
+    server = scale.Server(wrapper(tmp, binary, a.cache_sim), "sqlite", os.path.join(tmp, "s"))
+    res: dict = {"log": os.environ.get("LATCHKEY_LOG", "info"), "zones": a.zones,
+                 "cache_sim": a.cache_sim, "cases": []}
     try:
         server.start()
-        x = st.exchange_setup(server)
-        path = urllib.parse.urlsplit(x["url"]).path
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
 
         def call(method: str, target: str, body: str | None = None, auth: str | None = None):
@@ -149,25 +204,49 @@ def main() -> None:
             if r.status != 200:
                 raise SystemExit(f"{method} {target} -> {r.status}")
 
-        meta = f"/z/{x['zone_id']}/.well-known/oauth-authorization-server"
-        cases = [
-            ("metadata", lambda: call("GET", meta)),
-            ("token", lambda: call("POST", path, x["cc_body"], x["caller_auth"])),
-            ("exchange", lambda: call("POST", path, x["ex_body"], x["server_auth"])),
-        ]
+        cases = spread_cases(zones, call) if zones else zone_cases(server, call)
         time.sleep(5)  # let the set-up's background work (the key pool's refill) finish
         for name, send in cases:
-            for _ in range(20):  # warm caches and pools first
+            # warm caches and pools first (every zone, just before: under callgrind a run is
+            # slow enough for the caches' 30 s backstop to expire)
+            for _ in range(max(20, len(zones) if "spread" in name else 0)):
                 send()
             res["cases"].append(measure(server.proc.pid, tmp, name, a.requests, send, a.top))
     finally:
         server.stop()
         server.drop()
         shutil.rmtree(tmp, ignore_errors=True)
-    out = os.path.join(scale.OUT, "callgrind-tokens.json")
+    out = os.path.join(scale.OUT, "callgrind-tokens.json" if not zones else "callgrind-spread.json")
     with open(out, "w") as f:
         json.dump(res, f, indent=2)
     log(f"wrote {out}")
+
+
+def zone_cases(server: scale.Server, call) -> list:
+    """metadata, client_credentials and token exchange in one ES256 zone."""
+    x = st.exchange_setup(server)
+    path = urllib.parse.urlsplit(x["url"]).path
+    meta = f"/z/{x['zone_id']}/.well-known/oauth-authorization-server"
+    return [
+        ("metadata", lambda: call("GET", meta)),
+        ("token", lambda: call("POST", path, x["cc_body"], x["caller_auth"])),
+        ("exchange", lambda: call("POST", path, x["ex_body"], x["server_auth"])),
+    ]
+
+
+def spread_cases(zones: list[dict], call) -> list:
+    """client_credentials on the first zone again and again, then on each zone in turn."""
+    one = zones[0]
+    turn = iter(range(1 << 62))
+
+    def spread():
+        z = zones[next(turn) % len(zones)]
+        call("POST", z["path"], sl.BODY, z["auth"])
+
+    return [
+        ("token-one-zone", lambda: call("POST", one["path"], sl.BODY, one["auth"])),
+        (f"token-spread-{len(zones)}", spread),
+    ]
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-//! An authenticated client: the application and the credential it proved itself with.
+//! An authenticated client: the application and the credential it proved itself with, shared
+//! with the directory cache (authenticating copies nothing).
+
+use std::sync::Arc;
 
 use latchkey_domain::model::directory::{AppCredential, Application};
 
@@ -8,14 +11,31 @@ use crate::services::Services;
 /// A client that proved who it is.
 #[derive(Debug, Clone)]
 pub struct Client {
-    pub application: Application,
-    pub credential: AppCredential,
+    pair: Arc<(AppCredential, Application)>,
 }
 
 impl Client {
+    /// The client of a credential and its application, as the directory cache holds them.
+    pub fn new(pair: Arc<(AppCredential, Application)>) -> Self {
+        Self { pair }
+    }
+
+    pub fn application(&self) -> &Application {
+        &self.pair.1
+    }
+
+    pub fn credential(&self) -> &AppCredential {
+        &self.pair.0
+    }
+
+    /// Whether `other` is this very cache entry (not merely equal to it).
+    pub fn same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.pair, &other.pair)
+    }
+
     /// The `client_id` claim of tokens issued to this client.
     pub fn client_id(&self) -> &str {
-        &self.credential.identifier
+        &self.pair.0.identifier
     }
 }
 
@@ -27,8 +47,5 @@ pub async fn client_of(state: &Services, credential: AppCredential) -> Result<Cl
         .await
         .map_err(server)?
         .ok_or_else(OAuthError::invalid_client)?;
-    Ok(Client {
-        application,
-        credential,
-    })
+    Ok(Client::new(Arc::new((credential, application))))
 }

@@ -126,23 +126,18 @@ async fn by_secret(
             break;
         }
         let found = cached_client(state, zone, id).await?;
-        let (cred, app) = match found.as_deref() {
-            Some((c, a)) if c.kind == CredentialKind::Password => (c, a),
-            _ => {
-                // Same cost whether or not the client exists.
-                let _ = state.hasher.hash(secret);
-                continue;
-            }
+        let Some(pair) = found.filter(|p| p.0.kind == CredentialKind::Password) else {
+            // Same cost whether or not the client exists.
+            let _ = state.hasher.hash(secret);
+            continue;
         };
-        if cred
+        if pair
+            .0
             .secret_hash
             .as_deref()
             .is_some_and(|h| state.hasher.verify(secret, h))
         {
-            return Ok(Client {
-                application: app.clone(),
-                credential: cred.clone(),
-            });
+            return Ok(Client::new(pair));
         }
     }
     Err(OAuthError::invalid_client())

@@ -21,7 +21,8 @@ use latchkey_policy::request::{
     ResourceEntity, Subject, UserEntity,
 };
 
-use crate::decision_log::{Decided, ShadowOutcome};
+use crate::decision_log::{Decided, Logged, ShadowOutcome};
+use crate::policy_cache::ZonePolicies;
 use crate::error::{OAuthError, server};
 use crate::scoped_cache::Lookup;
 use crate::services::Services;
@@ -153,7 +154,7 @@ fn denied(description: String) -> OAuthError {
     OAuthError::bad("access_denied", description)
 }
 
-/// Tallies a decision (and a shadow set's differing one) for the decision log.
+/// Tallies a decision (and a shadow set's differing one) for the decision log; answers its key.
 fn log(
     s: &Services,
     zone: &ZoneEntry,
@@ -162,13 +163,13 @@ fn log(
     set: &CompiledSet,
     d: &ScopedDecision,
     shadow: Option<(&CompiledSet, &ScopedDecision)>,
-) {
+) -> Arc<Logged> {
     let (principal_type, principal_id) = match ask.principals.first() {
         Some(Principal::Application(a)) => ("application", a.id.clone()),
         Some(Principal::User(u)) => ("user", u.id.clone()),
         None => ("none", String::new()),
     };
-    s.decisions.record(Decided {
+    let logged = Logged::new(Decided {
         zone_id: zone.zone.id.clone(),
         principal_type,
         principal_id,
@@ -187,6 +188,19 @@ fn log(
         }),
         scopes: ask.context.scopes.clone(),
     });
+    s.decisions.tally(&logged);
+    logged
+}
+
+/// What [`decide_recorded`] decided, with what a cached issuance plan needs to repeat it (both
+/// absent in a build without Cedar).
+pub struct Decision {
+    /// The scope to issue.
+    pub scope: Option<String>,
+    /// The compiled policies that decided.
+    pub policies: Option<Arc<ZonePolicies>>,
+    /// The decision log's key of this decision.
+    pub logged: Option<Arc<Logged>>,
 }
 
 /// Decides `asker`'s request for `resource` with `scope` (space-separated, as it would be
@@ -198,6 +212,17 @@ pub async fn decide(
     resource: &Resource,
     scope: Option<String>,
 ) -> Result<Option<String>, OAuthError> {
+    Ok(decide_recorded(s, zone, asker, resource, scope).await?.scope)
+}
+
+/// [`decide`], answering also the policies that decided and the decision log's key.
+pub async fn decide_recorded(
+    s: &Services,
+    zone: &ZoneEntry,
+    asker: &Asker<'_>,
+    resource: &Resource,
+    scope: Option<String>,
+) -> Result<Decision, OAuthError> {
     let requested: Vec<String> = scope
         .as_deref()
         .unwrap_or_default()
@@ -209,7 +234,11 @@ pub async fn decide(
         .cloned()
         .partition(|x| STANDARD_SCOPES.contains(&x.as_str()));
     if cfg!(feature = "bench-without-cedar") {
-        return Ok(scope);
+        return Ok(Decision {
+            scope,
+            policies: None,
+            logged: None,
+        });
     }
     let policies = s
         .policies
@@ -229,7 +258,7 @@ pub async fn decide(
         .shadow
         .as_ref()
         .and_then(|(i, d)| policies.shadow.get(*i).map(|sh| (sh, d)));
-    log(s, zone, &ask, resource, set, decision, shadow);
+    let logged = log(s, zone, &ask, resource, set, decision, shadow);
     if !decision.allowed {
         return Err(denied(deny_message(
             set,
@@ -241,7 +270,11 @@ pub async fn decide(
         .into_iter()
         .filter(|x| standard.contains(x) || decision.kept_scopes.contains(x))
         .collect();
-    Ok((!kept.is_empty()).then(|| kept.join(" ")))
+    Ok(Decision {
+        scope: (!kept.is_empty()).then(|| kept.join(" ")),
+        policies: Some(policies.clone()),
+        logged: Some(logged),
+    })
 }
 
 /// What `set` would decide for `asker` on `resource` with `scope` (a dry run: nothing is issued

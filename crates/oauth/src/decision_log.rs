@@ -1,14 +1,21 @@
 //! The policy decision log's writer. Issuance tallies each decision in memory (a map lookup under
 //! a short lock: no wake-up, no I/O);
 //! identical decisions in one flush window become one row with their count, first and last time.
-//! A background task flushes the tallies every [`FLUSH_EVERY`] in one transaction, and once more
-//! at shutdown. When more than [`MAX_PENDING`] distinct decisions wait, new ones are dropped and
-//! counted (logged at the next flush), never delaying a token.
+//! A background task flushes the tallies in one transaction, and once more at shutdown. The window
+//! is [`FLUSH_EVERY`] while few distinct decisions wait, and widens up to [`BUSY_WINDOW`] while
+//! more than [`BUSY_ROWS`] do: a thousand busy zones then write a row per decision every few
+//! seconds instead of two thousand rows a second. When more than [`MAX_PENDING`] distinct
+//! decisions wait, new ones are dropped and counted (logged at the next flush), never delaying a
+//! token.
+//!
+//! A decision's key is hashed once ([`Logged`]): a caller that keeps the key (a cached issuance
+//! plan) tallies again without hashing or comparing its strings.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use latchkey_domain::Timestamp;
 use latchkey_domain::id::ZoneId;
@@ -16,8 +23,12 @@ use latchkey_domain::model::policy::DecisionRecord;
 use latchkey_domain::store::Store;
 use latchkey_policy::compile::PolicyRef;
 
-/// How often tallies are written.
+/// How often the writer looks at the tallies (and the window while few decisions wait).
 pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
+/// The widest window, while many distinct decisions wait.
+pub const BUSY_WINDOW: Duration = Duration::from_secs(4);
+/// Distinct decisions past which the window widens.
+pub const BUSY_ROWS: usize = 256;
 /// Distinct decisions waiting for a flush, at most.
 const MAX_PENDING: usize = 50_000;
 
@@ -48,6 +59,39 @@ pub struct Decided {
     pub scopes: Vec<String>,
 }
 
+/// A decision's key with its hash, computed once (process-random seed: the strings come from
+/// requests).
+#[derive(Debug)]
+pub struct Logged {
+    hash: u64,
+    decided: Decided,
+}
+
+static SEED: LazyLock<foldhash::fast::RandomState> = LazyLock::new(Default::default);
+
+impl Logged {
+    pub fn new(decided: Decided) -> Arc<Self> {
+        Arc::new(Self {
+            hash: SEED.hash_one(&decided),
+            decided,
+        })
+    }
+}
+
+impl PartialEq for Logged {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other) || (self.hash == other.hash && self.decided == other.decided)
+    }
+}
+
+impl Eq for Logged {}
+
+impl Hash for Logged {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Tally {
     first: Timestamp,
@@ -55,9 +99,11 @@ struct Tally {
     count: i64,
 }
 
+type Pending = HashMap<Arc<Logged>, Tally, foldhash::fast::RandomState>;
+
 #[derive(Default)]
 pub struct DecisionLog {
-    pending: Mutex<HashMap<Decided, Tally, foldhash::fast::RandomState>>,
+    pending: Mutex<Pending>,
     dropped: AtomicU64,
     started: std::sync::atomic::AtomicBool,
 }
@@ -70,7 +116,8 @@ fn refs(r: &[PolicyRef]) -> serde_json::Value {
     serde_json::to_value(r).unwrap_or_default()
 }
 
-fn row(d: Decided, t: Tally) -> DecisionRecord {
+fn row(logged: Arc<Logged>, t: Tally) -> DecisionRecord {
+    let d = Arc::try_unwrap(logged).map_or_else(|shared| shared.decided.clone(), |l| l.decided);
     DecisionRecord {
         zone_id: d.zone_id,
         id: latchkey_crypto::random::id().unwrap_or_default(),
@@ -101,11 +148,16 @@ fn row(d: Decided, t: Tally) -> DecisionRecord {
 impl DecisionLog {
     /// Tallies a decision made now; never waits on I/O.
     pub fn record(&self, d: Decided) {
+        self.tally(&Logged::new(d));
+    }
+
+    /// Tallies a decision made now under a key hashed before; never waits on I/O.
+    pub fn tally(&self, d: &Arc<Logged>) {
         let now = Timestamp::now();
         let Ok(mut pending) = self.pending.lock() else {
             return;
         };
-        if let Some(t) = pending.get_mut(&d) {
+        if let Some(t) = pending.get_mut(d) {
             t.last = now;
             t.count += 1;
         } else if pending.len() < MAX_PENDING {
@@ -114,10 +166,16 @@ impl DecisionLog {
                 last: now,
                 count: 1,
             };
-            pending.insert(d, first);
+            pending.insert(d.clone(), first);
         } else {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Whether the tallies are due after `since` in a window: at once while few distinct
+    /// decisions wait, after [`BUSY_WINDOW`] while many do.
+    fn due(&self, since: Duration) -> bool {
+        since >= BUSY_WINDOW || self.pending.lock().map_or(true, |p| p.len() <= BUSY_ROWS)
     }
 
     /// Writes every tally so far (one transaction) and clears them.
@@ -152,9 +210,13 @@ impl DecisionLog {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(FLUSH_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut flushed = Instant::now();
             loop {
                 tick.tick().await;
-                log.flush(store.as_ref()).await;
+                if log.due(flushed.elapsed()) {
+                    flushed = Instant::now();
+                    log.flush(store.as_ref()).await;
+                }
             }
         });
     }
@@ -188,10 +250,26 @@ mod tests {
             log.record(decided("a1"));
         }
         log.record(decided("a2"));
+        let kept = Logged::new(decided("a1"));
+        log.tally(&kept);
+        log.tally(&kept);
         let pending = log.pending.lock().expect("lock");
         assert_eq!(pending.len(), 2);
-        assert_eq!(pending.get(&decided("a1")).map(|t| t.count), Some(3));
-        assert_eq!(pending.get(&decided("a2")).map(|t| t.count), Some(1));
+        assert_eq!(pending.get(&Logged::new(decided("a1"))).map(|t| t.count), Some(5));
+        assert_eq!(pending.get(&Logged::new(decided("a2"))).map(|t| t.count), Some(1));
+    }
+
+    #[test]
+    fn the_window_widens_only_while_many_distinct_decisions_wait() {
+        let log = DecisionLog::default();
+        for i in 0..BUSY_ROWS {
+            log.record(decided(&i.to_string()));
+        }
+        assert!(log.due(FLUSH_EVERY), "a few hundred rows go out every tick");
+        log.record(decided("one more"));
+        assert!(!log.due(FLUSH_EVERY), "past BUSY_ROWS the window widens");
+        assert!(!log.due(BUSY_WINDOW - FLUSH_EVERY));
+        assert!(log.due(BUSY_WINDOW), "but never past BUSY_WINDOW");
     }
 
     #[test]
@@ -204,6 +282,6 @@ mod tests {
         log.record(decided("0"));
         assert_eq!(log.dropped.load(Ordering::Relaxed), 1);
         let pending = log.pending.lock().expect("lock");
-        assert_eq!(pending.get(&decided("0")).map(|t| t.count), Some(2));
+        assert_eq!(pending.get(&Logged::new(decided("0"))).map(|t| t.count), Some(2));
     }
 }

@@ -1,8 +1,8 @@
 //! A short-lived cache of what the token endpoint reads from the zone directory on every request:
 //! credentials by client id (with their application), resources by requested identifier (with
-//! their provider type) and dependency links. Any management write to a zone moves the zone's
-//! epoch (here and, through `changes`, on every instance), which hides its entries at once; the
-//! TTL is the backstop.
+//! their provider type), dependency links and worked-out `client_credentials` answers. Any
+//! management write to a zone moves the zone's epoch (here and, through `changes`, on every
+//! instance), which hides its entries at once; the TTL is the backstop.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use latchkey_domain::id::{ApplicationId, ResourceId};
 use latchkey_domain::model::directory::{AppCredential, Application, ProviderType, Resource};
 use latchkey_domain::model::identity::User;
 
+use crate::plans::{Plan, PlanKey};
 use crate::scoped_cache::{Epochs, ScopedCache};
 
 /// The backstop should a change notice be lost. Not shorter: every entry of every active zone is
@@ -37,6 +38,8 @@ pub struct DirectoryCache {
     pub app_deps: ScopedCache<ApplicationId, Arc<Vec<String>>>,
     /// Users by identifier (the `sub` of zone tokens), for policy evaluation.
     pub users: ScopedCache<String, Option<Arc<User>>>,
+    /// Worked-out `client_credentials` answers (`plans`).
+    pub plans: ScopedCache<PlanKey, Arc<Plan>>,
 }
 
 impl DirectoryCache {
@@ -49,6 +52,7 @@ impl DirectoryCache {
             deps: ScopedCache::new("dependencies", e(), CAPACITY, TTL),
             app_deps: ScopedCache::new("application_dependencies", e(), CAPACITY, TTL),
             users: ScopedCache::new("users", e(), CAPACITY, TTL),
+            plans: ScopedCache::new("client_credentials_plans", e(), CAPACITY, TTL),
         }
     }
 }

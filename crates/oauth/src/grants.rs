@@ -10,10 +10,11 @@ use latchkey_domain::model::directory::ProviderType;
 use serde_json::Value;
 
 use crate::client_auth::Client;
-use crate::decide::{Asker, decide, user_by_identifier};
+use crate::decide::{Asker, decide, decide_recorded, user_by_identifier};
 use crate::directory_cache::Target;
 use crate::error::OAuthError;
 use crate::mint::{self, Claims};
+use crate::plans::{self, Basis, Head, Plan, PlanKey, Planned};
 use crate::policy::{self, Action, Principal};
 use crate::requests::{ExchangeParams, Targets};
 use crate::services::Services;
@@ -23,28 +24,65 @@ use crate::zones::ZoneEntry;
 
 pub use crate::issued::{Issued, TOKEN_TYPE_ACCESS, TOKEN_TYPE_SUBSTITUTE_USER};
 
-/// `grant_type=client_credentials`.
+/// `grant_type=client_credentials`: the client's plan for this target and scope when one is
+/// still valid (`plans`), otherwise the full checks, which make a new plan.
 pub async fn client_credentials(
     state: &Services,
-    zone: &ZoneEntry,
+    zone: &Arc<ZoneEntry>,
     client: &Client,
     targets: &Targets,
 ) -> Result<Issued, OAuthError> {
+    let key = PlanKey::of(client, targets);
+    let ticket = match &key {
+        Some(key) => match plans::lookup(state, zone, client, key).await? {
+            Planned::Hit(plan) => return plan.issue(state, zone).await,
+            Planned::Miss(ticket) => Some(ticket),
+        },
+        None => None,
+    };
+    let plan = match plan_client_credentials(state, zone, client, targets).await? {
+        Planning::Planned(plan) => Arc::new(plan),
+        Planning::Answered(issued) => return Ok(issued),
+    };
+    if let (Some(key), Some(ticket)) = (key, ticket) {
+        plans::keep(state, zone, key, plan.clone(), ticket);
+    }
+    plan.issue(state, zone).await
+}
+
+/// What the full `client_credentials` checks come to.
+enum Planning {
+    /// A token of the zone, to sign.
+    Planned(Plan),
+    /// Another answer (a vaulted credential), never planned.
+    Answered(Issued),
+}
+
+async fn plan_client_credentials(
+    state: &Services,
+    zone: &Arc<ZoneEntry>,
+    client: &Client,
+    targets: &Targets,
+) -> Result<Planning, OAuthError> {
     let target = single_target(targets, default_target(state, zone).await?)?;
     let t = resolve_target(state, zone, &target).await?;
     let (resource, aud) = (&t.resource, t.aud.as_str());
     let principal = Principal {
-        application: &client.application,
+        application: client.application(),
         subject: None,
         accessing: None,
     };
     policy::authorize(state, &principal, Action::IssueAppToken, resource).await?;
     let scope = scopes(targets, resource)?;
-    let asker = Asker::Application(&client.application, &client.credential);
-    let scope = decide(state, zone, &asker, resource, scope).await?;
+    let asker = Asker::Application(client.application(), client.credential());
+    let decision = decide_recorded(state, zone, &asker, resource, scope).await?;
     match t.kind {
         ProviderType::KeycardSts => {}
-        ProviderType::KeycardVault => return upstream::vaulted(state, zone, resource).await,
+        ProviderType::KeycardVault => {
+            return Ok(Planning::Answered(
+                upstream::vaulted(state, zone, resource).await?,
+            ));
+        }
         ProviderType::External => {
             return Err(OAuthError::bad(
                 "invalid_target",
@@ -52,33 +90,24 @@ pub async fn client_credentials(
             ));
         }
     }
-    let iat = mint::now_seconds();
-    let app = &client.application;
-    let claims = Claims {
+    let app = client.application();
+    let head = Head {
         iss: &zone.issuer,
         sub: &app.identifier,
         aud,
-        exp: iat + mint::lifetime(resource),
-        iat,
         client_id: client.client_id(),
-        jti: mint::jti()?,
         sub_profile: "app",
         keycard_app_id: app.id.as_str(),
-        scope: scope.clone(),
-        act: None,
-        sid: None,
+        scope: decision.scope.as_deref(),
     };
-    let minted = mint::sign(state, zone, &claims).await?;
-    Ok(Issued {
-        access_token: minted.token,
-        token_type: "Bearer",
-        expires_in: minted.expires_in,
-        issued_token_type: None,
-        scope,
-        refresh_token: None,
-        id_token: None,
-        username: None,
-    })
+    let basis = Basis {
+        zone: zone.clone(),
+        client: client.clone(),
+        lifetime: mint::lifetime(resource),
+        policies: decision.policies,
+        logged: decision.logged,
+    };
+    Ok(Planning::Planned(Plan::new(&head, basis)?))
 }
 
 /// Verifies a token this zone issued (any published key, `iss` exact, not expired).
@@ -157,7 +186,7 @@ pub async fn token_exchange(
         .and_then(Value::as_str)
         .unwrap_or_default();
     let principal = Principal {
-        application: &client.application,
+        application: &client.application(),
         subject: Some(sub),
         accessing: Some(&accessed.resource.id),
     };
@@ -165,8 +194,8 @@ pub async fn token_exchange(
     let scope = scopes(targets, resource)?;
     let user = user_by_identifier(state, zone, sub).await?;
     let asker = match &user {
-        Some(u) => Asker::OnBehalf(Some((&client.application, &client.credential)), u),
-        None => Asker::Application(&client.application, &client.credential),
+        Some(u) => Asker::OnBehalf(Some((&client.application(), &client.credential())), u),
+        None => Asker::Application(&client.application(), &client.credential()),
     };
     let scope = decide(state, zone, &asker, resource, scope).await?;
     match t.kind {
@@ -203,7 +232,7 @@ async fn delegating_subject(
                 "the subject token's audience is not a resource of this zone",
             )
         })?;
-    if owned.resource.application_id.as_ref() != Some(&client.application.id) {
+    if owned.resource.application_id.as_ref() != Some(&client.application().id) {
         return Err(OAuthError::bad(
             "invalid_grant",
             "the subject token was not issued to a resource of the calling application",
@@ -228,7 +257,7 @@ async fn exchanged(
         .and_then(Value::as_str)
         .unwrap_or_default();
     let iat = mint::now_seconds();
-    let app = &client.application;
+    let app = &client.application();
     let mut act = serde_json::json!({"sub": app.identifier, "client_id": client.client_id()});
     if let Some(prior) = subject.get("act") {
         act["act"] = prior.clone();

@@ -62,6 +62,7 @@ pub mod mint;
 pub mod passwords;
 pub mod paths;
 pub mod policy;
+pub mod plans;
 pub mod policy_cache;
 pub mod provider;
 pub mod registration;

@@ -57,20 +57,27 @@ pub async fn sign(
     zone: &ZoneEntry,
     claims: &Claims<'_>,
 ) -> Result<Minted, OAuthError> {
+    let payload = serde_json::to_vec(claims).map_err(|_| OAuthError::server_error())?;
+    Ok(Minted {
+        token: sign_payload(state, zone, &payload).await?,
+        expires_in: claims.exp - claims.iat,
+    })
+}
+
+/// Signs a serialized claim set with the zone's current key.
+pub async fn sign_payload(
+    state: &Services,
+    zone: &ZoneEntry,
+    payload: &[u8],
+) -> Result<String, OAuthError> {
     let keys = state
         .keys
         .get(&zone.zone.id, &zone.zone.signing_alg)
         .await
         .map_err(|_| OAuthError::server_error())?;
-    let payload = serde_json::to_vec(claims).map_err(|_| OAuthError::server_error())?;
-    let token = keys
-        .signer
-        .sign(&payload)
-        .map_err(|_| OAuthError::server_error())?;
-    Ok(Minted {
-        token,
-        expires_in: claims.exp - claims.iat,
-    })
+    keys.signer
+        .sign(payload)
+        .map_err(|_| OAuthError::server_error())
 }
 
 /// Now, in whole seconds.
@@ -84,13 +91,6 @@ pub async fn sign_value(
     zone: &ZoneEntry,
     claims: &Value,
 ) -> Result<String, OAuthError> {
-    let keys = state
-        .keys
-        .get(&zone.zone.id, &zone.zone.signing_alg)
-        .await
-        .map_err(|_| OAuthError::server_error())?;
     let payload = serde_json::to_vec(claims).map_err(|_| OAuthError::server_error())?;
-    keys.signer
-        .sign(&payload)
-        .map_err(|_| OAuthError::server_error())
+    sign_payload(state, zone, &payload).await
 }

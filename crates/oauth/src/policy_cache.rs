@@ -85,6 +85,12 @@ impl ZonePolicies {
         Some(outcome)
     }
 
+    /// Whether `other` holds the very sets compiled for this entry (a rechecked copy does; a
+    /// recompilation after a binding moved does not).
+    pub fn same_compilation(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.memo, &other.memo)
+    }
+
     /// Evaluates `ask` against the active set and every shadow set (no memo).
     fn evaluate(&self, active: &CompiledSet, ask: &Issuance) -> Outcome {
         let decision = authorize_issuance(active, ask);

@@ -2,6 +2,8 @@
 //! authentication where the grant needs a confidential client (the user grants decide for
 //! themselves, since public clients redeem codes and refresh tokens with `client_id` alone).
 
+use std::sync::Arc;
+
 use crate::client_auth;
 use crate::code_grant;
 use crate::error::OAuthError;
@@ -13,7 +15,7 @@ use crate::zones::ZoneEntry;
 /// Answers a token request (and counts it in the metrics).
 pub async fn issue(
     s: &Services,
-    zone: &ZoneEntry,
+    zone: &Arc<ZoneEntry>,
     request: TokenRequest,
 ) -> Result<Issued, OAuthError> {
     let grant_type = grant_label(&request.grant);
@@ -38,7 +40,7 @@ fn grant_label(grant: &Grant) -> &'static str {
 
 async fn answer(
     s: &Services,
-    zone: &ZoneEntry,
+    zone: &Arc<ZoneEntry>,
     request: TokenRequest,
 ) -> Result<Issued, OAuthError> {
     let TokenRequest {
