@@ -780,3 +780,145 @@ both_backends!(
         );
     }
 );
+
+/// The claims of a token without the ones minted per token.
+fn planned_claims(token: &str) -> Value {
+    let mut c = claims(token);
+    let o = c.as_object_mut().unwrap();
+    let (iat, exp) = (o["iat"].as_i64().unwrap(), o["exp"].as_i64().unwrap());
+    assert_eq!(o.remove("jti").unwrap().as_str().unwrap().len(), 32);
+    o.remove("iat");
+    o.insert("exp".into(), json!(exp - iat));
+    c
+}
+
+both_backends!(
+    a_planned_token_never_outlives_what_it_was_planned_from,
+    |app: TestApp| async move {
+        // Attack: a repeated client_credentials request is answered from a plan; a change to
+        // anything it was planned from (the resource, the application, the compiled policies,
+        // even when only another instance's notice says so) must shape the very next token.
+        let f = fixture(&app).await;
+        let zone = latchkey_domain::id::ZoneId::new(&f.zone);
+        let body = "grant_type=client_credentials&resource=https%3A%2F%2Fapi.test%2Fown&scope=read+write+read";
+        let first = token(&app, &f, body).await;
+        assert_eq!(first.status, StatusCode::OK, "{:?}", first.json);
+        let second = token(&app, &f, body).await;
+        let (t1, t2) = (
+            first.json["access_token"].as_str().unwrap(),
+            second.json["access_token"].as_str().unwrap(),
+        );
+        assert_ne!(claims(t1)["jti"], claims(t2)["jti"], "a fresh jti per token");
+        assert!(verify_with_jwks(&app, &f.zone, t2).await);
+        let issuer = claims(t1)["iss"].clone();
+        let apps = app
+            .admin(Method::GET, &format!("/zones/{}/applications", f.zone), None)
+            .await
+            .json;
+        let a = apps["items"][0]["id"].as_str().unwrap().to_owned();
+        let expected = json!({"iss": issuer, "sub": "svc", "aud": "https://api.test/own",
+            "client_id": f.client_id, "sub_profile": "app", "keycard_app_id": a,
+            "scope": "read write", "exp": 3600});
+        assert_eq!(planned_claims(t1), expected);
+        assert_eq!(planned_claims(t2), expected, "the planned token equals the worked-out one");
+        assert_eq!(
+            (second.json["scope"].as_str(), second.json["expires_in"].as_i64()),
+            (Some("read write"), Some(3600))
+        );
+        let own = app
+            .admin(
+                Method::GET,
+                &format!("/zones/{}/resources?identifier=https://api.test/own", f.zone),
+                None,
+            )
+            .await
+            .json["items"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let patch = |path: String, body: Value| {
+            let app = &app;
+            async move {
+                app.admin(Method::PATCH, &path, Some(body))
+                    .await
+                    .expect(StatusCode::OK);
+            }
+        };
+        patch(
+            format!("/zones/{}/resources/{own}", f.zone),
+            json!({"credential_lifetime_seconds": 60}),
+        )
+        .await;
+        let t = token(&app, &f, body).await.json["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(planned_claims(&t)["exp"], 60, "the new lifetime, at once");
+        patch(
+            format!("/zones/{}/applications/{a}", f.zone),
+            json!({"identifier": "svc-renamed"}),
+        )
+        .await;
+        let t = token(&app, &f, body).await.json["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(planned_claims(&t)["sub"], "svc-renamed", "the new identifier, at once");
+
+        // A set with a forbid, made ready (not active) before the next plan is made.
+        let forbid = "@id(\"no-own\")\nforbid (principal, action, resource) when { resource.identifier == \"https://api.test/own\" };";
+        let policy = app.create(&format!("/zones/{}/policies", f.zone), json!({"name": "no-own"})).await;
+        let pv = app
+            .create(
+                &format!("/zones/{}/policies/{policy}/versions", f.zone),
+                json!({"schema_version": "2026-03-16", "cedar_raw": forbid}),
+            )
+            .await;
+        let set = app.create(&format!("/zones/{}/policy-sets", f.zone), json!({"name": "deny-own"})).await;
+        let sv = app
+            .create(
+                &format!("/zones/{}/policy-sets/{set}/versions", f.zone),
+                json!({"schema_version": "2026-03-16",
+                       "manifest": {"entries": [{"policy_id": policy, "policy_version_id": pv}]}}),
+            )
+            .await;
+        for _ in 0..2 {
+            assert_eq!(token(&app, &f, body).await.status, StatusCode::OK);
+        }
+        // Activated on "another instance": the binding moves in the database, and the notice
+        // this instance gets drops its compiled policies (the zone's epoch does not move).
+        app.store
+            .bind_policy_set(
+                &zone,
+                &latchkey_domain::id::PolicySetId::new(&set),
+                Some(&latchkey_domain::id::PolicySetVersionId::new(&sv)),
+                latchkey_domain::store::BindMode::Active,
+                &f.zone,
+            )
+            .await
+            .unwrap();
+        app.state.policies.forget(&zone);
+        let denied = token(&app, &f, body).await;
+        assert_eq!(
+            (denied.status, denied.json["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("access_denied")),
+            "a plan made with other compiled policies is not used: {:?}",
+            denied.json
+        );
+
+        // Every planned token was tallied in the decision log: 6 allows, 1 deny.
+        app.state.decisions.flush(app.store.as_ref()).await;
+        let logged = app
+            .store
+            .list_decisions(
+                &zone,
+                &latchkey_domain::store::DecisionFilter::default(),
+                &latchkey_domain::PageRequest::first(100),
+            )
+            .await
+            .unwrap();
+        let count = |d: &str| -> i64 {
+            logged
+                .items
+                .iter()
+                .filter(|r| r.decision == d && r.resource_id == own)
+                .map(|r| r.evaluations)
+                .sum()
+        };
+        assert_eq!((count("allow"), count("deny")), (6, 1));
+    }
+);
