@@ -22,8 +22,8 @@ use latchkey_policy::request::{
 };
 
 use crate::decision_log::{Decided, Logged, ShadowOutcome};
-use crate::policy_cache::ZonePolicies;
 use crate::error::{OAuthError, server};
+use crate::policy_cache::ZonePolicies;
 use crate::scoped_cache::Lookup;
 use crate::services::Services;
 use crate::zones::ZoneEntry;
@@ -212,7 +212,9 @@ pub async fn decide(
     resource: &Resource,
     scope: Option<String>,
 ) -> Result<Option<String>, OAuthError> {
-    Ok(decide_recorded(s, zone, asker, resource, scope).await?.scope)
+    Ok(decide_recorded(s, zone, asker, resource, scope)
+        .await?
+        .scope)
 }
 
 /// [`decide`], answering also the policies that decided and the decision log's key.

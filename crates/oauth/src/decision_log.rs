@@ -255,8 +255,14 @@ mod tests {
         log.tally(&kept);
         let pending = log.pending.lock().expect("lock");
         assert_eq!(pending.len(), 2);
-        assert_eq!(pending.get(&Logged::new(decided("a1"))).map(|t| t.count), Some(5));
-        assert_eq!(pending.get(&Logged::new(decided("a2"))).map(|t| t.count), Some(1));
+        assert_eq!(
+            pending.get(&Logged::new(decided("a1"))).map(|t| t.count),
+            Some(5)
+        );
+        assert_eq!(
+            pending.get(&Logged::new(decided("a2"))).map(|t| t.count),
+            Some(1)
+        );
     }
 
     #[test]
@@ -282,6 +288,9 @@ mod tests {
         log.record(decided("0"));
         assert_eq!(log.dropped.load(Ordering::Relaxed), 1);
         let pending = log.pending.lock().expect("lock");
-        assert_eq!(pending.get(&Logged::new(decided("0"))).map(|t| t.count), Some(2));
+        assert_eq!(
+            pending.get(&Logged::new(decided("0"))).map(|t| t.count),
+            Some(2)
+        );
     }
 }

@@ -186,7 +186,7 @@ pub async fn token_exchange(
         .and_then(Value::as_str)
         .unwrap_or_default();
     let principal = Principal {
-        application: &client.application(),
+        application: client.application(),
         subject: Some(sub),
         accessing: Some(&accessed.resource.id),
     };
@@ -194,8 +194,8 @@ pub async fn token_exchange(
     let scope = scopes(targets, resource)?;
     let user = user_by_identifier(state, zone, sub).await?;
     let asker = match &user {
-        Some(u) => Asker::OnBehalf(Some((&client.application(), &client.credential())), u),
-        None => Asker::Application(&client.application(), &client.credential()),
+        Some(u) => Asker::OnBehalf(Some((client.application(), client.credential())), u),
+        None => Asker::Application(client.application(), client.credential()),
     };
     let scope = decide(state, zone, &asker, resource, scope).await?;
     match t.kind {
@@ -257,7 +257,7 @@ async fn exchanged(
         .and_then(Value::as_str)
         .unwrap_or_default();
     let iat = mint::now_seconds();
-    let app = &client.application();
+    let app = client.application();
     let mut act = serde_json::json!({"sub": app.identifier, "client_id": client.client_id()});
     if let Some(prior) = subject.get("act") {
         act["act"] = prior.clone();

@@ -85,7 +85,7 @@ pub async fn impersonate(
     let target = single_target(targets, None)?;
     let t = resolve_target(state, zone, &target).await?;
     let principal = Principal {
-        application: &client.application(),
+        application: client.application(),
         subject: Some(&sub),
         accessing: None,
     };
@@ -98,7 +98,7 @@ pub async fn impersonate(
         Ok(u) => (u.id.as_str(), u.identifier.as_str()),
         Err(_) => ("", sub.as_str()),
     };
-    let asker = Asker::Impersonating(&client.application(), &client.credential(), id, identifier);
+    let asker = Asker::Impersonating(client.application(), client.credential(), id, identifier);
     decide(state, zone, &asker, &t.resource, scope).await?;
     let user = user?;
     upstream::delegated(state, zone, &t.resource, &user.identifier).await

@@ -113,8 +113,12 @@ impl Plan {
         let exp = iat + self.lifetime;
         let mut payload = String::with_capacity(self.head.len() + 80);
         payload.push_str(&self.head);
-        write!(payload, r#","exp":{exp},"iat":{iat},"jti":"{}"}}"#, mint::jti()?)
-            .map_err(|_| OAuthError::server_error())?;
+        write!(
+            payload,
+            r#","exp":{exp},"iat":{iat},"jti":"{}"}}"#,
+            mint::jti()?
+        )
+        .map_err(|_| OAuthError::server_error())?;
         let token = mint::sign_payload(s, zone, payload.as_bytes()).await?;
         Ok(Issued {
             access_token: token,

@@ -808,11 +808,19 @@ both_backends!(
             first.json["access_token"].as_str().unwrap(),
             second.json["access_token"].as_str().unwrap(),
         );
-        assert_ne!(claims(t1)["jti"], claims(t2)["jti"], "a fresh jti per token");
+        assert_ne!(
+            claims(t1)["jti"],
+            claims(t2)["jti"],
+            "a fresh jti per token"
+        );
         assert!(verify_with_jwks(&app, &f.zone, t2).await);
         let issuer = claims(t1)["iss"].clone();
         let apps = app
-            .admin(Method::GET, &format!("/zones/{}/applications", f.zone), None)
+            .admin(
+                Method::GET,
+                &format!("/zones/{}/applications", f.zone),
+                None,
+            )
             .await
             .json;
         let a = apps["items"][0]["id"].as_str().unwrap().to_owned();
@@ -820,15 +828,25 @@ both_backends!(
             "client_id": f.client_id, "sub_profile": "app", "keycard_app_id": a,
             "scope": "read write", "exp": 3600});
         assert_eq!(planned_claims(t1), expected);
-        assert_eq!(planned_claims(t2), expected, "the planned token equals the worked-out one");
         assert_eq!(
-            (second.json["scope"].as_str(), second.json["expires_in"].as_i64()),
+            planned_claims(t2),
+            expected,
+            "the planned token equals the worked-out one"
+        );
+        assert_eq!(
+            (
+                second.json["scope"].as_str(),
+                second.json["expires_in"].as_i64()
+            ),
             (Some("read write"), Some(3600))
         );
         let own = app
             .admin(
                 Method::GET,
-                &format!("/zones/{}/resources?identifier=https://api.test/own", f.zone),
+                &format!(
+                    "/zones/{}/resources?identifier=https://api.test/own",
+                    f.zone
+                ),
                 None,
             )
             .await
@@ -849,26 +867,46 @@ both_backends!(
             json!({"credential_lifetime_seconds": 60}),
         )
         .await;
-        let t = token(&app, &f, body).await.json["access_token"].as_str().unwrap().to_owned();
+        let t = token(&app, &f, body).await.json["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(planned_claims(&t)["exp"], 60, "the new lifetime, at once");
         patch(
             format!("/zones/{}/applications/{a}", f.zone),
             json!({"identifier": "svc-renamed"}),
         )
         .await;
-        let t = token(&app, &f, body).await.json["access_token"].as_str().unwrap().to_owned();
-        assert_eq!(planned_claims(&t)["sub"], "svc-renamed", "the new identifier, at once");
+        let t = token(&app, &f, body).await.json["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            planned_claims(&t)["sub"],
+            "svc-renamed",
+            "the new identifier, at once"
+        );
 
         // A set with a forbid, made ready (not active) before the next plan is made.
         let forbid = "@id(\"no-own\")\nforbid (principal, action, resource) when { resource.identifier == \"https://api.test/own\" };";
-        let policy = app.create(&format!("/zones/{}/policies", f.zone), json!({"name": "no-own"})).await;
+        let policy = app
+            .create(
+                &format!("/zones/{}/policies", f.zone),
+                json!({"name": "no-own"}),
+            )
+            .await;
         let pv = app
             .create(
                 &format!("/zones/{}/policies/{policy}/versions", f.zone),
                 json!({"schema_version": "2026-03-16", "cedar_raw": forbid}),
             )
             .await;
-        let set = app.create(&format!("/zones/{}/policy-sets", f.zone), json!({"name": "deny-own"})).await;
+        let set = app
+            .create(
+                &format!("/zones/{}/policy-sets", f.zone),
+                json!({"name": "deny-own"}),
+            )
+            .await;
         let sv = app
             .create(
                 &format!("/zones/{}/policy-sets/{set}/versions", f.zone),
