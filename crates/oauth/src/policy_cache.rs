@@ -28,6 +28,7 @@ use latchkey_policy::compile::{CompiledSet, PolicyEntry, SetVersionInput, compil
 use latchkey_policy::issuance::Issuance;
 use latchkey_policy::schema::{self, SchemaVersion};
 
+use crate::scoped_cache::jittered;
 use crate::sharded_map::ShardedMap;
 
 /// How old a zone's entry may be before the store's bindings are checked again.
@@ -60,7 +61,8 @@ pub struct ZonePolicies {
     pub broken: Vec<String>,
     /// `(set version id, active)` of every binding, to notice a moved binding cheaply.
     fingerprint: Vec<(String, bool)>,
-    checked: Instant,
+    /// When the store's bindings are to be checked again ([`RECHECK_AFTER`], jittered).
+    recheck_at: Instant,
     /// Decisions made with exactly these compiled sets (shared by rechecked copies).
     memo: Memo,
     /// Set by the one request that rechecks this (stale) entry.
@@ -186,7 +188,7 @@ impl PolicyCache {
         let Some(hit) = self.zones.read(zone, |hit| Some(hit.clone())) else {
             return self.compile_once(store, zone).await;
         };
-        if hit.checked.elapsed() < RECHECK_AFTER || hit.rechecking.swap(true, Ordering::AcqRel) {
+        if Instant::now() < hit.recheck_at || hit.rechecking.swap(true, Ordering::AcqRel) {
             return Ok(hit);
         }
         let bindings = match store.bindings(zone).await {
@@ -205,7 +207,7 @@ impl PolicyCache {
             shadow: hit.shadow.clone(),
             broken: hit.broken.clone(),
             fingerprint: hit.fingerprint.clone(),
-            checked: Instant::now(),
+            recheck_at: Instant::now() + jittered(RECHECK_AFTER),
             memo: hit.memo.clone(),
             rechecking: AtomicBool::new(false),
         });
@@ -224,7 +226,7 @@ impl PolicyCache {
             .get_with(zone.clone(), || Arc::new(tokio::sync::Mutex::new(())));
         let _turn = lock.lock().await;
         if let Some(hit) = self.zones.read(zone, |hit| Some(hit.clone()))
-            && hit.checked.elapsed() < RECHECK_AFTER
+            && Instant::now() < hit.recheck_at
         {
             return Ok(hit);
         }
@@ -244,7 +246,7 @@ impl PolicyCache {
             shadow: Vec::new(),
             broken: Vec::new(),
             fingerprint: fingerprint(bound),
-            checked: Instant::now(),
+            recheck_at: Instant::now() + jittered(RECHECK_AFTER),
             memo: Memo::default(),
             rechecking: AtomicBool::new(false),
         };

@@ -3,7 +3,8 @@
 //! instance) moves that zone's epoch past every earlier ticket, so its entries stop being served
 //! at once. Invalidation is O(1) and allocates nothing per entry (no predicate scans), and a value
 //! read while a change was committing can never be cached as fresh. Each cache keeps a TTL as the
-//! backstop for a change notice that never arrived.
+//! backstop for a change notice that never arrived, shortened per entry by up to a quarter
+//! ([`jittered`]) so that entries made together do not expire together.
 //! The entries live in a `sharded_map` (no LRU bookkeeping on reads); a full shard drops its
 //! expired entries first.
 
@@ -73,6 +74,23 @@ impl Epochs {
     }
 }
 
+/// `period` shortened by a pseudo-random part of up to a quarter, so that entries made together
+/// (a warm-up, a restart, a thousand zones' first tokens) do not all expire together and reload
+/// in one burst.
+pub fn jittered(period: Duration) -> Duration {
+    static TURN: AtomicU64 = AtomicU64::new(0);
+    // splitmix64 of a counter: well spread, cheap, and no need to be unpredictable
+    let mut x = TURN
+        .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+        .wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    // the top 10 bits: 0..1024 quarters of a 4096th
+    let cut = u32::try_from(x >> 54).unwrap_or(0);
+    period - period * cut / 4096
+}
+
 /// A cache lookup: the value, or the ticket to insert what the store returns under.
 pub enum Lookup<V> {
     Hit(V),
@@ -81,7 +99,7 @@ pub enum Lookup<V> {
 
 struct Entry<V> {
     ticket: Ticket,
-    born: Instant,
+    expires: Instant,
     value: V,
 }
 
@@ -132,7 +150,7 @@ where
         let inner = &*self.inner;
         let ticket = inner.epochs.ticket();
         let hit = inner.map.read(key, |e| {
-            let current = e.born.elapsed() < inner.ttl && inner.epochs.fresh(&key.0, e.ticket);
+            let current = Instant::now() < e.expires && inner.epochs.fresh(&key.0, e.ticket);
             current.then(|| e.value.clone())
         });
         crate::metrics::cache_lookup(inner.name, hit.is_some());
@@ -148,15 +166,13 @@ where
         if !self.inner.epochs.fresh(&key.0, ticket) {
             return;
         }
+        let now = Instant::now();
         let entry = Entry {
             ticket,
-            born: Instant::now(),
+            expires: now + jittered(self.inner.ttl),
             value,
         };
-        let ttl = self.inner.ttl;
-        self.inner
-            .map
-            .insert(key, entry, |e| e.born.elapsed() >= ttl);
+        self.inner.map.insert(key, entry, |e| e.expires <= now);
     }
 
     /// Drops every entry (tests and benchmarks).
@@ -186,6 +202,18 @@ mod tests {
             panic!("expected a miss");
         };
         c.insert((ZoneId::new(zone), k.to_owned()), v, t);
+    }
+
+    #[test]
+    fn jittered_periods_spread_over_the_last_quarter() {
+        let period = Duration::from_secs(40);
+        let cuts: Vec<Duration> = (0..400).map(|_| jittered(period)).collect();
+        assert!(cuts.iter().all(|c| *c <= period && *c > period * 3 / 4));
+        let early = cuts.iter().filter(|c| **c < period * 7 / 8).count();
+        assert!(
+            (100..=300).contains(&early),
+            "about half in the earlier eighth: {early} of 400"
+        );
     }
 
     #[test]

@@ -657,24 +657,12 @@ both_backends!(
         let f = fixture(&app).await;
         let body = "grant_type=client_credentials&resource=https%3A%2F%2Fplain.test";
         assert_eq!(token(&app, &f, body).await.status, StatusCode::OK);
-        let apps = app
-            .admin(
-                Method::GET,
-                &format!("/zones/{}/applications", f.zone),
-                None,
-            )
-            .await
-            .json;
-        let a = apps["items"][0]["id"].as_str().unwrap().to_owned();
-        let resources = app
-            .admin(
-                Method::GET,
-                &format!("/zones/{}/resources?identifier=https://plain.test", f.zone),
-                None,
-            )
-            .await
-            .json;
-        let plain = resources["items"][0]["id"].as_str().unwrap().to_owned();
+        let a = first_id(&app, &format!("/zones/{}/applications", f.zone)).await;
+        let plain = first_id(
+            &app,
+            &format!("/zones/{}/resources?identifier=https://plain.test", f.zone),
+        )
+        .await;
         app.admin(
             Method::DELETE,
             &format!("/zones/{}/applications/{a}/dependencies/{plain}", f.zone),
@@ -695,15 +683,7 @@ both_backends!(
         .await
         .expect(StatusCode::NO_CONTENT);
         assert_eq!(token(&app, &f, body).await.status, StatusCode::OK);
-        let creds = app
-            .admin(
-                Method::GET,
-                &format!("/zones/{}/application-credentials", f.zone),
-                None,
-            )
-            .await
-            .json;
-        let cred = creds["items"][0]["id"].as_str().unwrap().to_owned();
+        let cred = first_id(&app, &format!("/zones/{}/application-credentials", f.zone)).await;
         app.admin(
             Method::DELETE,
             &format!("/zones/{}/application-credentials/{cred}", f.zone),
@@ -781,6 +761,12 @@ both_backends!(
     }
 );
 
+/// The id of the first item of the management list at `path`.
+async fn first_id(app: &TestApp, path: &str) -> String {
+    let list = app.admin(Method::GET, path, None).await.json;
+    list["items"][0]["id"].as_str().unwrap().to_owned()
+}
+
 /// The claims of a token without the ones minted per token.
 fn planned_claims(token: &str) -> Value {
     let mut c = claims(token);
@@ -815,15 +801,7 @@ both_backends!(
         );
         assert!(verify_with_jwks(&app, &f.zone, t2).await);
         let issuer = claims(t1)["iss"].clone();
-        let apps = app
-            .admin(
-                Method::GET,
-                &format!("/zones/{}/applications", f.zone),
-                None,
-            )
-            .await
-            .json;
-        let a = apps["items"][0]["id"].as_str().unwrap().to_owned();
+        let a = first_id(&app, &format!("/zones/{}/applications", f.zone)).await;
         let expected = json!({"iss": issuer, "sub": "svc", "aud": "https://api.test/own",
             "client_id": f.client_id, "sub_profile": "app", "keycard_app_id": a,
             "scope": "read write", "exp": 3600});
@@ -840,20 +818,14 @@ both_backends!(
             ),
             (Some("read write"), Some(3600))
         );
-        let own = app
-            .admin(
-                Method::GET,
-                &format!(
-                    "/zones/{}/resources?identifier=https://api.test/own",
-                    f.zone
-                ),
-                None,
-            )
-            .await
-            .json["items"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let own = first_id(
+            &app,
+            &format!(
+                "/zones/{}/resources?identifier=https://api.test/own",
+                f.zone
+            ),
+        )
+        .await;
         let patch = |path: String, body: Value| {
             let app = &app;
             async move {
