@@ -2,6 +2,7 @@
 """Instructions per request under callgrind, stdlib only (plus valgrind):
 
     python3 bench/callgrind_tokens.py [--bin target/release/latchkey] [--requests 200] [--top 0]
+                                      [--zones N] [--cache-sim]
 
 Wall-clock CPU per token on two loaded cores moves by several µs between runs; instruction
 counts do not. One SQLite server runs under `valgrind --tool=callgrind`; one ES256 zone is set up
@@ -14,6 +15,12 @@ request's (`SigningKey::generate`, the RSA key pool's refill) is subtracted.
 
 Cases: `metadata` (the zone's discovery document: the per-request floor of HTTP, routing and the
 middleware), `token` (client_credentials, ES256), `exchange` (RFC 8693, ES256, verify + sign).
+With `--zones N`, the cases are instead client_credentials on one of N zones (each made by
+`scale_load.make_zone`, created by the binary running natively before callgrind starts) and
+round-robin over all N, each after one warm-up round over every zone. `--cache-sim` adds
+callgrind's simulated cache misses per request (first-level data, last-level, instruction).
+Under callgrind a request is ~50 times slower, so whatever runs on a clock (cache backstops,
+policy rechecks, decision-log windows) weighs far more per request than natively.
 Set LATCHKEY_LOG as the server should run (the default `info` opens the request span). Results
 go to bench/.out/callgrind-tokens.json
 (and each case's dump to bench/.out/callgrind-CASE.out, for callgrind_annotate); the numbers go into bench/REPORT.md by hand. With
