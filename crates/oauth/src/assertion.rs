@@ -12,7 +12,7 @@ use latchkey_domain::model::identity::{Session, SessionType, Status};
 use latchkey_domain::{ListFilter, PageRequest, Timestamp};
 use serde_json::Value;
 
-use crate::client::{Client, client_of};
+use crate::client::Client;
 use crate::error::OAuthError;
 use crate::error::server;
 use crate::services::Services;
@@ -323,4 +323,15 @@ async fn record_session(
         updated_at: now,
     };
     state.store.insert_session(&session).await.map_err(server)
+}
+
+/// The client owning `credential`.
+async fn client_of(state: &Services, credential: AppCredential) -> Result<Client, OAuthError> {
+    let application = state
+        .store
+        .get_application(&credential.zone_id, &credential.application_id)
+        .await
+        .map_err(server)?
+        .ok_or_else(OAuthError::invalid_client)?;
+    Ok(Client::new(std::sync::Arc::new((credential, application))))
 }

@@ -5,9 +5,6 @@ use std::sync::Arc;
 
 use latchkey_domain::model::directory::{AppCredential, Application};
 
-use crate::error::{OAuthError, server};
-use crate::services::Services;
-
 /// A client that proved who it is.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -37,15 +34,4 @@ impl Client {
     pub fn client_id(&self) -> &str {
         &self.pair.0.identifier
     }
-}
-
-/// The client owning `credential`.
-pub async fn client_of(state: &Services, credential: AppCredential) -> Result<Client, OAuthError> {
-    let application = state
-        .store
-        .get_application(&credential.zone_id, &credential.application_id)
-        .await
-        .map_err(server)?
-        .ok_or_else(OAuthError::invalid_client)?;
-    Ok(Client::new(Arc::new((credential, application))))
 }

@@ -1,7 +1,6 @@
-//! The machine grants: `client_credentials` (the application as itself) and token exchange
-//! (RFC 8693: the application acting for the subject of a zone-issued token, or — through
-//! `impersonation` — as a user), plus verification of zone-issued tokens. Resources are resolved
-//! by `targets`.
+//! Token exchange (RFC 8693: the application acting for the subject of a zone-issued token, or —
+//! through `impersonation` — as a user), plus verification of zone-issued tokens. Resources are
+//! resolved by `targets`; `client_credentials` is its own module.
 
 use std::sync::Arc;
 
@@ -10,105 +9,18 @@ use latchkey_domain::model::directory::ProviderType;
 use serde_json::Value;
 
 use crate::client_auth::Client;
-use crate::decide::{Asker, decide, decide_recorded, user_by_identifier};
+use crate::decide::{Asker, decide, user_by_identifier};
 use crate::directory_cache::Target;
 use crate::error::OAuthError;
 use crate::mint::{self, Claims};
-use crate::plans::{self, Basis, Head, Plan, PlanKey, Planned};
 use crate::policy::{self, Action, Principal};
 use crate::requests::{ExchangeParams, Targets};
 use crate::services::Services;
-use crate::targets::{default_target, resolve_target, scopes, single_target};
+use crate::targets::{resolve_target, scopes, single_target};
 use crate::upstream;
 use crate::zones::ZoneEntry;
 
 pub use crate::issued::{Issued, TOKEN_TYPE_ACCESS, TOKEN_TYPE_SUBSTITUTE_USER};
-
-/// `grant_type=client_credentials`: the client's plan for this target and scope when one is
-/// still valid (`plans`), otherwise the full checks, which make a new plan.
-pub async fn client_credentials(
-    state: &Services,
-    zone: &Arc<ZoneEntry>,
-    client: &Client,
-    targets: &Targets,
-) -> Result<Issued, OAuthError> {
-    let key = PlanKey::of(client, targets);
-    let ticket = match &key {
-        Some(key) => match plans::lookup(state, zone, client, key).await? {
-            Planned::Hit(plan) => return plan.issue(state, zone).await,
-            Planned::Miss(ticket) => Some(ticket),
-        },
-        None => None,
-    };
-    let plan = match plan_client_credentials(state, zone, client, targets).await? {
-        Planning::Planned(plan) => Arc::new(plan),
-        Planning::Answered(issued) => return Ok(issued),
-    };
-    if let (Some(key), Some(ticket)) = (key, ticket) {
-        plans::keep(state, zone, key, plan.clone(), ticket);
-    }
-    plan.issue(state, zone).await
-}
-
-/// What the full `client_credentials` checks come to.
-enum Planning {
-    /// A token of the zone, to sign.
-    Planned(Plan),
-    /// Another answer (a vaulted credential), never planned.
-    Answered(Issued),
-}
-
-async fn plan_client_credentials(
-    state: &Services,
-    zone: &Arc<ZoneEntry>,
-    client: &Client,
-    targets: &Targets,
-) -> Result<Planning, OAuthError> {
-    let target = single_target(targets, default_target(state, zone).await?)?;
-    let t = resolve_target(state, zone, &target).await?;
-    let (resource, aud) = (&t.resource, t.aud.as_str());
-    let principal = Principal {
-        application: client.application(),
-        subject: None,
-        accessing: None,
-    };
-    policy::authorize(state, &principal, Action::IssueAppToken, resource).await?;
-    let scope = scopes(targets, resource)?;
-    let asker = Asker::Application(client.application(), client.credential());
-    let decision = decide_recorded(state, zone, &asker, resource, scope).await?;
-    match t.kind {
-        ProviderType::KeycardSts => {}
-        ProviderType::KeycardVault => {
-            return Ok(Planning::Answered(
-                upstream::vaulted(state, zone, resource).await?,
-            ));
-        }
-        ProviderType::External => {
-            return Err(OAuthError::bad(
-                "invalid_target",
-                format!("`{}` needs a user's delegated grant", resource.identifier),
-            ));
-        }
-    }
-    let app = client.application();
-    let head = Head {
-        iss: &zone.issuer,
-        sub: &app.identifier,
-        aud,
-        client_id: client.client_id(),
-        sub_profile: "app",
-        keycard_app_id: app.id.as_str(),
-        scope: decision.scope.as_deref(),
-    };
-    let basis = Basis {
-        zone: zone.clone(),
-        client: client.clone(),
-        lifetime: mint::lifetime(resource),
-        policies: decision.policies,
-        logged: decision.logged,
-    };
-    Ok(Planning::Planned(Plan::new(&head, basis)?))
-}
 
 /// Verifies a token this zone issued (any published key, `iss` exact, not expired).
 pub async fn verify_zone_token(state: &Services, zone: &ZoneEntry, token: &str) -> Option<Value> {

@@ -40,6 +40,7 @@ pub mod change_feed;
 pub mod changes;
 pub mod client;
 pub mod client_auth;
+pub mod client_credentials;
 pub mod code_grant;
 pub mod decide;
 pub mod decision_log;

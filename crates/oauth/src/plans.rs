@@ -3,10 +3,8 @@
 //! log key) is worked out once and kept in the directory cache. A zone change moves the zone's
 //! epoch and hides the plan like every directory entry; a plan is also used only with the very
 //! zone entry, client entry and compiled policies it was made from (compared by identity), so a
-//! change that landed while it was being made, or a policy activation, has it worked out again. A repeated request authenticates the client, checks its plan against the current
-//! compiled policies by identity, tallies the decision and signs: it touches a few cache lines
-//! of the zone instead of every record the decision was made on, so a token costs about the
-//! same whether one zone or a thousand are busy.
+//! change that landed while it was being made, or a policy activation, has it worked out again.
+//! Using plans is `client_credentials`'s; this module holds what a plan is.
 //!
 //! Only tokens of the zone itself are planned; denials and vaulted resources take the full path
 //! every time.
@@ -15,18 +13,14 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use latchkey_domain::id::AppCredentialId;
-
 use serde::Serialize;
 
 use crate::client::Client;
 use crate::decision_log::Logged;
-use crate::error::{OAuthError, server};
+use crate::error::OAuthError;
 use crate::issued::Issued;
-use crate::mint;
 use crate::policy_cache::ZonePolicies;
 use crate::requests::Targets;
-use crate::scoped_cache::{Lookup, Ticket};
-use crate::services::Services;
 use crate::zones::ZoneEntry;
 
 /// What a plan answers: one credential's request for one target (`None`: the zone's default
@@ -107,21 +101,35 @@ impl Plan {
         })
     }
 
-    /// Signs a new token of this plan (the decision is tallied by the caller).
-    pub async fn issue(&self, s: &Services, zone: &ZoneEntry) -> Result<Issued, OAuthError> {
-        let iat = mint::now_seconds();
-        let exp = iat + self.lifetime;
+    /// Whether the plan was made from exactly these zone and client cache entries.
+    pub fn made_from(&self, zone: &Arc<ZoneEntry>, client: &Client) -> bool {
+        Arc::ptr_eq(&self.zone, zone) && self.client.same(client)
+    }
+
+    /// The compiled policies that decided (absent only in a build without Cedar).
+    pub fn policies(&self) -> Option<&Arc<ZonePolicies>> {
+        self.policies.as_ref()
+    }
+
+    /// The decision log's key of the plan's decision.
+    pub fn logged(&self) -> Option<&Arc<Logged>> {
+        self.logged.as_ref()
+    }
+
+    /// The claim set of a new token of this plan, issued at `iat` with token id `jti` (hex).
+    pub fn payload(&self, iat: i64, jti: &str) -> Result<String, OAuthError> {
         let mut payload = String::with_capacity(self.head.len() + 80);
         payload.push_str(&self.head);
-        write!(
-            payload,
-            r#","exp":{exp},"iat":{iat},"jti":"{}"}}"#,
-            mint::jti()?
-        )
-        .map_err(|_| OAuthError::server_error())?;
-        let token = mint::sign_payload(s, zone, payload.as_bytes()).await?;
-        Ok(Issued {
-            access_token: token,
+        let exp = iat + self.lifetime;
+        write!(payload, r#","exp":{exp},"iat":{iat},"jti":"{jti}"}}"#)
+            .map_err(|_| OAuthError::server_error())?;
+        Ok(payload)
+    }
+
+    /// The token response for `access_token`, a token of this plan.
+    pub fn issued(&self, access_token: String) -> Issued {
+        Issued {
+            access_token,
             token_type: "Bearer",
             expires_in: self.lifetime,
             issued_token_type: None,
@@ -129,50 +137,6 @@ impl Plan {
             refresh_token: None,
             id_token: None,
             username: None,
-        })
-    }
-}
-
-/// A plan lookup: a plan still valid, or the ticket to keep a new one under.
-pub enum Planned {
-    Hit(Arc<Plan>),
-    Miss(Ticket),
-}
-
-/// The plan for `key`, if one was made from the zone entry and client the request has and the
-/// zone's current compiled policies; on a hit the decision is tallied.
-pub async fn lookup(
-    s: &Services,
-    zone: &Arc<ZoneEntry>,
-    client: &Client,
-    key: &PlanKey,
-) -> Result<Planned, OAuthError> {
-    let entry = (zone.zone.id.clone(), key.clone());
-    let ticket = s.changes.epochs().ticket();
-    let plan = match s.directory.plans.get(&entry) {
-        Lookup::Hit(plan) if Arc::ptr_eq(&plan.zone, zone) && plan.client.same(client) => plan,
-        _ => return Ok(Planned::Miss(ticket)),
-    };
-    if let Some(made_with) = &plan.policies {
-        let current = s
-            .policies
-            .zone(s.store.as_ref(), &zone.zone.id)
-            .await
-            .map_err(server)?;
-        if !current.same_compilation(made_with) {
-            return Ok(Planned::Miss(ticket));
         }
-        crate::metrics::policy_decision(zone.zone.id.as_str(), true);
     }
-    if let Some(logged) = &plan.logged {
-        s.decisions.tally(logged);
-    }
-    Ok(Planned::Hit(plan))
-}
-
-/// Keeps `plan` for `key`, read at `ticket`.
-pub fn keep(s: &Services, zone: &ZoneEntry, key: PlanKey, plan: Arc<Plan>, ticket: Ticket) {
-    s.directory
-        .plans
-        .insert((zone.zone.id.clone(), key), plan, ticket);
 }

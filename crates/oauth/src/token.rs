@@ -51,7 +51,7 @@ async fn answer(
     match grant {
         Grant::ClientCredentials => {
             let client = client_auth::authenticate(s, zone, &client).await?;
-            grants::client_credentials(s, zone, &client, &targets).await
+            crate::client_credentials::grant(s, zone, &client, &targets).await
         }
         Grant::TokenExchange(exchange) => {
             let client = client_auth::authenticate(s, zone, &client).await?;
