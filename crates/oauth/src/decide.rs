@@ -274,7 +274,7 @@ pub async fn decide_recorded(
         .collect();
     Ok(Decision {
         scope: (!kept.is_empty()).then(|| kept.join(" ")),
-        policies: Some(policies.clone()),
+        policies: Some(policies),
         logged: Some(logged),
     })
 }

@@ -146,12 +146,7 @@ fn row(logged: Arc<Logged>, t: Tally) -> DecisionRecord {
 }
 
 impl DecisionLog {
-    /// Tallies a decision made now; never waits on I/O.
-    pub fn record(&self, d: Decided) {
-        self.tally(&Logged::new(d));
-    }
-
-    /// Tallies a decision made now under a key hashed before; never waits on I/O.
+    /// Tallies a decision made now (its key hashed once, by [`Logged::new`]); never waits on I/O.
     pub fn tally(&self, d: &Arc<Logged>) {
         let now = Timestamp::now();
         let Ok(mut pending) = self.pending.lock() else {
@@ -225,6 +220,12 @@ impl DecisionLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl DecisionLog {
+        fn record(&self, d: Decided) {
+            self.tally(&Logged::new(d));
+        }
+    }
 
     fn decided(principal: &str) -> Decided {
         Decided {
