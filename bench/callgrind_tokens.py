@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import glob
 import http.client
+import itertools
 import json
 import os
 import re
@@ -244,10 +245,10 @@ def zone_cases(server: scale.Server, call) -> list:
 def spread_cases(zones: list[dict], call) -> list:
     """client_credentials on the first zone again and again, then on each zone in turn."""
     one = zones[0]
-    turn = iter(range(1 << 62))
+    turn = itertools.cycle(zones)
 
     def spread():
-        z = zones[next(turn) % len(zones)]
+        z = next(turn)
         call("POST", z["path"], sl.BODY, z["auth"])
 
     return [

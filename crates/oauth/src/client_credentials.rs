@@ -131,7 +131,7 @@ async fn lookup(
     key: &PlanKey,
 ) -> Result<Planned, OAuthError> {
     let entry = (zone.zone.id.clone(), key.clone());
-    let ticket = s.changes.epochs().ticket();
+    let ticket = s.directory.plans.ticket();
     let plan = match s.directory.plans.get(&entry) {
         Lookup::Hit(plan) if plan.made_from(zone, client) => plan,
         _ => return Ok(Planned::Miss(ticket)),

@@ -4,7 +4,7 @@
 //! epoch and hides the plan like every directory entry; a plan is also used only with the very
 //! zone entry, client entry and compiled policies it was made from (compared by identity), so a
 //! change that landed while it was being made, or a policy activation, has it worked out again.
-//! Using plans is `client_credentials`'s; this module holds what a plan is.
+//! `client_credentials` makes and uses plans; this module holds what a plan is.
 //!
 //! Only tokens of the zone itself are planned; denials and vaulted resources take the full path
 //! every time.

@@ -86,7 +86,7 @@ pub fn jittered(period: Duration) -> Duration {
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^= x >> 31;
-    // the top 10 bits: 0..1024 quarters of a 4096th
+    // the top 10 bits, 0..1024, in 4096ths of the period: up to a quarter
     let cut = u32::try_from(x >> 54).unwrap_or(0);
     period - period * cut / 4096
 }
@@ -143,6 +143,11 @@ where
                 epochs,
             }),
         }
+    }
+
+    /// Now, on this cache's epoch clock: the ticket for a value about to be read.
+    pub fn ticket(&self) -> Ticket {
+        self.inner.epochs.ticket()
     }
 
     /// The current value for `key`, or a miss with the ticket to insert under.
