@@ -17,7 +17,7 @@ fn apply(s: &Services, kind: Kind, zone: &ZoneId) {
     crate::metrics::invalidation(false);
     match kind {
         Kind::Zone => s.changes.bump(zone),
-        Kind::Policy => s.policies.forget(zone),
+        Kind::Policy => s.policy_moved(zone),
     }
 }
 

@@ -131,16 +131,45 @@ async fn by_secret(
             let _ = state.hasher.hash(secret);
             continue;
         };
-        if pair
-            .0
-            .secret_hash
-            .as_deref()
-            .is_some_and(|h| state.hasher.verify(secret, h))
-        {
+        if password_matches(state, &pair.0, secret) {
             return Ok(Client::new(pair));
         }
     }
     Err(OAuthError::invalid_client())
+}
+
+/// Whether `secret` is the password of `credential` (keyed hash, compared in constant time).
+fn password_matches(state: &Services, credential: &AppCredential, secret: &str) -> bool {
+    credential.kind == CredentialKind::Password
+        && credential
+            .secret_hash
+            .as_deref()
+            .is_some_and(|h| state.hasher.verify(secret, h))
+}
+
+/// The client id and secret of a request that authenticates with `client_secret_basic` or
+/// `_post` (None for any other method); malformed credentials are the error
+/// [`authenticate`] answers.
+pub fn presented_secret(form: &ClientParams) -> Result<Option<(String, String)>, OAuthError> {
+    Ok(match presented(form)? {
+        Presented::Secret { id, secret } => Some((id, secret)),
+        _ => None,
+    })
+}
+
+/// Whether `client` is the password credential that `id` and `secret`, as a request presents
+/// them, authenticate: what [`authenticate`] would find for a client id that form-decoding
+/// leaves alone (the raw secret, then its form-decoded form).
+pub fn proves(state: &Services, client: &Client, id: &str, secret: &str) -> bool {
+    let credential = client.credential();
+    if credential.identifier != id || form_decode(id) != id {
+        return false;
+    }
+    if password_matches(state, credential, secret) {
+        return true;
+    }
+    let decoded = form_decode(secret);
+    decoded != secret && password_matches(state, credential, &decoded)
 }
 
 /// The credential with client id `id` (any credential type) and its application, through the

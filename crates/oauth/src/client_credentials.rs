@@ -1,53 +1,62 @@
-//! `grant_type=client_credentials`: the application as itself. The first request of a client
-//! for a target and scope is worked out in full (resource, dependency, scopes, Cedar) and kept
-//! as a plan (`plans`); a repeated one authenticates the client, checks the plan (the zone's
-//! epoch, and the very zone entry, client entry and compiled policies it was made from),
-//! tallies the decision and signs. It touches a few cache lines of the zone instead of every
-//! record the decision was made on, so a token costs about the same whether one zone or a
-//! thousand are busy.
+//! `grant_type=client_credentials`: the application as itself. The first request presenting a
+//! client id for a target and scope authenticates the client and is worked out in full
+//! (resource, dependency, scopes, Cedar), then kept as a plan (`plans`); a repeated one is
+//! answered from the plan once its secret proves the plan's credential: it tallies the decision
+//! and signs. It touches a few cache lines of the zone instead of every record the decision was
+//! made on, so a token costs about the same whether one zone or a thousand are busy.
 
 use std::sync::Arc;
 
+use latchkey_domain::id::ZoneId;
 use latchkey_domain::model::directory::ProviderType;
 
 use crate::client::Client;
+use crate::client_auth;
 use crate::decide::{Asker, decide_recorded};
-use crate::error::{OAuthError, server};
+use crate::error::OAuthError;
 use crate::issued::Issued;
 use crate::mint;
 use crate::plans::{Basis, Head, Plan, PlanKey};
 use crate::policy::{self, Action, Principal};
-use crate::requests::Targets;
-use crate::scoped_cache::{Lookup, Ticket};
+use crate::requests::{ClientParams, Targets};
+use crate::scoped_cache::Lookup;
 use crate::services::Services;
 use crate::targets::{default_target, resolve_target, scopes, single_target};
 use crate::upstream;
 use crate::zones::ZoneEntry;
 
-/// `grant_type=client_credentials`: the client's plan for this target and scope when one is
-/// still valid (`plans`), otherwise the full checks, which make a new plan.
+/// `grant_type=client_credentials` for the client `form` authenticates: the plan for this
+/// client id, target and scope when one is still valid and the secret proves it (`plans`),
+/// otherwise client authentication and the full checks, which make a new plan.
 pub async fn grant(
     state: &Services,
     zone: &Arc<ZoneEntry>,
-    client: &Client,
+    form: &ClientParams,
     targets: &Targets,
 ) -> Result<Issued, OAuthError> {
-    let key = PlanKey::of(client, targets);
-    let ticket = match &key {
-        Some(key) => match lookup(state, zone, client, key).await? {
-            Planned::Hit(plan) => return issue(state, zone, &plan).await,
-            Planned::Miss(ticket) => Some(ticket),
-        },
-        None => None,
-    };
-    let plan = match work_out(state, zone, client, targets).await? {
+    // Before anything is read: a plan made from what follows is kept only if nothing moved since.
+    let ticket = state.directory.plans.ticket();
+    let presented = client_auth::presented_secret(form)?;
+    let key = presented
+        .as_ref()
+        .and_then(|(id, _)| PlanKey::of(id, targets))
+        .map(|k| (zone.zone.id.clone(), k));
+    if let (Some(key), Some((id, secret))) = (&key, &presented)
+        && let Some(plan) = lookup(state, zone, key, id, secret)
+    {
+        return issue(&plan);
+    }
+    let client = client_auth::authenticate(state, zone, form).await?;
+    let plan = match work_out(state, zone, &client, targets).await? {
         Planning::Planned(plan) => Arc::new(plan),
         Planning::Answered(issued) => return Ok(issued),
     };
-    if let (Some(key), Some(ticket)) = (key, ticket) {
-        keep(state, zone, key, plan.clone(), ticket);
+    if let (Some(key), Some((id, secret))) = (key, &presented)
+        && plan.proven_by(state, id, secret)
+    {
+        state.directory.plans.insert(key, plan.clone(), ticket);
     }
-    issue(state, zone, &plan).await
+    issue(&plan)
 }
 
 /// What the full `client_credentials` checks come to.
@@ -100,62 +109,44 @@ async fn work_out(
         keycard_app_id: app.id.as_str(),
         scope: decision.scope.as_deref(),
     };
+    let keys = state
+        .keys
+        .get(&zone.zone.id, &zone.zone.signing_alg)
+        .await
+        .map_err(|_| OAuthError::server_error())?;
     let basis = Basis {
+        signer: keys.signer.clone(),
         zone: zone.clone(),
         client: client.clone(),
         lifetime: mint::lifetime(resource),
-        policies: decision.policies,
         logged: decision.logged,
     };
     Ok(Planning::Planned(Plan::new(&head, basis)?))
 }
 
 /// Signs a new token of `plan`.
-async fn issue(s: &Services, zone: &ZoneEntry, plan: &Plan) -> Result<Issued, OAuthError> {
-    let payload = plan.payload(mint::now_seconds(), &mint::jti()?)?;
-    Ok(plan.issued(mint::sign_payload(s, zone, payload.as_bytes()).await?))
+fn issue(plan: &Plan) -> Result<Issued, OAuthError> {
+    let token = plan.sign(mint::now_seconds(), &mint::jti()?)?;
+    Ok(plan.issued(token))
 }
 
-/// A plan lookup: a plan still valid, or the ticket to keep a new one under.
-enum Planned {
-    Hit(Arc<Plan>),
-    Miss(Ticket),
-}
-
-/// The plan for `key`, if one was made from the zone entry and client the request has and the
-/// zone's current compiled policies; on a hit the decision is tallied.
-async fn lookup(
+/// The plan for `key` if it is still valid, was made from the zone entry the request has, and
+/// `id` and `secret` prove its client; its decision is then tallied. Anything else (no plan, or
+/// a secret that does not prove it) goes through client authentication and the full checks.
+fn lookup(
     s: &Services,
     zone: &Arc<ZoneEntry>,
-    client: &Client,
-    key: &PlanKey,
-) -> Result<Planned, OAuthError> {
-    let entry = (zone.zone.id.clone(), key.clone());
-    let ticket = s.directory.plans.ticket();
-    let plan = match s.directory.plans.get(&entry) {
-        Lookup::Hit(plan) if plan.made_from(zone, client) => plan,
-        _ => return Ok(Planned::Miss(ticket)),
+    key: &(ZoneId, PlanKey),
+    id: &str,
+    secret: &str,
+) -> Option<Arc<Plan>> {
+    let plan = match s.directory.plans.get(key) {
+        Lookup::Hit(plan) if plan.made_from(zone) && plan.proven_by(s, id, secret) => plan,
+        _ => return None,
     };
-    if let Some(made_with) = plan.policies() {
-        let current = s
-            .policies
-            .zone(s.store.as_ref(), &zone.zone.id)
-            .await
-            .map_err(server)?;
-        if !current.same_compilation(made_with) {
-            return Ok(Planned::Miss(ticket));
-        }
-        crate::metrics::policy_decision(zone.zone.id.as_str(), true);
-    }
     if let Some(logged) = plan.logged() {
+        crate::metrics::policy_decision(zone.zone.id.as_str(), true);
         s.decisions.tally(logged);
     }
-    Ok(Planned::Hit(plan))
-}
-
-/// Keeps `plan` for `key`, read at `ticket`.
-fn keep(s: &Services, zone: &ZoneEntry, key: PlanKey, plan: Arc<Plan>, ticket: Ticket) {
-    s.directory
-        .plans
-        .insert((zone.zone.id.clone(), key), plan, ticket);
+    Some(plan)
 }

@@ -23,7 +23,6 @@ use latchkey_policy::request::{
 
 use crate::decision_log::{Decided, Logged, ShadowOutcome};
 use crate::error::{OAuthError, server};
-use crate::policy_cache::ZonePolicies;
 use crate::scoped_cache::Lookup;
 use crate::services::Services;
 use crate::zones::ZoneEntry;
@@ -192,14 +191,11 @@ fn log(
     logged
 }
 
-/// What [`decide_recorded`] decided, with what a cached issuance plan needs to repeat it (both
-/// absent in a build without Cedar).
+/// What [`decide_recorded`] decided, with what a cached issuance plan needs to repeat it.
 pub struct Decision {
     /// The scope to issue.
     pub scope: Option<String>,
-    /// The compiled policies that decided.
-    pub policies: Option<Arc<ZonePolicies>>,
-    /// The decision log's key of this decision.
+    /// The decision log's key of this decision (absent in a build without Cedar).
     pub logged: Option<Arc<Logged>>,
 }
 
@@ -217,7 +213,7 @@ pub async fn decide(
         .scope)
 }
 
-/// [`decide`], answering also the policies that decided and the decision log's key.
+/// [`decide`], answering also the decision log's key.
 pub async fn decide_recorded(
     s: &Services,
     zone: &ZoneEntry,
@@ -238,7 +234,6 @@ pub async fn decide_recorded(
     if cfg!(feature = "bench-without-cedar") {
         return Ok(Decision {
             scope,
-            policies: None,
             logged: None,
         });
     }
@@ -274,7 +269,6 @@ pub async fn decide_recorded(
         .collect();
     Ok(Decision {
         scope: (!kept.is_empty()).then(|| kept.join(" ")),
-        policies: Some(policies),
         logged: Some(logged),
     })
 }

@@ -1,40 +1,49 @@
 //! Issuance plans for `client_credentials`: what a client asking again for the same target and
-//! scope is given (the audience, the claims, the lifetime, the policy decision and its decision
-//! log key) is worked out once and kept in the directory cache. A zone change moves the zone's
-//! epoch and hides the plan like every directory entry; a plan is also used only with the very
-//! zone entry, client entry and compiled policies it was made from (compared by identity), so a
-//! change that landed while it was being made, or a policy activation, has it worked out again.
+//! scope is given (the audience, the claims, the lifetime, the decision log key of the policy
+//! decision, the signing key) is worked out once and kept in the directory cache, under the
+//! client id the request presents. A repeated request is answered from its plan once its secret
+//! proves the plan's credential (the same keyed-hash check as any client authentication), so a
+//! token then costs one cache lookup besides the zone's, the tally and the signature.
+//!
+//! A plan is hidden when the zone's epoch moves: any write to the zone (directory, settings, a
+//! key rotation) and any moved policy binding (here, in another instance's notice, or found by
+//! the policy recheck) moves it. It is kept only if nothing moved since its ticket, taken before
+//! the client was authenticated and anything else was read, and it is used only with the very
+//! zone entry it was made from (read before that ticket). A key rotation thus never leaves a
+//! plan signing with a superseded key, which stays published for its grace period anyway.
 //! `client_credentials` makes and uses plans; this module holds what a plan is.
 //!
 //! Only tokens of the zone itself are planned; denials and vaulted resources take the full path
-//! every time.
+//! every time, as do clients that authenticate with an assertion.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use latchkey_domain::id::AppCredentialId;
+use latchkey_crypto::jws::SigningKey;
 use serde::Serialize;
 
 use crate::client::Client;
+use crate::client_auth;
 use crate::decision_log::Logged;
 use crate::error::OAuthError;
 use crate::issued::Issued;
-use crate::policy_cache::ZonePolicies;
 use crate::requests::Targets;
+use crate::services::Services;
 use crate::zones::ZoneEntry;
 
-/// What a plan answers: one credential's request for one target (`None`: the zone's default
-/// resource) with one `scope` parameter, exactly as sent.
+/// What a plan answers: a request presenting one client id for one target (`None`: the zone's
+/// default resource) with one `scope` parameter, exactly as sent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PlanKey {
-    credential: AppCredentialId,
+    client_id: String,
     target: Option<String>,
     scope: Option<String>,
 }
 
 impl PlanKey {
-    /// The key of `client`'s request; `None` for more than one target (an error, never planned).
-    pub fn of(client: &Client, targets: &Targets) -> Option<Self> {
+    /// The key of a request presenting `client_id`; `None` for more than one target (an error,
+    /// never planned).
+    pub fn of(client_id: &str, targets: &Targets) -> Option<Self> {
         let target = match (targets.resources.as_slice(), targets.audiences.as_slice()) {
             ([], []) => None,
             ([one], []) | ([], [one]) => Some(one.clone()),
@@ -42,7 +51,7 @@ impl PlanKey {
             _ => return None,
         };
         Some(Self {
-            credential: client.credential().id.clone(),
+            client_id: client_id.to_owned(),
             target,
             scope: targets.scope.clone(),
         })
@@ -55,12 +64,12 @@ pub struct Plan {
     head: String,
     lifetime: i64,
     scope: Option<String>,
-    /// What it was made from: valid only while these are what the caches serve.
+    /// The zone entry it was made from: valid only while the zone cache serves this one.
     zone: Arc<ZoneEntry>,
+    /// The credential (and application) that authenticated when it was made.
     client: Client,
-    /// Absent only in a build without Cedar (`decide::Decision`).
-    policies: Option<Arc<ZonePolicies>>,
     logged: Option<Arc<Logged>>,
+    signer: Arc<SigningKey>,
 }
 
 /// What a plan is made from, besides its claims.
@@ -68,8 +77,9 @@ pub struct Basis {
     pub zone: Arc<ZoneEntry>,
     pub client: Client,
     pub lifetime: i64,
-    pub policies: Option<Arc<ZonePolicies>>,
     pub logged: Option<Arc<Logged>>,
+    /// The zone's current signing key when the plan was made.
+    pub signer: Arc<SigningKey>,
 }
 
 /// The claims every token of a plan carries.
@@ -96,19 +106,19 @@ impl Plan {
             scope: head.scope.map(str::to_owned),
             zone: basis.zone,
             client: basis.client,
-            policies: basis.policies,
             logged: basis.logged,
+            signer: basis.signer,
         })
     }
 
-    /// Whether the plan was made from exactly these zone and client cache entries.
-    pub fn made_from(&self, zone: &Arc<ZoneEntry>, client: &Client) -> bool {
-        Arc::ptr_eq(&self.zone, zone) && self.client.same(client)
+    /// Whether the plan was made from exactly this zone cache entry.
+    pub fn made_from(&self, zone: &Arc<ZoneEntry>) -> bool {
+        Arc::ptr_eq(&self.zone, zone)
     }
 
-    /// The compiled policies that decided (absent only in a build without Cedar).
-    pub fn policies(&self) -> Option<&Arc<ZonePolicies>> {
-        self.policies.as_ref()
+    /// Whether `id` and `secret`, as a request presents them, authenticate the plan's client.
+    pub fn proven_by(&self, state: &Services, id: &str, secret: &str) -> bool {
+        client_auth::proves(state, &self.client, id, secret)
     }
 
     /// The decision log's key of the plan's decision.
@@ -117,13 +127,21 @@ impl Plan {
     }
 
     /// The claim set of a new token of this plan, issued at `iat` with token id `jti` (hex).
-    pub fn payload(&self, iat: i64, jti: &str) -> Result<String, OAuthError> {
+    fn payload(&self, iat: i64, jti: &str) -> Result<String, OAuthError> {
         let mut payload = String::with_capacity(self.head.len() + 80);
         payload.push_str(&self.head);
         let exp = iat + self.lifetime;
         write!(payload, r#","exp":{exp},"iat":{iat},"jti":"{jti}"}}"#)
             .map_err(|_| OAuthError::server_error())?;
         Ok(payload)
+    }
+
+    /// A new token of this plan, issued at `iat` with token id `jti` (hex), signed.
+    pub fn sign(&self, iat: i64, jti: &str) -> Result<String, OAuthError> {
+        let payload = self.payload(iat, jti)?;
+        self.signer
+            .sign(payload.as_bytes())
+            .map_err(|_| OAuthError::server_error())
     }
 
     /// The token response for `access_token`, a token of this plan.

@@ -2,11 +2,11 @@
 //! reads policy data from the database. A zone's entry is its bound sets (the active zone set
 //! and any shadow sets), compiled once per set version. Activation on this instance swaps the
 //! entry at once ([`PolicyCache::forget`]) and tells the other instances (`changes`); should a
-//! notice be lost, they still notice within [`RECHECK_AFTER`]: an entry older than that is rechecked against the store's bindings (one
-//! small read of the zone's set rows per zone and instance at most every ten seconds), and the
-//! policies are read and recompiled only when a binding moved. While one request rechecks,
-//! concurrent ones go on with the entry they have; a zone with no entry is compiled by one
-//! request while the others wait for it (no stampede after an activation).
+//! notice be lost, they still notice within [`RECHECK_AFTER`]: a background task
+//! ([`PolicyCache::start_rechecks`]) reads the bindings of every compiled zone in a few reads
+//! (not one per zone) and drops the entries whose bindings moved, to be recompiled on next use.
+//! A token never waits for a recheck; a zone with no entry is compiled by one request while the
+//! others wait for it (no stampede after an activation).
 //!
 //! Decisions are memoised: Cedar is a pure function of the policies, the entities and the
 //! request, and an [`Issuance`] carries all of the latter two, so an issuance already decided by
@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use latchkey_domain::StoreError;
 use latchkey_domain::id::ZoneId;
@@ -28,13 +28,12 @@ use latchkey_policy::compile::{CompiledSet, PolicyEntry, SetVersionInput, compil
 use latchkey_policy::issuance::Issuance;
 use latchkey_policy::schema::{self, SchemaVersion};
 
-use crate::scoped_cache::jittered;
+use crate::changes::Changes;
 use crate::sharded_map::ShardedMap;
 
-/// How old a zone's entry may be before the store's bindings are checked again.
-/// A backstop only (activations here and notices from other instances act at once): each
-/// recheck is a read per zone and instance, so a thousand busy zones rechecked every second
-/// cost a thousand reads a second.
+/// How often every compiled zone's bindings are checked against the store. A backstop only
+/// (activations here and notices from other instances act at once); one recheck reads the
+/// bindings of up to 500 zones per statement.
 pub const RECHECK_AFTER: Duration = Duration::from_secs(10);
 /// Memoised decisions kept per zone entry; a full memo is emptied and starts again.
 const MEMO_ENTRIES: usize = 4_096;
@@ -61,12 +60,8 @@ pub struct ZonePolicies {
     pub broken: Vec<String>,
     /// `(set version id, active)` of every binding, to notice a moved binding cheaply.
     fingerprint: Vec<(String, bool)>,
-    /// When the store's bindings are to be checked again ([`RECHECK_AFTER`], jittered).
-    recheck_at: Instant,
-    /// Decisions made with exactly these compiled sets (shared by rechecked copies).
+    /// Decisions made with exactly these compiled sets.
     memo: Memo,
-    /// Set by the one request that rechecks this (stale) entry.
-    rechecking: AtomicBool,
 }
 
 impl ZonePolicies {
@@ -85,12 +80,6 @@ impl ZonePolicies {
             memo.insert(ask.clone(), outcome.clone());
         }
         Some(outcome)
-    }
-
-    /// Whether `other` holds the very sets compiled for this entry (a rechecked copy does; a
-    /// recompilation after a binding moved does not).
-    pub fn same_compilation(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.memo, &other.memo)
     }
 
     /// Evaluates `ask` against the active set and every shadow set (no memo).
@@ -114,6 +103,7 @@ pub struct PolicyCache {
     zones: ShardedMap<ZoneId, Arc<ZonePolicies>>,
     /// One compilation at a time per zone.
     compiling: moka::sync::Cache<ZoneId, Arc<tokio::sync::Mutex<()>>>,
+    rechecks_started: AtomicBool,
 }
 
 impl Default for PolicyCache {
@@ -122,6 +112,7 @@ impl Default for PolicyCache {
             schemas: moka::sync::Cache::new(64),
             zones: ShardedMap::new(100_000),
             compiling: moka::sync::Cache::new(10_000),
+            rechecks_started: AtomicBool::new(false),
         }
     }
 }
@@ -179,40 +170,75 @@ impl PolicyCache {
         Ok(Some(parsed))
     }
 
-    /// The zone's compiled policy, rechecked against the store when older than [`RECHECK_AFTER`].
+    /// The zone's compiled policy (compiled on first use; [`Self::recheck`] and change notices
+    /// drop it when a binding moves).
     pub async fn zone(
         &self,
         store: &dyn Store,
         zone: &ZoneId,
     ) -> Result<Arc<ZonePolicies>, StoreError> {
-        let Some(hit) = self.zones.read(zone, |hit| Some(hit.clone())) else {
-            return self.compile_once(store, zone).await;
-        };
-        if Instant::now() < hit.recheck_at || hit.rechecking.swap(true, Ordering::AcqRel) {
-            return Ok(hit);
+        match self.zones.read(zone, |hit| Some(hit.clone())) {
+            Some(hit) => Ok(hit),
+            None => self.compile_once(store, zone).await,
         }
-        let bindings = match store.bindings(zone).await {
-            Ok(b) => b,
-            Err(e) => {
-                hit.rechecking.store(false, Ordering::Release);
-                return Err(e);
+    }
+
+    /// Checks every compiled zone's bindings against the store (a few reads, whatever the
+    /// number of zones) and drops the entries whose bindings moved, answering their zones: the
+    /// backstop for a change notice that never arrived. An entry compiled meanwhile may be
+    /// dropped too; it is then compiled again, never served stale.
+    pub async fn recheck(&self, store: &dyn Store) -> Result<Vec<ZoneId>, StoreError> {
+        let cached = self.zones.snapshot();
+        let zones: Vec<ZoneId> = cached.iter().map(|(z, _)| z.clone()).collect();
+        let current = store.bindings_of(&zones).await?;
+        let mut moved = Vec::new();
+        for (zone, entry) in cached {
+            let now = current.get(&zone).map_or(&[][..], Vec::as_slice);
+            if entry.fingerprint != now {
+                self.zones.remove(&zone);
+                moved.push(zone);
             }
-        };
-        if bindings != hit.fingerprint {
-            self.zones.remove(zone);
-            return self.compile_once(store, zone).await;
         }
-        let fresh = Arc::new(ZonePolicies {
-            active: hit.active.clone(),
-            shadow: hit.shadow.clone(),
-            broken: hit.broken.clone(),
-            fingerprint: hit.fingerprint.clone(),
-            recheck_at: Instant::now() + jittered(RECHECK_AFTER),
-            memo: hit.memo.clone(),
-            rechecking: AtomicBool::new(false),
+        Ok(moved)
+    }
+
+    /// [`Self::recheck`], then moves the epoch of every zone whose bindings moved (`changes`),
+    /// which hides what was decided with the dropped entries (issuance plans).
+    pub async fn recheck_and_tell(
+        &self,
+        store: &dyn Store,
+        changes: &Changes,
+    ) -> Result<Vec<ZoneId>, StoreError> {
+        let moved = self.recheck(store).await?;
+        for zone in &moved {
+            changes.bump(zone);
+        }
+        Ok(moved)
+    }
+
+    /// Runs [`Self::recheck_and_tell`] every [`RECHECK_AFTER`] (once; later calls do nothing).
+    pub fn start_rechecks(self: &Arc<Self>, store: Arc<dyn Store>, changes: Arc<Changes>) {
+        if self.rechecks_started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let cache = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(RECHECK_AFTER);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match cache.recheck_and_tell(store.as_ref(), &changes).await {
+                    Ok(moved) if !moved.is_empty() => {
+                        tracing::info!(
+                            zones = moved.len(),
+                            "policy bindings moved without a notice"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "policy bindings not rechecked"),
+                }
+            }
         });
-        self.zones.insert(zone.clone(), fresh.clone(), |_| false);
-        Ok(fresh)
     }
 
     /// Compiles the zone's entry unless a concurrent request just did (they wait for it).
@@ -225,9 +251,7 @@ impl PolicyCache {
             .compiling
             .get_with(zone.clone(), || Arc::new(tokio::sync::Mutex::new(())));
         let _turn = lock.lock().await;
-        if let Some(hit) = self.zones.read(zone, |hit| Some(hit.clone()))
-            && Instant::now() < hit.recheck_at
-        {
+        if let Some(hit) = self.zones.read(zone, |hit| Some(hit.clone())) {
             return Ok(hit);
         }
         let bound = store.bound_sets(zone).await?;
@@ -246,9 +270,7 @@ impl PolicyCache {
             shadow: Vec::new(),
             broken: Vec::new(),
             fingerprint: fingerprint(bound),
-            recheck_at: Instant::now() + jittered(RECHECK_AFTER),
             memo: Memo::default(),
-            rechecking: AtomicBool::new(false),
         };
         for b in bound {
             let compiled = match self.schema(store, &b.version.schema_version).await? {

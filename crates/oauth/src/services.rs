@@ -33,7 +33,7 @@ pub struct Services {
     /// What the token endpoint reads per request, cached briefly.
     pub directory: DirectoryCache,
     /// Parsed schemas and compiled policy sets per zone.
-    pub policies: PolicyCache,
+    pub policies: Arc<PolicyCache>,
     /// Where issuance decisions go (written in the background once started).
     pub decisions: std::sync::Arc<DecisionLog>,
     /// Where audit events go (written in the background once started).
@@ -66,7 +66,7 @@ impl Services {
             registrations: RateLimiter::default(),
             directory: DirectoryCache::new(&epochs),
             changes,
-            policies: PolicyCache::default(),
+            policies: Arc::default(),
             decisions: std::sync::Arc::default(),
             audit: Arc::default(),
             device: DeviceSettings::default(),
@@ -84,7 +84,15 @@ impl Services {
     /// A policy binding of `zone` moved: the compiled policy is dropped here and on every
     /// other instance.
     pub fn policy_changed(&self, zone: &ZoneId) {
-        self.policies.forget(zone);
+        self.policy_moved(zone);
         self.changes.publish(Kind::Policy, zone);
+    }
+
+    /// A policy binding of `zone` moved (here, or as another instance's notice says): the
+    /// compiled policy is dropped, then the zone's epoch moves, which hides what was decided
+    /// with it (issuance plans).
+    pub fn policy_moved(&self, zone: &ZoneId) {
+        self.policies.forget(zone);
+        self.changes.bump(zone);
     }
 }

@@ -73,6 +73,21 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         }
     }
 
+    /// A copy of every entry (a shard at a time: not one consistent moment).
+    pub fn snapshot(&self) -> Vec<(K, V)>
+    where
+        K: Clone,
+        V: Clone,
+    {
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            if let Ok(map) = shard.read() {
+                out.extend(map.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        out
+    }
+
     /// Drops every entry.
     pub fn clear(&self) {
         for shard in self.shards.iter() {
@@ -125,6 +140,7 @@ mod tests {
             "the one fresh entry stays"
         );
         assert_eq!(m.read(&4_999, |v| Some(*v)), Some(4_999));
+        assert_eq!(m.snapshot().len(), m.len());
         m.remove(&4_999);
         assert_eq!(m.read(&4_999, |v| Some(*v)), None);
         m.clear();

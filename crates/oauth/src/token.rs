@@ -50,7 +50,6 @@ async fn answer(
     } = request;
     match grant {
         Grant::ClientCredentials => {
-            let client = client_auth::authenticate(s, zone, &client).await?;
             crate::client_credentials::grant(s, zone, &client, &targets).await
         }
         Grant::TokenExchange(exchange) => {

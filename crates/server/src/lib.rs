@@ -196,6 +196,9 @@ async fn prepare_alone(
         );
     }
     state.decisions.start(state.store.clone());
+    state
+        .policies
+        .start_rechecks(state.store.clone(), state.changes.clone());
     // Every platform zone holds the management API resource and the first-party clients.
     service::platform_zone::ensure_all(&state).await?;
     state.audit.set_management_audience(&state.public_url);

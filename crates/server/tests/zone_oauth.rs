@@ -19,6 +19,7 @@ const ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 /// A zone with an application that provides `https://api.test/own`, depends on
 /// `https://down.test` (prefix) and `https://plain.test`, and has a password credential.
+#[derive(Clone)]
 struct Fixture {
     zone: String,
     client_id: String,
@@ -859,49 +860,45 @@ both_backends!(
             "the new identifier, at once"
         );
 
+        // A plan answers only a request whose secret proves its credential.
+        let wrong = Fixture {
+            secret: format!("{}x", f.secret),
+            ..f.clone()
+        };
+        let refused = token(&app, &wrong, body).await;
+        assert_eq!(
+            (refused.status, refused.json["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+            "a planned client with a wrong secret: {:?}",
+            refused.json
+        );
+
+        // A key rotation: the next token is signed with the new current key.
+        let kid = |t: &str| Compact::parse(t).unwrap().kid().unwrap().to_owned();
+        let before = kid(&t);
+        app.admin(
+            Method::POST,
+            &format!("/zones/{}/signing-keys/rotate", f.zone),
+            None,
+        )
+        .await
+        .expect(StatusCode::OK);
+        let t = token(&app, &f, body).await.json["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_ne!(kid(&t), before, "signed with the rotated-in key, at once");
+        assert!(verify_with_jwks(&app, &f.zone, &t).await);
+
         // A set with a forbid, made ready (not active) before the next plan is made.
-        let forbid = "@id(\"no-own\")\nforbid (principal, action, resource) when { resource.identifier == \"https://api.test/own\" };";
-        let policy = app
-            .create(
-                &format!("/zones/{}/policies", f.zone),
-                json!({"name": "no-own"}),
-            )
-            .await;
-        let pv = app
-            .create(
-                &format!("/zones/{}/policies/{policy}/versions", f.zone),
-                json!({"schema_version": "2026-03-16", "cedar_raw": forbid}),
-            )
-            .await;
-        let set = app
-            .create(
-                &format!("/zones/{}/policy-sets", f.zone),
-                json!({"name": "deny-own"}),
-            )
-            .await;
-        let sv = app
-            .create(
-                &format!("/zones/{}/policy-sets/{set}/versions", f.zone),
-                json!({"schema_version": "2026-03-16",
-                       "manifest": {"entries": [{"policy_id": policy, "policy_version_id": pv}]}}),
-            )
-            .await;
+        let (set, sv) = forbid_own(&app, &f.zone).await;
         for _ in 0..2 {
             assert_eq!(token(&app, &f, body).await.status, StatusCode::OK);
         }
-        // Activated on "another instance": the binding moves in the database, and the notice
-        // this instance gets drops its compiled policies (the zone's epoch does not move).
-        app.store
-            .bind_policy_set(
-                &zone,
-                &latchkey_domain::id::PolicySetId::new(&set),
-                Some(&latchkey_domain::id::PolicySetVersionId::new(&sv)),
-                latchkey_domain::store::BindMode::Active,
-                &f.zone,
-            )
-            .await
-            .unwrap();
-        app.state.policies.forget(&zone);
+        // Activated on "another instance": the binding moves in the database, and this
+        // instance gets the notice.
+        activate_in_store(&app, &zone, &set, &sv).await;
+        app.state.policy_moved(&zone);
         let denied = token(&app, &f, body).await;
         assert_eq!(
             (denied.status, denied.json["error"].as_str()),
@@ -929,6 +926,103 @@ both_backends!(
                 .map(|r| r.evaluations)
                 .sum()
         };
-        assert_eq!((count("allow"), count("deny")), (6, 1));
+        assert_eq!((count("allow"), count("deny")), (7, 1));
+
+        // The credential deleted: its plan answers no more.
+        let cred = first_id(&app, &format!("/zones/{}/application-credentials", f.zone)).await;
+        app.admin(
+            Method::DELETE,
+            &format!("/zones/{}/application-credentials/{cred}", f.zone),
+            None,
+        )
+        .await;
+        assert_eq!(
+            token(&app, &f, body).await.status,
+            StatusCode::UNAUTHORIZED,
+            "a deleted credential"
+        );
+    }
+);
+
+/// A ready (not active) policy set forbidding `https://api.test/own`: (set id, version id).
+async fn forbid_own(app: &TestApp, zone: &str) -> (String, String) {
+    let forbid = "@id(\"no-own\")\nforbid (principal, action, resource) when { resource.identifier == \"https://api.test/own\" };";
+    let policy = app
+        .create(
+            &format!("/zones/{zone}/policies"),
+            json!({"name": "no-own"}),
+        )
+        .await;
+    let pv = app
+        .create(
+            &format!("/zones/{zone}/policies/{policy}/versions"),
+            json!({"schema_version": "2026-03-16", "cedar_raw": forbid}),
+        )
+        .await;
+    let set = app
+        .create(
+            &format!("/zones/{zone}/policy-sets"),
+            json!({"name": "deny-own"}),
+        )
+        .await;
+    let sv = app
+        .create(
+            &format!("/zones/{zone}/policy-sets/{set}/versions"),
+            json!({"schema_version": "2026-03-16",
+                   "manifest": {"entries": [{"policy_id": policy, "policy_version_id": pv}]}}),
+        )
+        .await;
+    (set, sv)
+}
+
+/// Activates `sv` of `set` in the database alone, as another instance would (no notice here).
+async fn activate_in_store(app: &TestApp, zone: &latchkey_domain::id::ZoneId, set: &str, sv: &str) {
+    app.store
+        .bind_policy_set(
+            zone,
+            &latchkey_domain::id::PolicySetId::new(set),
+            Some(&latchkey_domain::id::PolicySetVersionId::new(sv)),
+            latchkey_domain::store::BindMode::Active,
+            zone.as_str(),
+        )
+        .await
+        .unwrap();
+}
+
+both_backends!(
+    a_plan_never_outlives_a_binding_only_the_recheck_finds,
+    |app: TestApp| async move {
+        // Attack: another instance activates a forbid and its notice never arrives. The
+        // periodic recheck of the bindings is the backstop; once it has run, no plan made
+        // before may answer.
+        let f = fixture(&app).await;
+        let zone = latchkey_domain::id::ZoneId::new(&f.zone);
+        let body = "grant_type=client_credentials&resource=https%3A%2F%2Fapi.test%2Fown";
+        let (set, sv) = forbid_own(&app, &f.zone).await;
+        for _ in 0..2 {
+            assert_eq!(token(&app, &f, body).await.status, StatusCode::OK);
+        }
+        let none = app
+            .state
+            .policies
+            .recheck_and_tell(app.store.as_ref(), &app.state.changes)
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "nothing moved yet: {none:?}");
+        activate_in_store(&app, &zone, &set, &sv).await;
+        let moved = app
+            .state
+            .policies
+            .recheck_and_tell(app.store.as_ref(), &app.state.changes)
+            .await
+            .unwrap();
+        assert_eq!(moved, vec![zone.clone()]);
+        let denied = token(&app, &f, body).await;
+        assert_eq!(
+            (denied.status, denied.json["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("access_denied")),
+            "{:?}",
+            denied.json
+        );
     }
 );

@@ -3,6 +3,8 @@
 //! live in `policy_sets`, the evaluation read (`bound_sets`) and the seeded platform set in
 //! `policy_bound`, the row mapping in `policy_rows`.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use latchkey_domain::id::{PolicyId, PolicySetId, PolicySetVersionId, PolicyVersionId, ZoneId};
 use latchkey_domain::model::policy::{
@@ -337,8 +339,11 @@ impl PolicyStore for SqlStore {
         policy_bound::bound_sets(&self.db, zone).await
     }
 
-    async fn bindings(&self, zone: &ZoneId) -> Result<Vec<(String, bool)>, StoreError> {
-        policy_bound::bindings(&self.db, zone).await
+    async fn bindings_of(
+        &self,
+        zones: &[ZoneId],
+    ) -> Result<HashMap<ZoneId, Vec<(String, bool)>>, StoreError> {
+        policy_bound::bindings_of(&self.db, zones).await
     }
 
     async fn seed_policy_set(&self, seed: &PolicySeed) -> Result<bool, StoreError> {

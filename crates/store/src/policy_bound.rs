@@ -51,10 +51,13 @@ async fn by_ids<T>(
 
 /// The zone's unarchived zone-target sets with an active or shadow binding, oldest first.
 async fn bound_set_rows(db: &Db, zone: &ZoneId) -> Result<Vec<PolicySet>, StoreError> {
+    bound_set_rows_in(db, Filter::default().eq("zone_id", zone.as_str())).await
+}
+
+/// [`bound_set_rows`] of the zones `zone` selects, oldest first.
+async fn bound_set_rows_in(db: &Db, zone: Filter) -> Result<Vec<PolicySet>, StoreError> {
     let mut sql = Sql::new(format!("SELECT {} FROM policy_sets", POLICY_SETS.columns));
-    Filter::default()
-        .eq("zone_id", zone.as_str())
-        .eq("target_type", TargetType::Zone.as_str())
+    zone.eq("target_type", TargetType::Zone.as_str())
         .raw(
             "archived_at IS NULL AND (active_version_id IS NOT NULL OR shadow_version_id IS NOT NULL)",
             Vec::new(),
@@ -105,14 +108,27 @@ fn binding_list(sets: &[PolicySet]) -> Vec<(&PolicySet, &str, bool)> {
         .collect()
 }
 
-/// The bindings of [`bound_sets`], in its order, from one read.
-pub(crate) async fn bindings(db: &Db, zone: &ZoneId) -> Result<Vec<(String, bool)>, StoreError> {
-    let sets = bound_set_rows(db, zone).await?;
-    Ok(binding_list(&sets)
-        .into_iter()
-        .map(|(_, v, active)| (v.to_owned(), active))
-        .collect())
+/// The bindings of [`bound_sets`] of each of `zones` that has any, in its order, from one read
+/// per [`ZONES_PER_READ`] zones.
+pub(crate) async fn bindings_of(
+    db: &Db,
+    zones: &[ZoneId],
+) -> Result<HashMap<ZoneId, Vec<(String, bool)>>, StoreError> {
+    let mut out: HashMap<ZoneId, Vec<(String, bool)>> = HashMap::new();
+    for chunk in zones.chunks(ZONES_PER_READ) {
+        let ids: Vec<String> = chunk.iter().map(|z| z.as_str().to_owned()).collect();
+        let sets = bound_set_rows_in(db, Filter::default().in_list("zone_id", &ids)).await?;
+        for (set, version, active) in binding_list(&sets) {
+            out.entry(set.zone_id.clone())
+                .or_default()
+                .push((version.to_owned(), active));
+        }
+    }
+    Ok(out)
 }
+
+/// Zones per read of [`bindings_of`] (well under either back end's bound-parameter limit).
+const ZONES_PER_READ: usize = 500;
 
 pub(crate) async fn bound_sets(db: &Db, zone: &ZoneId) -> Result<Vec<BoundSet>, StoreError> {
     let sets = bound_set_rows(db, zone).await?;

@@ -176,9 +176,13 @@ pub trait PolicyStore: Send + Sync {
     /// Every bound, unarchived set of the zone with target type `zone`, with its active and
     /// shadow versions and their pinned policy versions, in manifest order.
     async fn bound_sets(&self, zone: &ZoneId) -> StoreResult<Vec<BoundSet>>;
-    /// Just the bindings of [`Self::bound_sets`], in the same order: `(set version id, active)`
-    /// (one small read, for noticing that a binding moved).
-    async fn bindings(&self, zone: &ZoneId) -> StoreResult<Vec<(String, bool)>>;
+    /// Just the bindings of [`Self::bound_sets`] of each of `zones` that has any, in the same
+    /// order: `(set version id, active)` (a few small reads whatever the number of zones, for
+    /// noticing that a binding moved).
+    async fn bindings_of(
+        &self,
+        zones: &[ZoneId],
+    ) -> StoreResult<std::collections::HashMap<ZoneId, Vec<(String, bool)>>>;
 
     /// Inserts `seed` unless its zone already has a platform set of that name, in one
     /// transaction; whether it was inserted.
