@@ -2,7 +2,7 @@
 """Instructions per request under callgrind, stdlib only (plus valgrind):
 
     python3 bench/callgrind_tokens.py [--bin target/release/latchkey] [--requests 200] [--top 0]
-                                      [--zones N] [--cache-sim]
+                                      [--zones N] [--cache-sim [--ll BYTES]] [--only PATTERN]
 
 Wall-clock CPU per token on two loaded cores moves by several µs between runs; instruction
 counts do not. One SQLite server runs under `valgrind --tool=callgrind`; one ES256 zone is set up
@@ -20,7 +20,10 @@ With `--zones N`, the cases are instead client_credentials on one of N zones (ea
 round-robin over all N, each after one warm-up round over every zone. `--cache-sim` adds
 callgrind's simulated cache misses per request (first-level data, last-level, instruction).
 Under callgrind a request is ~50 times slower, so whatever runs on a clock (cache backstops,
-policy rechecks, decision-log windows) weighs far more per request than natively.
+policy rechecks, decision-log windows) weighs far more per request than natively; `--only
+'*oauth::token::issue*'` counts just the grant's own work, and `--ll 1048576` makes the simulated
+last level the size of one core's L2, so that its misses show what a request reads from beyond
+the core's own caches.
 Set LATCHKEY_LOG as the server should run (the default `info` opens the request span). Results
 go to bench/.out/callgrind-tokens.json
 (and each case's dump to bench/.out/callgrind-CASE.out, for callgrind_annotate); the numbers go into bench/REPORT.md by hand. With
@@ -61,11 +64,15 @@ def log(msg: str) -> None:
     print(f"[callgrind] {msg}", file=sys.stderr, flush=True)
 
 
-def wrapper(tmp: str, binary: str, cache_sim: bool) -> str:
+def wrapper(tmp: str, binary: str, cache_sim: bool, ll: int = 0, toggle: str = "") -> str:
     """A script that runs the server under callgrind, as `scale.Server` runs a binary."""
     path = os.path.join(tmp, "latchkey-callgrind")
     out = os.path.join(tmp, "callgrind.out.%p")
     sim = "--cache-sim=yes " if cache_sim else ""
+    if cache_sim and ll:
+        sim += f"--LL={ll},16,64 "
+    if toggle:
+        sim += f"--collect-atstart=no --toggle-collect='{toggle}' "
     with open(path, "w") as f:
         f.write(f"#!/bin/sh\nexec valgrind --tool=callgrind --compress-strings=no --compress-pos=no "
                 f"{sim}--callgrind-out-file={out} "
@@ -190,6 +197,13 @@ def main() -> None:
                     help="instead of the three cases: client_credentials on one of N zones, then "
                          "round-robin over all N")
     ap.add_argument("--cache-sim", action="store_true", help="also count simulated cache misses")
+    ap.add_argument("--ll", type=int, default=0,
+                    help="with --cache-sim: the simulated last level's size in bytes (e.g. 1048576 "
+                         "to stand for a core's L2; default: this machine's last level)")
+    ap.add_argument("--only", default="",
+                    help="count only inside functions matching this callgrind pattern (e.g. "
+                         "'*oauth::token::issue*': the grant's own work, without HTTP and "
+                         "background tasks)")
     a = ap.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("callgrind_tokens.py needs valgrind (apt-get install valgrind)")
@@ -197,9 +211,11 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="latchkey-callgrind-")
     binary = os.path.abspath(a.bin)
     zones = spread_zones(binary, os.path.join(tmp, "s"), a.zones) if a.zones else []
-    server = scale.Server(wrapper(tmp, binary, a.cache_sim), "sqlite", os.path.join(tmp, "s"))
+    server = scale.Server(wrapper(tmp, binary, a.cache_sim, a.ll, a.only), "sqlite",
+                          os.path.join(tmp, "s"))
     res: dict = {"log": os.environ.get("LATCHKEY_LOG", "info"), "zones": a.zones,
-                 "cache_sim": a.cache_sim, "cases": []}
+                 "cache_sim": a.cache_sim, "ll_bytes": a.ll or None, "only": a.only or None,
+                 "cases": []}
     try:
         server.start()
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
