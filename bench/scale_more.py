@@ -6,7 +6,8 @@
 CASE is one of
   zones      1,000 ES256 zones with one confidential client each, against one zone: server RSS per
              zone, and server CPU per client_credentials token with the load spread round-robin over
-             all 1,000 clients against the load on one zone (same process, rounds interleaved);
+             all 1,000 clients against the load on a server with one zone (two processes side by
+             side, loaded in turn: rounds interleaved) and on one zone of the 1,000;
              then the cold start of that 1,000-zone database;
   writes     RSS growth per management write under /zones/{id}/: BENCH_MORE_CREATES (100,000)
              application creates, BENCH_MORE_REFUSED (20,000) refused PATCHes (`name` a number),
@@ -73,35 +74,44 @@ def settle_rss(server: scale.Server, seconds: float = 2.0) -> float:
 # ---------------------------------------------------------------- 1,000 zones
 
 
-def case_zones(server: scale.Server) -> dict:
-    server.start()
-    res_fresh = settle_rss(server)
-    c = scale.Conn(server.port)
-    first = sl.make_zone(c, "zone-0000")
-    one = [first]
-    sl.warm(server, one)
-    res: dict = {"zones": ZONES, "rounds": [], "rss_fresh_mib": res_fresh}
-    res["rss_one_zone_mib"] = settle_rss(server)
+def case_zones(server: scale.Server, tmp: str, binary: str) -> dict:
+    """A one-zone server and a 1,000-zone server side by side, loaded in turn (rounds
+    interleaved, so that drift of the machine's speed falls on both alike)."""
+    alone = scale.Server(binary, "sqlite", os.path.join(tmp, "alone"))
+    alone.start()
+    try:
+        return zones_rounds(server, alone)
+    finally:
+        alone.stop()
+
+
+def zones_rounds(server: scale.Server, alone: scale.Server) -> dict:
+    res: dict = {"zones": ZONES, "rounds": [], "rss_fresh_mib": settle_rss(alone)}
+    single = [sl.make_zone(scale.Conn(alone.port), "zone-alone")]
+    sl.warm(alone, single)
+    res["rss_one_zone_mib"] = settle_rss(alone)
     log(f"one zone, warm: RSS {res['rss_one_zone_mib']:.1f} MiB")
-    for _ in range(ROUNDS):
-        res["rounds"].append(sl.run("one zone, 1 zone exists", server.proc.pid, server.port, one))
+    server.start()
     t0 = time.monotonic()
-    c = scale.Conn(server.port)  # the server closed the first one while it sat idle
-    zones = [first]
+    c = scale.Conn(server.port)
+    zones = []
     create_ms = []
-    for i in range(1, ZONES):
+    for i in range(ZONES):
         t = time.perf_counter()
         zones.append(sl.make_zone(c, f"zone-{i:04d}"))
         create_ms.append((time.perf_counter() - t) * 1e3)
     res["create_seconds"] = time.monotonic() - t0
     res["create_zone_with_client_ms_p50"] = statistics.median(create_ms)
-    log(f"created {ZONES - 1} more zones in {res['create_seconds']:.1f} s")
+    log(f"created {ZONES} zones in {res['create_seconds']:.1f} s")
     sl.warm(server, zones)
     res["rss_all_zones_mib"] = settle_rss(server)
     res["rss_per_zone_kib"] = (res["rss_all_zones_mib"] - res["rss_one_zone_mib"]) * 1024 / (ZONES - 1)
     log(f"{ZONES} zones, warm: RSS {res['rss_all_zones_mib']:.1f} MiB, "
         f"{res['rss_per_zone_kib']:.1f} KiB per zone")
-    for r in range(ROUNDS):
+    one = [zones[0]]
+    sl.warm(alone, single)
+    for _ in range(ROUNDS):
+        res["rounds"].append(sl.run("one zone, 1 zone exists", alone.proc.pid, alone.port, single))
         res["rounds"].append(sl.run(f"spread over {ZONES} zones", server.proc.pid, server.port, zones))
         res["rounds"].append(sl.run(f"one zone, {ZONES} zones exist", server.proc.pid, server.port, one))
     res["rss_after_load_mib"] = settle_rss(server)
@@ -229,7 +239,8 @@ def main() -> None:
         if a.case in ("zones", "writes"):
             server = scale.Server(a.bin, "sqlite", tmp)
             try:
-                res.update(case_zones(server) if a.case == "zones" else case_writes(server))
+                res.update(case_zones(server, tmp, a.bin) if a.case == "zones"
+                           else case_writes(server))
             finally:
                 server.stop()
         elif a.case == "coldstart":
