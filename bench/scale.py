@@ -105,6 +105,8 @@ class Server:
 
     def start(self) -> None:
         cmd = [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data]
+        if os.environ.get("BENCH_PIN") == "1":  # as bench.pinned: the server on core 0, load on 1
+            cmd = ["taskset", "-c", "0", *cmd]
         if self.db_url:
             cmd += ["--database-url", self.db_url]
         env = dict(os.environ, LATCHKEY_BOOTSTRAP_API_KEY=ADMIN_KEY)

@@ -90,8 +90,8 @@ end
 
 def wrk_cmd(port: int, script: str, seconds: int) -> list[str]:
     threads = str(min(b.CONCURRENCY, os.cpu_count() or 1))
-    return [b.LOADGEN, "-t", threads, "-c", str(b.CONCURRENCY), "-d", f"{seconds}s", "-s", script,
-            f"http://127.0.0.1:{port}/"]
+    return b.pinned([b.LOADGEN, "-t", threads, "-c", str(b.CONCURRENCY), "-d", f"{seconds}s",
+                     "-s", script, f"http://127.0.0.1:{port}/"], "1")
 
 
 def run(label: str, pid: int, port: int, targets: list[dict], postgres: bool = False) -> dict:

@@ -23,7 +23,8 @@ CASE is one of
              one-core cost of one ES256 signature (bench/sign-cost) timed before and after.
 Each case writes bench/.out/scale-more-CASE.json; bench/scale_more_report.py writes the report
 section. Load generator: wrk (apt-get install wrk; oha too in `tokens`), `BENCH_CONCURRENCY` (16) connections,
-`BENCH_DURATION` (10) s per round after `BENCH_WARMUP` (2) s. Loopback only; every process and
+`BENCH_DURATION` (10) s per round after `BENCH_WARMUP` (2) s; `BENCH_PIN=1` pins the server to
+core 0 and wrk to core 1 (`bench.pinned`). Loopback only; every process and
 database made here is removed here. Hold /tmp/latchkey-cargo.lock around a case (flock) so no
 build runs meanwhile.
 """

@@ -52,7 +52,7 @@ pub async fn grant(
         Planning::Answered(issued) => return Ok(issued),
     };
     if let (Some(key), Some((id, secret))) = (key, &presented)
-        && plan.proven_by(state, id, secret)
+        && client_auth::proves(state, plan.client(), id, secret)
     {
         state.directory.plans.insert(key, plan.clone(), ticket);
     }
@@ -141,7 +141,11 @@ fn lookup(
     secret: &str,
 ) -> Option<Arc<Plan>> {
     let plan = match s.directory.plans.get(key) {
-        Lookup::Hit(plan) if plan.made_from(zone) && plan.proven_by(s, id, secret) => plan,
+        Lookup::Hit(plan)
+            if plan.made_from(zone) && client_auth::proves(s, plan.client(), id, secret) =>
+        {
+            plan
+        }
         _ => return None,
     };
     if let Some(logged) = plan.logged() {

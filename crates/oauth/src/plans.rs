@@ -23,12 +23,10 @@ use latchkey_crypto::jws::SigningKey;
 use serde::Serialize;
 
 use crate::client::Client;
-use crate::client_auth;
 use crate::decision_log::Logged;
 use crate::error::OAuthError;
 use crate::issued::Issued;
 use crate::requests::Targets;
-use crate::services::Services;
 use crate::zones::ZoneEntry;
 
 /// What a plan answers: a request presenting one client id for one target (`None`: the zone's
@@ -116,9 +114,9 @@ impl Plan {
         Arc::ptr_eq(&self.zone, zone)
     }
 
-    /// Whether `id` and `secret`, as a request presents them, authenticate the plan's client.
-    pub fn proven_by(&self, state: &Services, id: &str, secret: &str) -> bool {
-        client_auth::proves(state, &self.client, id, secret)
+    /// The credential (and application) that authenticated when the plan was made.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// The decision log's key of the plan's decision.
