@@ -127,17 +127,10 @@ impl AuditLog {
 
     /// Starts the periodic writer (once; later calls do nothing).
     pub fn start(self: &Arc<Self>, store: Arc<dyn Store>) {
-        if self.started.swap(true, Ordering::SeqCst) {
-            return;
-        }
         let log = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(FLUSH_EVERY);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                log.flush(store.as_ref()).await;
-            }
+        crate::periodic::every(&self.started, FLUSH_EVERY, move || {
+            let (log, store) = (log.clone(), store.clone());
+            async move { log.flush(store.as_ref()).await }
         });
     }
 }

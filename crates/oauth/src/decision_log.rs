@@ -198,18 +198,16 @@ impl DecisionLog {
 
     /// Starts the periodic writer (once; later calls do nothing).
     pub fn start(self: &Arc<Self>, store: Arc<dyn Store>) {
-        if self.started.swap(true, Ordering::SeqCst) {
-            return;
-        }
         let log = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(FLUSH_EVERY);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut flushed = Instant::now();
-            loop {
-                tick.tick().await;
-                if log.due(flushed.elapsed()) {
-                    flushed = Instant::now();
+        let mut flushed = Instant::now();
+        crate::periodic::every(&self.started, FLUSH_EVERY, move || {
+            let due = log.due(flushed.elapsed());
+            if due {
+                flushed = Instant::now();
+            }
+            let (log, store) = (log.clone(), store.clone());
+            async move {
+                if due {
                     log.flush(store.as_ref()).await;
                 }
             }

@@ -62,6 +62,7 @@ pub mod metrics;
 pub mod mint;
 pub mod passwords;
 pub mod paths;
+pub mod periodic;
 pub mod plans;
 pub mod policy;
 pub mod policy_cache;

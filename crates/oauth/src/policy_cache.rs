@@ -15,7 +15,7 @@
 //! memo, so an activation never meets an old answer.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -218,15 +218,10 @@ impl PolicyCache {
 
     /// Runs [`Self::recheck_and_tell`] every [`RECHECK_AFTER`] (once; later calls do nothing).
     pub fn start_rechecks(self: &Arc<Self>, store: Arc<dyn Store>, changes: Arc<Changes>) {
-        if self.rechecks_started.swap(true, Ordering::SeqCst) {
-            return;
-        }
         let cache = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(RECHECK_AFTER);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
+        crate::periodic::every(&self.rechecks_started, RECHECK_AFTER, move || {
+            let (cache, store, changes) = (cache.clone(), store.clone(), changes.clone());
+            async move {
                 match cache.recheck_and_tell(store.as_ref(), &changes).await {
                     Ok(moved) if !moved.is_empty() => {
                         tracing::info!(
