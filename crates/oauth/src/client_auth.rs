@@ -157,14 +157,20 @@ pub fn presented_secret(form: &ClientParams) -> Result<Option<(String, String)>,
     })
 }
 
+/// Whether `id`, as a request presents it, names `client`'s credential exactly (a client id that
+/// form-decoding leaves alone, so that [`authenticate`] could only have found this credential).
+pub fn names(client: &Client, id: &str) -> bool {
+    client.credential().identifier == id && form_decode(id) == id
+}
+
 /// Whether `client` is the password credential that `id` and `secret`, as a request presents
-/// them, authenticate: what [`authenticate`] would find for a client id that form-decoding
-/// leaves alone (the raw secret, then its form-decoded form).
+/// them, authenticate: what [`authenticate`] would find for an id that [`names`] it (the raw
+/// secret, then its form-decoded form).
 pub fn proves(state: &Services, client: &Client, id: &str, secret: &str) -> bool {
-    let credential = client.credential();
-    if credential.identifier != id || form_decode(id) != id {
+    if !names(client, id) {
         return false;
     }
+    let credential = client.credential();
     if password_matches(state, credential, secret) {
         return true;
     }
