@@ -25,11 +25,6 @@ impl Client {
         &self.pair.0
     }
 
-    /// Whether `other` is this very cache entry (not merely equal to it).
-    pub fn same(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.pair, &other.pair)
-    }
-
     /// The `client_id` claim of tokens issued to this client.
     pub fn client_id(&self) -> &str {
         &self.pair.0.identifier

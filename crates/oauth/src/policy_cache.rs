@@ -187,7 +187,7 @@ impl PolicyCache {
     /// number of zones) and drops the entries whose bindings moved, answering their zones: the
     /// backstop for a change notice that never arrived. An entry compiled meanwhile may be
     /// dropped too; it is then compiled again, never served stale.
-    pub async fn recheck(&self, store: &dyn Store) -> Result<Vec<ZoneId>, StoreError> {
+    async fn recheck(&self, store: &dyn Store) -> Result<Vec<ZoneId>, StoreError> {
         let cached = self.zones.snapshot();
         let zones: Vec<ZoneId> = cached.iter().map(|(z, _)| z.clone()).collect();
         let current = store.bindings_of(&zones).await?;
@@ -203,7 +203,8 @@ impl PolicyCache {
     }
 
     /// [`Self::recheck`], then moves the epoch of every zone whose bindings moved (`changes`),
-    /// which hides what was decided with the dropped entries (issuance plans).
+    /// which hides what was decided with the dropped entries (issuance plans). The only way to
+    /// recheck: dropping compiled policy without moving the epoch would leave plans standing.
     pub async fn recheck_and_tell(
         &self,
         store: &dyn Store,

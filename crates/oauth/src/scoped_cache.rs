@@ -77,7 +77,7 @@ impl Epochs {
 /// `period` shortened by a pseudo-random part of up to a quarter, so that entries made together
 /// (a warm-up, a restart, a thousand zones' first tokens) do not all expire together and reload
 /// in one burst.
-pub fn jittered(period: Duration) -> Duration {
+fn jittered(period: Duration) -> Duration {
     static TURN: AtomicU64 = AtomicU64::new(0);
     // splitmix64 of a counter: well spread, cheap, and no need to be unpredictable
     let mut x = TURN

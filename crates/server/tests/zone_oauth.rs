@@ -899,15 +899,12 @@ both_backends!(
         // instance gets the notice.
         activate_in_store(&app, &zone, &set, &sv).await;
         app.state.policy_moved(&zone);
-        let denied = token(&app, &f, body).await;
-        assert_eq!(
-            (denied.status, denied.json["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("access_denied")),
-            "a plan made with other compiled policies is not used: {:?}",
-            denied.json
+        denied_by_policy(
+            &token(&app, &f, body).await,
+            "a plan made with other compiled policies is not used",
         );
 
-        // Every planned token was tallied in the decision log: 6 allows, 1 deny.
+        // Every planned token was tallied in the decision log: 7 allows, 1 deny.
         app.state.decisions.flush(app.store.as_ref()).await;
         let logged = app
             .store
@@ -1002,27 +999,29 @@ both_backends!(
         for _ in 0..2 {
             assert_eq!(token(&app, &f, body).await.status, StatusCode::OK);
         }
-        let none = app
-            .state
-            .policies
-            .recheck_and_tell(app.store.as_ref(), &app.state.changes)
-            .await
-            .unwrap();
+        let none = recheck(&app).await;
         assert!(none.is_empty(), "nothing moved yet: {none:?}");
         activate_in_store(&app, &zone, &set, &sv).await;
-        let moved = app
-            .state
-            .policies
-            .recheck_and_tell(app.store.as_ref(), &app.state.changes)
-            .await
-            .unwrap();
-        assert_eq!(moved, vec![zone.clone()]);
-        let denied = token(&app, &f, body).await;
-        assert_eq!(
-            (denied.status, denied.json["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("access_denied")),
-            "{:?}",
-            denied.json
-        );
+        assert_eq!(recheck(&app).await, vec![zone.clone()]);
+        denied_by_policy(&token(&app, &f, body).await, "after the recheck");
     }
 );
+
+/// Asserts that `reply` is a token request refused by policy (`why` says which).
+fn denied_by_policy(reply: &Reply, why: &str) {
+    assert_eq!(
+        (reply.status, reply.json["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("access_denied")),
+        "{why}: {:?}",
+        reply.json
+    );
+}
+
+/// The zones whose bindings the policy recheck found moved (their epochs moved too).
+async fn recheck(app: &TestApp) -> Vec<latchkey_domain::id::ZoneId> {
+    app.state
+        .policies
+        .recheck_and_tell(app.store.as_ref(), &app.state.changes)
+        .await
+        .unwrap()
+}
