@@ -2,8 +2,10 @@
 //! cache epoch here ([`Changes::zone_changed`]) and, once the feed runs (`change_feed::start`,
 //! over a store with PostgreSQL `LISTEN/NOTIFY`), tells every other instance, which moves its
 //! own epoch. A lost feed connection means notices may have been missed: the instance then
-//! treats everything as changed (a full resync) before it trusts its caches again. Each cache's
-//! TTL stays as the last backstop. On SQLite there is one process and no feed.
+//! treats everything as changed (a full resync) before it trusts its caches again. A notice that
+//! never came is made up for within about a second by the poll of the database's changes
+//! (`change_poll`); each cache's TTL stays as the last backstop. On SQLite there is one process
+//! and no feed.
 //!
 //! A notice is `"{instance} {kind} {zone}"`: `zone` (directory, zone settings, keys) or `policy`
 //! (a policy binding moved: compiled policy is dropped).

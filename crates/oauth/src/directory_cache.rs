@@ -1,8 +1,9 @@
-//! A short-lived cache of what the token endpoint reads from the zone directory on every request:
+//! A cache of what the token endpoint reads from the zone directory on every request:
 //! credentials by client id (with their application), resources by requested identifier (with
 //! their provider type), dependency links and worked-out `client_credentials` answers. Any
 //! management write to a zone moves the zone's epoch (here and, through `changes`, on every
-//! instance), which hides its entries at once; the TTL is the backstop.
+//! instance), which hides its entries at once; a write no notice told of is found by the
+//! once-a-second poll of the database's changes (`change_poll`), and the TTL bounds memory.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,9 +15,13 @@ use latchkey_domain::model::identity::User;
 use crate::plans::{Plan, PlanKey};
 use crate::scoped_cache::{Epochs, ScopedCache};
 
-/// The backstop should a change notice be lost. Not shorter: every entry of every active zone is
-/// reread once per TTL, which with a thousand busy zones was most of the database's work.
-const TTL: Duration = Duration::from_secs(30);
+/// Entries live this long at most (`change_poll` keeps them fresh, not the TTL). Not shorter:
+/// every entry of every active zone is reread once per TTL, which with a thousand busy zones
+/// was most of the database's work.
+const TTL: Duration = crate::change_poll::CACHE_TTL;
+/// Users: a sign-in writes its user without a notice and users are not in the polled changes,
+/// so their short TTL stays the backstop.
+const USERS_TTL: Duration = Duration::from_secs(30);
 const CAPACITY: u64 = 100_000;
 
 /// A resolved resource: the record, the audience to mint, and who issues its credentials.
@@ -51,7 +56,7 @@ impl DirectoryCache {
             targets: ScopedCache::new("targets", e(), CAPACITY, TTL),
             deps: ScopedCache::new("dependencies", e(), CAPACITY, TTL),
             app_deps: ScopedCache::new("application_dependencies", e(), CAPACITY, TTL),
-            users: ScopedCache::new("users", e(), CAPACITY, TTL),
+            users: ScopedCache::new("users", e(), CAPACITY, USERS_TTL),
             plans: ScopedCache::new("client_credentials_plans", e(), CAPACITY, TTL),
         }
     }

@@ -1,8 +1,8 @@
 //! The key ring: each zone's parsed signing keys, cached in memory so that signing never
 //! re-parses a key, plus the pre-serialized JWKS document. Rotation is staged (next → current →
 //! previous) so verifiers see a key before it signs; retired keys stay published for the longest
-//! token lifetime plus five minutes. A rotation is announced to every instance (`changes`);
-//! entries also expire after a short TTL, the backstop for a lost notice.
+//! token lifetime plus five minutes. A rotation is announced to every instance (`changes`); a
+//! lost notice is made up for by the poll of the database's changes (`change_poll`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +35,7 @@ pub type KeyResult<T> = Result<T, KeyError>;
 
 /// Longest access-token lifetime (24 h) plus five minutes: how long a retired key stays published.
 pub const RETIRED_KEY_GRACE_SECONDS: i64 = 24 * 3600 + 300;
-const CACHE_TTL: Duration = Duration::from_secs(30);
+const CACHE_TTL: Duration = crate::change_poll::CACHE_TTL;
 
 /// One zone's keys, ready to use.
 pub struct ZoneKeys {

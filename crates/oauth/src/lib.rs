@@ -37,6 +37,7 @@ pub mod audit_log;
 pub mod authorize;
 pub mod browser;
 pub mod change_feed;
+pub mod change_poll;
 pub mod changes;
 pub mod client;
 pub mod client_auth;

@@ -3,7 +3,8 @@
 //! instance) moves that zone's epoch past every earlier ticket, so its entries stop being served
 //! at once. Invalidation is O(1) and allocates nothing per entry (no predicate scans), and a value
 //! read while a change was committing can never be cached as fresh. Each cache keeps a TTL as the
-//! backstop for a change notice that never arrived, shortened per entry by up to a quarter
+//! last backstop (a change no notice told of is found sooner by `change_poll`), shortened per
+//! entry by up to a quarter
 //! ([`jittered`]) so that entries made together do not expire together.
 //! The entries live in a `sharded_map` (no LRU bookkeeping on reads); a full shard drops its
 //! expired entries first.

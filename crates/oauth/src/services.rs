@@ -8,6 +8,7 @@ use latchkey_domain::id::ZoneId;
 use latchkey_domain::store::Store;
 
 use crate::audit_log::AuditLog;
+use crate::change_poll::ChangePoll;
 use crate::changes::{Changes, Kind};
 use crate::decision_log::DecisionLog;
 use crate::device_codes::DeviceSettings;
@@ -42,6 +43,8 @@ pub struct Services {
     pub device: DeviceSettings,
     /// Cache epochs and the change notices between instances.
     pub changes: Arc<Changes>,
+    /// The caches' backstop: the zones changed in the database, read once a second.
+    pub change_poll: Arc<ChangePoll>,
 }
 
 impl Services {
@@ -66,6 +69,7 @@ impl Services {
             registrations: RateLimiter::default(),
             directory: DirectoryCache::new(&epochs),
             changes,
+            change_poll: Arc::default(),
             policies: Arc::default(),
             decisions: std::sync::Arc::default(),
             audit: Arc::default(),

@@ -1,6 +1,7 @@
 //! The zone cache: each zone's record with its issuer and pre-serialized discovery documents, so
 //! the token endpoint and metadata requests never build them per request. A change to the zone
-//! (here or on another instance) moves its epoch and hides the entry; the TTL is the backstop.
+//! (here or on another instance) moves its epoch and hides the entry; a change no notice told
+//! of is found by the poll of the database's changes (`change_poll`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use crate::keys::etag_of;
 use crate::paths;
 use crate::scoped_cache::{Epochs, Lookup, ScopedCache};
 
-const CACHE_TTL: Duration = Duration::from_secs(30);
+const CACHE_TTL: Duration = crate::change_poll::CACHE_TTL;
 
 /// A zone ready to serve OAuth requests.
 pub struct ZoneEntry {

@@ -199,6 +199,9 @@ async fn prepare_alone(
     state
         .policies
         .start_rechecks(state.store.clone(), state.changes.clone());
+    state
+        .change_poll
+        .start(state.store.clone(), state.changes.clone());
     // Every platform zone holds the management API resource and the first-party clients.
     service::platform_zone::ensure_all(&state).await?;
     state.audit.set_management_audience(&state.public_url);

@@ -3,6 +3,7 @@
 //! security throttles' counters.
 
 use async_trait::async_trait;
+use latchkey_domain::id::ZoneId;
 use latchkey_domain::store::{ChangeFeed, ClusterStore, PoolStats, ThrottleRecord, ThrottleStep};
 use latchkey_domain::{StoreError, Timestamp};
 use sqlx::Row;
@@ -72,6 +73,33 @@ impl ClusterStore for SqlStore {
         let mut listener = PgListener::connect(self.db.url()).await.store()?;
         listener.listen(CHANNEL).await.store()?;
         Ok(Some(Box::new(PgFeed { listener })))
+    }
+
+    async fn recent_zone_changes(&self, within_ms: i64) -> Result<Vec<(ZoneId, i64)>, StoreError> {
+        // (the database's clock, in milliseconds)
+        let sql = match self.db.backend() {
+            Backend::Postgres => {
+                "SELECT zone_id, seq FROM zone_changes WHERE changed_at > \
+                 (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT - $1"
+            }
+            Backend::Sqlite => {
+                "SELECT zone_id, seq FROM zone_changes WHERE changed_at > \
+                 CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) - $1"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(within_ms)
+            .fetch_all(self.db.pool())
+            .await
+            .store()?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    ZoneId::new(r.try_get::<String, _>("zone_id").store()?),
+                    r.try_get("seq").store()?,
+                ))
+            })
+            .collect()
     }
 
     async fn take_lease(

@@ -95,6 +95,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "row_counts",
         include_str!("../migrations/0016_row_counts.sql"),
     ),
+    (
+        17,
+        "zone_changes",
+        include_str!("../migrations/0017_zone_changes.sql"),
+    ),
 ];
 
 const PG_ONLY: (&str, &str) = ("-- postgres-only:begin", "-- postgres-only:end");

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 
 use crate::error::StoreResult;
+use crate::id::ZoneId;
 use crate::time::Timestamp;
 
 /// One subscription to the change notices of every instance.
@@ -47,6 +48,10 @@ pub trait ClusterStore: Send + Sync {
     async fn publish_change(&self, notice: &str) -> StoreResult<()>;
     /// A subscription to the notices (`None` without a feed).
     async fn change_feed(&self) -> StoreResult<Option<Box<dyn ChangeFeed>>>;
+    /// The zones whose cached rows changed in the last `within_ms` milliseconds of the
+    /// database's clock, each with its last change's mark (it differs from one change to the
+    /// next). Triggers keep them, whoever wrote.
+    async fn recent_zone_changes(&self, within_ms: i64) -> StoreResult<Vec<(ZoneId, i64)>>;
 
     /// Takes the lease on `job` for `holder` until `until` when it is free or expired at `now`
     /// (or already `holder`'s); false when another holder has it.
