@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import statistics
 import sys
@@ -57,6 +58,8 @@ REFUSED = int(os.environ.get("BENCH_MORE_REFUSED", "20000"))
 STARTS = int(os.environ.get("BENCH_MORE_STARTS", "5"))
 ROUNDS = int(os.environ.get("BENCH_MORE_ROUNDS", "3"))
 ZONES = int(os.environ.get("BENCH_MORE_ZONES", "1000"))
+PAIRS = int(os.environ.get("BENCH_MORE_PAIRS", "30"))
+PAIR_SECONDS = int(os.environ.get("BENCH_MORE_PAIR_SECONDS", "3"))
 
 
 def log(msg: str) -> None:
@@ -115,11 +118,48 @@ def zones_rounds(server: scale.Server, alone: scale.Server) -> dict:
         res["rounds"].append(sl.run("one zone, 1 zone exists", alone.proc.pid, alone.port, single))
         res["rounds"].append(sl.run(f"spread over {ZONES} zones", server.proc.pid, server.port, zones))
         res["rounds"].append(sl.run(f"one zone, {ZONES} zones exist", server.proc.pid, server.port, one))
+    res["pairs"] = zones_pairs(server, alone, zones, single)
     res["rss_after_load_mib"] = settle_rss(server)
     res["vmhwm_mib"] = b.status_kib(server.proc.pid, "VmHWM") / 1024
     server.stop()
     res["cold_start"] = sl.cold_starts(server, STARTS, log)
     return res
+
+
+def zones_pairs(server: scale.Server, alone: scale.Server, zones: list[dict],
+                single: list[dict]) -> dict:
+    """PAIRS short runs of each of the three loads (PAIR_SECONDS each, after a 1 s warm-up),
+    their order rotated from one triple to the next, so that the machine's drift, which moves
+    one configuration by ±15 % between 8 s rounds here, falls on all three alike. Returns
+    the runs and, per triple, spread against each single-zone load."""
+    saved = (b.DURATION, b.WARMUP)
+    b.DURATION, b.WARMUP = PAIR_SECONDS, 1
+    loads = [("alone", alone, single), ("spread", server, zones), ("one", server, [zones[0]])]
+    runs: dict[str, list[float]] = {name: [] for name, _, _ in loads}
+    try:
+        for i in range(PAIRS):
+            for name, srv, targets in loads[i % 3:] + loads[:i % 3]:
+                runs[name].append(sl.run(f"pair {i}: {name}", srv.proc.pid, srv.port, targets)["cpu_us_per_token"])
+    finally:
+        b.DURATION, b.WARMUP = saved
+    out: dict = {"pairs": PAIRS, "seconds": PAIR_SECONDS, "runs": runs}
+    for base in ("alone", "one"):
+        ratios = [sp / other - 1 for sp, other in zip(runs["spread"], runs[base])]
+        lo, hi = bootstrap_ci(ratios)
+        out[f"spread_vs_{base}"] = {"ratios": ratios, "mean": statistics.fmean(ratios),
+                                    "median": statistics.median(ratios), "ci95": [lo, hi]}
+        log(f"spread vs {base}: mean {statistics.fmean(ratios) * 100:+.1f} %, "
+            f"median {statistics.median(ratios) * 100:+.1f} %, 95 % CI of the mean "
+            f"[{lo * 100:+.1f}, {hi * 100:+.1f}] %")
+    return out
+
+
+def bootstrap_ci(xs: list[float], draws: int = 10_000) -> tuple[float, float]:
+    """The 95 % bootstrap interval of the mean of `xs` (fixed seed: the same runs give the
+    same interval)."""
+    rng = random.Random(13)
+    means = sorted(statistics.fmean(rng.choices(xs, k=len(xs))) for _ in range(draws))
+    return means[int(draws * 0.025)], means[int(draws * 0.975) - 1]
 
 
 # ---------------------------------------------------------------- memory per write

@@ -67,6 +67,7 @@ def zones_part(z: dict, targets: list[str]) -> list[str]:
                    f"no worse than on one zone | {sp:.1f} µs spread vs {base:.1f} µs on a one-zone server "
                    f"({diff:+.1f} %); {oa:.1f} µs on one zone of the {z['zones']:,} | "
                    + verdict(sp <= base, f"{diff:+.1f} %") + " |")
+    pair_lines = pairs_part(z, targets)
     cs = z["cold_start"]
     return [
         f"### {z['zones']:,} zones", "",
@@ -85,7 +86,33 @@ def zones_part(z: dict, targets: list[str]) -> list[str]:
         f"{z['rss_after_load_mib']:.1f} MiB after the load rounds, peak {z['vmhwm_mib']:.1f} MiB.",
         f"- Cold start of the {z['zones']:,}-zone SQLite database ({cs['n']} starts): /healthz "
         f"{cs['healthz_ms_median']:.0f} ms median (max {cs['healthz_ms_max']:.0f}), /readyz "
-        f"{cs['readyz_ms_median']:.0f} ms.", ""]
+        f"{cs['readyz_ms_median']:.0f} ms.", *pair_lines, ""]
+
+
+def pairs_part(z: dict, targets: list[str]) -> list[str]:
+    """The short runs in rotating order: the mean paired ratio with its bootstrap interval.
+    The verdict, fixed before any run: met when the interval of spread against the one-zone
+    server reaches 0 or below (no detectable cost) and is at most ±5 % wide (precise enough
+    to say so)."""
+    p = z.get("pairs")
+    if not p:
+        return []
+    lines = [f"- {p['pairs']} triples of {p['seconds']} s runs (the one-zone server, the spread "
+             f"load, one zone of the {z['zones']:,}), their order rotated each triple:"]
+    for base, what in (("alone", "the one-zone server"), ("one", f"one zone of the {z['zones']:,}")):
+        r = p[f"spread_vs_{base}"]
+        lo, hi = r["ci95"]
+        lines.append(f"  spread against {what}: mean {r['mean'] * 100:+.1f} %, median "
+                     f"{r['median'] * 100:+.1f} %, 95 % bootstrap interval of the mean "
+                     f"[{lo * 100:+.1f}, {hi * 100:+.1f}] %.")
+    r = p["spread_vs_alone"]
+    lo, hi = r["ci95"]
+    ok = lo <= 0 and (hi - lo) / 2 <= 0.05
+    targets.append(f"| Same, paired short runs in rotating order ({p['pairs']} triples) | mean "
+                   f"{r['mean'] * 100:+.1f} %, 95 % interval [{lo * 100:+.1f}, {hi * 100:+.1f}] % | "
+                   + verdict(ok, "interval reaches 0, half-width ≤ 5 %" if ok
+                             else "interval above 0 or wider than ±5 %") + " |")
+    return lines
 
 
 def writes_part(w: dict) -> list[str]:

@@ -10,6 +10,8 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use std::time::Duration;
+
 use common::{Reply, TestApp};
 use latchkey_crypto::jws::{Compact, VerifyingKey};
 use serde_json::{Value, json};
@@ -1024,4 +1026,155 @@ async fn recheck(app: &TestApp) -> Vec<latchkey_domain::id::ZoneId> {
         .recheck_and_tell(app.store.as_ref(), &app.state.changes)
         .await
         .unwrap()
+}
+
+both_backends!(
+    a_write_no_notice_told_of_holds_within_seconds,
+    |app: TestApp| async move {
+        // Attack: a credential is deleted where no notice comes from: another instance that
+        // died between its commit and its notice, or an operator's SQL. The plan and cache
+        // entries built from it must stop answering within about a second (the poll of
+        // `zone_changes`), not when their TTL runs out.
+        let f = fixture(&app).await;
+        let zone = latchkey_domain::id::ZoneId::new(&f.zone);
+        let body = "grant_type=client_credentials&resource=https%3A%2F%2Fapi.test%2Fown";
+        for _ in 0..2 {
+            assert_eq!(token(&app, &f, body).await.status, StatusCode::OK);
+        }
+        let cred = first_id(&app, &format!("/zones/{}/application-credentials", f.zone)).await;
+        app.store
+            .delete_app_credential(&zone, &latchkey_domain::id::AppCredentialId::new(&cred))
+            .await
+            .unwrap();
+        let deleted = std::time::Instant::now();
+        loop {
+            let status = token(&app, &f, body).await.status;
+            if status == StatusCode::UNAUTHORIZED {
+                break;
+            }
+            assert_eq!(status, StatusCode::OK);
+            assert!(
+                deleted.elapsed() < Duration::from_secs(5),
+                "a credential deleted behind the server's back still answers after 5 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+);
+
+both_backends!(
+    every_write_a_zone_cache_reads_moves_the_zones_mark,
+    |app: TestApp| async move {
+        // What the poll relies on: each kind of write to a table a zone cache reads (zone,
+        // resources, providers, applications, dependencies and their conditions, credentials,
+        // signing keys) moves the zone's mark in `zone_changes`, whoever made it.
+        let f = fixture(&app).await;
+        let zone = latchkey_domain::id::ZoneId::new(&f.zone);
+        let z = f.zone.clone();
+        let mut last = mark(&app, &zone).await;
+        assert!(last.is_some(), "the zone's creation is marked");
+        let res = first_id(&app, &format!("/zones/{z}/resources")).await;
+        let a = first_id(&app, &format!("/zones/{z}/applications")).await;
+        let listed = app
+            .admin(Method::GET, &format!("/zones/{z}/resources"), None)
+            .await
+            .json;
+        let id_of = |identifier: &str| -> String {
+            listed["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["identifier"] == identifier)
+                .unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let (plain, down) = (id_of("https://plain.test"), id_of("https://down.test"));
+        let writes: Vec<(&str, Method, String, Option<Value>)> = vec![
+            (
+                "zone updated",
+                Method::PATCH,
+                format!("/zones/{z}"),
+                Some(json!({"description": "d"})),
+            ),
+            (
+                "resource created",
+                Method::POST,
+                format!("/zones/{z}/resources"),
+                Some(json!({"identifier": "https://new.test", "name": "New"})),
+            ),
+            (
+                "resource updated",
+                Method::PATCH,
+                format!("/zones/{z}/resources/{res}"),
+                Some(json!({"name": "Renamed"})),
+            ),
+            (
+                "provider created",
+                Method::POST,
+                format!("/zones/{z}/providers"),
+                Some(json!({"identifier": "https://idp.example", "name": "IdP"})),
+            ),
+            (
+                "application updated",
+                Method::PATCH,
+                format!("/zones/{z}/applications/{a}"),
+                Some(json!({"name": "Renamed"})),
+            ),
+            (
+                "dependency with a condition",
+                Method::PUT,
+                format!("/zones/{z}/applications/{a}/dependencies/{plain}?when_accessing={down}"),
+                None,
+            ),
+            (
+                "dependency removed",
+                Method::DELETE,
+                format!("/zones/{z}/applications/{a}/dependencies/{plain}"),
+                None,
+            ),
+            (
+                "credential created",
+                Method::POST,
+                format!("/zones/{z}/application-credentials"),
+                Some(json!({"application_id": a, "type": "password"})),
+            ),
+            (
+                "keys rotated",
+                Method::POST,
+                format!("/zones/{z}/signing-keys/rotate"),
+                None,
+            ),
+        ];
+        for (what, method, path, body) in writes {
+            let r = app.admin(method, &path, body).await;
+            assert!(r.status.is_success(), "{what}: {} {:?}", r.status, r.json);
+            let now = mark(&app, &zone).await;
+            assert_ne!(now, last, "{what} moves the mark");
+            last = now;
+        }
+        let cred = first_id(&app, &format!("/zones/{z}/application-credentials")).await;
+        app.store
+            .delete_app_credential(&zone, &latchkey_domain::id::AppCredentialId::new(&cred))
+            .await
+            .unwrap();
+        assert_ne!(
+            mark(&app, &zone).await,
+            last,
+            "a credential deleted in the store alone"
+        );
+    }
+);
+
+/// The zone's mark in `zone_changes` (changed within the last minute).
+async fn mark(app: &TestApp, zone: &latchkey_domain::id::ZoneId) -> Option<i64> {
+    use latchkey_domain::store::ClusterStore;
+    app.store
+        .recent_zone_changes(60_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(z, _)| z == zone)
+        .map(|(_, m)| m)
 }
