@@ -1,6 +1,6 @@
 //! Background tasks that run a step on a fixed period for the life of the process (the
-//! audit and decision-log writers, the policy recheck, the change poll): started at most once each, a late
-//! tick delays the next rather than being caught up.
+//! audit and decision-log writers, the policy recheck, the change poll): started at most once
+//! each, a late tick delays the next rather than being caught up.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
