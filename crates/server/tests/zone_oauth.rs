@@ -1169,7 +1169,6 @@ both_backends!(
 
 /// The zone's mark in `zone_changes` (changed within the last minute).
 async fn mark(app: &TestApp, zone: &latchkey_domain::id::ZoneId) -> Option<i64> {
-    use latchkey_domain::store::ClusterStore;
     app.store
         .recent_zone_changes(60_000)
         .await
