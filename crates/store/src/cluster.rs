@@ -13,6 +13,19 @@ use crate::SqlStore;
 use crate::db::Backend;
 use crate::error::OrStore;
 
+/// The tables whose every insert, update and delete marks its zone in `zone_changes` (triggers
+/// of migration 0017): every table a zone cache reads, except users (see `oauth::change_poll`).
+pub const MARKED_TABLES: &[&str] = &[
+    "zones",
+    "applications",
+    "application_credentials",
+    "resources",
+    "providers",
+    "application_dependencies",
+    "dependency_conditions",
+    "signing_keys",
+];
+
 /// The one channel every instance listens on.
 const CHANNEL: &str = "latchkey_changes";
 /// PostgreSQL's limit on a notice's payload.

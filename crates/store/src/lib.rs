@@ -40,6 +40,7 @@ mod sso;
 mod vault;
 mod zones;
 
+pub use cluster::MARKED_TABLES;
 pub use db::{Backend, Db};
 pub use migrate::{MIGRATIONS, latest as latest_migration};
 pub use providers::platform_provider_id;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use latchkey_domain::Timestamp;
-use latchkey_domain::store::{ClusterStore, Store, ThrottleRecord};
+use latchkey_domain::store::{ClusterStore, Store, ThrottleRecord, ZoneStore};
 use latchkey_store::SqlStore;
 
 fn at(s: i64) -> Timestamp {
@@ -136,5 +136,76 @@ store_test!(
             .unwrap();
         assert_eq!(got.as_deref(), Some("instance-a zone z1"));
         other.close().await;
+    }
+);
+
+// The caches' backstop (`oauth::change_poll`) trusts `zone_changes` for every table in
+// `MARKED_TABLES`: each must mark its zone on insert, update and delete, whoever writes (here:
+// plain SQL, as an operator or a crashed instance's last commit would).
+store_test!(
+    every_marked_table_marks_its_zone_on_every_kind_of_write,
+    |s: SqlStore, url: String| async move {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        let (sql, names): (&str, fn(&str) -> Vec<String>) = match s.backend() {
+            latchkey_store::Backend::Sqlite => (
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'",
+                |t| {
+                    ["insert", "update", "delete"]
+                        .map(|op| format!("{t}_changed_{op}"))
+                        .to_vec()
+                },
+            ),
+            latchkey_store::Backend::Postgres => (
+                "SELECT CAST(trigger_name AS TEXT) || ':' || CAST(event_manipulation AS TEXT) \
+                 FROM information_schema.triggers",
+                |t| {
+                    ["INSERT", "UPDATE", "DELETE"]
+                        .map(|op| format!("{t}_changed:{op}"))
+                        .to_vec()
+                },
+            ),
+        };
+        let triggers: Vec<String> = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+        for table in latchkey_store::MARKED_TABLES {
+            for name in names(table) {
+                assert!(triggers.contains(&name), "{table}: no trigger {name}");
+            }
+        }
+
+        let org = common::org_with_zone(&s, "marks").await;
+        let zone = s
+            .create_zone(common::zone_in(&org.id, "marked"))
+            .await
+            .unwrap()
+            .id;
+        let mark = || async {
+            s.recent_zone_changes(60_000)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|(z, _)| *z == zone)
+                .map(|(_, m)| m)
+        };
+        let created = mark().await;
+        assert!(created.is_some(), "a new zone is marked");
+        sqlx::query("UPDATE zones SET name = name WHERE id = $1")
+            .bind(zone.as_str())
+            .execute(&pool)
+            .await
+            .unwrap();
+        let updated = mark().await;
+        assert_ne!(updated, created, "an update, even one that changes nothing");
+        sqlx::query("DELETE FROM zones WHERE id = $1")
+            .bind(zone.as_str())
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_ne!(mark().await, updated, "a delete");
+        assert!(
+            s.recent_zone_changes(0).await.unwrap().is_empty(),
+            "only changes within the window are read"
+        );
+        pool.close().await;
     }
 );
