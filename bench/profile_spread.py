@@ -2,6 +2,7 @@
 """Where spreading the load over 1,000 zones costs more (issue 13, target 10), stdlib only.
 
     BENCH_PIN=1 python3 bench/profile_spread.py [--bin target/release/latchkey] [--rounds 3]
+                                                [--spread N]
 
 One server with BENCH_MORE_ZONES (1,000) ES256 zones, one confidential client each; rounds of
 "spread" (round-robin over every client) and "one" (one zone of them) alternate. Each round is
@@ -90,6 +91,8 @@ def main() -> None:
     ap.add_argument("--bin", default=os.path.join(scale.ROOT, "target", "release", "latchkey"))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--spread", type=int, default=0,
+                    help="spread the load over this many of the zones (default: all)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="latchkey-profile-")
     server = scale.Server(args.bin, "sqlite", tmp)
@@ -101,7 +104,8 @@ def main() -> None:
         sl.warm(server, zones)
         spread, one = [], []
         for i in range(args.rounds):
-            spread.append(profiled("spread", server, zones, os.path.join(tmp, f"s{i}.data")))
+            targets = zones[: args.spread] if args.spread else zones
+            spread.append(profiled("spread", server, targets, os.path.join(tmp, f"s{i}.data")))
             one.append(profiled("one", server, [zones[0]], os.path.join(tmp, f"o{i}.data")))
     finally:
         server.stop()
