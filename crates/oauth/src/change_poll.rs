@@ -12,8 +12,8 @@
 //! its user without moving the zone's epoch, so users are not in `zone_changes`.)
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use latchkey_domain::StoreError;
@@ -63,11 +63,7 @@ impl ChangePoll {
     }
 
     /// Runs [`Self::poll`] every [`POLL_EVERY`] (once; later calls do nothing).
-    pub fn start(
-        self: &std::sync::Arc<Self>,
-        store: std::sync::Arc<dyn Store>,
-        changes: std::sync::Arc<Changes>,
-    ) {
+    pub fn start(self: &Arc<Self>, store: Arc<dyn Store>, changes: Arc<Changes>) {
         let poll = self.clone();
         crate::periodic::every(&self.started, POLL_EVERY, move || {
             let (poll, store, changes) = (poll.clone(), store.clone(), changes.clone());

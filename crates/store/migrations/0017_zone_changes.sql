@@ -2,7 +2,8 @@
 -- in zone_changes, through triggers, so that every way a row changes counts: a write on another
 -- instance whose notice was lost, a write made while this instance's feed was down, a write made
 -- outside latchkey. Each instance reads the zones changed in the last minute once a second
--- (`oauth::change_poll`) and hides what it cached of each zone whose change it has not seen.
+-- (`crates/oauth/src/change_poll.rs`) and hides what it cached of each zone whose change it has
+-- not seen.
 -- `seq` only has to differ from the zone's previous one; `changed_at` is the database's clock
 -- (milliseconds) when the row changed, so the poll needs no agreement between instances' clocks.
 -- Users are left out: a sign-in updates its user, and the users cache keeps its short TTL.
