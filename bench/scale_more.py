@@ -60,6 +60,7 @@ ROUNDS = int(os.environ.get("BENCH_MORE_ROUNDS", "3"))
 ZONES = int(os.environ.get("BENCH_MORE_ZONES", "1000"))
 PAIRS = int(os.environ.get("BENCH_MORE_PAIRS", "30"))
 PAIR_SECONDS = int(os.environ.get("BENCH_MORE_PAIR_SECONDS", "3"))
+EQUAL_SCRIPTS = os.environ.get("BENCH_MORE_EQUAL_SCRIPTS") == "1"
 
 
 def log(msg: str) -> None:
@@ -134,7 +135,12 @@ def zones_pairs(server: scale.Server, alone: scale.Server, zones: list[dict],
     the runs and, per triple, spread against each single-zone load."""
     saved = (b.DURATION, b.WARMUP)
     b.DURATION, b.WARMUP = PAIR_SECONDS, 1
-    loads = [("alone", alone, single), ("spread", server, zones), ("one", server, [zones[0]])]
+    # With BENCH_MORE_EQUAL_SCRIPTS=1 every load's wrk script has one entry per zone (the
+    # single-zone loads repeat their one client), so wrk does the same work in all three and
+    # only the server's side differs.
+    pad = len(zones) if EQUAL_SCRIPTS else 1
+    loads = [("alone", alone, single * pad), ("spread", server, zones),
+             ("one", server, [zones[0]] * pad)]
     runs: dict[str, list[float]] = {name: [] for name, _, _ in loads}
     try:
         for i in range(PAIRS):
@@ -142,7 +148,8 @@ def zones_pairs(server: scale.Server, alone: scale.Server, zones: list[dict],
                 runs[name].append(sl.run(f"pair {i}: {name}", srv.proc.pid, srv.port, targets)["cpu_us_per_token"])
     finally:
         b.DURATION, b.WARMUP = saved
-    out: dict = {"pairs": PAIRS, "seconds": PAIR_SECONDS, "runs": runs}
+    out: dict = {"pairs": PAIRS, "seconds": PAIR_SECONDS, "equal_scripts": EQUAL_SCRIPTS,
+                 "runs": runs}
     for base in ("alone", "one"):
         ratios = [sp / other - 1 for sp, other in zip(runs["spread"], runs[base])]
         lo, hi = bootstrap_ci(ratios)

@@ -97,8 +97,10 @@ def pairs_part(z: dict, targets: list[str]) -> list[str]:
     p = z.get("pairs")
     if not p:
         return []
+    scripts = ("every wrk script one entry per zone" if p.get("equal_scripts")
+               else "the single-zone scripts one entry long")
     lines = [f"- {p['pairs']} triples of {p['seconds']} s runs (the one-zone server, the spread "
-             f"load, one zone of the {z['zones']:,}), their order rotated each triple:"]
+             f"load, one zone of the {z['zones']:,}; {scripts}), their order rotated each triple:"]
     for base, what in (("alone", "the one-zone server"), ("one", f"one zone of the {z['zones']:,}")):
         r = p[f"spread_vs_{base}"]
         lo, hi = r["ci95"]
