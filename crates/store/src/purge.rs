@@ -1,6 +1,7 @@
 //! The periodic purge (`purge_expired`, every ten minutes from the server): expired requests,
 //! codes, states and device codes; refresh tokens past their expiry, and rotated ones past the
-//! reuse-detection window; sessions that expired or ended, once nothing alive depends on them.
+//! reuse-detection window; sessions that expired or ended, once nothing alive depends on them;
+//! `zone_changes` rows long past the change poll's window (deleted zones' included).
 
 use latchkey_domain::{StoreError, Timestamp};
 
@@ -13,6 +14,10 @@ const CODE_GRACE_MS: i64 = 3_600_000;
 /// A rotated refresh token is kept this long after its rotation: presenting it again within the
 /// window is recognised as reuse and revokes its family; later it is merely unknown.
 pub const REFRESH_REUSE_WINDOW_MS: i64 = 86_400_000;
+
+/// A zone's last-change row is kept this long: far past the minute the change poll reads, so a
+/// row is never missed (the next change writes it again).
+pub const ZONE_CHANGE_KEEP_MS: i64 = 3_600_000;
 
 /// An expired or ended session is kept this long (it still shows in the session lists).
 pub const SESSION_GRACE_MS: i64 = 86_400_000;
@@ -54,6 +59,10 @@ pub(crate) async fn purge_expired(pool: &sqlx::AnyPool, now: Timestamp) -> Resul
         (
             "DELETE FROM device_authorizations WHERE expires_at < $1",
             now - CODE_GRACE_MS,
+        ),
+        (
+            "DELETE FROM zone_changes WHERE changed_at < $1",
+            now - ZONE_CHANGE_KEEP_MS,
         ),
     ] {
         purged += sqlx::query(statement)

@@ -1,6 +1,7 @@
 //! The periodic purge on both back ends: rotated refresh tokens go once the reuse-detection
 //! window has passed (within it, reuse is still caught); sessions go a grace period after they
-//! expired or ended, unless a live refresh token or a live child session still depends on them.
+//! expired or ended, unless a live refresh token or a live child session still depends on them;
+//! `zone_changes` rows go an hour after their zone's last change.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // integration tests
 
@@ -214,5 +215,47 @@ store_test!(
             ),
             "the refresh token of the kept web session still works"
         );
+    }
+);
+
+store_test!(
+    purge_forgets_zone_changes_long_past_the_polls_window,
+    |s: SqlStore, url: String| async move {
+        use latchkey_domain::store::ClusterStore;
+        // Rows of zone_changes outlive nothing that reads them: an hour after a zone's last
+        // change (its deletion included) its row goes; a recent one stays for the poll.
+        let org = org_with_zone(&s, "Changes").await;
+        let old = s.create_zone(zone_in(&org.id, "old")).await.unwrap().id;
+        let recent = s.create_zone(zone_in(&org.id, "recent")).await.unwrap().id;
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE zone_changes SET changed_at = $1 WHERE zone_id = $2")
+            .bind(Timestamp::now().plus_seconds(-2 * 3600).millis())
+            .bind(old.as_str())
+            .execute(&pool)
+            .await
+            .unwrap();
+        let count = |zone: ZoneId| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM zone_changes WHERE zone_id = $1")
+                    .bind(zone.as_str().to_owned())
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            (count(old.clone()).await, count(recent.clone()).await),
+            (1, 1)
+        );
+        s.purge_expired(Timestamp::now()).await.unwrap();
+        assert_eq!((count(old).await, count(recent.clone()).await), (0, 1));
+        let seen = s.recent_zone_changes(60_000).await.unwrap();
+        assert!(
+            seen.iter().any(|(z, _)| *z == recent),
+            "the recent change is still read"
+        );
+        pool.close().await;
     }
 );
