@@ -68,8 +68,12 @@ impl ChangePoll {
         crate::periodic::every(&self.started, POLL_EVERY, move || {
             let (poll, store, changes) = (poll.clone(), store.clone(), changes.clone());
             async move {
-                if let Err(e) = poll.poll(store.as_ref(), &changes).await {
-                    tracing::warn!(error = %e, "zone changes not read");
+                match poll.poll(store.as_ref(), &changes).await {
+                    Ok(moved) if !moved.is_empty() => {
+                        tracing::debug!(zones = moved.len(), "zones changed in the database");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "zone changes not read"),
                 }
             }
         });

@@ -10,7 +10,7 @@ use sqlx::Row;
 use sqlx::postgres::PgListener;
 
 use crate::SqlStore;
-use crate::db::Backend;
+use crate::db::{Backend, now_millis};
 use crate::error::OrStore;
 
 /// The tables whose every insert, update and delete marks its zone in `zone_changes` (triggers
@@ -89,16 +89,17 @@ impl ClusterStore for SqlStore {
     }
 
     async fn recent_zone_changes(&self, within_ms: i64) -> Result<Vec<(ZoneId, i64)>, StoreError> {
-        // (the database's clock, in milliseconds)
         let sql = match self.db.backend() {
-            Backend::Postgres => {
-                "SELECT zone_id, seq FROM zone_changes WHERE changed_at > \
-                 (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT - $1"
-            }
-            Backend::Sqlite => {
-                "SELECT zone_id, seq FROM zone_changes WHERE changed_at > \
-                 CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) - $1"
-            }
+            Backend::Postgres => concat!(
+                "SELECT zone_id, seq FROM zone_changes WHERE changed_at > ",
+                now_millis!(Postgres),
+                " - $1"
+            ),
+            Backend::Sqlite => concat!(
+                "SELECT zone_id, seq FROM zone_changes WHERE changed_at > ",
+                now_millis!(Sqlite),
+                " - $1"
+            ),
         };
         let rows = sqlx::query(sql)
             .bind(within_ms)

@@ -13,6 +13,19 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::error::OrStore;
 
+/// The database's clock, in milliseconds since the epoch, as an SQL expression for the back end
+/// named (`Sqlite`: this machine's clock). A macro so that statements built with `concat!`
+/// stay `&'static str`.
+macro_rules! now_millis {
+    (Sqlite) => {
+        "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+    };
+    (Postgres) => {
+        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+    };
+}
+pub(crate) use now_millis;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -11,7 +11,7 @@ use latchkey_domain::{StoreError, Timestamp};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, Row};
 
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, now_millis};
 use crate::error::OrStore;
 use crate::{SqlStore, in_use, migrate};
 
@@ -81,12 +81,8 @@ impl SqlStore {
     /// The database server's clock (for SQLite, this machine's).
     pub async fn database_time(&self) -> Result<Timestamp, StoreError> {
         let sql = match self.db.backend() {
-            Backend::Sqlite => {
-                "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS now"
-            }
-            Backend::Postgres => {
-                "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) AS now"
-            }
+            Backend::Sqlite => concat!("SELECT ", now_millis!(Sqlite), " AS now"),
+            Backend::Postgres => concat!("SELECT ", now_millis!(Postgres), " AS now"),
         };
         let row = sqlx::query(sql).fetch_one(self.db.pool()).await.store()?;
         Ok(Timestamp::from_millis(
