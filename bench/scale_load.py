@@ -34,8 +34,20 @@ def make_zone(c: scale.Conn, name: str) -> dict:
                                                    "dependencies": [{"id": res["id"]}]})
     cred = c.ok("POST", f"/zones/{z}/application-credentials",
                 {"application_id": app["id"], "type": "password"})
-    return {"zone_id": z, "path": f"/z/{z}/oauth/2/token",
+    return {"zone_id": z, "path": f"/z/{z}/oauth/2/token", "resource_id": res["id"],
             "auth": b.basic(cred["identifier"], cred["password"]),
+            "client_id": cred["identifier"], "secret": cred["password"]}
+
+
+def add_client(c: scale.Conn, zone: dict, name: str) -> dict:
+    """Another confidential client in `zone` (as made by `make_zone`): an application depending
+    on the zone's resource, and its password credential (2 management requests)."""
+    z = zone["zone_id"]
+    app = c.ok("POST", f"/zones/{z}/applications", {"identifier": name, "name": name,
+                                                   "dependencies": [{"id": zone["resource_id"]}]})
+    cred = c.ok("POST", f"/zones/{z}/application-credentials",
+                {"application_id": app["id"], "type": "password"})
+    return {**zone, "auth": b.basic(cred["identifier"], cred["password"]),
             "client_id": cred["identifier"], "secret": cred["password"]}
 
 

@@ -7,8 +7,11 @@ CASE is one of
   zones      1,000 ES256 zones with one confidential client each, against one zone: server RSS per
              zone, and server CPU per client_credentials token with the load spread round-robin over
              all 1,000 clients against the load on a server with one zone (two processes side by
-             side, loaded in turn: rounds interleaved) and on one zone of the 1,000;
-             then the cold start of that 1,000-zone database;
+             side, loaded in turn: rounds interleaved) and on one zone of the 1,000; then
+             BENCH_MORE_PAIRS (30) rounds of short runs in rotating order, with a fourth load:
+             the one-zone server given 1,000 clients, the spread over them (the same clients
+             and script as the 1,000 zones', one zone); then the cold start of that 1,000-zone
+             database;
   writes     RSS growth per management write under /zones/{id}/: BENCH_MORE_CREATES (100,000)
              application creates, BENCH_MORE_REFUSED (20,000) refused PATCHes (`name` a number),
              BENCH_MORE_REFUSED unauthenticated POSTs to /zones/{random id}/applications, and a
@@ -119,7 +122,13 @@ def zones_rounds(server: scale.Server, alone: scale.Server) -> dict:
         res["rounds"].append(sl.run("one zone, 1 zone exists", alone.proc.pid, alone.port, single))
         res["rounds"].append(sl.run(f"spread over {ZONES} zones", server.proc.pid, server.port, zones))
         res["rounds"].append(sl.run(f"one zone, {ZONES} zones exist", server.proc.pid, server.port, one))
-    res["pairs"] = zones_pairs(server, alone, zones, single)
+    # The one-zone server also gets ZONES clients (after its memory was read), for the load that
+    # differs from the spread one in the number of zones alone: the same number of clients, the
+    # same script, every client's plan and decision tally its own, but one zone, one key.
+    ca = scale.Conn(alone.port)
+    clients = single + [sl.add_client(ca, single[0], f"bench-app-{i:04d}") for i in range(1, len(zones))]
+    sl.warm(alone, clients)
+    res["pairs"] = zones_pairs(server, alone, zones, single, clients)
     res["rss_after_load_mib"] = settle_rss(server)
     res["vmhwm_mib"] = b.status_kib(server.proc.pid, "VmHWM") / 1024
     server.stop()
@@ -128,11 +137,13 @@ def zones_rounds(server: scale.Server, alone: scale.Server) -> dict:
 
 
 def zones_pairs(server: scale.Server, alone: scale.Server, zones: list[dict],
-                single: list[dict]) -> dict:
-    """PAIRS short runs of each of the three loads (PAIR_SECONDS each, after a 1 s warm-up),
-    their order rotated from one triple to the next, so that the machine's drift, which moves
-    one configuration by ±15 % between 8 s rounds here, falls on all three alike. Returns
-    the runs and, per triple, spread against each single-zone load."""
+                single: list[dict], clients: list[dict]) -> dict:
+    """PAIRS short runs of each of the four loads (PAIR_SECONDS each, after a 1 s warm-up),
+    their order rotated from one round to the next, so that the machine's drift, which moves
+    one configuration by ±15 % between 8 s rounds here, falls on all four alike. The loads: one
+    client of the one-zone server (`alone`), the spread over ZONES zones' clients (`spread`),
+    one zone of those (`one`), and the one-zone server's ZONES clients (`clients`: as many
+    clients as `spread`, in one zone). Returns the runs and, per round, the paired ratios."""
     saved = (b.DURATION, b.WARMUP)
     b.DURATION, b.WARMUP = PAIR_SECONDS, 1
     # With BENCH_MORE_EQUAL_SCRIPTS=1 every load's wrk script has one entry per zone (the
@@ -140,22 +151,24 @@ def zones_pairs(server: scale.Server, alone: scale.Server, zones: list[dict],
     # only the server's side differs.
     pad = len(zones) if EQUAL_SCRIPTS else 1
     loads = [("alone", alone, single * pad), ("spread", server, zones),
-             ("one", server, [zones[0]] * pad)]
+             ("one", server, [zones[0]] * pad), ("clients", alone, clients)]
     runs: dict[str, list[float]] = {name: [] for name, _, _ in loads}
+    n = len(loads)
     try:
         for i in range(PAIRS):
-            for name, srv, targets in loads[i % 3:] + loads[:i % 3]:
+            for name, srv, targets in loads[i % n:] + loads[:i % n]:
                 runs[name].append(sl.run(f"pair {i}: {name}", srv.proc.pid, srv.port, targets)["cpu_us_per_token"])
     finally:
         b.DURATION, b.WARMUP = saved
     out: dict = {"pairs": PAIRS, "seconds": PAIR_SECONDS, "equal_scripts": EQUAL_SCRIPTS,
                  "runs": runs}
-    for base in ("alone", "one"):
-        ratios = [sp / other - 1 for sp, other in zip(runs["spread"], runs[base])]
+    for load, base in (("spread", "alone"), ("spread", "one"), ("spread", "clients"),
+                       ("clients", "alone")):
+        ratios = [sp / other - 1 for sp, other in zip(runs[load], runs[base])]
         lo, hi = bootstrap_ci(ratios)
-        out[f"spread_vs_{base}"] = {"ratios": ratios, "mean": statistics.fmean(ratios),
+        out[f"{load}_vs_{base}"] = {"ratios": ratios, "mean": statistics.fmean(ratios),
                                     "median": statistics.median(ratios), "ci95": [lo, hi]}
-        log(f"spread vs {base}: mean {statistics.fmean(ratios) * 100:+.1f} %, "
+        log(f"{load} vs {base}: mean {statistics.fmean(ratios) * 100:+.1f} %, "
             f"median {statistics.median(ratios) * 100:+.1f} %, 95 % CI of the mean "
             f"[{lo * 100:+.1f}, {hi * 100:+.1f}] %")
     return out

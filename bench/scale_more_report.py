@@ -90,28 +90,44 @@ def zones_part(z: dict, targets: list[str]) -> list[str]:
 
 
 def pairs_part(z: dict, targets: list[str]) -> list[str]:
-    """The short runs in rotating order: the mean paired ratio with its bootstrap interval.
-    The verdict, fixed before any run: met when the interval of spread against the one-zone
-    server reaches 0 or below (no detectable cost) and is at most ±5 % wide (precise enough
-    to say so)."""
+    """The short runs in rotating order: the mean paired ratios with their bootstrap intervals.
+
+    The verdict rule, fixed before any run: a comparison is met when the interval reaches 0 or
+    below (no detectable cost) and is at most ±5 % wide (precise enough to say so). Runs with a
+    `clients` load (from stop 25) judge the target on spread over the zones against the same
+    number of clients in one zone, the comparison in which only the number of zones differs;
+    spread against one client of the one-zone server is reported beside it."""
     p = z.get("pairs")
     if not p:
         return []
     scripts = ("every wrk script one entry per zone" if p.get("equal_scripts")
-               else "the single-zone scripts one entry long")
-    lines = [f"- {p['pairs']} triples of {p['seconds']} s runs (the one-zone server, the spread "
-             f"load, one zone of the {z['zones']:,}; {scripts}), their order rotated each triple:"]
-    for base, what in (("alone", "the one-zone server"), ("one", f"one zone of the {z['zones']:,}")):
-        r = p[f"spread_vs_{base}"]
+               else "the single-client scripts one entry long")
+    n = z["zones"]
+    whats = [("spread", "alone", "the one-zone server's one client"),
+             ("spread", "one", f"one zone of the {n:,}"),
+             ("spread", "clients", f"the one-zone server's {n:,} clients"),
+             ("clients", "alone", "(one zone) one client of the same server")]
+    loads = "four" if "clients_vs_alone" in p else "three"
+    lines = [f"- {p['pairs']} rounds of {p['seconds']} s runs of the {loads} loads ({scripts}), their "
+             "order rotated each round:"]
+    for load, base, what in whats:
+        r = p.get(f"{load}_vs_{base}")
+        if r is None:
+            continue
         lo, hi = r["ci95"]
-        lines.append(f"  spread against {what}: mean {r['mean'] * 100:+.1f} %, median "
+        label = f"spread over {n:,} zones" if load == "spread" else f"{n:,} clients in one zone"
+        lines.append(f"  {label} against {what}: mean {r['mean'] * 100:+.1f} %, median "
                      f"{r['median'] * 100:+.1f} %, 95 % bootstrap interval of the mean "
                      f"[{lo * 100:+.1f}, {hi * 100:+.1f}] %.")
-    r = p["spread_vs_alone"]
+    judged = "spread_vs_clients" if "spread_vs_clients" in p else "spread_vs_alone"
+    against = (f"the same {n:,} clients in one zone" if judged == "spread_vs_clients"
+               else "one client of a one-zone server")
+    r = p[judged]
     lo, hi = r["ci95"]
     ok = lo <= 0 and (hi - lo) / 2 <= 0.05
-    targets.append(f"| Same, paired short runs in rotating order ({p['pairs']} triples) | mean "
-                   f"{r['mean'] * 100:+.1f} %, 95 % interval [{lo * 100:+.1f}, {hi * 100:+.1f}] % | "
+    targets.append(f"| Same, paired short runs in rotating order ({p['pairs']} rounds), spread over "
+                   f"{n:,} zones against {against} | mean {r['mean'] * 100:+.1f} %, 95 % interval "
+                   f"[{lo * 100:+.1f}, {hi * 100:+.1f}] % | "
                    + verdict(ok, "interval reaches 0, half-width ≤ 5 %" if ok
                              else "interval above 0 or wider than ±5 %") + " |")
     return lines

@@ -6,12 +6,14 @@ copied cookie after sign-out. (The scripted browser walk-through is tests/e2e/te
 from __future__ import annotations
 
 import re
+import time
 from html import unescape
 
 import httpx
 import pytest
 
 from e2e import kit
+from ops import kit as ops
 
 from .people_kit import Org
 
@@ -143,6 +145,34 @@ def test_sign_out_ends_the_browser_sign_in_too(make_org) -> None:
     again = console_browser(org, admin.email, jar=b)
     assert get(again, org, "/console/zones").status_code == 200
     assert admin.http.get(f"/organizations/{org.id}").status_code == 200
+
+
+def test_sign_out_on_a_request_that_refreshed_the_token_still_clears_the_session(make_org) -> None:
+    """Sign-out clears the session cookie even on a request that rewrote it. Before the fix a
+    page refreshing the access token (or touching a session idle for a minute) appended its new
+    session cookie after sign-out's clearing one; the browser kept the last, and the next page
+    went to the platform zone with the organization filled in (seen in CI after a slow walk)."""
+    org = make_org()
+    admin = org.join("org_admin", "console-signout-refresh")
+    # the console's access token lives 30 s, under its 60 s refresh margin: every page refreshes
+    # (the platform-owned resource cannot be changed through the API; the change poll sees this)
+    found = admin.http.get(f"/zones/{org.zone.id}/resources", params={"slug": "latchkey-management-api"})
+    assert found.status_code == 200, found.text
+    (api,) = found.json()["items"]
+    ops.execute(org.server, "UPDATE resources SET credential_lifetime_seconds = 30 WHERE zone_id = ? AND id = ?",
+                (org.zone.id, api["id"]))
+    time.sleep(2.5)
+    b = console_browser(org, admin.email)
+    name = f"lk_console_o_{org.id}"
+    page = get(b, org, "/console/zones")
+    assert any(c.startswith(f"{name}=") for c in page.headers.get_list("set-cookie")), "the page did not refresh"
+    r = post(b, org, "/console/sign-out", {"csrf": csrf(page.text)})
+    assert r.status_code == 303, r.text[:300]
+    ours = [c for c in r.headers.get_list("set-cookie") if c.startswith(f"{name}=")]
+    assert ours and ours[-1].startswith(f"{name}=;"), ours
+    assert name not in b.http.cookies
+    r = get(b, org, "/console/zones")
+    assert r.status_code == 303 and r.headers["location"] == "/console/sign-in", r.headers.get("location")
 
 
 def test_console_sign_in_refuses_a_foreign_state(make_org) -> None:

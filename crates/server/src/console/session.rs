@@ -191,10 +191,26 @@ pub async fn require(State(state): State<ConsoleState>, mut req: Request, next: 
     };
     req.extensions_mut().insert(ctx);
     let mut res = next.run(req).await;
-    if changed && let Some(c) = session_cookie(&state, &session) {
+    // A handler that set this cookie itself has the last word: sign-out clears it, and a
+    // refreshed copy appended after the clearing would sign the browser straight back in.
+    let name = cookie_name(&session.organization_id);
+    if changed
+        && !sets_cookie(res.headers(), &name)
+        && let Some(c) = session_cookie(&state, &session)
+    {
         append_cookie(&mut res, &c);
     }
     res
+}
+
+/// Whether `headers` already carry a `Set-Cookie` for `name`.
+fn sets_cookie(headers: &HeaderMap, name: &str) -> bool {
+    headers.get_all(header::SET_COOKIE).iter().any(|v| {
+        v.to_str()
+            .ok()
+            .and_then(|v| v.split_once('='))
+            .is_some_and(|(k, _)| k.trim() == name)
+    })
 }
 
 /// Uses the refresh token (and stores the rotated one).
@@ -283,5 +299,22 @@ mod tests {
         assert!(alive(&session(now - 1000, now - 1000), now));
         assert!(!alive(&session(now - 1000, now - IDLE_MS), now));
         assert!(!alive(&session(now - ABSOLUTE_MS, now - 10), now));
+    }
+
+    #[test]
+    fn a_cookie_the_handler_set_is_found_by_its_exact_name() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("lk_console_o_ab=x; Path=/"),
+        );
+        h.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("lk_console_o_a=; Max-Age=0"),
+        );
+        assert!(sets_cookie(&h, "lk_console_o_a"));
+        assert!(sets_cookie(&h, "lk_console_o_ab"));
+        assert!(!sets_cookie(&h, "lk_console_o_b"));
+        assert!(!sets_cookie(&HeaderMap::new(), "lk_console_o_a"));
     }
 }
