@@ -5,7 +5,9 @@
                                                 [--spread N]
 
 One server with BENCH_MORE_ZONES (1,000) ES256 zones, one confidential client each; rounds of
-"spread" (round-robin over every client) and "one" (one zone of them) alternate. Each round is
+"spread" (round-robin over every client) and "one" (one zone of them) alternate. With
+`--against clients`, the other rounds go round-robin over as many clients of one more zone
+instead (so that only the number of zones differs). Each round is
 sampled with `perf record -e cpu-clock` (a software clock: no hardware counters needed) and its
 samples are turned into microseconds per token for every symbol (the round's server CPU per
 token times the symbol's share). Prints the symbols whose cost per token differs most between
@@ -93,6 +95,8 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--spread", type=int, default=0,
                     help="spread the load over this many of the zones (default: all)")
+    ap.add_argument("--against", choices=["one", "clients"], default="one",
+                    help="the other rounds: one zone's client, or as many clients in one zone")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="latchkey-profile-")
     server = scale.Server(args.bin, "sqlite", tmp)
@@ -102,11 +106,17 @@ def main() -> None:
         zones = [sl.make_zone(c, f"zone-{i:04d}") for i in range(ZONES)]
         log(f"created {ZONES} zones")
         sl.warm(server, zones)
+        targets = zones[: args.spread] if args.spread else zones
+        other = [zones[0]]
+        if args.against == "clients":
+            home = sl.make_zone(c, "zone-clients")
+            other = [home] + [sl.add_client(c, home, f"bench-app-{i:04d}") for i in range(1, len(targets))]
+            sl.warm(server, other)
+            log(f"made {len(other)} clients in one more zone")
         spread, one = [], []
         for i in range(args.rounds):
-            targets = zones[: args.spread] if args.spread else zones
             spread.append(profiled("spread", server, targets, os.path.join(tmp, f"s{i}.data")))
-            one.append(profiled("one", server, [zones[0]], os.path.join(tmp, f"o{i}.data")))
+            one.append(profiled(args.against, server, other, os.path.join(tmp, f"o{i}.data")))
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
