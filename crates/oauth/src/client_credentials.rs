@@ -18,44 +18,75 @@ use crate::issued::Issued;
 use crate::mint;
 use crate::plans::{Basis, Head, Plan, PlanKey};
 use crate::policy::{self, Action, Principal};
-use crate::requests::{ClientParams, Targets};
-use crate::scoped_cache::Lookup;
+use crate::requests::{ClientParams, Grant, Targets, TokenRequest};
+use crate::scoped_cache::{Lookup, Ticket};
 use crate::services::Services;
 use crate::targets::{default_target, resolve_target, scopes, single_target};
 use crate::upstream;
 use crate::zones::ZoneEntry;
 
-/// `grant_type=client_credentials` for the client `form` authenticates: the plan for this
-/// client id, target and scope when one is still valid and the secret proves it (`plans`),
-/// otherwise client authentication and the full checks, which make a new plan.
+/// Now, on the plans' epoch clock: taken by the token endpoint before it reads the zone, so that
+/// a plan made from what it reads is kept only if nothing of the zone moved since.
+pub fn ticket(state: &Services) -> Ticket {
+    state.directory.plans.ticket()
+}
+
+/// A repeated `client_credentials` request answered from its plan, before the zone is looked up:
+/// the plan for the path's zone, this client id, target and scope, when it is still valid and the
+/// secret proves its credential; its decision is then tallied. `None` (no plan, any other grant,
+/// a secret that does not prove it, a request the full path would refuse) sends the request the
+/// full way.
+pub fn planned(
+    state: &Services,
+    zone_id: &str,
+    request: &TokenRequest,
+) -> Option<Result<Issued, OAuthError>> {
+    if !matches!(request.grant, Grant::ClientCredentials) {
+        return None;
+    }
+    let (id, secret) = client_auth::presented_secret(&request.client).ok()??;
+    let key = (ZoneId::new(zone_id), PlanKey::of(&id, &request.targets)?);
+    let plan = match state.directory.plans.get(&key) {
+        Lookup::Hit(plan) if client_auth::proves(state, plan.client(), &id, &secret) => plan,
+        _ => return None,
+    };
+    if let Some(logged) = plan.logged() {
+        crate::metrics::policy_decision(zone_id, true);
+        state.decisions.tally(logged);
+    }
+    let issued = issue(&plan);
+    match &issued {
+        Ok(_) => crate::metrics::token_issued(zone_id, "client_credentials"),
+        Err(e) => crate::metrics::token_denied(zone_id, "client_credentials", e.error),
+    }
+    Some(issued)
+}
+
+/// `grant_type=client_credentials` for the client `form` authenticates, in full (the request
+/// [`planned`] did not answer): client authentication and the full checks, which make a new plan,
+/// kept when nothing of the zone moved since `ticket` (taken before the zone was read).
 pub async fn grant(
     state: &Services,
     zone: &Arc<ZoneEntry>,
     form: &ClientParams,
     targets: &Targets,
+    ticket: Ticket,
 ) -> Result<Issued, OAuthError> {
-    // Before anything is read: a plan made from what follows is kept only if nothing moved since.
-    let ticket = state.directory.plans.ticket();
     let presented = client_auth::presented_secret(form)?;
-    let key = presented
-        .as_ref()
-        .and_then(|(id, _)| PlanKey::of(id, targets))
-        .map(|k| (zone.zone.id.clone(), k));
-    if let (Some(key), Some((id, secret))) = (&key, &presented)
-        && let Some(plan) = lookup(state, zone, key, id, secret)
-    {
-        return issue(&plan);
-    }
     let client = client_auth::authenticate(state, zone, form).await?;
     let plan = match work_out(state, zone, &client, targets).await? {
         Planning::Planned(plan) => Arc::new(plan),
         Planning::Answered(issued) => return Ok(issued),
     };
     // (the client just authenticated with `id`: kept when a repeat can be proven the same way)
-    if let (Some(key), Some((id, _))) = (key, &presented)
+    if let Some((id, _)) = &presented
         && client_auth::names(plan.client(), id)
+        && let Some(key) = PlanKey::of(id, targets)
     {
-        state.directory.plans.insert(key, plan.clone(), ticket);
+        state
+            .directory
+            .plans
+            .insert((zone.zone.id.clone(), key), plan.clone(), ticket);
     }
     issue(&plan)
 }
@@ -117,7 +148,6 @@ async fn work_out(
         .map_err(|_| OAuthError::server_error())?;
     let basis = Basis {
         signer: keys.signer.clone(),
-        zone: zone.clone(),
         client: client.clone(),
         lifetime: mint::lifetime(resource),
         logged: decision.logged,
@@ -129,29 +159,4 @@ async fn work_out(
 fn issue(plan: &Plan) -> Result<Issued, OAuthError> {
     let token = plan.sign(mint::now_seconds(), &mint::jti()?)?;
     Ok(plan.issued(token))
-}
-
-/// The plan for `key` if it is still valid, was made from the zone entry the request has, and
-/// `id` and `secret` prove its client; its decision is then tallied. Anything else (no plan, or
-/// a secret that does not prove it) goes through client authentication and the full checks.
-fn lookup(
-    s: &Services,
-    zone: &Arc<ZoneEntry>,
-    key: &(ZoneId, PlanKey),
-    id: &str,
-    secret: &str,
-) -> Option<Arc<Plan>> {
-    let plan = match s.directory.plans.get(key) {
-        Lookup::Hit(plan)
-            if plan.made_from(zone) && client_auth::proves(s, plan.client(), id, secret) =>
-        {
-            plan
-        }
-        _ => return None,
-    };
-    if let Some(logged) = plan.logged() {
-        crate::metrics::policy_decision(zone.zone.id.as_str(), true);
-        s.decisions.tally(logged);
-    }
-    Some(plan)
 }

@@ -7,11 +7,12 @@
 //!
 //! A plan is hidden when the zone's epoch moves: any write to the zone (directory, settings, a
 //! key rotation) and any moved policy binding (here, in another instance's notice, or found by
-//! the policy recheck) moves it. It is kept only if nothing moved since its ticket, taken before
-//! the client was authenticated and anything else was read, and it is used only with the very
-//! zone entry it was made from (read before that ticket). A key rotation thus never leaves a
-//! plan signing with a superseded key, which stays published for its grace period anyway.
-//! `client_credentials` makes and uses plans; this module holds what a plan is.
+//! the policy recheck, or by the poll of the database's changes) moves it. It is kept only if
+//! nothing moved since its ticket, which the token endpoint takes before it reads the zone, so
+//! everything a plan is made from was read after it; a repeated request is then answered before
+//! the zone is even looked up. A key rotation thus never leaves a plan signing with a superseded
+//! key, which stays published for its grace period anyway. `client_credentials` makes and uses
+//! plans; this module holds what a plan is.
 //!
 //! Only tokens of the zone itself are planned; denials and vaulted resources take the full path
 //! every time, as do clients that authenticate with an assertion.
@@ -27,7 +28,6 @@ use crate::decision_log::Logged;
 use crate::error::OAuthError;
 use crate::issued::Issued;
 use crate::requests::Targets;
-use crate::zones::ZoneEntry;
 
 /// What a plan answers: a request presenting one client id for one target (`None`: the zone's
 /// default resource) with one `scope` parameter, exactly as sent.
@@ -62,8 +62,6 @@ pub struct Plan {
     head: String,
     lifetime: i64,
     scope: Option<String>,
-    /// The zone entry it was made from: valid only while the zone cache serves this one.
-    zone: Arc<ZoneEntry>,
     /// The credential (and application) that authenticated when it was made.
     client: Client,
     logged: Option<Arc<Logged>>,
@@ -72,7 +70,6 @@ pub struct Plan {
 
 /// What a plan is made from, besides its claims.
 pub struct Basis {
-    pub zone: Arc<ZoneEntry>,
     pub client: Client,
     pub lifetime: i64,
     pub logged: Option<Arc<Logged>>,
@@ -102,16 +99,10 @@ impl Plan {
             head: json,
             lifetime: basis.lifetime,
             scope: head.scope.map(str::to_owned),
-            zone: basis.zone,
             client: basis.client,
             logged: basis.logged,
             signer: basis.signer,
         })
-    }
-
-    /// Whether the plan was made from exactly this zone cache entry.
-    pub fn made_from(&self, zone: &Arc<ZoneEntry>) -> bool {
-        Arc::ptr_eq(&self.zone, zone)
     }
 
     /// The credential (and application) that authenticated when the plan was made.

@@ -1,7 +1,9 @@
 //! Zone-scoped caches invalidated by epoch. Every cached value is tagged with the ticket taken
 //! before it was read from the store; a zone's change (here or, through `changes`, on another
 //! instance) moves that zone's epoch past every earlier ticket, so its entries stop being served
-//! at once. Invalidation is O(1) and allocates nothing per entry (no predicate scans), and a value
+//! at once. Each entry holds its zone's epoch cell, so a lookup checks it with two atomic loads
+//! (no map, no lock, however many zones change meanwhile). Invalidation is O(1) and allocates
+//! nothing per entry (no predicate scans), and a value
 //! read while a change was committing can never be cached as fresh. Each cache keeps a TTL as the
 //! last backstop (a change no notice told of is found sooner by `change_poll`), shortened per
 //! entry by up to a quarter
@@ -11,8 +13,8 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use foldhash::fast::RandomState;
@@ -25,17 +27,18 @@ use crate::sharded_map::ShardedMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ticket(u64);
 
+/// One zone's epoch: the tick of its latest change. The epoch map and every entry cached for the
+/// zone share it, so a lookup checks its entry's zone without a map lookup or a lock.
+type Cell = Arc<AtomicU64>;
+
 /// The epoch clock: the tick of each zone's latest change and of the latest full resync.
 #[derive(Debug, Default)]
 pub struct Epochs {
     clock: AtomicU64,
     everything: AtomicU64,
-    /// The tick of the latest change of any zone: a ticket at or past it is fresh for every
-    /// zone without a look at `zones` (the common case, when nothing changed lately).
-    latest: AtomicU64,
-    /// One small entry per zone that ever changed while this process ran (never shrinks: a
-    /// removed entry would make stale values of a deleted zone fresh again).
-    zones: RwLock<HashMap<ZoneId, u64, RandomState>>,
+    /// One cell per zone that changed or had a value cached while this process ran (never
+    /// shrinks: a removed cell would make stale values of a deleted zone fresh again).
+    zones: RwLock<HashMap<ZoneId, Cell, RandomState>>,
 }
 
 impl Epochs {
@@ -47,31 +50,42 @@ impl Epochs {
     /// `zone` changed: whatever was read before now is stale.
     pub fn bump(&self, zone: &ZoneId) {
         let tick = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
-        if let Ok(mut zones) = self.zones.write() {
-            zones.insert(zone.clone(), tick);
-        }
-        // (after the entry: a reader past `latest` never skips a change it must see)
-        self.latest.fetch_max(tick, Ordering::SeqCst);
+        match self.cell(zone) {
+            Some(cell) => cell.fetch_max(tick, Ordering::SeqCst),
+            // (a poisoned map: hide everything rather than miss this change)
+            None => self.everything.fetch_max(tick, Ordering::SeqCst),
+        };
     }
 
     /// Anything may have changed (a lost connection to the change feed): all is stale.
     pub fn bump_all(&self) {
         let tick = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
-        self.everything.store(tick, Ordering::SeqCst);
+        self.everything.fetch_max(tick, Ordering::SeqCst);
     }
 
     /// Whether a value of `zone` read at `ticket` is still current.
     pub fn fresh(&self, zone: &ZoneId, ticket: Ticket) -> bool {
-        if ticket.0 < self.everything.load(Ordering::SeqCst) {
-            return false;
-        }
-        if ticket.0 >= self.latest.load(Ordering::SeqCst) {
-            return true;
-        }
         match self.zones.read() {
-            Ok(zones) => zones.get(zone).is_none_or(|&t| ticket.0 >= t),
+            Ok(zones) => zones
+                .get(zone)
+                .is_none_or(|cell| self.current(cell, ticket)),
             Err(_) => false,
         }
+    }
+
+    /// Whether a value read at `ticket` of the zone whose epoch is `cell` is still current.
+    fn current(&self, cell: &AtomicU64, ticket: Ticket) -> bool {
+        ticket.0 >= self.everything.load(Ordering::SeqCst)
+            && ticket.0 >= cell.load(Ordering::SeqCst)
+    }
+
+    /// `zone`'s cell, made on first use (`None` only when the map is poisoned).
+    fn cell(&self, zone: &ZoneId) -> Option<Cell> {
+        if let Some(cell) = self.zones.read().ok()?.get(zone) {
+            return Some(cell.clone());
+        }
+        let mut zones = self.zones.write().ok()?;
+        Some(zones.entry(zone.clone()).or_default().clone())
     }
 }
 
@@ -100,6 +114,8 @@ pub enum Lookup<V> {
 
 struct Entry<V> {
     ticket: Ticket,
+    /// The epoch of the entry's zone.
+    zone: Cell,
     expires: Instant,
     value: V,
 }
@@ -108,12 +124,12 @@ struct Inner<K, V> {
     name: &'static str,
     map: ShardedMap<(ZoneId, K), Entry<V>>,
     ttl: Duration,
-    epochs: std::sync::Arc<Epochs>,
+    epochs: Arc<Epochs>,
 }
 
 /// A cache of values keyed by `(zone, K)`, honouring the zone epochs. Clones share the entries.
 pub struct ScopedCache<K, V> {
-    inner: std::sync::Arc<Inner<K, V>>,
+    inner: Arc<Inner<K, V>>,
 }
 
 impl<K, V> Clone for ScopedCache<K, V> {
@@ -130,14 +146,9 @@ where
     V: Clone + Send + Sync + 'static,
 {
     /// A cache named `name` (in metrics) of at most `capacity` entries, each kept at most `ttl`.
-    pub fn new(
-        name: &'static str,
-        epochs: std::sync::Arc<Epochs>,
-        capacity: u64,
-        ttl: Duration,
-    ) -> Self {
+    pub fn new(name: &'static str, epochs: Arc<Epochs>, capacity: u64, ttl: Duration) -> Self {
         Self {
-            inner: std::sync::Arc::new(Inner {
+            inner: Arc::new(Inner {
                 name,
                 map: ShardedMap::new(capacity),
                 ttl,
@@ -156,7 +167,7 @@ where
         let inner = &*self.inner;
         let ticket = inner.epochs.ticket();
         let hit = inner.map.read(key, |e| {
-            let current = Instant::now() < e.expires && inner.epochs.fresh(&key.0, e.ticket);
+            let current = Instant::now() < e.expires && inner.epochs.current(&e.zone, e.ticket);
             current.then(|| e.value.clone())
         });
         crate::metrics::cache_lookup(inner.name, hit.is_some());
@@ -169,12 +180,14 @@ where
     /// Caches `value`, read from the store after `ticket` was taken — unless the zone changed
     /// since (then the value may predate the change and is not kept).
     pub fn insert(&self, key: (ZoneId, K), value: V, ticket: Ticket) {
-        if !self.inner.epochs.fresh(&key.0, ticket) {
+        let epochs = &self.inner.epochs;
+        let Some(zone) = epochs.cell(&key.0).filter(|c| epochs.current(c, ticket)) else {
             return;
-        }
+        };
         let now = Instant::now();
         let entry = Entry {
             ticket,
+            zone,
             expires: now + jittered(self.inner.ttl),
             value,
         };
@@ -190,7 +203,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn cache(epochs: &Arc<Epochs>) -> ScopedCache<String, u32> {
         ScopedCache::new("test", epochs.clone(), 100, Duration::from_secs(60))
@@ -274,6 +286,42 @@ mod tests {
         assert!(epochs.fresh(&z2, before), "z2 did not change");
         let after = epochs.ticket();
         assert!(epochs.fresh(&z1, after) && epochs.fresh(&z2, after));
+    }
+
+    #[test]
+    fn changes_of_many_other_zones_leave_an_entry_served_and_its_own_hides_it() {
+        let epochs = Arc::new(Epochs::default());
+        let c = cache(&epochs);
+        fill(&c, "z", "k", 1);
+        for i in 0..100 {
+            epochs.bump(&ZoneId::new(format!("other-{i}")));
+        }
+        assert_eq!(hit(&c, "z", "k"), Some(1));
+        epochs.bump(&ZoneId::new("z"));
+        assert_eq!(
+            hit(&c, "z", "k"),
+            None,
+            "the cell made when it was cached saw it"
+        );
+    }
+
+    #[test]
+    fn with_the_epoch_map_poisoned_a_change_hides_everything() {
+        let epochs = Arc::new(Epochs::default());
+        let c = cache(&epochs);
+        fill(&c, "z1", "a", 1);
+        fill(&c, "z2", "b", 2);
+        let poisoner = epochs.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = poisoner.zones.write();
+            panic!("poison the map");
+        })
+        .join();
+        epochs.bump(&ZoneId::new("z3"));
+        assert_eq!(hit(&c, "z1", "a"), None);
+        assert_eq!(hit(&c, "z2", "b"), None);
+        fill(&c, "z1", "a", 3);
+        assert_eq!(hit(&c, "z1", "a"), None, "nothing is cached without a cell");
     }
 
     #[test]

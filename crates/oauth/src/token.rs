@@ -9,17 +9,20 @@ use crate::code_grant;
 use crate::error::OAuthError;
 use crate::grants::{self, Issued};
 use crate::requests::{Grant, TokenRequest};
+use crate::scoped_cache::Ticket;
 use crate::services::Services;
 use crate::zones::ZoneEntry;
 
-/// Answers a token request (and counts it in the metrics).
+/// Answers a token request (and counts it in the metrics) the full way: one
+/// `client_credentials::planned` did not answer. `ticket` was taken before `zone` was read.
 pub async fn issue(
     s: &Services,
     zone: &Arc<ZoneEntry>,
     request: TokenRequest,
+    ticket: Ticket,
 ) -> Result<Issued, OAuthError> {
     let grant_type = grant_label(&request.grant);
-    let outcome = answer(s, zone, request).await;
+    let outcome = answer(s, zone, request, ticket).await;
     match &outcome {
         Ok(_) => crate::metrics::token_issued(zone.zone.id.as_str(), grant_type),
         Err(e) => crate::metrics::token_denied(zone.zone.id.as_str(), grant_type, e.error),
@@ -42,6 +45,7 @@ async fn answer(
     s: &Services,
     zone: &Arc<ZoneEntry>,
     request: TokenRequest,
+    ticket: Ticket,
 ) -> Result<Issued, OAuthError> {
     let TokenRequest {
         client,
@@ -50,7 +54,7 @@ async fn answer(
     } = request;
     match grant {
         Grant::ClientCredentials => {
-            crate::client_credentials::grant(s, zone, &client, &targets).await
+            crate::client_credentials::grant(s, zone, &client, &targets, ticket).await
         }
         Grant::TokenExchange(exchange) => {
             let client = client_auth::authenticate(s, zone, &client).await?;

@@ -943,6 +943,67 @@ both_backends!(
     }
 );
 
+both_backends!(
+    a_plan_answering_before_the_zone_is_read_follows_the_zone,
+    |app: TestApp| async move {
+        // Attack: a repeated client_credentials request is answered from its plan before the
+        // zone is looked up at all, so the zone's own changes must hide the plan: a new signing
+        // algorithm signs from the rotation that makes it current, and a deleted zone answers
+        // nothing.
+        let f = fixture(&app).await;
+        let body = "grant_type=client_credentials&resource=https%3A%2F%2Fapi.test%2Fown";
+        let alg = |r: &Reply| {
+            let t = r.json["access_token"].as_str().unwrap();
+            Compact::parse(t)
+                .unwrap()
+                .alg()
+                .map(|a| a.as_str().to_owned())
+        };
+        for _ in 0..2 {
+            let r = token(&app, &f, body).await;
+            assert_eq!(alg(&r).as_deref(), Some("RS256"), "{:?}", r.json);
+        }
+        app.admin(
+            Method::PATCH,
+            &format!("/zones/{}", f.zone),
+            Some(json!({"signing_alg": "ES256"})),
+        )
+        .await
+        .expect(StatusCode::OK);
+        let r = token(&app, &f, body).await;
+        assert_eq!(
+            alg(&r).as_deref(),
+            Some("RS256"),
+            "the current key signs until a rotation"
+        );
+        app.admin(
+            Method::POST,
+            &format!("/zones/{}/signing-keys/rotate", f.zone),
+            None,
+        )
+        .await
+        .expect(StatusCode::OK);
+        let r = token(&app, &f, body).await;
+        assert_eq!(
+            alg(&r).as_deref(),
+            Some("ES256"),
+            "the zone's new algorithm, at once"
+        );
+        assert!(verify_with_jwks(&app, &f.zone, r.json["access_token"].as_str().unwrap()).await);
+        assert_eq!(token(&app, &f, body).await.status, StatusCode::OK);
+        app.admin(Method::DELETE, &format!("/zones/{}", f.zone), None)
+            .await
+            .expect(StatusCode::NO_CONTENT);
+        let gone = token(&app, &f, body).await;
+        assert_eq!(
+            gone.status,
+            StatusCode::NOT_FOUND,
+            "a deleted zone: {:?}",
+            gone.json
+        );
+    }
+);
+
 /// A ready (not active) policy set forbidding `https://api.test/own`: (set id, version id).
 async fn forbid_own(app: &TestApp, zone: &str) -> (String, String) {
     let forbid = "@id(\"no-own\")\nforbid (principal, action, resource) when { resource.identifier == \"https://api.test/own\" };";

@@ -1,11 +1,15 @@
 //! `POST {issuer}/oauth/2/token`: parses the form (and `Authorization`) into a typed request,
-//! hands it to `latchkey_oauth::token::issue`, and answers 200 JSON with
-//! `Cache-Control: no-store` or an RFC 6749 error.
+//! answers a repeated `client_credentials` request from its plan
+//! (`latchkey_oauth::client_credentials::planned`, before the zone is looked up) or hands it to
+//! `latchkey_oauth::token::issue`, and answers 200 JSON with `Cache-Control: no-store` or an
+//! RFC 6749 error.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+
+use latchkey_oauth::client_credentials;
 
 use super::error::ZoneError;
 use super::requests::TokenRequest;
@@ -37,15 +41,25 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ZoneError> {
+    // Before the zone is read: a plan made from what follows is kept only if nothing moved since.
+    let ticket = client_credentials::ticket(&s);
+    let parsed = TokenRequest::parse(&body).map(|mut request| {
+        request.client.authorization(authorization(&headers));
+        request
+    });
+    if let Ok(request) = &parsed
+        && let Some(issued) = client_credentials::planned(&s, &zone, request)
+    {
+        return Ok(no_store(issued?));
+    }
     let zone = s.zone(&zone).await?;
-    let mut request = TokenRequest::parse(&body)?;
-    request.client.authorization(authorization(&headers));
+    let request = parsed?;
     // The request a sign-in to the management API is audited under.
     let meta = latchkey_oauth::audit_log::RequestMeta {
         request_id: crate::audit::request_id::of(&ext),
         source_address: Some(crate::extract::client_ip(&ext).to_string()),
     };
-    let issue = latchkey_oauth::token::issue(&s, &zone, request);
+    let issue = latchkey_oauth::token::issue(&s, &zone, request, ticket);
     let issued = latchkey_oauth::audit_log::in_request(meta, issue).await?;
     Ok(no_store(issued))
 }
