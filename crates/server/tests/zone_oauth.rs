@@ -72,6 +72,17 @@ async fn token(app: &TestApp, f: &Fixture, body: &str) -> Reply {
     app.raw(req).await
 }
 
+/// Rotates the zone's signing keys through the management API.
+async fn rotate_keys(app: &TestApp, zone: &str) {
+    app.admin(
+        Method::POST,
+        &format!("/zones/{zone}/signing-keys/rotate"),
+        None,
+    )
+    .await
+    .expect(StatusCode::OK);
+}
+
 fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
@@ -433,13 +444,7 @@ both_backends!(
         )
         .await
         .expect(StatusCode::OK);
-        app.admin(
-            Method::POST,
-            &format!("/zones/{}/signing-keys/rotate", f.zone),
-            None,
-        )
-        .await
-        .expect(StatusCode::OK);
+        rotate_keys(&app, &f.zone).await;
         let es = token(
             &app,
             &f,
@@ -878,13 +883,7 @@ both_backends!(
         // A key rotation: the next token is signed with the new current key.
         let kid = |t: &str| Compact::parse(t).unwrap().kid().unwrap().to_owned();
         let before = kid(&t);
-        app.admin(
-            Method::POST,
-            &format!("/zones/{}/signing-keys/rotate", f.zone),
-            None,
-        )
-        .await
-        .expect(StatusCode::OK);
+        rotate_keys(&app, &f.zone).await;
         let t = token(&app, &f, body).await.json["access_token"]
             .as_str()
             .unwrap()
@@ -976,13 +975,7 @@ both_backends!(
             Some("RS256"),
             "the current key signs until a rotation"
         );
-        app.admin(
-            Method::POST,
-            &format!("/zones/{}/signing-keys/rotate", f.zone),
-            None,
-        )
-        .await
-        .expect(StatusCode::OK);
+        rotate_keys(&app, &f.zone).await;
         let r = token(&app, &f, body).await;
         assert_eq!(
             alg(&r).as_deref(),
