@@ -72,6 +72,18 @@ async fn token(app: &TestApp, f: &Fixture, body: &str) -> Reply {
     app.raw(req).await
 }
 
+/// Changes the zone's signing algorithm through the management API (it signs with it from the
+/// next rotation).
+async fn set_signing_alg(app: &TestApp, zone: &str, alg: &str) {
+    app.admin(
+        Method::PATCH,
+        &format!("/zones/{zone}"),
+        Some(json!({"signing_alg": alg})),
+    )
+    .await
+    .expect(StatusCode::OK);
+}
+
 /// Rotates the zone's signing keys through the management API.
 async fn rotate_keys(app: &TestApp, zone: &str) {
     app.admin(
@@ -437,13 +449,7 @@ both_backends!(
             "kept for the longest lifetime + 5 min"
         );
 
-        app.admin(
-            Method::PATCH,
-            &format!("/zones/{}", f.zone),
-            Some(json!({"signing_alg": "ES256"})),
-        )
-        .await
-        .expect(StatusCode::OK);
+        set_signing_alg(&app, &f.zone, "ES256").await;
         rotate_keys(&app, &f.zone).await;
         let es = token(
             &app,
@@ -962,13 +968,7 @@ both_backends!(
             let r = token(&app, &f, body).await;
             assert_eq!(alg(&r).as_deref(), Some("RS256"), "{:?}", r.json);
         }
-        app.admin(
-            Method::PATCH,
-            &format!("/zones/{}", f.zone),
-            Some(json!({"signing_alg": "ES256"})),
-        )
-        .await
-        .expect(StatusCode::OK);
+        set_signing_alg(&app, &f.zone, "ES256").await;
         let r = token(&app, &f, body).await;
         assert_eq!(
             alg(&r).as_deref(),
