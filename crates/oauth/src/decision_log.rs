@@ -190,7 +190,9 @@ impl DecisionLog {
             return;
         }
         let mut rows: Vec<DecisionRecord> = taken.into_iter().map(|(d, t)| row(d, t)).collect();
-        rows.sort_by_key(|r| r.created_at);
+        // In the order of the log's index (zone, time): a window's rows of many zones then go
+        // into it in one pass instead of one jump per row.
+        rows.sort_by(|a, b| (&a.zone_id, a.created_at).cmp(&(&b.zone_id, b.created_at)));
         if let Err(e) = store.record_decisions(&rows).await {
             tracing::warn!(error = %e, n = rows.len(), "policy decisions not recorded");
         }
