@@ -106,7 +106,7 @@ def pairs_part(z: dict, targets: list[str]) -> list[str]:
     whats = [("spread", "alone", "the one-zone server's one client"),
              ("spread", "one", f"one zone of the {n:,}"),
              ("spread", "clients", f"the one-zone server's {n:,} clients"),
-             ("clients", "alone", "(one zone) one client of the same server")]
+             ("clients", "alone", "one client of the same server")]
     loads = "four" if "clients_vs_alone" in p else "three"
     lines = [f"- {p['pairs']} rounds of {p['seconds']} s runs of the {loads} loads ({scripts}), their "
              "order rotated each round:"]
