@@ -4,8 +4,13 @@ bench/.out/scale-more-{zones,writes,coldstart,tokens}.json (bench/scale_more.py)
 `<!-- scale:end -->` marker, between its own markers (bench.py keeps it when it rewrites the rest).
 
     python3 bench/scale_more_report.py [NOTES.md]
+    python3 bench/scale_more_report.py --runs RUN.json...
 
 NOTES.md (hand-written: the run, noise, what the numbers mean) is placed after the tables.
+`--runs` prints (markdown, to stdout) the verdict over several `scale_more.py zones` runs of one
+binary, each with fresh processes: each run's mean paired ratio is one sample, and the interval
+is Student's t over the runs, so it holds the spread between processes that one run's rounds,
+all paired within one pair of processes, leave out.
 """
 
 from __future__ import annotations
@@ -248,7 +253,38 @@ def section(notes: str) -> str:
     return "\n".join(head + parts) + "\n" + notes.strip() + f"\n{END}\n"
 
 
+# Two-sided 95 % quantiles of Student's t, by degrees of freedom (1 to 10).
+T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228]
+
+
+def runs_part(paths: list[str]) -> list[str]:
+    """The verdict over runs (see `--runs`), with the rule of `pairs_part`."""
+    runs = [json.load(open(p))["pairs"] for p in paths]
+    if not 2 <= len(runs) <= len(T95) + 1:
+        raise SystemExit(f"--runs takes 2 to {len(T95) + 1} runs")
+    lines = ["| comparison | runs | mean of the runs | sd | 95 % interval over runs | verdict |",
+             "|---|---|---:|---:|---:|---|"]
+    for key, what in (("spread_vs_alone", "spread against one client of a one-zone server"),
+                      ("clients_vs_alone", "1,000 clients in one zone against one client"),
+                      ("spread_vs_clients", "spread against the same clients in one zone"),
+                      ("spread_vs_one", "spread against one zone of the same 1,000")):
+        xs = [r[key]["mean"] for r in runs if key in r]
+        if len(xs) < 2:
+            continue
+        m, sd = statistics.fmean(xs), statistics.stdev(xs)
+        half = T95[len(xs) - 2] * sd / len(xs) ** 0.5
+        ok = m - half <= 0 and half <= 0.05
+        lines.append(f"| {what} | {', '.join(f'{x * 100:+.1f}' for x in xs)} % | {m * 100:+.1f} % | "
+                     f"{sd * 100:.1f} | [{(m - half) * 100:+.1f}, {(m + half) * 100:+.1f}] % | "
+                     + verdict(ok, "interval reaches 0, half-width ≤ 5 %" if ok
+                               else "interval above 0 or wider than ±5 %") + " |")
+    return lines
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--runs"]:
+        print("\n".join(runs_part(sys.argv[2:])))
+        return
     notes = open(sys.argv[1]).read() if len(sys.argv) > 1 else ""
     report_section.write(REPORT, BEGIN, END, section(notes), after=AFTER)
 
