@@ -2,12 +2,16 @@
 """Where spreading the load over 1,000 zones costs more (issue 13, target 10), stdlib only.
 
     BENCH_PIN=1 python3 bench/profile_spread.py [--bin target/release/latchkey] [--rounds 3]
-                                                [--spread N]
+                                                [--spread N] [--against clients]
+                                                [--over clients]
+    python3 bench/profile_spread.py --from bench/.out/profile-spread.json
 
 One server with BENCH_MORE_ZONES (1,000) ES256 zones, one confidential client each; rounds of
 "spread" (round-robin over every client) and "one" (one zone of them) alternate. With
 `--against clients`, the other rounds go round-robin over as many clients of one more zone
-instead (so that only the number of zones differs). Each round is
+instead (so that only the number of zones differs). With `--over clients`, the spread rounds go
+round-robin over as many clients of one zone and the other rounds use one of them (so that only
+the number of clients differs). Each round is
 sampled with `perf record -e cpu-clock` (a software clock: no hardware counters needed) and its
 samples are turned into microseconds per token for every symbol (the round's server CPU per
 token times the symbol's share). Prints the symbols whose cost per token differs most between
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -74,7 +79,9 @@ def shares(data: str, sort: str = "dso,symbol") -> dict[str, float]:
         if len(parts) < 2 or not parts[0].endswith("%"):
             continue
         pct = float(parts[0].rstrip("%")) / 100
-        name = f"{parts[1]} {parts[3].strip()}" if sort != "comm" else f"thread {parts[1].strip()}"
+        # (perf may pad the symbol and append IPC columns: "sym      -      -")
+        sym = re.split(r"\s{2,}", parts[3].strip())[0] if sort != "comm" else ""
+        name = f"{parts[1]} {sym}" if sort != "comm" else f"thread {parts[1].strip()}"
         res[name] = res.get(name, 0.0) + pct
     return res
 
@@ -84,8 +91,28 @@ def per_token(rounds: list[dict], what: str = "symbols") -> dict[str, float]:
     acc: dict[str, float] = defaultdict(float)
     for r in rounds:
         for name, share in r[what].items():
-            acc[name] += share * r["cpu_us_per_token"] / len(rounds)
+            # (runs saved before `shares` dropped perf's padding and IPC columns)
+            acc[re.split(r"\s{2,}", name)[0]] += share * r["cpu_us_per_token"] / len(rounds)
     return acc
+
+
+def report(spread: list[dict], one: list[dict], top: int) -> None:
+    """Prints the symbols whose cost per token differs most, then the threads."""
+    s, o = per_token(spread), per_token(one)
+    diff = sorted(((s.get(k, 0) - o.get(k, 0), k) for k in set(s) | set(o)), reverse=True)
+    total_s = sum(r["cpu_us_per_token"] for r in spread) / len(spread)
+    total_o = sum(r["cpu_us_per_token"] for r in one) / len(one)
+    print(f"CPU per token: spread {total_s:.2f} us, one {total_o:.2f} us, "
+          f"difference {total_s - total_o:+.2f} us ({(total_s / total_o - 1) * 100:+.1f} %)")
+    print(f"{'spread-one us':>14} {'spread':>8} {'one':>8}  symbol")
+    for d, k in diff[: top] + [(None, None)] + diff[-10:]:
+        if k is None:
+            print("  ...")
+            continue
+        print(f"{d:+14.3f} {s.get(k, 0):8.3f} {o.get(k, 0):8.3f}  {k[:110]}")
+    ts, to = per_token(spread, "threads"), per_token(one, "threads")
+    for k in sorted(set(ts) | set(to), key=lambda k: -ts.get(k, 0)):
+        print(f"{ts.get(k, 0) - to.get(k, 0):+14.3f} {ts.get(k, 0):8.3f} {to.get(k, 0):8.3f}  {k}")
 
 
 def main() -> None:
@@ -97,7 +124,16 @@ def main() -> None:
                     help="spread the load over this many of the zones (default: all)")
     ap.add_argument("--against", choices=["one", "clients"], default="one",
                     help="the other rounds: one zone's client, or as many clients in one zone")
+    ap.add_argument("--over", choices=["zones", "clients"], default="zones",
+                    help="what the spread rounds go round: one client in each zone, or as many "
+                         "clients of one more zone (then 'one' is that zone's first client)")
+    ap.add_argument("--from", dest="saved", help="report a saved profile-spread.json again")
     args = ap.parse_args()
+    if args.saved:
+        with open(args.saved) as f:
+            saved = json.load(f)
+        report(saved["spread"], saved["one"], args.top)
+        return
     tmp = tempfile.mkdtemp(prefix="latchkey-profile-")
     server = scale.Server(args.bin, "sqlite", tmp)
     server.start()
@@ -108,7 +144,14 @@ def main() -> None:
         sl.warm(server, zones)
         targets = zones[: args.spread] if args.spread else zones
         other = [zones[0]]
-        if args.against == "clients":
+        if args.over == "clients" and args.against == "one":
+            home = sl.make_zone(c, "zone-clients")
+            targets = [home] + [sl.add_client(c, home, f"bench-app-{i:04d}")
+                                for i in range(1, len(targets))]
+            sl.warm(server, targets)
+            other = [home]
+            log(f"spreading over {len(targets)} clients of one more zone")
+        elif args.against == "clients":
             home = sl.make_zone(c, "zone-clients")
             other = [home] + [sl.add_client(c, home, f"bench-app-{i:04d}") for i in range(1, len(targets))]
             sl.warm(server, other)
@@ -120,21 +163,7 @@ def main() -> None:
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    s, o = per_token(spread), per_token(one)
-    diff = sorted(((s.get(k, 0) - o.get(k, 0), k) for k in set(s) | set(o)), reverse=True)
-    total_s = sum(r["cpu_us_per_token"] for r in spread) / len(spread)
-    total_o = sum(r["cpu_us_per_token"] for r in one) / len(one)
-    print(f"CPU per token: spread {total_s:.2f} us, one {total_o:.2f} us, "
-          f"difference {total_s - total_o:+.2f} us ({(total_s / total_o - 1) * 100:+.1f} %)")
-    print(f"{'spread-one us':>14} {'spread':>8} {'one':>8}  symbol")
-    for d, k in diff[: args.top] + [(None, None)] + diff[-10:]:
-        if k is None:
-            print("  ...")
-            continue
-        print(f"{d:+14.3f} {s.get(k, 0):8.3f} {o.get(k, 0):8.3f}  {k[:110]}")
-    ts, to = per_token(spread, "threads"), per_token(one, "threads")
-    for k in sorted(set(ts) | set(to), key=lambda k: -ts.get(k, 0)):
-        print(f"{ts.get(k, 0) - to.get(k, 0):+14.3f} {ts.get(k, 0):8.3f} {to.get(k, 0):8.3f}  {k}")
+    report(spread, one, args.top)
     os.makedirs(b.OUT, exist_ok=True)
     with open(os.path.join(b.OUT, "profile-spread.json"), "w") as f:
         json.dump({"spread": spread, "one": one}, f)

@@ -33,6 +33,47 @@ impl SecretHasher {
         let computed = self.hash(secret);
         constant_time::verify_slices_are_equal(computed.as_bytes(), stored_hash.as_bytes()).is_ok()
     }
+
+    /// Constant-time check of `secret` against a stored hash already decoded by [`Digest::of`]
+    /// (no hex encoding, no allocation: for checks repeated on every request).
+    pub fn proves(&self, secret: &str, digest: &Digest) -> bool {
+        let computed = hmac::sign(&self.key, secret.as_bytes());
+        constant_time::verify_slices_are_equal(computed.as_ref(), &digest.0).is_ok()
+    }
+}
+
+/// A stored hash (lowercase hex of HMAC-SHA-256) decoded to its 32 bytes.
+#[derive(Clone, Copy)]
+pub struct Digest([u8; 32]);
+
+impl std::fmt::Debug for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Digest(..)")
+    }
+}
+
+impl Digest {
+    /// The bytes of `stored_hash`, as [`SecretHasher::hash`] writes it (`None` for anything
+    /// else).
+    pub fn of(stored_hash: &str) -> Option<Self> {
+        let hex = stored_hash.as_bytes();
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+            *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        }
+        Some(Self(out))
+    }
+}
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
 }
 
 /// Lowercase hex encoding.
@@ -71,5 +112,18 @@ mod tests {
         assert!(h.verify("s3cret", &stored));
         assert!(!h.verify("s3creT", &stored));
         assert!(!SecretHasher::new(b"k2").verify("s3cret", &stored));
+    }
+
+    #[test]
+    fn a_decoded_digest_proves_what_the_stored_hash_verifies() {
+        let h = SecretHasher::new(b"k1");
+        let digest = Digest::of(&h.hash("s3cret")).unwrap();
+        assert!(h.proves("s3cret", &digest));
+        assert!(!h.proves("s3creT", &digest));
+        assert!(!SecretHasher::new(b"k2").proves("s3cret", &digest));
+        // only what `hash` writes decodes: 64 lowercase hex digits
+        assert!(Digest::of(&h.hash("x")[..62]).is_none());
+        assert!(Digest::of(&h.hash("x").to_uppercase()).is_none());
+        assert!(Digest::of(&"g".repeat(64)).is_none());
     }
 }

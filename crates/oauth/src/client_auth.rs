@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use latchkey_crypto::keyed_hash::Digest;
 use latchkey_domain::model::directory::{AppCredential, Application, CredentialKind};
 
 pub use crate::error::server;
@@ -163,19 +164,25 @@ pub fn names(client: &Client, id: &str) -> bool {
     client.credential().identifier == id && form_decode(id) == id
 }
 
-/// Whether `client` is the password credential that `id` and `secret`, as a request presents
-/// them, authenticate: what [`authenticate`] would find for an id that [`names`] it (the raw
-/// secret, then its form-decoded form).
-pub fn proves(state: &Services, client: &Client, id: &str, secret: &str) -> bool {
-    if !names(client, id) {
-        return false;
-    }
+/// What proves `client` when it is a password credential: its stored keyed hash, decoded
+/// (`None` for any other credential).
+pub fn proof(client: &Client) -> Option<Digest> {
     let credential = client.credential();
-    if password_matches(state, credential, secret) {
+    if credential.kind != CredentialKind::Password {
+        return None;
+    }
+    credential.secret_hash.as_deref().and_then(Digest::of)
+}
+
+/// Whether `secret`, as a request presents it, proves the password credential whose [`proof`]
+/// is `digest`: what [`authenticate`] checks for a client id that [`names`] it (the raw secret,
+/// then its form-decoded form).
+pub fn proves(state: &Services, digest: &Digest, secret: &str) -> bool {
+    if state.hasher.proves(secret, digest) {
         return true;
     }
     let decoded = form_decode(secret);
-    decoded != secret && password_matches(state, credential, &decoded)
+    decoded != secret && state.hasher.proves(&decoded, digest)
 }
 
 /// The credential with client id `id` (any credential type) and its application, through the

@@ -47,12 +47,13 @@ pub fn planned(
     let (id, secret) = client_auth::presented_secret(&request.client).ok()??;
     let key = (ZoneId::new(zone_id), PlanKey::of(&id, &request.targets)?);
     let plan = match state.directory.plans.get(&key) {
-        Lookup::Hit(plan) if client_auth::proves(state, plan.client(), &id, &secret) => plan,
+        // (the key holds `id` exactly, and a plan is kept only under the id it `names`)
+        Lookup::Hit(plan) if plan.proven_by(state, &secret) => plan,
         _ => return None,
     };
     if let Some(logged) = plan.logged() {
         crate::metrics::policy_decision(zone_id, true);
-        state.decisions.tally(logged);
+        state.decisions.tally_kept(logged);
     }
     let issued = issue(&plan);
     match &issued {
@@ -80,7 +81,7 @@ pub async fn grant(
     };
     // (the client just authenticated with `id`: kept when a repeat can be proven the same way)
     if let Some((id, _)) = &presented
-        && client_auth::names(plan.client(), id)
+        && client_auth::names(&client, id)
         && let Some(key) = PlanKey::of(id, targets)
     {
         state

@@ -8,12 +8,15 @@
 //! decisions wait, new ones are dropped and counted (logged at the next flush), never delaying a
 //! token.
 //!
-//! A decision's key is hashed once ([`Logged`]): a caller that keeps the key (a cached issuance
-//! plan) tallies again without hashing or comparing its strings.
+//! A decision's key is hashed once ([`Logged`]). A caller that keeps the key (a cached issuance
+//! plan) tallies again with [`DecisionLog::tally_kept`]: the count lives in the key itself, so a
+//! repeat is two atomic operations on memory the caller has just read, with no lock and no map;
+//! the key is listed for the next flush only when its count leaves zero. The flush merges every
+//! tally of one decision, however it was counted.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,7 +32,7 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
 pub const BUSY_WINDOW: Duration = Duration::from_secs(4);
 /// Distinct decisions past which the window widens.
 pub const BUSY_ROWS: usize = 256;
-/// Distinct decisions waiting for a flush, at most.
+/// Distinct decisions waiting for a flush, at most (and as many kept keys).
 const MAX_PENDING: usize = 50_000;
 
 /// The shadow set's decision when it differs from the enforced one.
@@ -60,11 +63,22 @@ pub struct Decided {
 }
 
 /// A decision's key with its hash, computed once (process-random seed: the strings come from
-/// requests).
+/// requests), and its tally since the last flush when a caller keeps it.
 #[derive(Debug)]
 pub struct Logged {
+    kept: Kept,
     hash: u64,
     decided: Decided,
+}
+
+/// The tally of a kept key ([`DecisionLog::tally_kept`]), in milliseconds since the epoch.
+#[derive(Debug, Default)]
+struct Kept {
+    /// Evaluations since the flush last took them: while above zero, the key is listed for the
+    /// next flush (or its listing is under way).
+    count: AtomicI64,
+    first: AtomicI64,
+    last: AtomicI64,
 }
 
 static SEED: LazyLock<foldhash::fast::RandomState> = LazyLock::new(Default::default);
@@ -72,6 +86,7 @@ static SEED: LazyLock<foldhash::fast::RandomState> = LazyLock::new(Default::defa
 impl Logged {
     pub fn new(decided: Decided) -> Arc<Self> {
         Arc::new(Self {
+            kept: Kept::default(),
             hash: SEED.hash_one(&decided),
             decided,
         })
@@ -99,11 +114,22 @@ struct Tally {
     count: i64,
 }
 
+impl Tally {
+    /// Both tallies of one decision as one.
+    fn merge(&mut self, other: Self) {
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+        self.count += other.count;
+    }
+}
+
 type Pending = HashMap<Arc<Logged>, Tally, foldhash::fast::RandomState>;
 
 #[derive(Default)]
 pub struct DecisionLog {
     pending: Mutex<Pending>,
+    /// Kept keys whose count left zero since the last flush (each once).
+    kept: Mutex<Vec<Arc<Logged>>>,
     dropped: AtomicU64,
     started: std::sync::atomic::AtomicBool,
 }
@@ -167,18 +193,76 @@ impl DecisionLog {
         }
     }
 
+    /// Tallies again a decision whose key the caller keeps (an issuance plan's), made now:
+    /// no lock unless this is the key's first evaluation since the last flush.
+    pub fn tally_kept(&self, d: &Arc<Logged>) {
+        let now = Timestamp::now().millis();
+        d.kept.last.fetch_max(now, Ordering::Relaxed);
+        if d.kept.count.fetch_add(1, Ordering::AcqRel) != 0 {
+            return; // listed already (or being listed)
+        }
+        d.kept.first.store(now, Ordering::Relaxed);
+        let listed = match self.kept.lock() {
+            Ok(mut kept) if kept.len() < MAX_PENDING => {
+                kept.push(d.clone());
+                true
+            }
+            _ => false,
+        };
+        if !listed {
+            // (every evaluation counted meanwhile saw a count above zero and relied on this one)
+            let lost = d.kept.count.swap(0, Ordering::AcqRel);
+            self.dropped
+                .fetch_add(u64::try_from(lost).unwrap_or(0), Ordering::Relaxed);
+        }
+    }
+
+    /// Distinct decisions waiting (a kept key tallied both ways counts twice), at most
+    /// [`MAX_PENDING`] of each kind.
+    fn waiting(&self) -> usize {
+        let kept = self.kept.lock().map_or(0, |k| k.len());
+        kept + self.pending.lock().map_or(0, |p| p.len())
+    }
+
     /// Whether the tallies are due after `since` in a window: at once while few distinct
     /// decisions wait, after [`BUSY_WINDOW`] while many do.
     fn due(&self, since: Duration) -> bool {
-        since >= BUSY_WINDOW || self.pending.lock().map_or(true, |p| p.len() <= BUSY_ROWS)
+        since >= BUSY_WINDOW || self.waiting() <= BUSY_ROWS
+    }
+
+    /// Every tally so far, one per decision, cleared.
+    fn take(&self) -> Pending {
+        let mut taken = match self.pending.lock() {
+            Ok(mut p) if !p.is_empty() => std::mem::take(&mut *p),
+            _ => HashMap::default(),
+        };
+        let kept = self.kept.lock().map(|mut k| std::mem::take(&mut *k));
+        for d in kept.unwrap_or_default() {
+            // (the times first: an evaluation after the swap starts the next window)
+            let first = Timestamp::from_millis(d.kept.first.load(Ordering::Relaxed));
+            let last = Timestamp::from_millis(d.kept.last.load(Ordering::Relaxed));
+            let count = d.kept.count.swap(0, Ordering::AcqRel);
+            if count == 0 {
+                continue;
+            }
+            let tally = Tally {
+                first,
+                last: last.max(first),
+                count,
+            };
+            match taken.get_mut(&d) {
+                Some(t) => t.merge(tally),
+                None => {
+                    taken.insert(d, tally);
+                }
+            }
+        }
+        taken
     }
 
     /// Writes every tally so far (one transaction) and clears them.
     pub async fn flush(&self, store: &dyn Store) {
-        let taken = match self.pending.lock() {
-            Ok(mut p) if !p.is_empty() => std::mem::take(&mut *p),
-            _ => HashMap::default(),
-        };
+        let taken = self.take();
         let lost = self.dropped.swap(0, Ordering::Relaxed);
         if lost > 0 {
             tracing::warn!(
@@ -293,5 +377,77 @@ mod tests {
             pending.get(&Logged::new(decided("0"))).map(|t| t.count),
             Some(2)
         );
+    }
+
+    #[test]
+    fn a_kept_key_is_listed_once_a_window_and_merged_with_its_other_tallies() {
+        let log = DecisionLog::default();
+        let kept = Logged::new(decided("a1"));
+        for _ in 0..3 {
+            log.tally_kept(&kept);
+        }
+        assert_eq!(log.kept.lock().expect("lock").len(), 1, "listed once");
+        log.record(decided("a1")); // the same decision, by value (the full path)
+        log.record(decided("a2"));
+        let taken = log.take();
+        assert_eq!(taken.len(), 2);
+        let a1 = taken.get(&Logged::new(decided("a1"))).expect("a1");
+        assert_eq!(a1.count, 4, "kept and mapped tallies of one decision merge");
+        assert!(a1.first <= a1.last);
+        assert!(log.take().is_empty(), "a take clears both");
+        log.tally_kept(&kept);
+        let again = log.take();
+        assert_eq!(again.get(&kept).map(|t| t.count), Some(1), "listed again");
+    }
+
+    #[test]
+    fn a_full_kept_list_drops_and_counts_new_keys() {
+        let log = DecisionLog::default();
+        let keys: Vec<_> = (0..MAX_PENDING)
+            .map(|i| Logged::new(decided(&i.to_string())))
+            .collect();
+        for k in &keys {
+            log.tally_kept(k);
+        }
+        let late = Logged::new(decided("one-too-many"));
+        log.tally_kept(&late);
+        log.tally_kept(&late);
+        log.tally_kept(&keys[0]);
+        assert_eq!(log.dropped.load(Ordering::Relaxed), 2);
+        let taken = log.take();
+        assert_eq!(taken.len(), MAX_PENDING);
+        assert_eq!(taken.get(&keys[0]).map(|t| t.count), Some(2));
+        assert!(!taken.contains_key(&late));
+    }
+
+    #[test]
+    fn no_kept_tally_is_lost_to_a_concurrent_flush() {
+        let log = Arc::new(DecisionLog::default());
+        let keys: Arc<Vec<_>> = Arc::new(
+            (0..4)
+                .map(|i| Logged::new(decided(&i.to_string())))
+                .collect(),
+        );
+        const EACH: i64 = 20_000;
+        let tallying: Vec<_> = (0..3)
+            .map(|t| {
+                let (log, keys) = (log.clone(), keys.clone());
+                std::thread::spawn(move || {
+                    for i in 0..EACH {
+                        log.tally_kept(&keys[(i as usize + t) % keys.len()]);
+                    }
+                })
+            })
+            .collect();
+        let mut counted = 0;
+        while !tallying.iter().all(|t| t.is_finished()) {
+            counted += log.take().values().map(|t| t.count).sum::<i64>();
+        }
+        for t in tallying {
+            t.join().expect("tallying thread");
+        }
+        counted += log.take().values().map(|t| t.count).sum::<i64>();
+        assert_eq!(counted, 3 * EACH);
+        assert_eq!(log.dropped.load(Ordering::Relaxed), 0);
     }
 }
