@@ -14,17 +14,19 @@
 //! the key is listed for the next flush only when its count leaves zero. The flush merges every
 //! tally of one decision, however it was counted.
 
+mod key;
+
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use latchkey_domain::Timestamp;
-use latchkey_domain::id::ZoneId;
 use latchkey_domain::model::policy::DecisionRecord;
 use latchkey_domain::store::Store;
 use latchkey_policy::compile::PolicyRef;
+
+pub use key::{Decided, Logged, ShadowOutcome};
 
 /// How often the writer looks at the tallies (and the window while few decisions wait).
 pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
@@ -34,78 +36,6 @@ pub const BUSY_WINDOW: Duration = Duration::from_secs(4);
 pub const BUSY_ROWS: usize = 256;
 /// Distinct decisions waiting for a flush, at most (and as many kept keys).
 const MAX_PENDING: usize = 50_000;
-
-/// The shadow set's decision when it differs from the enforced one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ShadowOutcome {
-    pub policy_set_id: String,
-    pub policy_set_version: u32,
-    pub allowed: bool,
-    pub determining: Vec<PolicyRef>,
-}
-
-/// What identifies a decision: identical decisions in one window are tallied together.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Decided {
-    pub zone_id: ZoneId,
-    /// `application`, `user` or `none`.
-    pub principal_type: &'static str,
-    pub principal_id: String,
-    pub subject_id: Option<String>,
-    pub action: &'static str,
-    pub resource_id: String,
-    pub allowed: bool,
-    pub determining: Vec<PolicyRef>,
-    pub policy_set_id: String,
-    pub policy_set_version: u32,
-    pub shadow: Option<ShadowOutcome>,
-    pub scopes: Vec<String>,
-}
-
-/// A decision's key with its hash, computed once (process-random seed: the strings come from
-/// requests), and its tally since the last flush when a caller keeps it.
-#[derive(Debug)]
-pub struct Logged {
-    kept: Kept,
-    hash: u64,
-    decided: Decided,
-}
-
-/// The tally of a kept key ([`DecisionLog::tally_kept`]), in milliseconds since the epoch.
-#[derive(Debug, Default)]
-struct Kept {
-    /// Evaluations since the flush last took them: while above zero, the key is listed for the
-    /// next flush (or its listing is under way).
-    count: AtomicI64,
-    first: AtomicI64,
-    last: AtomicI64,
-}
-
-static SEED: LazyLock<foldhash::fast::RandomState> = LazyLock::new(Default::default);
-
-impl Logged {
-    pub fn new(decided: Decided) -> Arc<Self> {
-        Arc::new(Self {
-            kept: Kept::default(),
-            hash: SEED.hash_one(&decided),
-            decided,
-        })
-    }
-}
-
-impl PartialEq for Logged {
-    fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self, other) || (self.hash == other.hash && self.decided == other.decided)
-    }
-}
-
-impl Eq for Logged {}
-
-impl Hash for Logged {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Tally {
@@ -304,6 +234,7 @@ impl DecisionLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use latchkey_domain::id::ZoneId;
 
     impl DecisionLog {
         fn record(&self, d: Decided) {
