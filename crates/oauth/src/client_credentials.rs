@@ -48,7 +48,13 @@ pub fn planned(
     let key = (ZoneId::new(zone_id), PlanKey::of(&id, &request.targets)?);
     let plan = match state.directory.plans.get(&key) {
         // (the key holds `id` exactly, and a plan is kept only under the id it `names`)
-        Lookup::Hit(plan) if plan.proven_by(state, &secret) => plan,
+        Lookup::Hit(plan)
+            if plan
+                .proof()
+                .is_some_and(|digest| client_auth::proves(state, digest, &secret)) =>
+        {
+            plan
+        }
         _ => return None,
     };
     if let Some(logged) = plan.logged() {
@@ -149,7 +155,7 @@ async fn work_out(
         .map_err(|_| OAuthError::server_error())?;
     let basis = Basis {
         signer: keys.signer.clone(),
-        client: client.clone(),
+        proof: client_auth::proof(client),
         lifetime: mint::lifetime(resource),
         logged: decision.logged,
     };

@@ -27,13 +27,10 @@ use latchkey_crypto::jws::SigningKey;
 use latchkey_crypto::keyed_hash::Digest;
 use serde::Serialize;
 
-use crate::client::Client;
-use crate::client_auth;
 use crate::decision_log::Logged;
 use crate::error::OAuthError;
 use crate::issued::Issued;
 use crate::requests::Targets;
-use crate::services::Services;
 
 /// What a plan answers: a request presenting one client id for one target (`None`: the zone's
 /// default resource) with one `scope` parameter, exactly as sent. The three are kept in one
@@ -90,8 +87,8 @@ pub struct Plan {
 
 /// What a plan is made from, besides its claims.
 pub struct Basis {
-    /// The credential that authenticated.
-    pub client: Client,
+    /// What proves the password credential that authenticated (`client_auth::proof`).
+    pub proof: Option<Digest>,
     pub lifetime: i64,
     pub logged: Option<Arc<Logged>>,
     /// The zone's current signing key when the plan was made.
@@ -120,18 +117,15 @@ impl Plan {
             head: json,
             lifetime: basis.lifetime,
             scope: head.scope.map(str::to_owned),
-            proof: client_auth::proof(&basis.client),
+            proof: basis.proof,
             logged: basis.logged,
             signer: basis.signer,
         })
     }
 
-    /// Whether `secret`, as a request presents it, proves the credential the plan was made
-    /// for (a request whose key matched the plan's presents that credential's client id).
-    pub fn proven_by(&self, state: &Services, secret: &str) -> bool {
-        self.proof
-            .as_ref()
-            .is_some_and(|digest| client_auth::proves(state, digest, secret))
+    /// What proves the credential the plan was made for (`None`: the plan answers nothing).
+    pub fn proof(&self) -> Option<&Digest> {
+        self.proof.as_ref()
     }
 
     /// The decision log's key of the plan's decision.
@@ -169,5 +163,42 @@ impl Plan {
             id_token: None,
             username: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str, resources: &[&str], scope: Option<&str>) -> Option<PlanKey> {
+        let targets = Targets {
+            resources: resources.iter().map(|r| (*r).to_owned()).collect(),
+            audiences: Vec::new(),
+            scope: scope.map(str::to_owned),
+        };
+        PlanKey::of(id, &targets)
+    }
+
+    #[test]
+    fn keys_of_different_requests_never_collide_however_their_parts_split() {
+        // Attack: a client id (or target) chosen so that its bytes run into the next part's
+        // must not find another request's plan.
+        let keys = [
+            key("ab", &[], None),
+            key("a", &["b"], None),
+            key("a", &[], Some("b")),
+            key("a", &["b"], Some("")),
+            key("a", &[""], None),
+            key("a\u{1}\0\0\0b", &[], None),
+            key("", &["ab"], None),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            assert!(a.is_some());
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(key("a", &["b"], Some("s")), key("a", &["b"], Some("s")));
+        assert_eq!(key("a", &["b", "c"], None), None, "more than one target");
     }
 }
