@@ -36,7 +36,7 @@ use crate::requests::Targets;
 /// default resource) with one `scope` parameter, exactly as sent. The three are kept in one
 /// allocation, each length-prefixed (unambiguous whatever bytes they hold): comparing a key
 /// reads one run of memory, not three strings scattered over the heap.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PlanKey(Box<[u8]>);
 
 impl PlanKey {
