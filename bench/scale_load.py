@@ -309,3 +309,16 @@ def binary_info(path: str) -> dict:
     return {"path": path, "sha256": hashlib.sha256(raw).hexdigest()[:12],
             "build": "debug" if ".debug_line" in scaleout.elf_sections(raw) else "release",
             "source": git}
+
+
+def memory_map(pid: int) -> dict:
+    """A process's resident memory by kind (kB, from /proc/PID/smaps_rollup): how much of it
+    huge pages back, for telling apart processes of one binary that cost differently."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Rss", "Anonymous", "AnonHugePages", "Private_Dirty", "Shared_Clean"):
+                out[key] = int(rest.split()[0])
+    return out
+

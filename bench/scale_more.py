@@ -129,6 +129,9 @@ def zones_rounds(server: scale.Server, alone: scale.Server) -> dict:
     clients = single + [sl.add_client(ca, single[0], f"bench-app-{i:04d}") for i in range(1, len(zones))]
     sl.warm(alone, clients)
     res["pairs"] = zones_pairs(server, alone, zones, single, clients)
+    res["memory_map_kb"] = {"one_zone_server": sl.memory_map(alone.proc.pid),
+                            "zones_server": sl.memory_map(server.proc.pid)}
+    log(f"memory maps (kB): {res['memory_map_kb']}")
     res["rss_after_load_mib"] = settle_rss(server)
     res["vmhwm_mib"] = b.status_kib(server.proc.pid, "VmHWM") / 1024
     server.stop()
