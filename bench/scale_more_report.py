@@ -253,8 +253,9 @@ def section(notes: str) -> str:
     return "\n".join(head + parts) + "\n" + notes.strip() + f"\n{END}\n"
 
 
-# Two-sided 95 % quantiles of Student's t, by degrees of freedom (1 to 10).
-T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228]
+# Two-sided 95 % quantiles of Student's t, by degrees of freedom (1 to 20).
+T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+       2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086]
 
 
 def runs_part(paths: list[str]) -> list[str]:
