@@ -28,10 +28,10 @@ impl SecretHasher {
         hex(hmac::sign(&self.key, secret.as_bytes()).as_ref())
     }
 
-    /// Constant-time check of `secret` against a stored hash.
+    /// Constant-time check of `secret` against a stored hash (false for a hash that
+    /// [`Self::hash`] did not write).
     pub fn verify(&self, secret: &str, stored_hash: &str) -> bool {
-        let computed = self.hash(secret);
-        constant_time::verify_slices_are_equal(computed.as_bytes(), stored_hash.as_bytes()).is_ok()
+        Digest::of(stored_hash).is_some_and(|digest| self.proves(secret, &digest))
     }
 
     /// Constant-time check of `secret` against a stored hash already decoded by [`Digest::of`]

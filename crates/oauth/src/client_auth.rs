@@ -141,11 +141,15 @@ async fn by_secret(
 
 /// Whether `secret` is the password of `credential` (keyed hash, compared in constant time).
 fn password_matches(state: &Services, credential: &AppCredential, secret: &str) -> bool {
-    credential.kind == CredentialKind::Password
-        && credential
-            .secret_hash
-            .as_deref()
-            .is_some_and(|h| state.hasher.verify(secret, h))
+    digest(credential).is_some_and(|d| state.hasher.proves(secret, &d))
+}
+
+/// The stored keyed hash of a password credential, decoded (`None` for any other credential).
+fn digest(credential: &AppCredential) -> Option<Digest> {
+    if credential.kind != CredentialKind::Password {
+        return None;
+    }
+    credential.secret_hash.as_deref().and_then(Digest::of)
 }
 
 /// The client id and secret of a request that authenticates with `client_secret_basic` or
@@ -167,11 +171,7 @@ pub fn names(client: &Client, id: &str) -> bool {
 /// What proves `client` when it is a password credential: its stored keyed hash, decoded
 /// (`None` for any other credential).
 pub fn proof(client: &Client) -> Option<Digest> {
-    let credential = client.credential();
-    if credential.kind != CredentialKind::Password {
-        return None;
-    }
-    credential.secret_hash.as_deref().and_then(Digest::of)
+    digest(client.credential())
 }
 
 /// Whether `secret`, as a request presents it, proves the password credential whose [`proof`]

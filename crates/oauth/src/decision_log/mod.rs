@@ -180,12 +180,10 @@ impl DecisionLog {
                 last: last.max(first),
                 count,
             };
-            match taken.get_mut(&d) {
-                Some(t) => t.merge(tally),
-                None => {
-                    taken.insert(d, tally);
-                }
-            }
+            taken
+                .entry(d)
+                .and_modify(|t| t.merge(tally))
+                .or_insert(tally);
         }
         taken
     }
