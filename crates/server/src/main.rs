@@ -17,32 +17,50 @@ fn main() -> std::process::ExitCode {
     run(cli)
 }
 
-/// Lets mimalloc back its arenas with transparent huge pages when serving. A server with many
-/// zones reads each token's zone records from all over its heap; with 4 KiB pages most of those
-/// reads also miss the TLB, and spread over 1,000 zones a token cost ~20 % more CPU than on one
-/// zone (pinned to one core), ~8 % with huge pages (`bench/REPORT.md`). mimalloc reads the
-/// setting once, before `main`, from its environment variable, so the process re-executes
-/// itself once with it set. An operator's own setting (`MIMALLOC_ALLOW_LARGE_OS_PAGES=0`
-/// included) is left alone, and if the re-execution fails the server runs as it is.
+/// Puts the server's heap on transparent huge pages. A server with many zones reads each token's
+/// zone records (its plan, its signing key) from all over its heap; with 4 KiB pages most of
+/// those reads also miss the TLB (`bench/REPORT.md`, stops 23 and 27). Both allocators read
+/// their settings once, before `main`, from the environment, so the process re-executes itself
+/// once with the missing ones set:
+/// - mimalloc (Rust's allocations) backs its arenas with huge pages and returns memory to the
+///   system only in whole 2 MiB pages (`ALLOW_THP=2`), so returning memory never splits one;
+/// - glibc's malloc (the C libraries': aws-lc's keys, SQLite's page cache) asks for huge pages
+///   for its heaps too (`glibc.malloc.hugetlb=1`).
+///
+/// A variable the operator set (to anything, `0` included) is left alone, and if the
+/// re-execution fails the server runs as it is.
 mod huge_pages {
-    const VAR: &str = "MIMALLOC_ALLOW_LARGE_OS_PAGES";
-    const LEGACY: &str = "MIMALLOC_LARGE_OS_PAGES";
+    /// Each setting: the variables that hold it (the current name first, then older names) and
+    /// the value the server gives it when none is set.
+    const SETTINGS: [(&[&str], &str); 3] = [
+        (
+            &["MIMALLOC_ALLOW_LARGE_OS_PAGES", "MIMALLOC_LARGE_OS_PAGES"],
+            "1",
+        ),
+        (&["MIMALLOC_ALLOW_THP"], "2"),
+        (&["GLIBC_TUNABLES"], "glibc.malloc.hugetlb=1"),
+    ];
 
     pub fn allow() {
-        if !cfg!(target_os = "linux")
-            || std::env::var_os(VAR).is_some()
-            || std::env::var_os(LEGACY).is_some()
-        {
+        if !cfg!(target_os = "linux") {
+            return;
+        }
+        let missing: Vec<(&str, &str)> = SETTINGS
+            .iter()
+            .filter(|(names, _)| names.iter().all(|n| std::env::var_os(n).is_none()))
+            .map(|(names, value)| (names[0], *value))
+            .collect();
+        if missing.is_empty() {
             return;
         }
         let Ok(exe) = std::env::current_exe() else {
             return;
         };
-        reexec(exe);
+        reexec(exe, &missing);
     }
 
     #[cfg(unix)]
-    fn reexec(exe: std::path::PathBuf) {
+    fn reexec(exe: std::path::PathBuf, missing: &[(&str, &str)]) {
         use std::os::unix::process::CommandExt;
         let mut args = std::env::args_os();
         let mut command = std::process::Command::new(exe);
@@ -50,11 +68,11 @@ mod huge_pages {
             command.arg0(name);
         }
         // (returns only if the exec failed)
-        let _ = command.args(args).env(VAR, "1").exec();
+        let _ = command.args(args).envs(missing.iter().copied()).exec();
     }
 
     #[cfg(not(unix))]
-    fn reexec(_exe: std::path::PathBuf) {}
+    fn reexec(_exe: std::path::PathBuf, _missing: &[(&str, &str)]) {}
 }
 
 #[tokio::main]
