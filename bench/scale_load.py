@@ -322,3 +322,11 @@ def memory_map(pid: int) -> dict:
                 out[key] = int(rest.split()[0])
     return out
 
+
+def allocator_settings(pid: int) -> dict:
+    """The allocator variables (`MIMALLOC_*`, `GLIBC_TUNABLES`) a serving process runs with:
+    `latchkey serve` adds its huge-page settings when they are unset (docs/operations.md)."""
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        pairs = (item.decode(errors="replace").partition("=") for item in f.read().split(b"\0"))
+        return {k: v for k, _, v in pairs if k.startswith("MIMALLOC_") or k == "GLIBC_TUNABLES"}
+

@@ -132,6 +132,9 @@ def zones_rounds(server: scale.Server, alone: scale.Server) -> dict:
     res["memory_map_kb"] = {"one_zone_server": sl.memory_map(alone.proc.pid),
                             "zones_server": sl.memory_map(server.proc.pid)}
     log(f"memory maps (kB): {res['memory_map_kb']}")
+    res["allocator_settings"] = {"one_zone_server": sl.allocator_settings(alone.proc.pid),
+                                 "zones_server": sl.allocator_settings(server.proc.pid)}
+    log(f"allocator settings: {res['allocator_settings']}")
     res["rss_after_load_mib"] = settle_rss(server)
     res["vmhwm_mib"] = b.status_kib(server.proc.pid, "VmHWM") / 1024
     server.stop()
