@@ -170,6 +170,30 @@ def test_wrong_secret_is_invalid_client_with_basic_challenge(oz: OAuthZone):
     assert_oauth_error(unknown, 401, "invalid_client", basic_challenge=True)
 
 
+def test_percent_encoded_basic_secret_proves_on_repeats_and_a_wrong_one_never_does(oz: OAuthZone):
+    """RFC 6749 §2.3.1: `client_secret_basic` form-encodes the secret before base64, and any
+    character may be percent-encoded. Once a request has succeeded, its repeats are answered
+    from a plan that keeps the credential's digest (falling back to the full path when the plan
+    cannot tell): the encoded secret must keep working, and a wrong one must be refused however
+    often the right one came first, encoded or not."""
+    api = oz.resource()
+    svc = oz.service(depends_on=[api])
+    body = {"grant_type": "client_credentials", "resource": api.identifier}
+
+    def encoded(secret: str) -> dict:
+        return basic(svc.client_id, "".join(f"%{b:02X}" for b in secret.encode()))
+
+    assert oz.token_post(body, svc.headers()).status_code == 200  # the plan is made here
+    for _ in range(3):
+        r = oz.token_post(body, encoded(svc.secret))
+        assert r.status_code == 200, r.text
+        assert jwt_claims(r.json()["access_token"])["client_id"] == svc.client_id
+    for wrong in (svc.secret + "x", svc.secret[:-1], ""):
+        for _ in range(2):
+            assert_oauth_error(oz.token_post(body, encoded(wrong)), 401, "invalid_client", basic_challenge=True)
+    assert oz.token_post(body, svc.headers()).status_code == 200
+
+
 def test_no_client_authentication_is_invalid_client(oz: OAuthZone):
     api = oz.resource()
     r = oz.token_post({"grant_type": "client_credentials", "resource": api.identifier})
