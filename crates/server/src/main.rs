@@ -22,8 +22,10 @@ fn main() -> std::process::ExitCode {
 /// those reads also miss the TLB (`bench/REPORT.md`, stops 23 and 27). Both allocators read
 /// their settings once, before `main`, from the environment, so the process re-executes itself
 /// once with the missing ones set:
-/// - mimalloc (Rust's allocations) backs its arenas with huge pages and returns memory to the
-///   system only in whole 2 MiB pages (`ALLOW_THP=2`), so returning memory never splits one;
+/// - mimalloc (Rust's allocations) asks for transparent huge pages for its arenas (it does by
+///   default) and returns memory to the system only in whole 2 MiB pages (`ALLOW_THP=2`), so
+///   returning memory never splits one; `ALLOW_LARGE_OS_PAGES=1` also lets it take the
+///   kernel's reserved huge pages (`vm.nr_hugepages`) when there are any;
 /// - glibc's malloc (the C libraries': aws-lc's keys, SQLite's page cache) asks for huge pages
 ///   for its heaps too (`glibc.malloc.hugetlb=1`).
 ///
