@@ -45,6 +45,20 @@ enum Pair {
     Ed(Ed25519KeyPair),
 }
 
+/// The bytes of a token's constant claims that [`SigningKey::signing_prefix`] could not encode
+/// ahead (base64 encodes whole groups of three).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Carry {
+    bytes: [u8; 2],
+    len: u8,
+}
+
+impl Carry {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
 /// A parsed private key with its `kid` and pre-encoded protected header.
 pub struct SigningKey {
     kid: String,
@@ -144,7 +158,37 @@ impl SigningKey {
         let mut out = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 400);
         out.push_str(&self.header_b64);
         out.push('.');
-        B64.encode_string(payload, &mut out);
+        self.finish(out, payload)
+    }
+
+    /// The signing input of every token whose claims start with `claims_start`, as far as it
+    /// can be encoded ahead: the protected header, the dot, and `claims_start`'s whole base64
+    /// groups. What is left of `claims_start` (0 to 2 bytes) goes first in the rest of the claims
+    /// that [`Self::sign_after`] encodes.
+    pub fn signing_prefix(&self, claims_start: &[u8]) -> (String, Carry) {
+        let whole = claims_start.len() - claims_start.len() % 3;
+        let (encoded, left) = claims_start.split_at(whole);
+        let mut prefix = String::with_capacity(self.header_b64.len() + 1 + whole / 3 * 4);
+        prefix.push_str(&self.header_b64);
+        prefix.push('.');
+        B64.encode_string(encoded, &mut prefix);
+        let mut carry = Carry::default();
+        carry.bytes[..left.len()].copy_from_slice(left);
+        carry.len = left.len() as u8; // (0 to 2)
+        (prefix, carry)
+    }
+
+    /// Signs the token whose signing input starts with `prefix` (from [`Self::signing_prefix`]
+    /// of this key) and whose claims go on with `rest` (the prefix's [`Carry`] first).
+    pub fn sign_after(&self, prefix: &str, rest: &[u8]) -> Result<String, CryptoError> {
+        let mut out = String::with_capacity(prefix.len() + rest.len() * 4 / 3 + 100);
+        out.push_str(prefix);
+        self.finish(out, rest)
+    }
+
+    /// Encodes the rest of the claims after the signing input begun in `out`, and signs it.
+    fn finish(&self, mut out: String, claims: &[u8]) -> Result<String, CryptoError> {
+        B64.encode_string(claims, &mut out);
         let sig = self.raw_sign(out.as_bytes())?;
         out.push('.');
         B64.encode_string(sig, &mut out);
@@ -344,6 +388,31 @@ mod tests {
             );
             let (other, _) = SigningKey::generate(alg, "other".into()).unwrap();
             assert!(!parsed.verify_with(&VerifyingKey::from_jwk(&other.public_jwk()).unwrap()));
+        }
+    }
+
+    #[test]
+    fn a_token_signed_after_a_prefix_is_the_token_of_the_whole_claims() {
+        let (key, _) = SigningKey::generate(Alg::Es256, "k".into()).unwrap();
+        let public = VerifyingKey::from_jwk(&key.public_jwk()).unwrap();
+        // constant claims of each length modulo 3: nothing, one or two bytes carried
+        for start in [r#"{"sub":"ab""#, r#"{"sub":"abc""#, r#"{"sub":"abcd""#] {
+            let (prefix, carry) = key.signing_prefix(start.as_bytes());
+            let mut rest = carry.as_bytes().to_vec();
+            rest.extend_from_slice(br#","n":1}"#);
+            let token = key.sign_after(&prefix, &rest).unwrap();
+            let whole = format!(r#"{start},"n":1}}"#);
+            let (head, _) = token.rsplit_once('.').unwrap();
+            let (same, _) = key
+                .sign(whole.as_bytes())
+                .unwrap()
+                .rsplit_once('.')
+                .map(|(h, s)| (h.to_owned(), s.to_owned()))
+                .unwrap();
+            assert_eq!(head, same, "the signing input of {start}");
+            let parsed = Compact::parse(&token).unwrap();
+            assert!(parsed.verify_with(&public));
+            assert_eq!(parsed.claims["n"], 1);
         }
     }
 

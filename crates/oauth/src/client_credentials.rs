@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use latchkey_domain::id::ZoneId;
 use latchkey_domain::model::directory::ProviderType;
 
 use crate::client::Client;
@@ -19,7 +18,7 @@ use crate::mint;
 use crate::plans::{Basis, Head, Plan, PlanKey};
 use crate::policy::{self, Action, Principal};
 use crate::requests::{ClientParams, Grant, Targets, TokenRequest};
-use crate::scoped_cache::{Lookup, Ticket};
+use crate::scoped_cache::Ticket;
 use crate::services::Services;
 use crate::targets::{default_target, resolve_target, scopes, single_target};
 use crate::upstream;
@@ -45,23 +44,21 @@ pub fn planned(
         return None;
     }
     let (id, secret) = client_auth::presented_secret(&request.client).ok()??;
-    let key = (ZoneId::new(zone_id), PlanKey::of(&id, &request.targets)?);
-    let plan = match state.directory.plans.get(&key) {
-        // (the key holds `id` exactly, and a plan is kept only under the id it `names`)
-        Lookup::Hit(plan)
-            if plan
-                .proof()
-                .is_some_and(|digest| client_auth::proves(state, digest, &secret)) =>
-        {
-            plan
-        }
-        _ => return None,
-    };
+    let key = PlanKey::of(zone_id, &id, &request.targets)?;
+    // (the key holds `id` exactly, and a plan is kept only under the id it `names`)
+    let kept = state.directory.plans.get(&key)?;
+    let plan = kept.plan();
+    if !plan
+        .proof()
+        .is_some_and(|digest| client_auth::proves(state, digest, &secret))
+    {
+        return None;
+    }
     if let Some(logged) = plan.logged() {
         crate::metrics::policy_decision(zone_id, true);
         state.decisions.tally_kept(logged);
     }
-    let issued = issue(&plan);
+    let issued = issue(plan);
     match &issued {
         Ok(_) => crate::metrics::token_issued(zone_id, "client_credentials"),
         Err(e) => crate::metrics::token_denied(zone_id, "client_credentials", e.error),
@@ -81,21 +78,19 @@ pub async fn grant(
 ) -> Result<Issued, OAuthError> {
     let presented = client_auth::presented_secret(form)?;
     let client = client_auth::authenticate(state, zone, form).await?;
-    let plan = match work_out(state, zone, &client, targets).await? {
-        Planning::Planned(plan) => Arc::new(plan),
+    // (the client just authenticated with `id`: kept when a repeat can be proven the same way)
+    let key = presented
+        .filter(|(id, _)| client_auth::names(&client, id))
+        .and_then(|(id, _)| PlanKey::of(zone.zone.id.as_str(), &id, targets));
+    let plan = match work_out(state, zone, &client, targets, key.as_ref()).await? {
+        Planning::Planned(plan) => plan,
         Planning::Answered(issued) => return Ok(issued),
     };
-    // (the client just authenticated with `id`: kept when a repeat can be proven the same way)
-    if let Some((id, _)) = &presented
-        && client_auth::names(&client, id)
-        && let Some(key) = PlanKey::of(id, targets)
-    {
-        state
-            .directory
-            .plans
-            .insert((zone.zone.id.clone(), key), plan.clone(), ticket);
+    let issued = issue(&plan);
+    if issued.is_ok() {
+        state.directory.plans.insert(&zone.zone.id, plan, ticket);
     }
-    issue(&plan)
+    issued
 }
 
 /// What the full `client_credentials` checks come to.
@@ -111,6 +106,7 @@ async fn work_out(
     zone: &Arc<ZoneEntry>,
     client: &Client,
     targets: &Targets,
+    key: Option<&PlanKey>,
 ) -> Result<Planning, OAuthError> {
     let target = single_target(targets, default_target(state, zone).await?)?;
     let t = resolve_target(state, zone, &target).await?;
@@ -159,7 +155,7 @@ async fn work_out(
         lifetime: mint::lifetime(resource),
         logged: decision.logged,
     };
-    Ok(Planning::Planned(Plan::new(&head, basis)?))
+    Ok(Planning::Planned(Plan::new(key, &head, basis)?))
 }
 
 /// Signs a new token of `plan`.

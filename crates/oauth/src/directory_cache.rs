@@ -12,7 +12,7 @@ use latchkey_domain::id::{ApplicationId, ResourceId};
 use latchkey_domain::model::directory::{AppCredential, Application, ProviderType, Resource};
 use latchkey_domain::model::identity::User;
 
-use crate::plans::{Plan, PlanKey};
+use crate::plan_cache::PlanCache;
 use crate::scoped_cache::{Epochs, ScopedCache};
 
 /// Entries live this long at most (`change_poll` keeps them fresh, not the TTL). Not shorter:
@@ -34,7 +34,6 @@ pub struct Target {
 /// The `when_accessing` conditions of a dependency (`None`: no dependency).
 pub type Conditions = Option<Arc<Vec<ResourceId>>>;
 
-#[derive(Clone)]
 pub struct DirectoryCache {
     pub clients: ScopedCache<String, Option<Arc<(AppCredential, Application)>>>,
     pub targets: ScopedCache<String, Arc<Target>>,
@@ -44,7 +43,7 @@ pub struct DirectoryCache {
     /// Users by identifier (the `sub` of zone tokens), for policy evaluation.
     pub users: ScopedCache<String, Option<Arc<User>>>,
     /// Worked-out `client_credentials` answers (`plans`).
-    pub plans: ScopedCache<PlanKey, Arc<Plan>>,
+    pub plans: PlanCache,
 }
 
 impl DirectoryCache {
@@ -57,7 +56,7 @@ impl DirectoryCache {
             deps: ScopedCache::new("dependencies", e(), CAPACITY, TTL),
             app_deps: ScopedCache::new("application_dependencies", e(), CAPACITY, TTL),
             users: ScopedCache::new("users", e(), CAPACITY, USERS_TTL),
-            plans: ScopedCache::new("client_credentials_plans", e(), CAPACITY, TTL),
+            plans: PlanCache::new(e(), CAPACITY, TTL),
         }
     }
 }

@@ -64,6 +64,7 @@ pub mod mint;
 pub mod passwords;
 pub mod paths;
 pub mod periodic;
+pub mod plan_cache;
 pub mod plans;
 pub mod policy;
 pub mod policy_cache;

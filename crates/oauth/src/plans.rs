@@ -23,7 +23,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use latchkey_crypto::jws::SigningKey;
+use latchkey_crypto::jws::{Carry, SigningKey};
 use latchkey_crypto::keyed_hash::Digest;
 use serde::Serialize;
 
@@ -32,52 +32,61 @@ use crate::error::OAuthError;
 use crate::issued::Issued;
 use crate::requests::Targets;
 
-/// What a plan answers: a request presenting one client id for one target (`None`: the zone's
-/// default resource) with one `scope` parameter, exactly as sent. The three are kept in one
-/// allocation, each length-prefixed (unambiguous whatever bytes they hold): comparing a key
-/// reads one run of memory, not three strings scattered over the heap.
+/// What a plan answers: a request to one zone presenting one client id for one target (`None`:
+/// the zone's default resource) with one `scope` parameter, exactly as sent. The four are one
+/// string, each part as its length in decimal, a colon and its text, an absent part as `-`
+/// (prefix-free, so unambiguous whatever the parts hold): comparing keys reads one run of memory.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PlanKey(Box<[u8]>);
+pub struct PlanKey(String);
 
 impl PlanKey {
-    /// The key of a request presenting `client_id`; `None` for more than one target (an error,
-    /// never planned).
-    pub fn of(client_id: &str, targets: &Targets) -> Option<Self> {
+    /// The key of a request to `zone_id` presenting `client_id`; `None` for more than one target
+    /// (an error, never planned).
+    pub fn of(zone_id: &str, client_id: &str, targets: &Targets) -> Option<Self> {
         let target = match (targets.resources.as_slice(), targets.audiences.as_slice()) {
             ([], []) => None,
             ([one], []) | ([], [one]) => Some(one.as_str()),
             ([r], [a]) if r == a => Some(r.as_str()),
             _ => return None,
         };
-        let scope = targets.scope.as_deref();
-        let size = |s: Option<&str>| 5 + s.map_or(0, str::len);
-        let mut key = Vec::with_capacity(size(Some(client_id)) + size(target) + size(scope));
-        for part in [Some(client_id), target, scope] {
-            put(&mut key, part)?;
+        let parts = [
+            Some(zone_id),
+            Some(client_id),
+            target,
+            targets.scope.as_deref(),
+        ];
+        let size: usize = parts.iter().map(|p| p.map_or(1, |s| s.len() + 11)).sum();
+        let mut key = String::with_capacity(size);
+        for part in parts {
+            match part {
+                None => key.push('-'),
+                Some(s) => {
+                    write!(key, "{}:", s.len()).ok()?;
+                    key.push_str(s);
+                }
+            }
         }
-        Some(Self(key.into_boxed_slice()))
+        Some(Self(key))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
-/// Appends `part` as a presence byte, then its length (4 bytes) and bytes when present.
-fn put(key: &mut Vec<u8>, part: Option<&str>) -> Option<()> {
-    match part {
-        None => key.push(0),
-        Some(s) => {
-            key.push(1);
-            key.extend_from_slice(&u32::try_from(s.len()).ok()?.to_le_bytes());
-            key.extend_from_slice(s.as_bytes());
-        }
-    }
-    Some(())
-}
-
-/// A worked-out `client_credentials` answer.
+/// A worked-out `client_credentials` answer. What a repeat reads of it is in two allocations: the
+/// plan itself and its text (key, signing input, scope, one after the other).
 pub struct Plan {
-    /// The token's constant claims, serialized, without the closing brace.
-    head: String,
+    /// The plan's key (empty when it is not kept), then the signing input of its tokens as far as
+    /// it is known ahead ([`SigningKey::signing_prefix`] of the constant claims), then the scope.
+    text: Box<str>,
+    key_end: usize,
+    prefix_end: usize,
+    /// Whether the response names a scope (the rest of `text`).
+    scoped: bool,
+    /// The constant claims' bytes left to encode with each token's own claims.
+    carry: Carry,
     lifetime: i64,
-    scope: Option<String>,
     /// What proves the password credential that authenticated when it was made
     /// (`client_auth::proof`; `None`: nothing can be answered from the plan).
     proof: Option<Digest>,
@@ -109,18 +118,39 @@ pub struct Head<'a> {
 }
 
 impl Plan {
-    /// A plan from its claims and what they were worked out from.
-    pub fn new(head: &Head<'_>, basis: Basis) -> Result<Self, OAuthError> {
+    /// A plan from its claims and what they were worked out from, to be kept under `key`
+    /// (`None`: used once).
+    pub fn new(key: Option<&PlanKey>, head: &Head<'_>, basis: Basis) -> Result<Self, OAuthError> {
         let mut json = serde_json::to_string(head).map_err(|_| OAuthError::server_error())?;
-        json.pop(); // the closing brace: `issue` appends the per-token claims
+        json.pop(); // the closing brace: `payload` appends the per-token claims
+        let (prefix, carry) = basis.signer.signing_prefix(json.as_bytes());
+        let key = key.map_or("", PlanKey::as_str);
+        let scope = head.scope.unwrap_or_default();
+        let mut text = String::with_capacity(key.len() + prefix.len() + scope.len());
+        for part in [key, &prefix, scope] {
+            text.push_str(part);
+        }
         Ok(Self {
-            head: json,
+            text: text.into_boxed_str(),
+            key_end: key.len(),
+            prefix_end: key.len() + prefix.len(),
+            scoped: head.scope.is_some(),
+            carry,
             lifetime: basis.lifetime,
-            scope: head.scope.map(str::to_owned),
             proof: basis.proof,
             logged: basis.logged,
             signer: basis.signer,
         })
+    }
+
+    /// The key the plan is kept under (empty: not kept).
+    pub fn key(&self) -> &str {
+        self.text.get(..self.key_end).unwrap_or_default()
+    }
+
+    fn scope(&self) -> Option<&str> {
+        self.scoped
+            .then(|| self.text.get(self.prefix_end..).unwrap_or_default())
     }
 
     /// What proves the credential the plan was made for (`None`: the plan answers nothing).
@@ -133,21 +163,24 @@ impl Plan {
         self.logged.as_ref()
     }
 
-    /// The claim set of a new token of this plan, issued at `iat` with token id `jti` (hex).
-    fn payload(&self, iat: i64, jti: &str) -> Result<String, OAuthError> {
-        let mut payload = String::with_capacity(self.head.len() + 80);
-        payload.push_str(&self.head);
+    /// The claims a token of this plan issued at `iat` with token id `jti` (hex) has after the
+    /// constant ones, the carried bytes of those first.
+    fn rest(&self, iat: i64, jti: &str) -> Result<Vec<u8>, OAuthError> {
+        use std::io::Write as _;
+        let mut rest = Vec::with_capacity(96);
+        rest.extend_from_slice(self.carry.as_bytes());
         let exp = iat + self.lifetime;
-        write!(payload, r#","exp":{exp},"iat":{iat},"jti":"{jti}"}}"#)
+        write!(rest, r#","exp":{exp},"iat":{iat},"jti":"{jti}"}}"#)
             .map_err(|_| OAuthError::server_error())?;
-        Ok(payload)
+        Ok(rest)
     }
 
     /// A new token of this plan, issued at `iat` with token id `jti` (hex), signed.
     pub fn sign(&self, iat: i64, jti: &str) -> Result<String, OAuthError> {
-        let payload = self.payload(iat, jti)?;
+        let prefix = self.text.get(self.key_end..self.prefix_end);
+        let prefix = prefix.ok_or_else(OAuthError::server_error)?;
         self.signer
-            .sign(payload.as_bytes())
+            .sign_after(prefix, &self.rest(iat, jti)?)
             .map_err(|_| OAuthError::server_error())
     }
 
@@ -158,7 +191,7 @@ impl Plan {
             token_type: "Bearer",
             expires_in: self.lifetime,
             issued_token_type: None,
-            scope: self.scope.clone(),
+            scope: self.scope().map(str::to_owned),
             refresh_token: None,
             id_token: None,
             username: None,
@@ -171,12 +204,16 @@ mod tests {
     use super::*;
 
     fn key(id: &str, resources: &[&str], scope: Option<&str>) -> Option<PlanKey> {
+        zoned("z", id, resources, scope)
+    }
+
+    fn zoned(zone: &str, id: &str, resources: &[&str], scope: Option<&str>) -> Option<PlanKey> {
         let targets = Targets {
             resources: resources.iter().map(|r| (*r).to_owned()).collect(),
             audiences: Vec::new(),
             scope: scope.map(str::to_owned),
         };
-        PlanKey::of(id, &targets)
+        PlanKey::of(zone, id, &targets)
     }
 
     #[test]
@@ -189,8 +226,14 @@ mod tests {
             key("a", &[], Some("b")),
             key("a", &["b"], Some("")),
             key("a", &[""], None),
-            key("a\u{1}\0\0\0b", &[], None),
+            key("1:b", &[], None),
+            key("a1:b", &[], None),
+            key("a-", &[], None),
+            key("-", &["-"], Some("-")),
             key("", &["ab"], None),
+            zoned("za", "b", &[], None),
+            zoned("z1:a", "b", &[], None),
+            zoned("z", "1:a1:b", &[], None),
         ];
         for (i, a) in keys.iter().enumerate() {
             assert!(a.is_some());
@@ -200,5 +243,49 @@ mod tests {
         }
         assert_eq!(key("a", &["b"], Some("s")), key("a", &["b"], Some("s")));
         assert_eq!(key("a", &["b", "c"], None), None, "more than one target");
+    }
+
+    #[test]
+    fn a_plans_tokens_carry_every_claim_whatever_their_length() {
+        use latchkey_crypto::jws::{Alg, Compact, VerifyingKey};
+        let (signer, _) = SigningKey::generate(Alg::Es256, "k1".into()).unwrap();
+        let public = VerifyingKey::from_jwk(&signer.public_jwk()).unwrap();
+        let signer = Arc::new(signer);
+        // three subjects: the constant claims leave 0, 1 and 2 bytes to carry, in some order
+        for (sub, scope) in [("a", Some("read")), ("ab", None), ("abc", Some(""))] {
+            let head = Head {
+                iss: "https://z.example",
+                sub,
+                aud: "https://api.example",
+                client_id: "c\"1",
+                sub_profile: "app",
+                keycard_app_id: "app1",
+                scope,
+            };
+            let basis = Basis {
+                proof: None,
+                lifetime: 60,
+                logged: None,
+                signer: signer.clone(),
+            };
+            let k = key("c\"1", &[], scope).unwrap();
+            let plan = Plan::new(Some(&k), &head, basis).unwrap();
+            assert_eq!(plan.key(), k.as_str());
+            let token = plan.sign(1_000, "beef").unwrap();
+            let parsed = Compact::parse(&token).unwrap();
+            assert!(parsed.verify_with(&public), "{sub}");
+            let c = &parsed.claims;
+            assert_eq!(
+                (c["sub"].as_str(), c["client_id"].as_str()),
+                (Some(sub), Some("c\"1"))
+            );
+            assert_eq!(
+                (c["iat"].as_i64(), c["exp"].as_i64()),
+                (Some(1_000), Some(1_060))
+            );
+            assert_eq!(c["jti"], "beef");
+            assert_eq!(c.get("scope").and_then(|s| s.as_str()), scope);
+            assert_eq!(plan.issued(token).scope.as_deref(), scope);
+        }
     }
 }

@@ -29,7 +29,7 @@ pub struct Ticket(u64);
 
 /// One zone's epoch: the tick of its latest change. The epoch map and every entry cached for the
 /// zone share it, so a lookup checks its entry's zone without a map lookup or a lock.
-type Cell = Arc<AtomicU64>;
+pub(crate) type Cell = Arc<AtomicU64>;
 
 /// The epoch clock: the tick of each zone's latest change and of the latest full resync.
 #[derive(Debug, Default)]
@@ -64,13 +64,13 @@ impl Epochs {
     }
 
     /// Whether a value read at `ticket` of the zone whose epoch is `cell` is still current.
-    fn current(&self, cell: &AtomicU64, ticket: Ticket) -> bool {
+    pub(crate) fn current(&self, cell: &AtomicU64, ticket: Ticket) -> bool {
         ticket.0 >= self.everything.load(Ordering::SeqCst)
             && ticket.0 >= cell.load(Ordering::SeqCst)
     }
 
     /// `zone`'s cell, made on first use (`None` only when the map is poisoned).
-    fn cell(&self, zone: &ZoneId) -> Option<Cell> {
+    pub(crate) fn cell(&self, zone: &ZoneId) -> Option<Cell> {
         if let Some(cell) = self.zones.read().ok()?.get(zone) {
             return Some(cell.clone());
         }
@@ -82,7 +82,7 @@ impl Epochs {
 /// `period` shortened by a pseudo-random part of up to a quarter, so that entries made together
 /// (a warm-up, a restart, a thousand zones' first tokens) do not all expire together and reload
 /// in one burst.
-fn jittered(period: Duration) -> Duration {
+pub(crate) fn jittered(period: Duration) -> Duration {
     static TURN: AtomicU64 = AtomicU64::new(0);
     // splitmix64 of a counter: well spread, cheap, and no need to be unpredictable
     let mut x = TURN

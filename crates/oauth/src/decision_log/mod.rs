@@ -2,9 +2,10 @@
 //! a short lock: no wake-up, no I/O);
 //! identical decisions in one flush window become one row with their count, first and last time.
 //! A background task flushes the tallies in one transaction, and once more at shutdown. The window
-//! is [`FLUSH_EVERY`] while few distinct decisions wait, and widens up to [`BUSY_WINDOW`] while
-//! more than [`BUSY_ROWS`] do: a thousand busy zones then write a row per decision every few
-//! seconds instead of two thousand rows a second. When more than [`MAX_PENDING`] distinct
+//! is [`FLUSH_EVERY`] while few distinct decisions wait; while more than [`BUSY_ROWS`] do, it is as
+//! long as writing them at [`BUSY_RATE`] rows a second takes, up to [`LONGEST_WINDOW`]: a
+//! thousand busy zones then write their rows every 16 s instead of two thousand rows a second,
+//! and the writer's work stays bounded however many decisions differ. When more than [`MAX_PENDING`] distinct
 //! decisions wait, new ones are dropped and counted (logged at the next flush), never delaying a
 //! token.
 //!
@@ -30,10 +31,13 @@ pub use key::{Decided, Logged, ShadowOutcome};
 
 /// How often the writer looks at the tallies (and the window while few decisions wait).
 pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
-/// The widest window, while many distinct decisions wait.
-pub const BUSY_WINDOW: Duration = Duration::from_secs(4);
 /// Distinct decisions past which the window widens.
 pub const BUSY_ROWS: usize = 256;
+/// Rows a second the writer keeps to, on average, while more than [`BUSY_ROWS`] wait (the
+/// window is then 4 s at first, as long as 256 rows take).
+pub const BUSY_RATE: u64 = 64;
+/// The widest window: no decision waits longer to be written.
+pub const LONGEST_WINDOW: Duration = Duration::from_secs(30);
 /// Distinct decisions waiting for a flush, at most (and as many kept keys).
 const MAX_PENDING: usize = 50_000;
 
@@ -51,6 +55,16 @@ impl Tally {
         self.last = self.last.max(other.last);
         self.count += other.count;
     }
+}
+
+/// How long `waiting` distinct decisions wait to be written, at most.
+fn window(waiting: usize) -> Duration {
+    if waiting <= BUSY_ROWS {
+        return Duration::ZERO;
+    }
+    let rows = u64::try_from(waiting).unwrap_or(u64::MAX);
+    let millis = rows.saturating_mul(1_000) / BUSY_RATE;
+    Duration::from_millis(millis).min(LONGEST_WINDOW)
 }
 
 type Pending = HashMap<Arc<Logged>, Tally, foldhash::fast::RandomState>;
@@ -155,9 +169,9 @@ impl DecisionLog {
     }
 
     /// Whether the tallies are due after `since` in a window: at once while few distinct
-    /// decisions wait, after [`BUSY_WINDOW`] while many do.
+    /// decisions wait, after as long as writing them at [`BUSY_RATE`] takes while many do.
     fn due(&self, since: Duration) -> bool {
-        since >= BUSY_WINDOW || self.waiting() <= BUSY_ROWS
+        since >= window(self.waiting())
     }
 
     /// Every tally so far, one per decision, cleared.
@@ -288,8 +302,15 @@ mod tests {
         assert!(log.due(FLUSH_EVERY), "a few hundred rows go out every tick");
         log.record(decided("one more"));
         assert!(!log.due(FLUSH_EVERY), "past BUSY_ROWS the window widens");
-        assert!(!log.due(BUSY_WINDOW - FLUSH_EVERY));
-        assert!(log.due(BUSY_WINDOW), "but never past BUSY_WINDOW");
+        let four = Duration::from_secs(4);
+        assert!(!log.due(four), "to as long as 257 rows take at 64 a second");
+        assert!(log.due(four + Duration::from_millis(20)));
+        for i in 257..1_000 {
+            log.record(decided(&i.to_string()));
+        }
+        assert!(!log.due(Duration::from_secs(15)), "a thousand zones' rows");
+        assert!(log.due(Duration::from_millis(15_625)));
+        assert_eq!(window(MAX_PENDING), LONGEST_WINDOW, "never longer");
     }
 
     #[test]
