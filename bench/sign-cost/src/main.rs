@@ -65,7 +65,9 @@ fn main() {
         .unwrap_or(3.0);
     let budget = Duration::from_secs_f64(secs);
     let rng = SystemRandom::new();
-    let message: Vec<u8> = (0..MESSAGE_LEN).map(|i| b"abcdefghijklmnop"[i % 16]).collect();
+    let message: Vec<u8> = (0..MESSAGE_LEN)
+        .map(|i| b"abcdefghijklmnop"[i % 16])
+        .collect();
 
     // Round-trip through PKCS#8 as the server does (keys are loaded from the store).
     let rsa_der = RsaKeyPair::generate(KeySize::Rsa2048)
@@ -112,6 +114,40 @@ fn main() {
     });
     println!("ES256-{ZONES}-keys {us:.2} {n} {s:.3} {w:.3}");
     std::hint::black_box(&ballast);
+
+    // The same two with ring, whose key pair holds the private scalar in the Rust value itself
+    // (aws-lc-rs holds EVP_PKEY -> EC_KEY -> scalar and makes an EVP_PKEY_CTX per signature):
+    // how much of the 1,000 keys' extra cost is the key's objects (issue 13).
+    let ring_rng = ring::rand::SystemRandom::new();
+    let ring_alg = &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+    let ring_key = ring::signature::EcdsaKeyPair::from_pkcs8(ring_alg, &ec_der, &ring_rng)
+        .expect("P-256 key parse (ring)");
+    let (us, n, s, w) = time(budget, || {
+        let sig = ring_key
+            .sign(&ring_rng, &message)
+            .expect("ES256 sign (ring)");
+        std::hint::black_box(sig.as_ref());
+    });
+    println!("ES256-ring {us:.2} {n} {s:.3} {w:.3}");
+    let mut ring_ballast: Vec<Vec<u8>> = Vec::with_capacity(ZONES);
+    let ring_keys: Vec<Box<ring::signature::EcdsaKeyPair>> = (0..ZONES)
+        .map(|i| {
+            ring_ballast.push(vec![i as u8; 50 * 1024]);
+            Box::new(
+                ring::signature::EcdsaKeyPair::from_pkcs8(ring_alg, &ec_der, &ring_rng)
+                    .expect("P-256 key parse (ring)"),
+            )
+        })
+        .collect();
+    let (us, n, s, w) = time(budget, || {
+        next = (next + 1) % ZONES;
+        let sig = ring_keys[next]
+            .sign(&ring_rng, &message)
+            .expect("ES256 sign (ring)");
+        std::hint::black_box(sig.as_ref());
+    });
+    println!("ES256-ring-{ZONES}-keys {us:.2} {n} {s:.3} {w:.3}");
+    std::hint::black_box(&ring_ballast);
 
     // Verification as the server verifies a subject token: the public key parsed once.
     let ec_sig = ec.sign(&rng, &message).expect("ES256 sign");
