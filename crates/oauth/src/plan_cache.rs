@@ -17,6 +17,7 @@ use latchkey_domain::id::ZoneId;
 
 use crate::plans::{Plan, PlanKey};
 use crate::scoped_cache::{Cell, Epochs, Ticket, jittered};
+use crate::sharded_map::keeping_all_but_an_eighth;
 
 /// Shards per cache: concurrent lookups rarely share a lock's cache line.
 const SHARDS: usize = 16;
@@ -117,16 +118,10 @@ impl PlanCache {
         let same = |k: &Arc<Kept>| k.plan.key() == kept.plan.key();
         if table.len() >= self.room && table.find(hash, same).is_none() {
             table.retain(|k| self.current(k, now));
-            let mut drop = if table.len() >= self.room {
-                (table.len() / 8).max(1)
-            } else {
-                0
-            };
-            table.retain(|_| {
-                let keep = drop == 0;
-                drop = drop.saturating_sub(1);
-                keep
-            });
+            if table.len() >= self.room {
+                let mut keep = keeping_all_but_an_eighth(table.len());
+                table.retain(|_| keep());
+            }
         }
         match table.entry(hash, same, rehash) {
             Entry::Occupied(mut old) => *old.get_mut() = kept,

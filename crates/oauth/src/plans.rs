@@ -1,12 +1,13 @@
 //! Issuance plans for `client_credentials`: what a client asking again for the same target and
 //! scope is given (the audience, the claims, the lifetime, the decision log key of the policy
-//! decision, the signing key) is worked out once and kept in the directory cache, under the
-//! client id the request presents. A repeated request is answered from its plan once its secret
-//! proves the plan's credential (the same keyed-hash check as any client authentication, against
-//! the stored hash decoded once into the plan), so a token then costs one cache lookup, the
-//! tally and the signature. What a repeat reads is kept in few places (the key in one
-//! allocation, the proof inline, the tally in the decision's key), since with a thousand clients
-//! each is a cache miss.
+//! decision, the signing key) is worked out once and kept in the directory cache
+//! (`plan_cache`), under the zone and the client id the request presents. A repeated request is
+//! answered from its plan once its secret proves the plan's credential (the same keyed-hash
+//! check as any client authentication, against the stored hash decoded once into the plan), so
+//! a token then costs one cache lookup, the tally and the signature. What a repeat reads is
+//! kept in few places (the key, the signing input known ahead and the scope in one string, the
+//! proof inline, the tally in the decision's key), since with a thousand clients each is a
+//! cache miss.
 //!
 //! A plan is hidden when the zone's epoch moves: any write to the zone (directory, settings, a
 //! key rotation) and any moved policy binding (here, in another instance's notice, or found by

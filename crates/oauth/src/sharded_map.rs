@@ -23,6 +23,18 @@ pub struct ShardedMap<K, V> {
     pick: RandomState,
 }
 
+/// A `retain` predicate over `len` entries that drops the first eighth of them (at least one):
+/// what a shard still full after dropping its stale entries drops, in the arbitrary order of a
+/// randomly seeded table.
+pub(crate) fn keeping_all_but_an_eighth(len: usize) -> impl FnMut() -> bool {
+    let mut drop = (len / 8).max(1);
+    move || {
+        let keep = drop == 0;
+        drop = drop.saturating_sub(1);
+        keep
+    }
+}
+
 impl<K: Hash + Eq, V> ShardedMap<K, V> {
     /// A map of at most about `capacity` entries.
     pub fn new(capacity: u64) -> Self {
@@ -55,12 +67,8 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         if map.len() >= self.room && !map.contains_key(&key) {
             map.retain(|_, v| !stale(v));
             if map.len() >= self.room {
-                let mut drop = (map.len() / 8).max(1);
-                map.retain(|_, _| {
-                    let keep = drop == 0;
-                    drop = drop.saturating_sub(1);
-                    keep
-                });
+                let mut keep = keeping_all_but_an_eighth(map.len());
+                map.retain(|_, _| keep());
             }
         }
         map.insert(key, value);
