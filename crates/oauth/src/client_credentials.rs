@@ -88,7 +88,7 @@ pub async fn grant(
     };
     let issued = issue(&plan);
     if issued.is_ok() {
-        state.directory.plans.insert(&zone.zone.id, plan, ticket);
+        state.directory.plans.insert(plan, ticket);
     }
     issued
 }

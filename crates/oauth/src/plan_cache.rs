@@ -93,16 +93,16 @@ impl PlanCache {
         hit
     }
 
-    /// Keeps `plan` (of `zone`, worked out from what was read after `ticket`) under its key —
-    /// unless it has none, or the zone changed since (then it may predate the change).
-    pub fn insert(&self, zone: &ZoneId, plan: Plan, ticket: Ticket) {
-        let epochs = &self.epochs;
-        let Some(cell) = epochs.cell(zone).filter(|c| epochs.current(c, ticket)) else {
+    /// Keeps `plan` (worked out from what was read after `ticket`) under its key — unless it has
+    /// none, or the key's zone changed since (then it may predate the change).
+    pub fn insert(&self, plan: Plan, ticket: Ticket) {
+        let Some(zone) = plan.zone().map(|z| ZoneId::new(z.to_owned())) else {
             return;
         };
-        if plan.key().is_empty() {
+        let epochs = &self.epochs;
+        let Some(cell) = epochs.cell(&zone).filter(|c| epochs.current(c, ticket)) else {
             return;
-        }
+        };
         let now = Instant::now();
         let kept = Arc::new(Kept {
             ticket,
@@ -196,13 +196,12 @@ mod tests {
         // Attack: the same client id in another zone must not find this zone's plan.
         let epochs = Arc::new(Epochs::default());
         let c = cache(&epochs, 100);
-        let (z1, z2) = (ZoneId::new("z1".to_owned()), ZoneId::new("z2".to_owned()));
-        c.insert(&z1, plan(Some(&key("z1", "c")), "one"), c.ticket());
+        c.insert(plan(Some(&key("z1", "c")), "one"), c.ticket());
         assert_eq!(sub_of(&c, &key("z1", "c")).as_deref(), Some("one"));
         assert!(c.get(&key("z2", "c")).is_none());
         assert!(c.get(&key("z1", "c2")).is_none());
-        c.insert(&z2, plan(Some(&key("z2", "c")), "two"), c.ticket());
-        c.insert(&z1, plan(Some(&key("z1", "c")), "newer"), c.ticket());
+        c.insert(plan(Some(&key("z2", "c")), "two"), c.ticket());
+        c.insert(plan(Some(&key("z1", "c")), "newer"), c.ticket());
         assert_eq!(sub_of(&c, &key("z1", "c")).as_deref(), Some("newer"));
         assert_eq!(sub_of(&c, &key("z2", "c")).as_deref(), Some("two"));
         assert_eq!(c.len(), 2, "a plan kept again replaces the old one");
@@ -212,9 +211,9 @@ mod tests {
     fn a_change_to_the_zone_hides_its_plans_and_no_other_zones() {
         let epochs = Arc::new(Epochs::default());
         let c = cache(&epochs, 100);
-        let (z1, z2) = (ZoneId::new("z1".to_owned()), ZoneId::new("z2".to_owned()));
-        c.insert(&z1, plan(Some(&key("z1", "c")), "one"), c.ticket());
-        c.insert(&z2, plan(Some(&key("z2", "c")), "two"), c.ticket());
+        let z1 = ZoneId::new("z1".to_owned());
+        c.insert(plan(Some(&key("z1", "c")), "one"), c.ticket());
+        c.insert(plan(Some(&key("z2", "c")), "two"), c.ticket());
         epochs.bump(&z1);
         assert!(c.get(&key("z1", "c")).is_none(), "changed zone");
         assert!(c.get(&key("z2", "c")).is_some(), "other zone");
@@ -231,9 +230,9 @@ mod tests {
         let z1 = ZoneId::new("z1".to_owned());
         let before = c.ticket();
         epochs.bump(&z1);
-        c.insert(&z1, plan(Some(&key("z1", "c")), "stale"), before);
+        c.insert(plan(Some(&key("z1", "c")), "stale"), before);
         assert!(c.get(&key("z1", "c")).is_none());
-        c.insert(&z1, plan(None, "once"), c.ticket());
+        c.insert(plan(None, "once"), c.ticket());
         assert!(c.is_empty(), "a plan without a key is never kept");
     }
 
@@ -241,9 +240,8 @@ mod tests {
     fn a_full_cache_stays_within_its_capacity_and_keeps_the_newest() {
         let epochs = Arc::new(Epochs::default());
         let c = cache(&epochs, 160);
-        let z = ZoneId::new("z".to_owned());
         for i in 0..2_000 {
-            c.insert(&z, plan(Some(&key("z", &format!("c{i}"))), "s"), c.ticket());
+            c.insert(plan(Some(&key("z", &format!("c{i}"))), "s"), c.ticket());
         }
         assert!(c.len() <= 160, "{} plans held, capacity 160", c.len());
         assert!(c.get(&key("z", "c1999")).is_some());

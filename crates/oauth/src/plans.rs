@@ -149,6 +149,13 @@ impl Plan {
         self.text.get(..self.key_end).unwrap_or_default()
     }
 
+    /// The zone of the key the plan is kept under (`None`: not kept), read back from the key so
+    /// that the two can never disagree.
+    pub fn zone(&self) -> Option<&str> {
+        let (len, rest) = self.key().split_once(':')?;
+        rest.get(..len.parse::<usize>().ok()?)
+    }
+
     fn scope(&self) -> Option<&str> {
         self.scoped
             .then(|| self.text.get(self.prefix_end..).unwrap_or_default())
@@ -272,6 +279,7 @@ mod tests {
             let k = key("c\"1", &[], scope).unwrap();
             let plan = Plan::new(Some(&k), &head, basis).unwrap();
             assert_eq!(plan.key(), k.as_str());
+            assert_eq!(plan.zone(), Some("z"));
             let token = plan.sign(1_000, "beef").unwrap();
             let parsed = Compact::parse(&token).unwrap();
             assert!(parsed.verify_with(&public), "{sub}");
