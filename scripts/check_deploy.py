@@ -282,6 +282,7 @@ def check_chart(chart: Path, renderer: str, problems: Problems) -> None:
         "3 fixed replicas, existing Secrets, image tag": {
             "replicaCount": 3, "autoscaling": {"enabled": False}, "image": {"tag": "9.9.9"},
             "database": {"url": "", "existingSecret": "lk-db"}, "masterKey": {"value": "", "existingSecret": "lk-master"},
+            "metrics": {"tokenSecret": "lk-metrics"},
         },
         "autoscaling from 3": {"autoscaling": {"minReplicas": 3}},
     }

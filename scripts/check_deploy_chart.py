@@ -151,6 +151,22 @@ def _check_neighbours(where, name, selector, pod_labels, ports, by_kind, problem
             problems.add(h_where, "maxReplicas below minReplicas")
 
 
+def _check_metrics_token(where: str, deployment: dict, c: dict, env: dict, problems) -> None:
+    """metrics.tokenSecret=lk-metrics: the Secret is mounted read-only and the server is told
+    the file inside it (`--metrics-token-file`)."""
+    path = str((env.get("LATCHKEY_METRICS_TOKEN_FILE") or {}).get("value", ""))
+    pod = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
+    volumes = {v.get("name"): v for v in pod.get("volumes") or []}
+    named = [n for n, v in volumes.items() if ((v.get("secret") or {}).get("secretName")) == "lk-metrics"]
+    if not named:
+        return problems.add(where, "metrics.tokenSecret=lk-metrics is not a volume of the pod")
+    mounts = [m for m in c.get("volumeMounts") or [] if m.get("name") == named[0]]
+    if not mounts or not mounts[0].get("readOnly"):
+        return problems.add(where, "the metrics token Secret is not mounted read-only")
+    if not path.startswith(str(mounts[0].get("mountPath", "")).rstrip("/") + "/") or not path.endswith("/token"):
+        problems.add(where, f"LATCHKEY_METRICS_TOKEN_FILE {path!r} is not the token file of the mounted Secret")
+
+
 def check_overrides(chart, rendered: dict, problems) -> None:
     """The override scenarios of check_deploy.py show in the output."""
     fixed = rendered.get("3 fixed replicas, existing Secrets, image tag")
@@ -169,6 +185,7 @@ def check_overrides(chart, rendered: dict, problems) -> None:
             got = (((env.get(var) or {}).get("valueFrom") or {}).get("secretKeyRef") or {}).get("name")
             if got != secret:
                 problems.add(where, f"{var} reads Secret {got!r}, not the existing Secret {secret!r}")
+        _check_metrics_token(where, deployment, c, env, problems)
         for s in fixed.get("Secret", []):
             held = set((s.get("stringData") or {}) | (s.get("data") or {}))
             if held & {"database-url", "master-key"}:

@@ -70,6 +70,32 @@ def test_private_fetch_on_a_public_listener_is_named(backend, make_server, latch
     assert line and line[0].startswith("OK"), r.stdout
 
 
+def test_metrics_without_a_token_on_a_public_listener_is_named(backend, make_server, latchkey_bin, tmp_path):
+    if backend != "sqlite":
+        pytest.skip("the check reads flags only; storage plays no part")
+    srv = make_server(backend)
+    args = ["doctor", "--data-dir", str(srv.data_dir), "--listen", "0.0.0.0:0", "--public-url", "https://id.example.com"]
+
+    def metrics_line(*extra: str) -> tuple[int, str]:
+        r = kit.run(latchkey_bin, *args, *extra)
+        line = [l for l in r.stdout.splitlines() if l.split()[1:2] == ["metrics:"]]
+        assert line, r.stdout
+        return r.returncode, line[0]
+
+    code, line = metrics_line("--metrics")
+    assert line.startswith("WARN") and "0.0.0.0" in line and "--metrics-token-file" in line, line
+    good = tmp_path / "good.token"
+    good.write_text("a-long-enough-scrape-token\n")
+    code, line = metrics_line("--metrics", "--metrics-token-file", str(good))
+    assert code == 0 and line.startswith("OK"), line
+    weak = tmp_path / "weak.token"
+    weak.write_text("short\n")
+    code, line = metrics_line("--metrics", "--metrics-token-file", str(weak))
+    assert code != 0 and line.startswith("FAIL") and "weak.token" in line, line
+    code, line = metrics_line("--metrics-token-file", str(good))
+    assert code != 0 and line.startswith("FAIL") and "--metrics" in line, line
+
+
 def test_unreachable_database_fails(backend, latchkey_bin, tmp_path):
     if backend != "postgres":
         pytest.skip("needs a database server that can be unreachable")

@@ -6,8 +6,12 @@ appears in it. SQLite only: the metrics do not depend on storage."""
 from __future__ import annotations
 
 import re
+import secrets
 
 import httpx
+import pytest
+
+import lk
 from tests.oauth.kit import basic
 from tests.security.own_servers import sqlite_server
 
@@ -68,6 +72,57 @@ def test_metrics_count_tokens_decisions_requests_and_leak_nothing(latchkey_bin, 
         assert f"/z/{zone}/" not in text
         for secret in (svc.secret, "wrong-secret-value-xyz", "leaky-query-secret", own.server.bootstrap_key):
             assert secret not in text
+
+
+def test_a_scrape_token_keeps_metrics_from_anyone_without_it(latchkey_bin, tmp_path_factory, tmp_path):
+    """Attack: read the metrics (zone ids, traffic) of a server whose operator set a scrape
+    token, with no token, a wrong one, a near miss, another scheme, or the admin's API key."""
+    token = "scrape-" + secrets.token_urlsafe(24)
+    path = tmp_path / "metrics.token"
+    path.write_text(token + "\n")
+    args = ("--metrics", "--metrics-token-file", str(path))
+    with sqlite_server(latchkey_bin, tmp_path_factory, args=args) as own:
+        url = f"{own.base_url}/metrics"
+        refused = [
+            {},
+            {"Authorization": "Bearer wrong-token-of-the-same-kind"},
+            {"Authorization": f"Bearer {token}x"},
+            {"Authorization": f"Bearer {token[:-1]}"},
+            {"Authorization": f"Basic {token}"},
+            {"Authorization": token},
+            {"Authorization": f"Bearer {own.server.bootstrap_key}"},
+        ]
+        for headers in refused:
+            r = httpx.get(url, headers=headers)
+            assert r.status_code == 401, (headers, r.text)
+            assert r.headers["www-authenticate"].startswith("Bearer"), r.headers
+            assert "scrape token" in r.json()["message"], r.text
+            assert "latchkey_build_info" not in r.text and token not in r.text
+        ok = httpx.get(url, headers={"Authorization": f"bearer {token}"})
+        assert ok.status_code == 200, ok.text
+        assert "latchkey_build_info" in ok.text and token not in ok.text
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "named"),
+    [
+        ("too-short\n", ("--metrics",), "16 to 4096"),
+        ("has a space in it, so no\n", ("--metrics",), "visible ASCII"),
+        ("a-long-enough-scrape-token\n", (), "needs --metrics"),
+    ],
+)
+def test_a_bad_scrape_token_setting_stops_the_start(latchkey_bin, tmp_path, content, args, named):
+    path = tmp_path / "metrics.token"
+    path.write_text(content)
+    srv = lk.LatchkeyServer(
+        binary=latchkey_bin,
+        backend="sqlite",
+        data_dir=tmp_path / "data",
+        extra_args=[*args, "--metrics-token-file", str(path)],
+    )
+    with pytest.raises(lk.ServerStartError) as e:
+        srv.start()
+    assert named in str(e.value) and "--metrics" in str(e.value), str(e.value)
 
 
 def test_only_a_successful_zone_write_invalidates_caches(latchkey_bin, tmp_path_factory):

@@ -161,10 +161,15 @@ pub struct ServeConfig {
     /// Link-local and cloud-metadata addresses are never reached.
     #[arg(long, env = "LATCHKEY_ALLOW_PRIVATE_FETCH")]
     pub allow_private_fetch: Option<bool>,
-    /// Serve Prometheus metrics at `GET /metrics` on the listen address (unauthenticated:
-    /// expose the path to your scraper only).
+    /// Serve Prometheus metrics at `GET /metrics` on the listen address (unauthenticated unless
+    /// `--metrics-token-file` is given: otherwise expose the path to your scraper only).
     #[arg(long, env = "LATCHKEY_METRICS", default_value_t = false)]
     pub metrics: bool,
+    /// A file holding the bearer token a scrape of `/metrics` must present (Prometheus:
+    /// `authorization.credentials_file`); 16 to 4,096 visible ASCII characters on one line.
+    /// Needs `--metrics`. Without it, `/metrics` answers anyone who reaches it.
+    #[arg(long, env = "LATCHKEY_METRICS_TOKEN_FILE", value_name = "PATH")]
+    pub metrics_token_file: Option<std::path::PathBuf>,
 
     /// Most connections served at once; further clients wait until one closes.
     #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS", default_value_t = 4096)]

@@ -214,8 +214,25 @@ async fn prepare_alone(
     Ok(state)
 }
 
+/// The `/metrics` scrape token, read before anything starts (a token given without
+/// `--metrics` is a mistake worth stopping for: the operator expects metrics to be served).
+fn metrics_token(config: &ServeConfig) -> Result<Option<String>, BootstrapError> {
+    let Some(path) = &config.metrics_token_file else {
+        return Ok(None);
+    };
+    if !config.metrics {
+        return Err(BootstrapError::Invalid(
+            "--metrics-token-file needs --metrics (LATCHKEY_METRICS=true)".into(),
+        ));
+    }
+    metrics::read_token(path)
+        .map(Some)
+        .map_err(BootstrapError::Invalid)
+}
+
 /// Runs the server until SIGTERM or Ctrl-C, then drains in-flight requests and closes the store.
 pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
+    let metrics_token = metrics_token(&config)?;
     let store = Arc::new(open_store(&config.storage).await?);
     let listener = TcpListener::bind(config.listen)
         .await
@@ -231,7 +248,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
     tracing::info!(address = %local, %public_url, backend = ?store.backend(), "latchkey listening");
     latchkey_oauth::change_feed::start(Arc::new(state.clone()));
     if config.metrics {
-        metrics::install();
+        metrics::install(metrics_token);
     }
     jobs::start(&state, &config);
     let decisions = state.decisions.clone();

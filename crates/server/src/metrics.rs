@@ -1,13 +1,15 @@
 //! Prometheus metrics: the exporter (installed at start when `--metrics` is on), `GET /metrics`
 //! on the main port, the per-request HTTP metrics, and the database pool gauges read at scrape
 //! time. The zone services record their own (`latchkey_oauth::metrics`); without an installed
-//! exporter every recording is a cheap no-op and `/metrics` answers 404.
+//! exporter every recording is a cheap no-op and `/metrics` answers 404. With
+//! `--metrics-token-file`, a scrape must present that token as a bearer token.
 
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -15,14 +17,47 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use crate::state::AppState;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+/// The bearer token a scrape must present, when `--metrics-token-file` names one.
+static TOKEN: OnceLock<String> = OnceLock::new();
+
+/// Shortest scrape token accepted: a guessable one would be no protection.
+const MIN_TOKEN_LEN: usize = 16;
+/// Longest scrape token accepted (it is compared on every scrape).
+const MAX_TOKEN_LEN: usize = 4096;
 
 /// Latency buckets (seconds): 0.5 ms … 10 s.
 const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
-/// Installs the exporter once per process; false when it could not be.
-pub fn install() -> bool {
+/// The scrape token in the file at `path` (`--metrics-token-file`): its content without the
+/// trailing line break, visible ASCII, 16 to 4,096 characters.
+pub fn read_token(path: &Path) -> Result<String, String> {
+    let flag = "--metrics-token-file";
+    let raw = std::fs::read_to_string(path)
+        .map_err(|e| format!("{flag}: cannot read {}: {e}", path.display()))?;
+    let token = raw.trim_end_matches(['\r', '\n']);
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "{flag}: the token in {} must be visible ASCII on one line (no spaces)",
+            path.display()
+        ));
+    }
+    if !(MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&token.len()) {
+        return Err(format!(
+            "{flag}: the token in {} must be {MIN_TOKEN_LEN} to {MAX_TOKEN_LEN} characters long",
+            path.display()
+        ));
+    }
+    Ok(token.to_owned())
+}
+
+/// Installs the exporter once per process, with the bearer token scrapes must present (if
+/// any); false when it could not be installed.
+pub fn install(token: Option<String>) -> bool {
+    if let Some(token) = token {
+        let _ = TOKEN.set(token);
+    }
     if HANDLE.get().is_some() {
         return true;
     }
@@ -43,8 +78,9 @@ pub fn install() -> bool {
     }
 }
 
-/// `GET /metrics`: the Prometheus text format (404 unless metrics are on).
-pub async fn scrape(State(state): State<AppState>) -> Response {
+/// `GET /metrics`: the Prometheus text format (404 unless metrics are on; 401 without the
+/// scrape token when one is set).
+pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(handle) = HANDLE.get() else {
         return crate::routes::edge::error_for(
             "/metrics",
@@ -52,6 +88,18 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
             "metrics are off (start with --metrics)",
         );
     };
+    if !scrape_allowed(&headers) {
+        let mut res = crate::routes::edge::error_for(
+            "/metrics",
+            StatusCode::UNAUTHORIZED,
+            "`Authorization` must carry the metrics scrape token as `Bearer <token>`",
+        );
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"metrics\""),
+        );
+        return res;
+    }
     let pool = state.store.pool_stats();
     metrics::gauge!("latchkey_db_pool_connections", "state" => "in_use")
         .set(f64::from(pool.size.saturating_sub(pool.idle)));
@@ -62,6 +110,23 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
         handle.render(),
     )
         .into_response()
+}
+
+/// Whether the request may read the metrics: no token is set, or `Authorization` carries it as
+/// a bearer token (compared in constant time).
+fn scrape_allowed(headers: &HeaderMap) -> bool {
+    let Some(token) = TOKEN.get() else {
+        return true;
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    presented.is_some_and(|t| {
+        latchkey_crypto::keyed_hash::constant_time_eq(t.as_bytes(), token.as_bytes())
+    })
 }
 
 /// Counts every request by route template (never the raw path), method and status, with its

@@ -166,6 +166,7 @@ fn test_config(app: &TestApp) -> latchkey_server::config::ServeConfig {
         zone_domain: None,
         allow_private_fetch: Some(true),
         metrics: false,
+        metrics_token_file: None,
         key_rotation_days: 0,
         key_rotation_period_secs: None,
         decision_retention_days: 30,

@@ -67,6 +67,7 @@ pub async fn run(config: &ServeConfig) -> Vec<Finding> {
     let mut out = vec![
         public_url(config),
         private_fetch(config),
+        metrics(config),
         data_dir(&config.storage.data_dir),
     ];
     let (key, key_finding) = master_key(config);
@@ -137,6 +138,37 @@ fn private_fetch(config: &ServeConfig) -> Finding {
             Level::Ok,
             CHECK,
             "private and loopback addresses are not fetched",
+        ),
+    }
+}
+
+fn metrics(config: &ServeConfig) -> Finding {
+    const CHECK: &str = "metrics";
+    let listen = config.listen;
+    match (config.metrics, &config.metrics_token_file) {
+        (false, None) => finding(Level::Ok, CHECK, "off"),
+        (false, Some(_)) => finding(
+            Level::Fail,
+            CHECK,
+            "--metrics-token-file is set without --metrics: the server will not start",
+        ),
+        (true, Some(path)) => match crate::metrics::read_token(path) {
+            Ok(_) => finding(Level::Ok, CHECK, "on; a scrape must present the token"),
+            Err(e) => finding(Level::Fail, CHECK, e),
+        },
+        (true, None) if listen.ip().is_loopback() => finding(
+            Level::Ok,
+            CHECK,
+            "on, without a token (listening on loopback only)",
+        ),
+        (true, None) => finding(
+            Level::Warn,
+            CHECK,
+            format!(
+                "/metrics is on without a token while listening on {listen}: whoever reaches \
+                 it reads zone ids and traffic; set --metrics-token-file or keep the path from \
+                 the network"
+            ),
         ),
     }
 }

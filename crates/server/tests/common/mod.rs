@@ -114,6 +114,7 @@ impl TestApp {
             zone_domain,
             allow_private_fetch: Some(true),
             metrics: false,
+            metrics_token_file: None,
             key_rotation_days: 0,
             key_rotation_period_secs: None,
             decision_retention_days: 30,

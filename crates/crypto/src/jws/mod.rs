@@ -1,14 +1,16 @@
-//! Compact JWS for JWTs: signing with cached key pairs (RS256, ES256, EdDSA), public JWKs, and
-//! verification of tokens signed by zone keys or by foreign JWKS. The protected header of each
-//! signing key is encoded once, so signing a token costs one claims serialisation, one base64
-//! pass and one signature.
+//! Compact JWS for JWTs: signing with cached key pairs (RS256, ES256, EdDSA) and their public
+//! JWKs. The protected header of each signing key is encoded once, so signing a token costs one
+//! claims serialisation, one base64 pass and one signature. Verification (of tokens signed by
+//! zone keys or by foreign JWKS) is in `verify`.
+
+mod verify;
+
+pub use verify::{Compact, VerifyingKey};
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{
-    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, ParsedPublicKey, RsaKeyPair, UnparsedPublicKey,
-};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
@@ -207,159 +209,6 @@ impl SigningKey {
             Pair::Ec(k) => Ok(k.sign(&self.rng, message).map_err(err)?.as_ref().to_vec()),
             Pair::Ed(k) => Ok(k.sign(message).as_ref().to_vec()),
         }
-    }
-}
-
-/// A public key that verifies signatures, from a JWK.
-#[derive(Debug, Clone)]
-pub struct VerifyingKey {
-    pub kid: Option<String>,
-    pub alg: Alg,
-    kind: PublicKind,
-}
-
-#[derive(Debug, Clone)]
-enum PublicKind {
-    /// Parsed once when the key is read, so that a verification does not parse it again.
-    Parsed(std::sync::Arc<ParsedPublicKey>),
-    Rsa {
-        n: Vec<u8>,
-        e: Vec<u8>,
-    },
-    Raw(Vec<u8>),
-}
-
-impl VerifyingKey {
-    /// Reads a public JWK (RSA, EC P-256 or OKP Ed25519); symmetric keys are refused.
-    pub fn from_jwk(jwk: &Value) -> Result<Self, CryptoError> {
-        let kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
-        Self::read_jwk(jwk, kid).map(Self::parsed)
-    }
-
-    /// The key with its material parsed once for verification, where the library accepts it; a
-    /// key it refuses stays as read (and fails every verification, as it did before).
-    fn parsed(self) -> Self {
-        let parsed = match (&self.kind, self.alg) {
-            (PublicKind::Rsa { n, e }, _) => ParsedPublicKey::new(
-                &signature::RSA_PKCS1_2048_8192_SHA256,
-                crate::der::rsa_public_key(n, e),
-            ),
-            (PublicKind::Raw(k), Alg::Es256) => {
-                ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, k)
-            }
-            (PublicKind::Raw(k), _) => ParsedPublicKey::new(&signature::ED25519, k),
-            (PublicKind::Parsed(_), _) => return self,
-        };
-        match parsed {
-            Ok(p) => Self {
-                kind: PublicKind::Parsed(std::sync::Arc::new(p)),
-                ..self
-            },
-            Err(_) => self,
-        }
-    }
-
-    fn read_jwk(jwk: &Value, kid: Option<String>) -> Result<Self, CryptoError> {
-        let s = |k: &str| jwk.get(k).and_then(Value::as_str);
-        let b = |k: &str| {
-            s(k).and_then(|v| B64.decode(v).ok())
-                .ok_or(CryptoError::Key)
-        };
-        match s("kty") {
-            Some("RSA") => Ok(Self {
-                kid,
-                alg: Alg::Rs256,
-                kind: PublicKind::Rsa {
-                    n: b("n")?,
-                    e: b("e")?,
-                },
-            }),
-            Some("EC") if s("crv") == Some("P-256") => {
-                let mut point = vec![4u8];
-                point.extend(b("x")?);
-                point.extend(b("y")?);
-                Ok(Self {
-                    kid,
-                    alg: Alg::Es256,
-                    kind: PublicKind::Raw(point),
-                })
-            }
-            Some("OKP") if s("crv") == Some("Ed25519") => Ok(Self {
-                kid,
-                alg: Alg::EdDsa,
-                kind: PublicKind::Raw(b("x")?),
-            }),
-            _ => Err(CryptoError::Key),
-        }
-    }
-
-    /// Checks `signature` over `message`.
-    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        match (&self.kind, self.alg) {
-            (PublicKind::Parsed(k), _) => k.verify_sig(message, signature).is_ok(),
-            (PublicKind::Rsa { n, e }, _) => signature::RsaPublicKeyComponents {
-                n: n.as_slice(),
-                e: e.as_slice(),
-            }
-            .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, signature)
-            .is_ok(),
-            (PublicKind::Raw(k), Alg::Es256) => {
-                UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, k)
-                    .verify(message, signature)
-                    .is_ok()
-            }
-            (PublicKind::Raw(k), _) => UnparsedPublicKey::new(&signature::ED25519, k)
-                .verify(message, signature)
-                .is_ok(),
-        }
-    }
-}
-
-/// A compact JWS split into its parts, not yet verified.
-#[derive(Debug, Clone)]
-pub struct Compact {
-    pub header: Value,
-    pub claims: Value,
-    signing_input: String,
-    signature: Vec<u8>,
-}
-
-impl Compact {
-    /// Splits and decodes `token`; `None` if it is not a well-formed compact JWS with JSON parts.
-    pub fn parse(token: &str) -> Option<Self> {
-        if token.len() > 16 * 1024 {
-            return None;
-        }
-        let mut parts = token.split('.');
-        let (h, c, s) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() {
-            return None;
-        }
-        let header: Value = serde_json::from_slice(&B64.decode(h).ok()?).ok()?;
-        let claims: Value = serde_json::from_slice(&B64.decode(c).ok()?).ok()?;
-        let signature = B64.decode(s).ok()?;
-        (header.is_object() && claims.is_object()).then(|| Self {
-            header,
-            claims,
-            signing_input: format!("{h}.{c}"),
-            signature,
-        })
-    }
-
-    pub fn alg(&self) -> Option<Alg> {
-        self.header
-            .get("alg")
-            .and_then(Value::as_str)
-            .and_then(Alg::parse)
-    }
-
-    pub fn kid(&self) -> Option<&str> {
-        self.header.get("kid").and_then(Value::as_str)
-    }
-
-    /// Verifies the signature with `key`, whose algorithm must match the header's.
-    pub fn verify_with(&self, key: &VerifyingKey) -> bool {
-        self.alg() == Some(key.alg) && key.verify(self.signing_input.as_bytes(), &self.signature)
     }
 }
 
