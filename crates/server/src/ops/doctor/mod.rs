@@ -3,7 +3,6 @@
 //! It never changes anything: the database is opened without migrating, and a missing database
 //! or master key (a fresh install) is a warning, created at first start.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -14,6 +13,10 @@ use latchkey_store::SqlStore;
 
 use crate::config::ServeConfig;
 use crate::service::bootstrap::{BootstrapError, META_KEY_CHECK};
+
+mod flags;
+
+use flags::{metrics, private_fetch, public_url};
 
 /// Larger clock differences with the database are reported.
 const MAX_SKEW_MS: i64 = 5_000;
@@ -74,103 +77,6 @@ pub async fn run(config: &ServeConfig) -> Vec<Finding> {
     out.push(key_finding);
     out.extend(database(config, key.as_ref()).await);
     out
-}
-
-fn is_loopback_host(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    }
-}
-
-fn public_url(config: &ServeConfig) -> Finding {
-    const CHECK: &str = "public URL";
-    let public = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", config.listen));
-    let url = match url::Url::parse(&public) {
-        Ok(u) => u,
-        Err(e) => return finding(Level::Fail, CHECK, format!("`{public}` is not a URL: {e}")),
-    };
-    let loopback = url.host().is_some_and(|h| is_loopback_host(&h));
-    match url.scheme() {
-        "https" => finding(Level::Ok, CHECK, public),
-        "http" if loopback => finding(Level::Ok, CHECK, format!("{public} (http on loopback)")),
-        "http" => finding(
-            Level::Fail,
-            CHECK,
-            format!(
-                "{public} uses the http scheme on a non-loopback host: tokens, secrets and \
-                 cookies would cross the network in clear; use https (TLS at a proxy in front)"
-            ),
-        ),
-        other => finding(
-            Level::Fail,
-            CHECK,
-            format!("{public}: the scheme must be https (found `{other}`)"),
-        ),
-    }
-}
-
-fn private_fetch(config: &ServeConfig) -> Finding {
-    const CHECK: &str = "private fetch";
-    let listen: SocketAddr = config.listen;
-    let loopback = listen.ip().is_loopback();
-    let allowed = config.allow_private_fetch.unwrap_or(loopback);
-    match (allowed, loopback) {
-        (true, false) => finding(
-            Level::Warn,
-            CHECK,
-            format!(
-                "LATCHKEY_ALLOW_PRIVATE_FETCH is on while listening on {listen}: client JWKS \
-                 and provider discovery URLs given over the API may reach private addresses of \
-                 this network (server-side request forgery); turn it off unless needed"
-            ),
-        ),
-        (true, true) => finding(
-            Level::Ok,
-            CHECK,
-            "private addresses may be fetched (listening on loopback only)",
-        ),
-        (false, _) => finding(
-            Level::Ok,
-            CHECK,
-            "private and loopback addresses are not fetched",
-        ),
-    }
-}
-
-fn metrics(config: &ServeConfig) -> Finding {
-    const CHECK: &str = "metrics";
-    let listen = config.listen;
-    match (config.metrics, &config.metrics_token_file) {
-        (false, None) => finding(Level::Ok, CHECK, "off"),
-        (false, Some(_)) => finding(
-            Level::Fail,
-            CHECK,
-            "--metrics-token-file is set without --metrics: the server will not start",
-        ),
-        (true, Some(path)) => match crate::metrics::read_token(path) {
-            Ok(_) => finding(Level::Ok, CHECK, "on; a scrape must present the token"),
-            Err(e) => finding(Level::Fail, CHECK, e),
-        },
-        (true, None) if listen.ip().is_loopback() => finding(
-            Level::Ok,
-            CHECK,
-            "on, without a token (listening on loopback only)",
-        ),
-        (true, None) => finding(
-            Level::Warn,
-            CHECK,
-            format!(
-                "/metrics is on without a token while listening on {listen}: whoever reaches \
-                 it reads zone ids and traffic; set --metrics-token-file or keep the path from \
-                 the network"
-            ),
-        ),
-    }
 }
 
 #[cfg(unix)]
