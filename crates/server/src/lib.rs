@@ -214,25 +214,10 @@ async fn prepare_alone(
     Ok(state)
 }
 
-/// The `/metrics` scrape token, read before anything starts (a token given without
-/// `--metrics` is a mistake worth stopping for: the operator expects metrics to be served).
-fn metrics_token(config: &ServeConfig) -> Result<Option<String>, BootstrapError> {
-    let Some(path) = &config.metrics_token_file else {
-        return Ok(None);
-    };
-    if !config.metrics {
-        return Err(BootstrapError::Invalid(
-            "--metrics-token-file needs --metrics (LATCHKEY_METRICS=true)".into(),
-        ));
-    }
-    metrics::read_token(path)
-        .map(Some)
-        .map_err(BootstrapError::Invalid)
-}
-
 /// Runs the server until SIGTERM or Ctrl-C, then drains in-flight requests and closes the store.
 pub async fn serve(config: ServeConfig) -> Result<(), BootstrapError> {
-    let metrics_token = metrics_token(&config)?;
+    // (read before anything starts: a bad token file stops the start)
+    let metrics_token = metrics::configured_token(&config).map_err(BootstrapError::Invalid)?;
     let store = Arc::new(open_store(&config.storage).await?);
     let listener = TcpListener::bind(config.listen)
         .await

@@ -14,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::config::ServeConfig;
 use crate::state::AppState;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -30,9 +31,22 @@ const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// The scrape token `config` sets, if any: the content of `--metrics-token-file`. A token
+/// without `--metrics` is an error (the operator expects metrics to be served), as is a file
+/// [`read_token`] refuses.
+pub fn configured_token(config: &ServeConfig) -> Result<Option<String>, String> {
+    let Some(path) = &config.metrics_token_file else {
+        return Ok(None);
+    };
+    if !config.metrics {
+        return Err("--metrics-token-file needs --metrics (LATCHKEY_METRICS=true)".into());
+    }
+    read_token(path).map(Some)
+}
+
 /// The scrape token in the file at `path` (`--metrics-token-file`): its content without the
 /// trailing line break, visible ASCII, 16 to 4,096 characters.
-pub fn read_token(path: &Path) -> Result<String, String> {
+fn read_token(path: &Path) -> Result<String, String> {
     let flag = "--metrics-token-file";
     let raw = std::fs::read_to_string(path)
         .map_err(|e| format!("{flag}: cannot read {}: {e}", path.display()))?;

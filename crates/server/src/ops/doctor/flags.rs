@@ -75,23 +75,20 @@ pub(super) fn private_fetch(config: &ServeConfig) -> Finding {
 pub(super) fn metrics(config: &ServeConfig) -> Finding {
     const CHECK: &str = "metrics";
     let listen = config.listen;
-    match (config.metrics, &config.metrics_token_file) {
-        (false, None) => finding(Level::Ok, CHECK, "off"),
-        (false, Some(_)) => finding(
+    match crate::metrics::configured_token(config) {
+        Err(e) => finding(
             Level::Fail,
             CHECK,
-            "--metrics-token-file is set without --metrics: the server will not start",
+            format!("{e}: the server will not start"),
         ),
-        (true, Some(path)) => match crate::metrics::read_token(path) {
-            Ok(_) => finding(Level::Ok, CHECK, "on; a scrape must present the token"),
-            Err(e) => finding(Level::Fail, CHECK, e),
-        },
-        (true, None) if listen.ip().is_loopback() => finding(
+        Ok(_) if !config.metrics => finding(Level::Ok, CHECK, "off"),
+        Ok(Some(_)) => finding(Level::Ok, CHECK, "on; a scrape must present the token"),
+        Ok(None) if listen.ip().is_loopback() => finding(
             Level::Ok,
             CHECK,
             "on, without a token (listening on loopback only)",
         ),
-        (true, None) => finding(
+        Ok(None) => finding(
             Level::Warn,
             CHECK,
             format!(
