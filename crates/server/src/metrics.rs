@@ -135,9 +135,7 @@ fn scrape_allowed(headers: &HeaderMap) -> bool {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim());
+        .and_then(crate::extract::auth::bearer_token);
     presented.is_some_and(|t| {
         latchkey_crypto::keyed_hash::constant_time_eq(t.as_bytes(), token.as_bytes())
     })
