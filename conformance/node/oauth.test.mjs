@@ -169,3 +169,24 @@ test('ES256 zone: EC keys, ES256 tokens verified with jose', async () => {
   assert.equal(payload.iss, issuer)
   await assert.rejects(verifyToken(tokens.access_token, { issuer, audience: env('LK_ES_RESOURCE'), algorithms: ['RS256'] }))
 })
+
+test('RP-initiated logout: buildEndSessionUrl from discovery; the zone sends the browser back with state', async () => {
+  const clientId = env('LK_LOGOUT_CLIENT_ID')
+  const back = env('LK_LOGOUT_REDIRECT')
+  const config = await configFor(clientId, client.None())
+  assert.equal(config.serverMetadata().end_session_endpoint, `${ISSUER}/logout`)
+  const state = client.randomState()
+  const url = client.buildEndSessionUrl(config, { post_logout_redirect_uri: back, state })
+  assert.equal(url.searchParams.get('client_id'), clientId)
+  // No web session in this (cookieless) request: nothing to sign out, straight back.
+  const res = await fetch(url, { redirect: 'manual' })
+  assert.equal(res.status, 303)
+  const to = new URL(res.headers.get('location'))
+  assert.equal(`${to.origin}${to.pathname}`, back)
+  assert.equal(to.searchParams.get('state'), state)
+  // A URI the client did not register is refused with a page, never followed.
+  const evil = client.buildEndSessionUrl(config, { post_logout_redirect_uri: 'https://evil.example/', state })
+  const refused = await fetch(evil, { redirect: 'manual' })
+  assert.equal(refused.status, 400)
+  assert.equal(refused.headers.get('location'), null)
+})

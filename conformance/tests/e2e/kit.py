@@ -424,12 +424,16 @@ class Zone:
         name: Optional[str] = None,
         confidential: bool = False,
         depends_on: list[Any] = (),
+        post_logout_redirect_uris: list[str] = (),
     ) -> Client:
+        oauth2: dict[str, list[str]] = {"redirect_uris": redirect_uris}
+        if post_logout_redirect_uris:
+            oauth2["post_logout_redirect_uris"] = list(post_logout_redirect_uris)
         app = self.app(
             depends_on,
             name=name or lk.unique("Client"),
             consent=consent,
-            protocols={"oauth2": {"redirect_uris": redirect_uris}},
+            protocols={"oauth2": oauth2},
         )
         if confidential:
             cred = self.admin.zones.application_credentials.create(self.id, application_id=app.id, type="password")

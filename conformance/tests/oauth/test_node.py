@@ -40,6 +40,11 @@ def test_openid_client_and_jose(oz: OAuthZone, fresh_zone, json_server: JsonServ
     owned = oz.resource(owner=server)
     caller = oz.service(depends_on=[owned])
 
+    logout_back = f"https://rp-{uuid.uuid4().hex[:8]}.example/signed-out"
+    logout_app = oz.app(protocols={"oauth2": {"redirect_uris": ["https://rp.example/cb"],
+                                              "post_logout_redirect_uris": [logout_back]}})
+    logout_client = oz.credential(logout_app, "public")
+
     es = fresh_zone(extra_body={"signing_alg": "ES256"})
     es_api = es.resource()
     es_svc = es.service(depends_on=[es_api])
@@ -66,6 +71,8 @@ def test_openid_client_and_jose(oz: OAuthZone, fresh_zone, json_server: JsonServ
         "LK_ES_CLIENT_ID": es_svc.client_id,
         "LK_ES_CLIENT_SECRET": es_svc.secret,
         "LK_ES_RESOURCE": es_api.identifier,
+        "LK_LOGOUT_CLIENT_ID": logout_client.identifier,
+        "LK_LOGOUT_REDIRECT": logout_back,
     }
     try:
         run = subprocess.run(

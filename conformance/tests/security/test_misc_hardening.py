@@ -1,8 +1,8 @@
 """Point 11 — smaller holes.
 
 (a) a refresh refused with `invalid_target` must not burn the refresh token;
-(b) `GET /logout` must not sign out (a cross-site image could); sign-out is a POST with a CSRF
-    field from the confirmation page;
+(b) `GET /logout` without an ID token of the browser's own session must not sign out (a
+    cross-site image could); sign-out is a POST with a CSRF field from the confirmation page;
 (c) impersonation without a permitting policy must not reveal which users exist;
 (d) application redirect URIs with dangerous schemes are refused;
 (e) invitation tokens never reach the logs, even at trace level.
@@ -97,8 +97,13 @@ def test_logout_needs_a_post_with_the_csrf_field(password_zone: kit.Zone, browse
     fields = {_attr(t, "name"): _attr(t, "value") for t in _HIDDEN.findall(body)}
     assert fields, f"the confirmation form carries no CSRF field: {body[:400]}"
 
+    # A POST without the CSRF field is a relying party's request: it is sent to the GET, which asks.
     forged = b.http.post(action, data={})
-    assert forged.status_code == 403, f"POST /logout without the CSRF field: {forged.status_code}"
+    assert forged.status_code == 303, f"POST /logout without the CSRF field: {forged.status_code}"
+    assert forged.headers["location"] == z.url("/logout"), forged.headers["location"]
+    assert "code" in _prompt_none(b, z, client, listener.url), "a forged sign-out ended the session"
+    wrong = b.http.post(action, data={**fields, "csrf": "x" * len(fields.get("csrf", ""))})
+    assert wrong.status_code == 403, f"POST /logout with a wrong CSRF field: {wrong.status_code}"
     assert "code" in _prompt_none(b, z, client, listener.url), "a forged sign-out ended the session"
 
     done = b.http.post(action, data=fields)

@@ -23,6 +23,9 @@ pub struct BrowserClient {
     pub client_id: String,
     pub name: String,
     pub redirect_uris: Vec<String>,
+    /// Where the end-session endpoint may send the browser after signing out (exact match).
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
     /// No secret: PKCE is mandatory and the code is redeemed with `client_id` alone.
     pub public: bool,
     pub consent_required: bool,
@@ -46,22 +49,26 @@ pub async fn client(
         else {
             return Ok(None);
         };
-        let redirect_uris = ua
-            .registration
-            .as_ref()
-            .and_then(|r| r.get("redirect_uris"))
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let uris = |member: &str| -> Vec<String> {
+            ua.registration
+                .as_ref()
+                .and_then(|r| r.get(member))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (redirect_uris, post_logout_redirect_uris) =
+            (uris("redirect_uris"), uris("post_logout_redirect_uris"));
         return Ok(Some(BrowserClient {
             client_id: ua.identifier,
             name: ua.name,
             redirect_uris,
+            post_logout_redirect_uris,
             public: true,
             consent_required: true,
             application_id: None,
@@ -88,6 +95,7 @@ pub async fn client(
         client_id: cred.identifier,
         name: app.name,
         redirect_uris: app.redirect_uris.unwrap_or_default(),
+        post_logout_redirect_uris: app.post_logout_redirect_uris.unwrap_or_default(),
         public: matches!(cred.kind, CredentialKind::Public | CredentialKind::Url),
         consent_required: app.consent == Consent::Required,
         application_id: Some(app.id.into_string()),
@@ -210,6 +218,9 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 
 /// `base` with extra query parameters appended.
 pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
+    if params.is_empty() {
+        return base.to_owned();
+    }
     match url::Url::parse(base) {
         Ok(mut u) => {
             {

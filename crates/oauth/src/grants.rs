@@ -24,6 +24,21 @@ pub use crate::issued::{Issued, TOKEN_TYPE_ACCESS, TOKEN_TYPE_SUBSTITUTE_USER};
 
 /// Verifies a token this zone issued (any published key, `iss` exact, not expired).
 pub async fn verify_zone_token(state: &Services, zone: &ZoneEntry, token: &str) -> Option<Value> {
+    let claims = verify_zone_signature(state, zone, token).await?;
+    let fresh = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .is_some_and(|e| e > mint::now_seconds());
+    fresh.then_some(claims)
+}
+
+/// The claims of a token this zone signed with a key it still publishes, `iss` exact, whatever
+/// its expiry (an ID token hint may have expired, OpenID Connect RP-Initiated Logout §2).
+pub async fn verify_zone_signature(
+    state: &Services,
+    zone: &ZoneEntry,
+    token: &str,
+) -> Option<Value> {
     let c = Compact::parse(token)?;
     let keys = state
         .keys
@@ -35,12 +50,7 @@ pub async fn verify_zone_token(state: &Services, zone: &ZoneEntry, token: &str) 
         return None;
     }
     let claims = c.claims;
-    let fresh = claims
-        .get("exp")
-        .and_then(Value::as_i64)
-        .is_some_and(|e| e > mint::now_seconds());
-    (fresh && claims.get("iss").and_then(Value::as_str) == Some(zone.issuer.as_str()))
-        .then_some(claims)
+    (claims.get("iss").and_then(Value::as_str) == Some(zone.issuer.as_str())).then_some(claims)
 }
 
 /// The first audience of a token.

@@ -59,6 +59,7 @@ pub mod issued;
 mod key_pool;
 pub mod keys;
 pub mod login;
+pub mod logout;
 pub mod metrics;
 pub mod mint;
 pub mod passwords;

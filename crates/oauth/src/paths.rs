@@ -11,5 +11,7 @@ pub const REVOKE: &str = "/oauth/2/revoke";
 pub const DEVICE_AUTHORIZATION: &str = "/oauth/2/device_authorization";
 /// The device verification page (RFC 8628 §3.3).
 pub const DEVICE: &str = "/device";
+/// The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0) and its confirmation page.
+pub const LOGOUT: &str = "/logout";
 pub const AS_METADATA: &str = "/.well-known/oauth-authorization-server";
 pub const OIDC_CONFIGURATION: &str = "/.well-known/openid-configuration";

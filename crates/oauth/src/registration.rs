@@ -29,6 +29,7 @@ const GRANTS: &[&str] = &[
 #[derive(Debug, Deserialize)]
 pub struct Registration {
     redirect_uris: Option<Vec<String>>,
+    post_logout_redirect_uris: Option<Vec<String>>,
     client_name: Option<String>,
     grant_types: Option<Vec<String>>,
     response_types: Option<Vec<String>>,
@@ -41,11 +42,14 @@ fn metadata_error(description: impl Into<String>) -> OAuthError {
 }
 
 /// Redirect URIs: absolute, no fragment; `http` only on loopback hosts (RFC 8252), any port.
-fn check_redirect(uri: &str) -> Result<(), OAuthError> {
+fn check_redirect(member: &str, uri: &str) -> Result<(), OAuthError> {
     let bad = |why: &str| {
         OAuthError::bad(
             "invalid_redirect_uri",
-            format!("`{}`: {why}", uri.chars().take(200).collect::<String>()),
+            format!(
+                "`{member}`: `{}`: {why}",
+                uri.chars().take(200).collect::<String>()
+            ),
         )
     };
     if uri.len() > 2048 {
@@ -61,6 +65,17 @@ fn check_redirect(uri: &str) -> Result<(), OAuthError> {
         "http" => Err(bad("http is allowed only on loopback hosts")),
         _ => crate::browser::redirect_scheme(&url).map_err(bad),
     }
+}
+
+/// At most 20 URIs in `member`, each acceptable as a redirect.
+fn check_redirects(member: &str, uris: &[String]) -> Result<(), OAuthError> {
+    if uris.len() > 20 {
+        return Err(OAuthError::bad(
+            "invalid_redirect_uri",
+            format!("at most 20 URIs in `{member}`"),
+        ));
+    }
+    uris.iter().try_for_each(|u| check_redirect(member, u))
 }
 
 /// Largest registration document accepted (bytes).
@@ -113,6 +128,7 @@ struct Checked {
     grant_types: Vec<String>,
     response_types: Vec<String>,
     redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
     name: String,
 }
 
@@ -152,15 +168,9 @@ impl Registration {
                 "`redirect_uris` is required",
             ));
         }
-        if redirect_uris.len() > 20 {
-            return Err(OAuthError::bad(
-                "invalid_redirect_uri",
-                "at most 20 redirect URIs",
-            ));
-        }
-        for u in &redirect_uris {
-            check_redirect(u)?;
-        }
+        check_redirects("redirect_uris", &redirect_uris)?;
+        let post_logout_redirect_uris = req.post_logout_redirect_uris.clone().unwrap_or_default();
+        check_redirects("post_logout_redirect_uris", &post_logout_redirect_uris)?;
         let name = req
             .client_name
             .clone()
@@ -172,6 +182,7 @@ impl Registration {
             grant_types,
             response_types,
             redirect_uris,
+            post_logout_redirect_uris,
             name,
         })
     }
@@ -209,6 +220,7 @@ pub async fn register(
         grant_types,
         response_types,
         redirect_uris,
+        post_logout_redirect_uris,
         name,
     } = req.checked()?;
     let mut seed = [0u8; 32];
@@ -217,8 +229,11 @@ pub async fn register(
         "ua:{}",
         latchkey_crypto::keyed_hash::hex(&latchkey_crypto::keyed_hash::sha256(&seed))
     );
-    let registration = json!({"redirect_uris": redirect_uris, "grant_types": grant_types, "response_types": response_types,
+    let mut registration = json!({"redirect_uris": redirect_uris, "grant_types": grant_types, "response_types": response_types,
         "token_endpoint_auth_method": "none", "client_name": name, "scope": req.scope});
+    if !post_logout_redirect_uris.is_empty() {
+        registration["post_logout_redirect_uris"] = json!(post_logout_redirect_uris);
+    }
     let now = Timestamp::now();
     let agent = UserAgent {
         zone_id: zone.zone.id.clone(),

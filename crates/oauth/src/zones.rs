@@ -81,6 +81,7 @@ fn build(issuer: String, zone: Zone) -> ZoneEntry {
         "introspection_endpoint": url(paths::INTROSPECT),
         "revocation_endpoint": url(paths::REVOKE),
         "device_authorization_endpoint": url(paths::DEVICE_AUTHORIZATION),
+        "end_session_endpoint": url(paths::LOGOUT),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",
             "urn:ietf:params:oauth:grant-type:token-exchange",
             "urn:ietf:params:oauth:grant-type:device_code"],

@@ -88,7 +88,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/z/{zone_id}/logout",
-            get(logout::confirm).post(logout::logout),
+            get(logout::start).post(logout::submit),
         )
 }
 

@@ -59,17 +59,46 @@ pub fn retry_later(status: StatusCode, message: &str, seconds: u64) -> Response 
     res
 }
 
-/// The sign-out confirmation: a form posting back with its CSRF token.
-pub fn logout(zone_name: &str, action: &str, csrf: &str) -> Response {
+/// The sign-out confirmation: a form posting back with its CSRF token and, for a relying party's
+/// request, its parameters (checked again on the POST). `client` names the asking application.
+pub fn logout(
+    zone_name: &str,
+    client: Option<&str>,
+    action: &str,
+    csrf: &str,
+    carried: &[(&str, &str)],
+) -> Response {
+    let asks = client.map_or_else(String::new, |c| {
+        format!("<strong>{}</strong> asks you to sign out. ", esc(c))
+    });
+    let hidden: String = carried
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                esc(k),
+                esc(v)
+            )
+        })
+        .collect();
     let body = format!(
-        "<h1>Sign out?</h1><p class=\"sub\">You will be signed out of {} and of the applications you used through it.</p>\
-         <form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+        "<h1>Sign out?</h1><p class=\"sub\">{asks}You will be signed out of {} and of the applications you used through it.</p>\
+         <form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">{hidden}\
          <button type=\"submit\" id=\"sign-out\">Sign out</button></form>",
         esc(zone_name),
         esc(action),
         esc(csrf)
     );
     page(StatusCode::OK, "Sign out", &body)
+}
+
+/// The page after signing out, when no client asked to get the browser back.
+pub fn signed_out() -> Response {
+    page(
+        StatusCode::OK,
+        "Signed out",
+        "<h1>You are signed out</h1><p class=\"sub\">You can close this window.</p>",
+    )
 }
 
 /// What the sign-in page offers.
