@@ -9,7 +9,7 @@
 //
 // Configuration: JSON in env IDP_CONFIG
 //   { "clients": [ { "client_id", "client_secret", "redirect_uris": [...],
-//                    "access_token_ttl"?: seconds } ] }
+//                    "post_logout_redirect_uris"?: [...], "access_token_ttl"?: seconds } ] }
 // Listens on 127.0.0.1 on a free port and prints one line of JSON, {"issuer", "port"}, on stdout.
 // The account of login name L has sub = L, email = L@example.test, name = "E2E L".
 
@@ -37,6 +37,7 @@ const provider = new Provider(issuer, {
     client_id: c.client_id,
     client_secret: c.client_secret,
     redirect_uris: c.redirect_uris,
+    post_logout_redirect_uris: c.post_logout_redirect_uris ?? [],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',

@@ -12,15 +12,20 @@ A relying party sends the browser to `end_session_endpoint` with `id_token_hint`
 * a hint of someone else's session, or none, only asks: a link cannot sign anyone out; the
   confirmation form, with its CSRF token, does;
 * a relying party's POST becomes the same GET (so the `SameSite=Lax` cookie comes along);
-* dynamic client registration takes `post_logout_redirect_uris` under the redirect rules.
+* dynamic client registration takes `post_logout_redirect_uris` under the redirect rules;
+* with `single_logout_enabled` on the provider a session signed in through, the browser signs out
+  there too (its `end_session_endpoint`) and comes back through `{issuer}/logout/return` to where
+  the relying party wanted it, and only there: a forged return or a planted cookie goes nowhere.
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 from typing import Callable, Iterator
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import httpx
 import pytest
@@ -264,3 +269,145 @@ def test_registration_takes_post_logout_redirect_uris_under_the_redirect_rules(p
     assert done.status_code == 303 and done.headers["location"] == BYE + "?state=d", done.headers.get("location")
     _refused_page(b.http.get(_logout_url(z, client_id=client.client_id, post_logout_redirect_uri=OTHER_BYE)),
                   "not registered")
+
+
+# --------------------------------------------------------------------------------------------
+# Single logout through the upstream provider (`protocols.openid.single_logout_enabled`)
+# --------------------------------------------------------------------------------------------
+
+_IDP_FORM = re.compile(r'<form\b([^>]*)>(.*?)</form>', re.S | re.I)
+_IDP_HIDDEN = re.compile(r'<input\b[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"', re.I)
+
+
+@pytest.fixture
+def sso_zone(node_parts, make_zone, tmp_path) -> Iterator[tuple[kit.Zone, kit.UpstreamIdp, object]]:
+    """A zone whose users sign in through oidc-provider, with single logout on."""
+    z = make_zone()
+    secret = lk.unique_token("login-secret")
+    idp = kit.UpstreamIdp(
+        [{"client_id": "login", "client_secret": secret, "redirect_uris": [z.upstream_redirect],
+          "post_logout_redirect_uris": [z.url("/logout/return")]}],
+        tmp_path / "idp.log",
+    )
+    try:
+        login = z.admin.zones.providers.create(
+            z.id, identifier=idp.issuer, name="Example IdP", client_id="login", client_secret=secret,
+            protocols={"oauth2": {"issuer": idp.issuer}, "openid": {"single_logout_enabled": True}},
+        )
+        z.admin.zones.update(z.id, user_identity_provider_id=login.id)
+        z.refresh()
+        yield z, idp, login
+    finally:
+        idp.close()
+
+
+def _sso_tokens(b: ak.Browser, z: kit.Zone, client: kit.Client, listener, login: str) -> dict:
+    pkce = kit.Pkce()
+    out = ak.upstream_sign_in(b, z, z.authorize_url(client, listener.url, pkce=pkce, state="u", scope="openid"), login)
+    assert isinstance(out, str) and "code" in kit.query(out), ak.describe(out)
+    r = z.redeem(client, kit.query(out)["code"], listener.url, pkce.verifier, http=b.http)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _idp_first_prompt(b: ak.Browser, z: kit.Zone, client: kit.Client, listener) -> str:
+    """Starts a sign-in at the zone and returns what the provider asks first (`login`, `consent`),
+    or `redirect` when it sends the browser straight back."""
+    page = b.get(z.authorize_url(client, listener.url, pkce=kit.Pkce(), state="again", scope="openid"))
+    if isinstance(page, kit.Page):
+        m = re.search(r'href="([^"]*/login/upstream\?request=[^"]+)"', page.text)
+        assert m, page.text[:600]
+        url = b.http.get(html.unescape(m.group(1))).headers["location"]
+    else:
+        url = page
+    r = b.idp.get(url)
+    for _ in range(5):
+        if r.status_code not in (302, 303):
+            break
+        loc = urljoin(str(r.url), r.headers["location"])
+        if not loc.startswith(urljoin(url, "/")):
+            return "redirect"
+        r = b.idp.get(loc)
+    fields = dict(_IDP_HIDDEN.findall(r.text))
+    return fields.get("prompt", f"page {r.status_code}")
+
+
+def _idp_logout(b: ak.Browser, url: str) -> str:
+    """The provider's sign-out confirmation, answered yes: where it sends the browser."""
+    r = b.idp.get(url)
+    assert r.status_code == 200, f"{r.status_code} {r.text[:400]}"
+    forms = [(a, body) for a, body in _IDP_FORM.findall(r.text) if "logoutForm" in a]
+    assert forms, r.text[:800]
+    attrs, body = forms[0]
+    action = urljoin(str(r.url), html.unescape(re.search(r'action="([^"]*)"', attrs).group(1)))
+    done = b.idp.post(action, data={**dict(_IDP_HIDDEN.findall(body)), "logout": "yes"})
+    assert done.status_code in (302, 303), f"{done.status_code} {done.text[:400]}"
+    return urljoin(action, done.headers["location"])
+
+
+def test_single_logout_signs_out_of_the_upstream_provider_and_comes_back(sso_zone, listener):
+    z, idp, _ = sso_zone
+    client = _client(z)
+    b = ak.Browser(z)
+    try:
+        tokens = _sso_tokens(b, z, client, listener, lk.unique_token("sally"))
+        before = _idp_first_prompt(b, z, client, listener)
+        assert before != "login", "the provider forgot the user before any sign-out"
+
+        r = b.http.get(_logout_url(z, id_token_hint=tokens["id_token"], post_logout_redirect_uri=BYE, state="s"))
+        assert r.status_code == 303, f"{r.status_code} {r.text[:300]}"
+        hop = r.headers["location"]
+        end = httpx.get(f"{idp.issuer}/.well-known/openid-configuration").json()["end_session_endpoint"]
+        assert hop.startswith(end + "?"), hop
+        q = kit.query(hop)
+        assert q["client_id"] == "login" and q["post_logout_redirect_uri"] == z.url("/logout/return"), q
+        assert len(q["state"]) >= 32, q
+        assert not _still_signed_in(b, z, client, listener), "the zone session outlived the sign-out"
+
+        back = _idp_logout(b, hop)
+        assert back.startswith(z.url("/logout/return") + "?") and kit.query(back)["state"] == q["state"], back
+        done = b.http.get(back)
+        assert done.status_code == 303 and done.headers["location"] == BYE + "?state=s", done.headers.get("location")
+        assert _idp_first_prompt(b, z, client, listener) == "login", "the provider's session outlived single logout"
+    finally:
+        b.close()
+
+
+def test_attack_the_return_from_the_provider_goes_nowhere_it_was_not_bound_to(sso_zone, listener):
+    z, _, login = sso_zone
+    client = _client(z)
+    b = ak.Browser(z)
+    try:
+        tokens = _sso_tokens(b, z, client, listener, lk.unique_token("rita"))
+        r = b.http.get(_logout_url(z, id_token_hint=tokens["id_token"], post_logout_redirect_uri=BYE, state="s"))
+        state = kit.query(r.headers["location"])["state"]
+        name = f"lk_logout_return_{z.id}"
+        cookie = next(c.value for c in b.http.cookies.jar if c.name == name)
+        kept, mac, _ = cookie.split(".", 2)
+        evil = base64.urlsafe_b64encode(b"https://evil.example/").rstrip(b"=").decode()
+
+        for what, value, st in (
+            ("no cookie", None, state),
+            ("wrong state", cookie, "x" + state[1:]),
+            ("no state", cookie, None),
+            ("planted destination", f"{kept}.{mac}.{evil}", state),
+            ("planted destination and binding", f"{kept}.{'0' * 64}.{evil}", state),
+        ):
+            with httpx.Client(timeout=30.0, follow_redirects=False) as other:
+                headers = {"Cookie": f"{name}={value}"} if value else {}
+                url = z.url("/logout/return") + (f"?{urlencode({'state': st})}" if st else "")
+                got = other.get(url, headers=headers)
+            assert got.status_code == 200 and "location" not in got.headers, (what, got.status_code, got.headers)
+            assert "You are signed out" in got.text, what
+
+        # With the flag off, signing out stays at the zone.
+        z.admin.zones.providers.update(login.id, zone_id=z.id, protocols={"openid": {"single_logout_enabled": False}})
+        b2 = ak.Browser(z)
+        try:
+            t2 = _sso_tokens(b2, z, client, listener, lk.unique_token("tom"))
+            r2 = b2.http.get(_logout_url(z, id_token_hint=t2["id_token"], post_logout_redirect_uri=BYE))
+            assert r2.status_code == 303 and r2.headers["location"] == BYE, r2.headers.get("location")
+        finally:
+            b2.close()
+    finally:
+        b.close()

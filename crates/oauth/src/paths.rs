@@ -13,5 +13,7 @@ pub const DEVICE_AUTHORIZATION: &str = "/oauth/2/device_authorization";
 pub const DEVICE: &str = "/device";
 /// The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0) and its confirmation page.
 pub const LOGOUT: &str = "/logout";
+/// Where an upstream provider sends the browser back after single logout.
+pub const LOGOUT_RETURN: &str = "/logout/return";
 pub const AS_METADATA: &str = "/.well-known/oauth-authorization-server";
 pub const OIDC_CONFIGURATION: &str = "/.well-known/openid-configuration";

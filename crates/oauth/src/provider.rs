@@ -3,13 +3,17 @@
 //! `authorization_resource_*`, PKCE when supported), the token pointer of its answers, and the
 //! token endpoint call shared by sign-in, brokering and refresh.
 
-use latchkey_domain::model::directory::{Provider, ProviderOAuth2};
+use latchkey_domain::model::directory::{Provider, ProviderOAuth2, ProviderOpenId};
 use serde_json::Value;
 
 use crate::services::Services;
 
 pub fn oauth2(p: &Provider) -> Option<&ProviderOAuth2> {
     p.protocols.as_ref().and_then(|x| x.oauth2.as_ref())
+}
+
+pub fn openid(p: &Provider) -> Option<&ProviderOpenId> {
+    p.protocols.as_ref().and_then(|x| x.openid.as_ref())
 }
 
 /// An endpoint of the provider: configured, or from its discovery document.
@@ -19,11 +23,8 @@ pub async fn endpoint(s: &Services, p: &Provider, name: &str) -> Option<String> 
         "authorization_endpoint" => o.and_then(|o| o.authorization_endpoint.clone()),
         "token_endpoint" => o.and_then(|o| o.token_endpoint.clone()),
         "jwks_uri" => o.and_then(|o| o.jwks_uri.clone()),
-        _ => p
-            .protocols
-            .as_ref()
-            .and_then(|x| x.openid.as_ref())
-            .and_then(|x| x.userinfo_endpoint.clone()),
+        "userinfo_endpoint" => openid(p).and_then(|x| x.userinfo_endpoint.clone()),
+        _ => None,
     };
     if configured.is_some() {
         return configured;

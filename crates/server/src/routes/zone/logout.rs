@@ -4,8 +4,9 @@
 //! page's form, carrying its CSRF token, ends the web session and everything issued under it.
 //! A relying party's own POST is turned into the GET (303), so the browser's `SameSite=Lax`
 //! session cookie comes along. Afterwards the browser goes to the client's registered
-//! `post_logout_redirect_uri` with `state`, or sees the signed-out page. The checks are
-//! `latchkey_oauth::logout`.
+//! `post_logout_redirect_uri` with `state`, or sees the signed-out page; when the session signed
+//! in through an upstream provider that wants single logout, it goes there first and comes back
+//! through `{issuer}/logout/return`. The checks are `latchkey_oauth::logout`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -13,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_domain::Timestamp;
 use latchkey_domain::model::identity::Session;
-use latchkey_oauth::logout::{self as protocol, Logout, LogoutQuery, Refusal};
+use latchkey_oauth::logout::{self as protocol, Logout, LogoutQuery, Refusal, upstream};
 
 use super::browser;
 use super::cache::ZoneEntry;
@@ -26,6 +27,11 @@ const CONFIRM_TTL_SECONDS: i64 = 15 * 60;
 
 fn logout_cookie(zone: &ZoneEntry) -> String {
     format!("lk_logout_{}", zone.zone.id)
+}
+
+/// Holds where the browser goes once back from the upstream provider's sign-out.
+fn return_cookie(zone: &ZoneEntry) -> String {
+    format!("lk_logout_return_{}", zone.zone.id)
 }
 
 /// `GET {issuer}/logout`: signs out a hinted session of this browser, else asks.
@@ -128,19 +134,52 @@ async fn finish(
     session: Option<Session>,
     logout: &Logout,
 ) -> Response {
-    if let Some(session) = session
-        && s.store
+    let mut hop = None;
+    if let Some(session) = session {
+        if s.store
             .revoke_session(&zone.zone.id, &session.id, Timestamp::now())
             .await
             .is_err()
-    {
-        return browser::failed();
+        {
+            return browser::failed();
+        }
+        hop = upstream::hop(s, zone, &session, logout.redirect.as_deref()).await;
     }
-    let mut res = match &logout.redirect {
-        Some(uri) => browser::redirect(uri),
-        None => pages::signed_out(),
+    let mut res = match (&hop, &logout.redirect) {
+        (Some(hop), _) => browser::redirect(&hop.url),
+        (None, Some(uri)) => browser::redirect(uri),
+        (None, None) => pages::signed_out(),
     };
     browser::set_cookie(&mut res, zone, &browser::session_cookie(zone), "", 0);
     browser::set_cookie(&mut res, zone, &logout_cookie(zone), "", 0);
+    if let Some(hop) = hop {
+        let name = return_cookie(zone);
+        browser::set_cookie(&mut res, zone, &name, &hop.cookie, CONFIRM_TTL_SECONDS);
+    }
+    res
+}
+
+/// `GET {issuer}/logout/return`: back from signing out at the upstream provider; on to where the
+/// relying party wanted the browser, when the cookie and `state` say so, else the signed-out page.
+pub async fn returned(
+    State(s): State<AppState>,
+    Path(zone): Path<String>,
+    headers: HeaderMap,
+    q: QueryMap,
+) -> Response {
+    let zone = match browser::zone_page(&s, &zone).await {
+        Ok(z) => z,
+        Err(page) => return page,
+    };
+    let cookie = browser::cookie(&headers, &return_cookie(&zone));
+    let next = match (cookie, q.get("state")) {
+        (Some(c), Some(state)) => upstream::back(&s, &zone, &c, state),
+        _ => None,
+    };
+    let mut res = match next {
+        Some(uri) => browser::redirect(&uri),
+        None => pages::signed_out(),
+    };
+    browser::set_cookie(&mut res, &zone, &return_cookie(&zone), "", 0);
     res
 }

@@ -90,6 +90,7 @@ pub fn router() -> Router<AppState> {
             "/z/{zone_id}/logout",
             get(logout::start).post(logout::submit),
         )
+        .route("/z/{zone_id}/logout/return", get(logout::returned))
 }
 
 /// Rewrites a request path before routing: collapses repeated slashes (SDKs fetch

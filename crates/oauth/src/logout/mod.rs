@@ -3,7 +3,8 @@
 //! asks (the hint's audience or `client_id`, never two different ones), and where the browser
 //! may go afterwards (a `post_logout_redirect_uri` registered for that client, matched exactly,
 //! with `state`). Whether the user must confirm is [`Logout::names`]: only a hint naming the
-//! browser's own web session skips the question. Cookies and pages are the HTTP layer's.
+//! browser's own web session skips the question. Signing out of the upstream provider as well is
+//! [`upstream`]. Cookies and pages are the HTTP layer's.
 
 use latchkey_domain::model::identity::Session;
 use serde_json::Value;
@@ -12,6 +13,8 @@ use crate::browser::{self, BrowserClient};
 use crate::grants::{first_audience, verify_zone_signature};
 use crate::services::Services;
 use crate::zones::ZoneEntry;
+
+pub mod upstream;
 
 /// Longest `id_token_hint` accepted (bytes).
 pub const MAX_HINT_BYTES: usize = 8192;
