@@ -7,10 +7,13 @@ use latchkey_domain::Timestamp;
 use latchkey_domain::id::ApplicationId;
 use latchkey_domain::model::directory::{ProviderType, Resource};
 
+use latchkey_domain::model::identity::Session;
+
 use crate::browser::{self, AuthRequest, BrowserClient};
 use crate::error::OAuthError;
 use crate::services::Services;
 use crate::targets::resolve_target;
+use crate::user_token::id_token_hint;
 use crate::zones::ZoneEntry;
 
 /// Scopes a zone understands besides the resources' own.
@@ -36,6 +39,12 @@ pub struct AuthorizeQuery {
     pub prompt: Option<String>,
     /// A sign-up invitation token (invitation-only zones).
     pub invitation: Option<String>,
+    /// OpenID Connect: the longest ago (seconds) the user may have signed in.
+    pub max_age: Option<String>,
+    /// OpenID Connect: an ID token of the user the client expects.
+    pub id_token_hint: Option<String>,
+    /// OpenID Connect: the email the sign-in form starts with.
+    pub login_hint: Option<String>,
 }
 
 impl AuthorizeQuery {
@@ -51,9 +60,17 @@ impl AuthorizeQuery {
         }
         let mut q = Self::default();
         for (name, value) in pairs {
-            if value.len() > MAX_PARAMETER_BYTES {
+            if value.is_empty() {
+                // RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
+                continue;
+            }
+            let bound = match name {
+                "id_token_hint" => crate::logout::MAX_HINT_BYTES,
+                _ => MAX_PARAMETER_BYTES,
+            };
+            if value.len() > bound {
                 return Err(format!(
-                    "The `{}` parameter is too long (at most {MAX_PARAMETER_BYTES} bytes).",
+                    "The `{}` parameter is too long (at most {bound} bytes).",
                     name.chars().take(40).collect::<String>()
                 ));
             }
@@ -72,6 +89,9 @@ impl AuthorizeQuery {
                 "nonce" => &mut q.nonce,
                 "prompt" => &mut q.prompt,
                 "invitation" => &mut q.invitation,
+                "max_age" => &mut q.max_age,
+                "id_token_hint" => &mut q.id_token_hint,
+                "login_hint" => &mut q.login_hint,
                 _ => continue,
             };
             slot.get_or_insert_with(|| value.to_owned());
@@ -132,6 +152,19 @@ pub async fn build_request(
     )?;
     let (resources, offered) = requested_resources(s, zone, &client, &q.resources).await?;
     let scope = checked_scope(q.scope.as_deref(), &offered)?;
+    let max_age = q.max_age.as_deref().map(max_age).transpose()?;
+    let hint_sub = match q.id_token_hint.as_deref() {
+        None => None,
+        Some(token) => Some(
+            id_token_hint(s, zone, token)
+                .await
+                .ok_or((
+                    "invalid_request",
+                    "`id_token_hint` is not an ID token this zone issued".to_owned(),
+                ))?
+                .sub,
+        ),
+    };
     Ok(AuthRequest {
         client,
         redirect_uri,
@@ -144,7 +177,50 @@ pub async fn build_request(
         prompt: q.prompt,
         invitation: q.invitation.map(|t| s.hasher.hash(&t)),
         return_to: None,
+        max_age,
+        hint_sub,
+        login_hint: q
+            .login_hint
+            .filter(|h| h.len() <= 254 && !h.trim().is_empty()),
     })
+}
+
+/// `max_age`: seconds, a non-negative integer.
+fn max_age(v: &str) -> Result<i64, Refusal> {
+    v.parse::<u32>().map(i64::from).map_err(|_| {
+        (
+            "invalid_request",
+            "`max_age` must be a non-negative integer (seconds)".to_owned(),
+        )
+    })
+}
+
+/// Whether the browser's web session may answer `req` without a new sign-in: signed in within
+/// `max_age`, and as the user an `id_token_hint` names (OpenID Connect Core §3.1.2.1).
+pub async fn session_answers(
+    s: &Services,
+    zone: &ZoneEntry,
+    req: &AuthRequest,
+    session: &Session,
+) -> Result<bool, OAuthError> {
+    if let Some(max_age) = req.max_age {
+        let signed_in = session.authenticated_at.unwrap_or(session.created_at);
+        if signed_in.plus_seconds(max_age) < Timestamp::now() {
+            return Ok(false);
+        }
+    }
+    let Some(sub) = &req.hint_sub else {
+        return Ok(true);
+    };
+    let Some(user_id) = &session.user_id else {
+        return Ok(false);
+    };
+    let user = s
+        .store
+        .get_user(&zone.zone.id, user_id)
+        .await
+        .map_err(crate::error::server)?;
+    Ok(user.is_some_and(|u| &u.identifier == sub))
 }
 
 /// The requested scope, trimmed (None when empty), once every scope in it is a standard one or

@@ -194,6 +194,16 @@ pub struct AuthRequest {
     /// server, never from the query.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_to: Option<String>,
+    /// `max_age` (seconds): a web session signed in longer ago signs in again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<i64>,
+    /// The `sub` of a verified `id_token_hint`: only that user's web session answers without a
+    /// new sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint_sub: Option<String>,
+    /// `login_hint`: the email the sign-in form starts with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_hint: Option<String>,
 }
 
 /// Loads a pending request and its CSRF token.

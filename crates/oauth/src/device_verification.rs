@@ -81,6 +81,9 @@ pub fn sign_in_request(zone: &ZoneEntry, device: &PendingDevice) -> AuthRequest 
         prompt: None,
         invitation: None,
         return_to: Some(verification_uri(zone, Some(&device.code))),
+        max_age: None,
+        hint_sub: None,
+        login_hint: None,
     }
 }
 

@@ -1,9 +1,10 @@
 //! The tokens minted for a user at the end of the code and refresh grants: the access token
-//! (audience = the granted resources) and the OpenID Connect ID token.
+//! (audience = the granted resources) and the OpenID Connect ID token; and reading an ID token
+//! back when a client sends it as `id_token_hint`.
 
 use latchkey_domain::model::identity::User;
 use latchkey_domain::model::login::GrantData;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::browser::BrowserClient;
 use crate::error::OAuthError;
@@ -106,4 +107,36 @@ pub async fn id_token(
         claims["sid"] = json!(sid);
     }
     mint::sign_value(s, zone, &claims).await
+}
+
+/// What an `id_token_hint` says, once it proved to be an ID token this zone signed.
+#[derive(Debug, Clone)]
+pub struct IdTokenHint {
+    /// The client it was issued to (`aud`).
+    pub client_id: String,
+    /// The user (`sub`).
+    pub sub: String,
+    /// The web session it was issued under (`sid`).
+    pub sid: Option<String>,
+}
+
+/// Reads an `id_token_hint`: signed by a key this zone still publishes, `iss` exact, whatever
+/// its expiry (OpenID Connect Core §3.1.2.1, RP-Initiated Logout §2). Access tokens carry
+/// `client_id` and no `auth_time`; they are not hints.
+pub async fn id_token_hint(s: &Services, zone: &ZoneEntry, token: &str) -> Option<IdTokenHint> {
+    let claims = crate::grants::verify_zone_signature(s, zone, token).await?;
+    if claims.get("client_id").is_some() || claims.get("auth_time").is_none() {
+        return None;
+    }
+    let sub = claims.get("sub").and_then(Value::as_str)?.to_owned();
+    let client_id = match claims.get("aud") {
+        Some(Value::Array(a)) if a.len() != 1 => return None,
+        _ => crate::grants::first_audience(&claims)?.to_owned(),
+    };
+    let sid = claims.get("sid").and_then(Value::as_str).map(str::to_owned);
+    Some(IdTokenHint {
+        client_id,
+        sub,
+        sid,
+    })
 }

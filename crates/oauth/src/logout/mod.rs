@@ -7,11 +7,10 @@
 //! [`upstream`]. Cookies and pages are the HTTP layer's.
 
 use latchkey_domain::model::identity::Session;
-use serde_json::Value;
 
 use crate::browser::{self, BrowserClient};
-use crate::grants::{first_audience, verify_zone_signature};
 use crate::services::Services;
+use crate::user_token::{IdTokenHint, id_token_hint};
 use crate::zones::ZoneEntry;
 
 pub mod upstream;
@@ -79,15 +78,6 @@ impl LogoutQuery {
     }
 }
 
-/// What a verified ID token hint says.
-#[derive(Debug, Clone)]
-pub struct Hint {
-    /// The client it was issued to (`aud`).
-    pub client_id: String,
-    /// The web session it was issued under (`sid`).
-    pub sid: Option<String>,
-}
-
 /// A checked logout request.
 #[derive(Debug, Clone, Default)]
 pub struct Logout {
@@ -95,7 +85,7 @@ pub struct Logout {
     pub client: Option<BrowserClient>,
     /// Where the browser goes once signed out: the registered URI, with `state`.
     pub redirect: Option<String>,
-    pub hint: Option<Hint>,
+    pub hint: Option<IdTokenHint>,
 }
 
 impl Logout {
@@ -121,7 +111,7 @@ pub enum Refusal {
 pub async fn check(s: &Services, zone: &ZoneEntry, q: &LogoutQuery) -> Result<Logout, Refusal> {
     let hint = match q.id_token_hint.as_deref() {
         None => None,
-        Some(token) => Some(hint(s, zone, token).await.ok_or(Refusal::Bad(
+        Some(token) => Some(id_token_hint(s, zone, token).await.ok_or(Refusal::Bad(
             "The id_token_hint is not an ID token this zone issued.",
         ))?),
     };
@@ -176,22 +166,6 @@ fn redirect(
         Some(st) => browser::with_query(uri, &[("state", st)]),
         None => uri.to_owned(),
     })
-}
-
-/// The hint's client and session, if it is an ID token this zone signed. Access tokens carry
-/// `client_id` and no `auth_time`; they are not hints.
-async fn hint(s: &Services, zone: &ZoneEntry, token: &str) -> Option<Hint> {
-    let claims = verify_zone_signature(s, zone, token).await?;
-    if claims.get("client_id").is_some() || claims.get("auth_time").is_none() {
-        return None;
-    }
-    claims.get("sub").and_then(Value::as_str)?;
-    let client_id = match claims.get("aud") {
-        Some(Value::Array(a)) if a.len() != 1 => return None,
-        _ => first_audience(&claims)?.to_owned(),
-    };
-    let sid = claims.get("sid").and_then(Value::as_str).map(str::to_owned);
-    Some(Hint { client_id, sid })
 }
 
 #[cfg(test)]

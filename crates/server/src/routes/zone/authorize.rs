@@ -62,7 +62,14 @@ async fn start(
     headers: &HeaderMap,
     request: AuthRequest,
 ) -> Response {
-    let session = browser::current_session(s, zone, headers).await;
+    let session = match browser::current_session(s, zone, headers).await {
+        Some(session) => match protocol::session_answers(s, zone, &request, &session).await {
+            Ok(true) => Some(session),
+            Ok(false) => None,
+            Err(_) => return failed(),
+        },
+        None => None,
+    };
     let prompt = request.prompt.as_deref();
     if AuthorizeQuery::prompts(prompt, "none") && session.is_none() {
         return client_error(

@@ -49,7 +49,8 @@ pub async fn login_page(
         Ok(x) => x,
         Err(r) => return r,
     };
-    render_login(&s, &zone, &req, &id, &csrf, None, "").await
+    let email = req.login_hint.clone().unwrap_or_default();
+    render_login(&s, &zone, &req, &id, &csrf, None, &email).await
 }
 
 async fn render_login(
