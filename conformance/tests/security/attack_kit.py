@@ -127,6 +127,41 @@ def upstream_sign_in(
     return b.get(cb)
 
 
+def sso_tokens(b: Browser, zone: kit.Zone, client_: kit.Client, listener: Any, login: str, **kw: Any) -> dict:
+    """Signs in through the zone's upstream provider as `login` and redeems: the token response."""
+    pkce = kit.Pkce()
+    url = zone.authorize_url(client_, listener.url, pkce=pkce, state="u", scope="openid", **kw)
+    out = upstream_sign_in(b, zone, url, login)
+    assert isinstance(out, str) and "code" in kit.query(out), describe(out)
+    r = zone.redeem(client_, kit.query(out)["code"], listener.url, pkce.verifier, http=b.http)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def idp_first_prompt(b: Browser, zone: kit.Zone, client_: kit.Client, listener: Any, **kw: Any) -> str:
+    """Starts a sign-in at the zone (which must send the browser to its upstream provider) and
+    returns what the provider asks first (`login`, `consent`), or `redirect` when it sends the
+    browser straight back."""
+    page = b.get(zone.authorize_url(client_, listener.url, pkce=kit.Pkce(), state="again", scope="openid", **kw))
+    if isinstance(page, kit.Page):
+        m = re.search(r'href="([^"]*/login/upstream\?request=[^"]+)"', page.text)
+        assert m, f"no upstream button on the zone's page: {page.text[:600]}"
+        url = b.http.get(html.unescape(m.group(1))).headers["location"]
+    else:
+        url = page
+    assert not url.startswith(listener.url), f"the zone answered without the provider: {url}"
+    idp = urljoin(url, "/")
+    r = b.idp.get(url)
+    for _ in range(5):
+        if r.status_code not in (302, 303):
+            break
+        loc = urljoin(str(r.url), r.headers["location"])
+        if not loc.startswith(idp):
+            return "redirect"
+        r = b.idp.get(loc)
+    return dict(_INPUT.findall(r.text)).get("prompt", f"page {r.status_code}")
+
+
 # --------------------------------------------------------------------------------------------
 # Password sign-in helpers
 # --------------------------------------------------------------------------------------------

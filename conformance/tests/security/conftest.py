@@ -7,7 +7,12 @@ The e2e kit needs the node packages (oidc-provider) that conformance/run.sh inst
 
 from __future__ import annotations
 
+from typing import Any, Iterator
+
 import pytest
+
+import lk
+from e2e import kit
 
 from e2e.conftest import (  # noqa: F401  (fixtures, re-exported for this folder)
     listener,
@@ -28,3 +33,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         callspec = getattr(item, "callspec", None)
         if item.get_closest_marker("sqlite_only") and callspec and callspec.params.get("backend", "sqlite") != "sqlite":
             item.add_marker(pytest.mark.skip(reason="back-end independent (or covered elsewhere on PostgreSQL): checked on sqlite only"))
+
+
+@pytest.fixture
+def sso_zone(node_parts: None, make_zone: Any, tmp_path: Any) -> Iterator[tuple[kit.Zone, kit.UpstreamIdp, Any]]:
+    """A zone whose users sign in through its own oidc-provider (client `login`, which may send the
+    browser back to `{issuer}/logout/return`), with single logout on: (zone, provider, Provider)."""
+    z = make_zone()
+    secret = lk.unique_token("login-secret")
+    idp = kit.UpstreamIdp(
+        [{"client_id": "login", "client_secret": secret, "redirect_uris": [z.upstream_redirect],
+          "post_logout_redirect_uris": [z.url("/logout/return")]}],
+        tmp_path / "idp.log",
+    )
+    try:
+        login = z.admin.zones.providers.create(
+            z.id, identifier=idp.issuer, name="Example IdP", client_id="login", client_secret=secret,
+            protocols={"oauth2": {"issuer": idp.issuer}, "openid": {"single_logout_enabled": True}},
+        )
+        z.admin.zones.update(z.id, user_identity_provider_id=login.id)
+        z.refresh()
+        yield z, idp, login
+    finally:
+        idp.close()

@@ -17,6 +17,8 @@ from typing import Callable, Iterator
 
 import pytest
 
+import lk
+
 from e2e import kit
 
 from . import attack_kit as ak
@@ -122,3 +124,25 @@ def test_login_hint_fills_the_email_field_escaped(password_zone: kit.Zone, brows
     page = b.get(z.authorize_url(client, listener.url, pkce=kit.Pkce(), login_hint=evil))
     assert isinstance(page, kit.Page) and page.kind == "signin", ak.describe(page)
     assert "<script>" not in page.text and "&lt;script&gt;" in page.text, page.text[-1200:]
+
+
+def test_a_demand_for_a_fresh_sign_in_reaches_the_upstream_provider(sso_zone, listener):
+    """Through an upstream provider, `max_age` and `prompt=login` would mean nothing if the
+    provider's own session answered: they go along (with `login_hint`), and the provider asks for
+    the login again."""
+    z, idp, _ = sso_zone
+    client = z.browser_client([ak.REGISTERED], consent="implicit")
+    b = ak.Browser(z)
+    try:
+        ak.sso_tokens(b, z, client, listener, lk.unique_token("fresh"))
+        time.sleep(1.1)
+        assert ak.idp_first_prompt(b, z, client, listener, max_age="0", login_hint="x@example.test") == "login"
+        sent = idp.requests("/auth")[-1]["query"]
+        assert (sent.get("prompt"), sent.get("max_age"), sent.get("login_hint")) == ("login", "0", "x@example.test"), sent
+
+        b.http.cookies.clear()  # signed out of the zone only: without the asks the provider would answer
+        assert ak.idp_first_prompt(b, z, client, listener) != "login"
+        assert "prompt" not in idp.requests("/auth")[-1]["query"]
+        assert ak.idp_first_prompt(b, z, client, listener, prompt="login") == "login"
+    finally:
+        b.close()

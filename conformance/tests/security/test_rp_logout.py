@@ -279,59 +279,6 @@ _IDP_FORM = re.compile(r'<form\b([^>]*)>(.*?)</form>', re.S | re.I)
 _IDP_HIDDEN = re.compile(r'<input\b[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"', re.I)
 
 
-@pytest.fixture
-def sso_zone(node_parts, make_zone, tmp_path) -> Iterator[tuple[kit.Zone, kit.UpstreamIdp, object]]:
-    """A zone whose users sign in through oidc-provider, with single logout on."""
-    z = make_zone()
-    secret = lk.unique_token("login-secret")
-    idp = kit.UpstreamIdp(
-        [{"client_id": "login", "client_secret": secret, "redirect_uris": [z.upstream_redirect],
-          "post_logout_redirect_uris": [z.url("/logout/return")]}],
-        tmp_path / "idp.log",
-    )
-    try:
-        login = z.admin.zones.providers.create(
-            z.id, identifier=idp.issuer, name="Example IdP", client_id="login", client_secret=secret,
-            protocols={"oauth2": {"issuer": idp.issuer}, "openid": {"single_logout_enabled": True}},
-        )
-        z.admin.zones.update(z.id, user_identity_provider_id=login.id)
-        z.refresh()
-        yield z, idp, login
-    finally:
-        idp.close()
-
-
-def _sso_tokens(b: ak.Browser, z: kit.Zone, client: kit.Client, listener, login: str) -> dict:
-    pkce = kit.Pkce()
-    out = ak.upstream_sign_in(b, z, z.authorize_url(client, listener.url, pkce=pkce, state="u", scope="openid"), login)
-    assert isinstance(out, str) and "code" in kit.query(out), ak.describe(out)
-    r = z.redeem(client, kit.query(out)["code"], listener.url, pkce.verifier, http=b.http)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def _idp_first_prompt(b: ak.Browser, z: kit.Zone, client: kit.Client, listener) -> str:
-    """Starts a sign-in at the zone and returns what the provider asks first (`login`, `consent`),
-    or `redirect` when it sends the browser straight back."""
-    page = b.get(z.authorize_url(client, listener.url, pkce=kit.Pkce(), state="again", scope="openid"))
-    if isinstance(page, kit.Page):
-        m = re.search(r'href="([^"]*/login/upstream\?request=[^"]+)"', page.text)
-        assert m, page.text[:600]
-        url = b.http.get(html.unescape(m.group(1))).headers["location"]
-    else:
-        url = page
-    r = b.idp.get(url)
-    for _ in range(5):
-        if r.status_code not in (302, 303):
-            break
-        loc = urljoin(str(r.url), r.headers["location"])
-        if not loc.startswith(urljoin(url, "/")):
-            return "redirect"
-        r = b.idp.get(loc)
-    fields = dict(_IDP_HIDDEN.findall(r.text))
-    return fields.get("prompt", f"page {r.status_code}")
-
-
 def _idp_logout(b: ak.Browser, url: str) -> str:
     """The provider's sign-out confirmation, answered yes: where it sends the browser."""
     r = b.idp.get(url)
@@ -350,9 +297,11 @@ def test_single_logout_signs_out_of_the_upstream_provider_and_comes_back(sso_zon
     client = _client(z)
     b = ak.Browser(z)
     try:
-        tokens = _sso_tokens(b, z, client, listener, lk.unique_token("sally"))
-        before = _idp_first_prompt(b, z, client, listener)
-        assert before != "login", "the provider forgot the user before any sign-out"
+        sally = lk.unique_token("sally")
+        ak.sso_tokens(b, z, client, listener, sally)
+        b.http.cookies.clear()  # signed out of the zone only: the provider still knows her
+        assert ak.idp_first_prompt(b, z, client, listener) != "login", "the provider forgot her already"
+        tokens = ak.sso_tokens(b, z, client, listener, sally)
 
         r = b.http.get(_logout_url(z, id_token_hint=tokens["id_token"], post_logout_redirect_uri=BYE, state="s"))
         assert r.status_code == 303, f"{r.status_code} {r.text[:300]}"
@@ -368,7 +317,7 @@ def test_single_logout_signs_out_of_the_upstream_provider_and_comes_back(sso_zon
         assert back.startswith(z.url("/logout/return") + "?") and kit.query(back)["state"] == q["state"], back
         done = b.http.get(back)
         assert done.status_code == 303 and done.headers["location"] == BYE + "?state=s", done.headers.get("location")
-        assert _idp_first_prompt(b, z, client, listener) == "login", "the provider's session outlived single logout"
+        assert ak.idp_first_prompt(b, z, client, listener) == "login", "the provider's session outlived single logout"
     finally:
         b.close()
 
@@ -378,7 +327,7 @@ def test_attack_the_return_from_the_provider_goes_nowhere_it_was_not_bound_to(ss
     client = _client(z)
     b = ak.Browser(z)
     try:
-        tokens = _sso_tokens(b, z, client, listener, lk.unique_token("rita"))
+        tokens = ak.sso_tokens(b, z, client, listener, lk.unique_token("rita"))
         r = b.http.get(_logout_url(z, id_token_hint=tokens["id_token"], post_logout_redirect_uri=BYE, state="s"))
         state = kit.query(r.headers["location"])["state"]
         name = f"lk_logout_return_{z.id}"
@@ -404,7 +353,7 @@ def test_attack_the_return_from_the_provider_goes_nowhere_it_was_not_bound_to(ss
         z.admin.zones.providers.update(login.id, zone_id=z.id, protocols={"openid": {"single_logout_enabled": False}})
         b2 = ak.Browser(z)
         try:
-            t2 = _sso_tokens(b2, z, client, listener, lk.unique_token("tom"))
+            t2 = ak.sso_tokens(b2, z, client, listener, lk.unique_token("tom"))
             r2 = b2.http.get(_logout_url(z, id_token_hint=t2["id_token"], post_logout_redirect_uri=BYE))
             assert r2.status_code == 303 and r2.headers["location"] == BYE, r2.headers.get("location")
         finally:

@@ -56,6 +56,9 @@ pub struct UpstreamAsk {
     pub verifier: Option<String>,
     pub nonce: Option<String>,
     pub resource: Option<String>,
+    /// What the zone's own request asks of the sign-in (`prompt`, `max_age`, `login_hint`):
+    /// before the provider's configured extra parameters, never replacing the protocol's own.
+    pub sign_in: Vec<(String, String)>,
 }
 
 /// The query of an upstream authorization request, with the provider's quirks: its scope
@@ -91,7 +94,8 @@ pub fn authorize_params(o: &ProviderOAuth2, ask: UpstreamAsk) -> Vec<(String, St
         ));
     }
     // Extra parameters never replace or repeat the protocol's own (state, nonce, PKCE, …).
-    for (k, v) in o.authorization_parameters.clone().unwrap_or_default() {
+    let configured = o.authorization_parameters.clone().unwrap_or_default();
+    for (k, v) in ask.sign_in.into_iter().chain(configured) {
         if !params.iter().any(|(name, _)| *name == k) {
             params.push((k, v));
         }
@@ -189,6 +193,7 @@ mod tests {
             verifier: Some("v".repeat(43)),
             nonce: None,
             resource: Some("https://api.slack.com".into()),
+            sign_in: vec![],
         };
         let p: std::collections::HashMap<_, _> =
             authorize_params(&slack, ask).into_iter().collect();
@@ -209,12 +214,21 @@ mod tests {
                 verifier: None,
                 nonce: Some("n".into()),
                 resource: Some("https://x".into()),
+                sign_in: vec![
+                    ("prompt".into(), "login".into()),
+                    ("state".into(), "x".into()),
+                ],
             },
         );
         let p: std::collections::HashMap<_, _> = plain.into_iter().collect();
         assert_eq!(
             (p["scope"].as_str(), p["nonce"].as_str()),
             ("openid email", "n")
+        );
+        assert_eq!(
+            (p["prompt"].as_str(), p["state"].as_str()),
+            ("login", "s"),
+            "the sign-in's own asks go along, never replacing the protocol's"
         );
         assert!(
             !p.contains_key("resource") && !p.contains_key("code_challenge"),

@@ -103,7 +103,7 @@ pub async fn next_missing_grant(
             user_id: Some(user.as_str().to_owned()),
             browser: String::new(),
         };
-        return prepare_hop(s, zone, &p, pending, scopes, Some(&r))
+        return prepare_hop(s, zone, &p, pending, scopes, Some(&r), vec![])
             .await
             .map(Missing::Hop);
     }

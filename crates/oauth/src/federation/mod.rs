@@ -82,6 +82,7 @@ pub async fn prepare_hop(
     mut pending: Pending,
     scopes: Vec<String>,
     resource: Option<&Resource>,
+    sign_in: Vec<(String, String)>,
 ) -> Result<Hop, Failed> {
     let authorize = endpoint(s, p, "authorization_endpoint")
         .await
@@ -109,6 +110,7 @@ pub async fn prepare_hop(
         verifier: pending.verifier.clone(),
         nonce: pending.login.then(|| pending.nonce.clone()),
         resource: resource.map(|r| r.identifier.clone()),
+        sign_in,
     };
     let params = authorize_params(&o, ask);
     let sealed = s

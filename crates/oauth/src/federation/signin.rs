@@ -23,6 +23,8 @@ use latchkey_domain::model::OwnerType;
 
 use super::{Failed, Pending, Returned, failed};
 use crate::accounts::{self, Refusal};
+use crate::authorize::AuthorizeQuery;
+use crate::browser::AuthRequest;
 use crate::provider::{endpoint, issuer_of};
 use crate::services::Services;
 use crate::zones::ZoneEntry;
@@ -83,6 +85,23 @@ pub fn login_hop(request_id: &str, provider: &Provider) -> Result<(Pending, Vec<
         browser: String::new(),
     };
     Ok((pending, scopes))
+}
+
+/// What the zone's own request asks of the provider's sign-in: a fresh sign-in there when the
+/// request wants one (`prompt=login`; `max_age`, which also goes along), and its `login_hint`.
+/// Without them the provider's own session would answer a request that demanded a new sign-in.
+pub fn sign_in_asks(req: &AuthRequest) -> Vec<(String, String)> {
+    let mut asks = Vec::new();
+    if AuthorizeQuery::prompts(req.prompt.as_deref(), "login") || req.max_age == Some(0) {
+        asks.push(("prompt".to_owned(), "login".to_owned()));
+    }
+    if let Some(max_age) = req.max_age {
+        asks.push(("max_age".to_owned(), max_age.to_string()));
+    }
+    if let Some(hint) = &req.login_hint {
+        asks.push(("login_hint".to_owned(), hint.clone()));
+    }
+    asks
 }
 
 /// Verifies an upstream ID token against the provider's keys, issuer, audience and nonce.

@@ -38,9 +38,9 @@ pub async fn login_upstream(
     let Some(id) = q.get("request") else {
         return pages::error(StatusCode::BAD_REQUEST, "The sign-in request is missing.");
     };
-    if !matches!(browser::load_request(&s, &zone, id).await, Ok(Some(_))) {
+    let Ok(Some((req, _))) = browser::load_request(&s, &zone, id).await else {
         return expired();
-    }
+    };
     let provider = match signin::login_provider(&s, &zone).await {
         Ok(Some(p)) => p,
         Ok(None) => {
@@ -53,7 +53,8 @@ pub async fn login_upstream(
     };
     let left = match signin::login_hop(id, &provider) {
         Ok((pending, scopes)) => {
-            protocol::prepare_hop(&s, &zone, &provider, pending, scopes, None).await
+            let asks = signin::sign_in_asks(&req);
+            protocol::prepare_hop(&s, &zone, &provider, pending, scopes, None, asks).await
         }
         Err(f) => Err(f),
     };
