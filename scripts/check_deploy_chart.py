@@ -160,6 +160,9 @@ def _check_metrics_token(where: str, deployment: dict, c: dict, env: dict, probl
     named = [n for n, v in volumes.items() if ((v.get("secret") or {}).get("secretName")) == "lk-metrics"]
     if not named:
         return problems.add(where, "metrics.tokenSecret=lk-metrics is not a volume of the pod")
+    mode = (volumes[named[0]].get("secret") or {}).get("defaultMode")
+    if not isinstance(mode, int) or mode & 0o007:
+        problems.add(where, f"the metrics token Secret's defaultMode {mode!r} lets other users read it (want 0440)")
     mounts = [m for m in c.get("volumeMounts") or [] if m.get("name") == named[0]]
     if not mounts or not mounts[0].get("readOnly"):
         return problems.add(where, "the metrics token Secret is not mounted read-only")

@@ -190,3 +190,26 @@ test('RP-initiated logout: buildEndSessionUrl from discovery; the zone sends the
   assert.equal(refused.status, 400)
   assert.equal(refused.headers.get('location'), null)
 })
+
+test('pushed authorization request (RFC 9126) through buildAuthorizationUrlWithPAR', async () => {
+  const clientId = env('LK_LOGOUT_CLIENT_ID')
+  const config = await configFor(clientId, client.None())
+  assert.equal(config.serverMetadata().pushed_authorization_request_endpoint, `${ISSUER}/oauth/2/par`)
+  const verifier = client.randomPKCECodeVerifier()
+  const url = await client.buildAuthorizationUrlWithPAR(config, {
+    redirect_uri: env('LK_BROWSER_REDIRECT'),
+    scope: 'openid',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state: client.randomState(),
+  })
+  assert.deepEqual([...url.searchParams.keys()].sort(), ['client_id', 'request_uri'])
+  assert.ok(url.searchParams.get('request_uri').startsWith('urn:ietf:params:oauth:request_uri:'))
+  // The browser's first stop: the zone's sign-in page for the pushed request.
+  const res = await fetch(url, { redirect: 'manual' })
+  assert.equal(res.status, 303)
+  assert.match(res.headers.get('location'), /\/login\?request=/)
+  // A request_uri works once.
+  const again = await fetch(url, { redirect: 'manual' })
+  assert.equal(again.status, 400)
+})

@@ -73,6 +73,7 @@ def test_openid_client_and_jose(oz: OAuthZone, fresh_zone, json_server: JsonServ
         "LK_ES_RESOURCE": es_api.identifier,
         "LK_LOGOUT_CLIENT_ID": logout_client.identifier,
         "LK_LOGOUT_REDIRECT": logout_back,
+        "LK_BROWSER_REDIRECT": "https://rp.example/cb",
     }
     try:
         run = subprocess.run(

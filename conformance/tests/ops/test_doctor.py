@@ -86,8 +86,15 @@ def test_metrics_without_a_token_on_a_public_listener_is_named(backend, make_ser
     assert line.startswith("WARN") and "0.0.0.0" in line and "--metrics-token-file" in line, line
     good = tmp_path / "good.token"
     good.write_text("a-long-enough-scrape-token\n")
+    good.chmod(0o600)
     code, line = metrics_line("--metrics", "--metrics-token-file", str(good))
     assert code == 0 and line.startswith("OK"), line
+    good.chmod(0o644)  # as a Kubernetes Secret is mounted unless told otherwise
+    code, line = metrics_line("--metrics", "--metrics-token-file", str(good))
+    assert line.startswith("WARN") and "0644" in line and "good.token" in line, line
+    good.chmod(0o440)  # the chart's defaultMode: owner and the pod's fsGroup
+    code, line = metrics_line("--metrics", "--metrics-token-file", str(good))
+    assert line.startswith("OK"), line
     weak = tmp_path / "weak.token"
     weak.write_text("short\n")
     code, line = metrics_line("--metrics", "--metrics-token-file", str(weak))

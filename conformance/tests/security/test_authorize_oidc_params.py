@@ -146,3 +146,24 @@ def test_a_demand_for_a_fresh_sign_in_reaches_the_upstream_provider(sso_zone, li
         assert ak.idp_first_prompt(b, z, client, listener, prompt="login") == "login"
     finally:
         b.close()
+
+
+@pytest.mark.parametrize("prompt", ["none login", "consent none", "bogus", "login x"])
+def test_an_unknown_or_contradictory_prompt_is_an_invalid_request(password_zone, browsers, listener, prompt: str):
+    z = password_zone
+    client = z.browser_client([ak.REGISTERED], consent="implicit")
+    out = browsers().get(z.authorize_url(client, listener.url, pkce=kit.Pkce(), state="p", prompt=prompt))
+    assert isinstance(out, str), ak.describe(out)
+    q = kit.query(out)
+    assert q.get("error") == "invalid_request" and "prompt" in q.get("error_description", ""), q
+
+
+def test_select_account_shows_the_sign_in_page_and_discovery_lists_the_prompts(password_zone, browsers, listener):
+    z = password_zone
+    client = z.browser_client([ak.REGISTERED], consent="implicit")
+    b = browsers()
+    ak.tokens_in(b, z, client, listener.url, ak.unique_email("select"), scope="openid")
+    page = ak.code_silently(b, z, client, listener.url, prompt="select_account")
+    assert isinstance(page, kit.Page) and page.kind == "signin", ak.describe(page)
+    meta = z.http.get(z.url("/.well-known/openid-configuration")).json()
+    assert meta["prompt_values_supported"] == ["none", "login", "consent", "select_account"], meta

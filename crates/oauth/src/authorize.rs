@@ -45,6 +45,10 @@ pub struct AuthorizeQuery {
     pub id_token_hint: Option<String>,
     /// OpenID Connect: the email the sign-in form starts with.
     pub login_hint: Option<String>,
+    /// RFC 9126: the handle of a pushed request, which then replaces every other parameter.
+    pub request_uri: Option<String>,
+    /// A request object (RFC 9101), which zones do not take.
+    pub request: Option<String>,
 }
 
 impl AuthorizeQuery {
@@ -92,6 +96,8 @@ impl AuthorizeQuery {
                 "max_age" => &mut q.max_age,
                 "id_token_hint" => &mut q.id_token_hint,
                 "login_hint" => &mut q.login_hint,
+                "request_uri" => &mut q.request_uri,
+                "request" => &mut q.request,
                 _ => continue,
             };
             slot.get_or_insert_with(|| value.to_owned());
@@ -138,6 +144,12 @@ pub async fn build_request(
     client: BrowserClient,
     redirect_uri: String,
 ) -> Result<AuthRequest, Refusal> {
+    if q.request.is_some() {
+        return Err((
+            "request_not_supported",
+            "request objects are not supported; push the request (RFC 9126) instead".into(),
+        ));
+    }
     if q.response_type.as_deref() != Some("code") {
         return Err((
             "unsupported_response_type",
@@ -152,6 +164,7 @@ pub async fn build_request(
     )?;
     let (resources, offered) = requested_resources(s, zone, &client, &q.resources).await?;
     let scope = checked_scope(q.scope.as_deref(), &offered)?;
+    let prompt = checked_prompt(q.prompt)?;
     let max_age = q.max_age.as_deref().map(max_age).transpose()?;
     let hint_sub = match q.id_token_hint.as_deref() {
         None => None,
@@ -174,7 +187,7 @@ pub async fn build_request(
         code_challenge: q.code_challenge,
         code_challenge_method: q.code_challenge_method,
         nonce: q.nonce,
-        prompt: q.prompt,
+        prompt,
         invitation: q.invitation.map(|t| s.hasher.hash(&t)),
         return_to: None,
         max_age,
@@ -183,6 +196,32 @@ pub async fn build_request(
             .login_hint
             .filter(|h| h.len() <= 254 && !h.trim().is_empty()),
     })
+}
+
+/// The `prompt` values a zone understands (OpenID Connect Core §3.1.2.1); `select_account` shows
+/// the sign-in page, as `login` does.
+pub const PROMPTS: &[&str] = &["none", "login", "consent", "select_account"];
+
+/// `prompt`: known values only, and `none` alone.
+fn checked_prompt(prompt: Option<String>) -> Result<Option<String>, Refusal> {
+    let Some(p) = prompt else {
+        return Ok(None);
+    };
+    let values: Vec<&str> = p.split_ascii_whitespace().collect();
+    if let Some(bad) = values.iter().find(|v| !PROMPTS.contains(v)) {
+        let bad: String = bad.chars().take(40).collect();
+        return Err((
+            "invalid_request",
+            format!("`prompt` value `{bad}` is not supported"),
+        ));
+    }
+    if values.contains(&"none") && values.len() > 1 {
+        return Err((
+            "invalid_request",
+            "`prompt=none` cannot be combined with other values".to_owned(),
+        ));
+    }
+    Ok((!values.is_empty()).then_some(p))
 }
 
 /// `max_age`: seconds, a non-negative integer.

@@ -62,6 +62,7 @@ pub mod login;
 pub mod logout;
 pub mod metrics;
 pub mod mint;
+pub mod par;
 pub mod passwords;
 pub mod paths;
 pub mod periodic;

@@ -8,6 +8,8 @@ pub const JWKS: &str = "/openidconnect/jwks";
 pub const USERINFO: &str = "/openidconnect/userinfo";
 pub const INTROSPECT: &str = "/oauth/2/introspect";
 pub const REVOKE: &str = "/oauth/2/revoke";
+/// The pushed authorization request endpoint (RFC 9126).
+pub const PAR: &str = "/oauth/2/par";
 pub const DEVICE_AUTHORIZATION: &str = "/oauth/2/device_authorization";
 /// The device verification page (RFC 8628 §3.3).
 pub const DEVICE: &str = "/device";

@@ -260,6 +260,7 @@ mod tests {
             verifier: Some("v".repeat(43)),
             nonce: Some("n".into()),
             resource: None,
+            sign_in: vec![],
         };
         let params = authorize_params(&o, ask);
         let values = |k: &str| -> Vec<&str> {

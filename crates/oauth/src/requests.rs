@@ -245,6 +245,36 @@ impl DeviceAuthorizationRequest {
     }
 }
 
+/// A pushed authorization request (RFC 9126 §2.1): the client's authentication and the
+/// authorization request's parameters, each at most once (`resource` may repeat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedRequest {
+    pub client: ClientParams,
+    pub params: Vec<(String, String)>,
+}
+
+impl PushedRequest {
+    pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
+        let form = form(body)?;
+        for (name, _) in &form.0 {
+            if name != "resource" && form.count(name) > 1 {
+                let name: String = name.chars().take(40).collect();
+                return Err(OAuthError::invalid_request(format!(
+                    "`{name}` appears more than once"
+                )));
+            }
+        }
+        Ok(Self {
+            client: ClientParams::from_form(&form),
+            params: form
+                .0
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+    }
+}
+
 impl TokenQuery {
     pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
         let form = form(body)?;

@@ -1,5 +1,6 @@
 //! The doctor's checks that read the settings alone (no file, no database): the public URL's
-//! scheme, private fetches on a public listener, and how `/metrics` is guarded.
+//! scheme, private fetches on a public listener, and how `/metrics` is guarded (with the token
+//! file's mode).
 
 use std::net::SocketAddr;
 
@@ -82,7 +83,7 @@ pub(super) fn metrics(config: &ServeConfig) -> Finding {
             format!("{e}: the server will not start"),
         ),
         Ok(_) if !config.metrics => finding(Level::Ok, CHECK, "off"),
-        Ok(Some(_)) => finding(Level::Ok, CHECK, "on; a scrape must present the token"),
+        Ok(Some(_)) => token_file_mode(config),
         Ok(None) if listen.ip().is_loopback() => finding(
             Level::Ok,
             CHECK,
@@ -97,5 +98,24 @@ pub(super) fn metrics(config: &ServeConfig) -> Finding {
                  the network"
             ),
         ),
+    }
+}
+
+/// The scrape token's file: readable by its owner and group only (a Kubernetes Secret is
+/// mounted 0644 unless told otherwise; the chart mounts it 0440).
+fn token_file_mode(config: &ServeConfig) -> Finding {
+    const CHECK: &str = "metrics";
+    let path = config.metrics_token_file.as_deref();
+    match path.and_then(super::mode) {
+        Some(m) if m & 0o007 != 0 => finding(
+            Level::Warn,
+            CHECK,
+            format!(
+                "on; the token file {} is open to other users (mode {m:04o}): chmod 600 it \
+                 (a Kubernetes Secret volume: defaultMode 0440)",
+                path.map(|p| p.display().to_string()).unwrap_or_default()
+            ),
+        ),
+        _ => finding(Level::Ok, CHECK, "on; a scrape must present the token"),
     }
 }

@@ -80,7 +80,7 @@ pub async fn run(config: &ServeConfig) -> Vec<Finding> {
 }
 
 #[cfg(unix)]
-fn mode(path: &Path) -> Option<u32> {
+pub(super) fn mode(path: &Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path)
         .ok()
@@ -88,7 +88,7 @@ fn mode(path: &Path) -> Option<u32> {
 }
 
 #[cfg(not(unix))]
-fn mode(_path: &Path) -> Option<u32> {
+pub(super) fn mode(_path: &Path) -> Option<u32> {
     None
 }
 

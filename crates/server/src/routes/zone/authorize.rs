@@ -29,6 +29,9 @@ pub async fn authorize(
         Ok(q) => q,
         Err(message) => return pages::error(StatusCode::BAD_REQUEST, &message),
     };
+    if let Some(uri) = q.request_uri.as_deref() {
+        return pushed(&s, &zone, &headers, q.client_id.as_deref(), uri).await;
+    }
     let client = match q.client_id.as_deref() {
         None => return pages::error(StatusCode::BAD_REQUEST, "The request has no client_id."),
         Some(id) => match browser::client(&s, &zone, id).await {
@@ -52,6 +55,28 @@ pub async fn authorize(
         Err((error, description)) => {
             client_error(&zone, &redirect_uri, state.as_deref(), error, &description)
         }
+    }
+}
+
+/// A pushed request (RFC 9126) brought back by its `request_uri`: every other parameter comes
+/// from what the client pushed.
+async fn pushed(
+    s: &AppState,
+    zone: &ZoneEntry,
+    headers: &HeaderMap,
+    client_id: Option<&str>,
+    request_uri: &str,
+) -> Response {
+    let Some(client_id) = client_id else {
+        return pages::error(StatusCode::BAD_REQUEST, "The request has no client_id.");
+    };
+    match latchkey_oauth::par::take(s, zone, client_id, request_uri).await {
+        Ok(Some(request)) => start(s, zone, headers, request).await,
+        Ok(None) => pages::error(
+            StatusCode::BAD_REQUEST,
+            "The request_uri is unknown, expired, already used, or not this client's. Start again from the application.",
+        ),
+        Err(_) => failed(),
     }
 }
 
@@ -80,7 +105,8 @@ async fn start(
             "the user is not signed in",
         );
     }
-    let login = AuthorizeQuery::prompts(prompt, "login");
+    let login = AuthorizeQuery::prompts(prompt, "login")
+        || AuthorizeQuery::prompts(prompt, "select_account");
     let (id, csrf) = match save(s, zone, &request).await {
         Ok(x) => x,
         Err(r) => return r,

@@ -20,6 +20,7 @@ pub mod invitation;
 pub mod login;
 pub mod logout;
 pub mod pages;
+pub mod par;
 pub mod registration;
 pub mod token;
 pub mod userinfo;
@@ -91,6 +92,7 @@ pub fn router() -> Router<AppState> {
             get(logout::start).post(logout::submit),
         )
         .route("/z/{zone_id}/logout/return", get(logout::returned))
+        .route("/z/{zone_id}/oauth/2/par", post(par::push))
 }
 
 /// Rewrites a request path before routing: collapses repeated slashes (SDKs fetch
