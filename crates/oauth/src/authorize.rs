@@ -11,9 +11,10 @@ use latchkey_domain::model::identity::Session;
 
 use crate::browser::{self, AuthRequest, BrowserClient};
 use crate::error::OAuthError;
+use crate::prompt::PROMPTS;
 use crate::services::Services;
 use crate::targets::resolve_target;
-use crate::user_token::id_token_hint;
+use crate::user_token::{MAX_HINT_BYTES, id_token_hint};
 use crate::zones::ZoneEntry;
 
 /// Scopes a zone understands besides the resources' own.
@@ -69,7 +70,7 @@ impl AuthorizeQuery {
                 continue;
             }
             let bound = match name {
-                "id_token_hint" => crate::logout::MAX_HINT_BYTES,
+                "id_token_hint" => MAX_HINT_BYTES,
                 _ => MAX_PARAMETER_BYTES,
             };
             if value.len() > bound {
@@ -197,10 +198,6 @@ pub async fn build_request(
             .filter(|h| h.len() <= 254 && !h.trim().is_empty()),
     })
 }
-
-/// The `prompt` values a zone understands (OpenID Connect Core §3.1.2.1); `select_account` shows
-/// the sign-in page, as `login` does.
-pub const PROMPTS: &[&str] = &["none", "login", "consent", "select_account"];
 
 /// `prompt`: known values only, and `none` alone.
 fn checked_prompt(prompt: Option<String>) -> Result<Option<String>, Refusal> {

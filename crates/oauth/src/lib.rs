@@ -70,6 +70,7 @@ pub mod plan_cache;
 pub mod plans;
 pub mod policy;
 pub mod policy_cache;
+pub mod prompt;
 pub mod provider;
 pub mod registration;
 pub mod requests;

@@ -109,6 +109,9 @@ pub async fn id_token(
     mint::sign_value(s, zone, &claims).await
 }
 
+/// Longest `id_token_hint` accepted (bytes).
+pub const MAX_HINT_BYTES: usize = 8192;
+
 /// What an `id_token_hint` says, once it proved to be an ID token this zone signed.
 #[derive(Debug, Clone)]
 pub struct IdTokenHint {

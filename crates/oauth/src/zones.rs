@@ -91,7 +91,7 @@ fn build(issuer: String, zone: Zone) -> ZoneEntry {
             "urn:ietf:params:oauth:grant-type:device_code"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "prompt_values_supported": crate::authorize::PROMPTS,
+        "prompt_values_supported": crate::prompt::PROMPTS,
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],

@@ -10,13 +10,11 @@ use latchkey_domain::model::identity::Session;
 
 use crate::browser::{self, BrowserClient};
 use crate::services::Services;
-use crate::user_token::{IdTokenHint, id_token_hint};
+use crate::user_token::{IdTokenHint, MAX_HINT_BYTES, id_token_hint};
 use crate::zones::ZoneEntry;
 
 pub mod upstream;
 
-/// Longest `id_token_hint` accepted (bytes).
-pub const MAX_HINT_BYTES: usize = 8192;
 /// Longest value accepted for any other parameter (bytes).
 pub const MAX_PARAMETER_BYTES: usize = 2048;
 
