@@ -16,6 +16,7 @@
 //     upstream_login   {login, password}           (oidc-provider's dev login form)
 //     upstream_consent true                        (oidc-provider's dev consent form)
 //   max_steps        default 20
+//   await_stop       optional: the start page navigates by itself; wait until it reaches stop_at
 //
 // Result: { outcome: "stopped"|"error_page"|"stuck"|"exception", final_url, steps: [{kind, url,
 //   status, title, alert}], screenshots: {name: path}, message? }
@@ -95,6 +96,10 @@ try {
   });
 
   await page.goto(params.start, { waitUntil: 'load' });
+  if (params.await_stop) {
+    // A start page that moves on by itself (a form posted by script): wait for the journey's end.
+    await page.waitForURL((u) => u.href.startsWith(params.stop_at), { waitUntil: 'load' });
+  }
   for (let i = 0; i < maxSteps; i += 1) {
     const kind = await kindOf(page);
     const alert = (await page.locator('[role=alert]').count())
