@@ -33,22 +33,26 @@ pub struct BrowserClient {
     pub user_agent_id: Option<String>,
 }
 
-/// Finds the client behind `client_id`: a registered user agent or an application credential.
+/// Finds the client behind `client_id`: a registered user agent (dynamic registration, or a
+/// client metadata document already resolved by `cimd::resolve`) or an application credential.
 pub async fn client(
     state: &Services,
     zone: &ZoneEntry,
     client_id: &str,
 ) -> Result<Option<BrowserClient>, OAuthError> {
     let zone_id = &zone.zone.id;
-    if client_id.starts_with("ua:") {
-        let Some(ua) = state
+    let registered = client_id.starts_with("ua:");
+    // A dynamically registered client (`ua:…`) or a client metadata document's (its URL).
+    let agent = if registered || crate::cimd::applies(zone, client_id) {
+        state
             .store
             .find_user_agent(zone_id, client_id)
             .await
             .map_err(server)?
-        else {
-            return Ok(None);
-        };
+    } else {
+        None
+    };
+    if let Some(ua) = agent {
         let uris = |member: &str| -> Vec<String> {
             ua.registration
                 .as_ref()
@@ -74,6 +78,9 @@ pub async fn client(
             application_id: None,
             user_agent_id: Some(ua.id.into_string()),
         }));
+    }
+    if registered {
+        return Ok(None);
     }
     let Some(cred) = state
         .store

@@ -36,6 +36,7 @@ pub mod assertion;
 pub mod audit_log;
 pub mod authorize;
 pub mod browser;
+pub mod cimd;
 pub mod change_feed;
 pub mod change_poll;
 pub mod changes;

@@ -216,49 +216,68 @@ pub async fn register(
     zone: &ZoneEntry,
     req: Registration,
 ) -> Result<Value, OAuthError> {
-    let Checked {
-        grant_types,
-        response_types,
-        redirect_uris,
-        post_logout_redirect_uris,
-        name,
-    } = req.checked()?;
     let mut seed = [0u8; 32];
     latchkey_crypto::random::fill(&mut seed).map_err(|_| OAuthError::server_error())?;
     let identifier = format!(
         "ua:{}",
         latchkey_crypto::keyed_hash::hex(&latchkey_crypto::keyed_hash::sha256(&seed))
     );
-    let mut registration = json!({"redirect_uris": redirect_uris, "grant_types": grant_types, "response_types": response_types,
-        "token_endpoint_auth_method": "none", "client_name": name, "scope": req.scope});
-    if !post_logout_redirect_uris.is_empty() {
-        registration["post_logout_redirect_uris"] = json!(post_logout_redirect_uris);
-    }
-    let now = Timestamp::now();
-    let agent = UserAgent {
-        zone_id: zone.zone.id.clone(),
-        id: UserAgentId::new(
-            latchkey_crypto::random::id().map_err(|_| OAuthError::server_error())?,
-        ),
-        organization_id: zone.zone.organization_id.clone(),
-        slug: text::slugify(&name, "client"),
-        identifier: identifier.clone(),
-        name: name.clone(),
-        registration: Some(registration.clone()),
-        created_at: now,
-        updated_at: now,
-    };
+    let (name, registration) = req.document()?;
+    let agent = user_agent(zone, identifier.clone(), name, registration.clone())?;
+    let issued_at = agent.created_at.millis() / 1000;
     s.store
         .insert_user_agent(agent)
         .await
         .map_err(crate::error::server)?;
     let mut body = registration;
     body["client_id"] = json!(identifier);
-    body["client_id_issued_at"] = json!(now.millis() / 1000);
-    if body["scope"].is_null()
-        && let Some(o) = body.as_object_mut()
-    {
-        o.remove("scope");
-    }
+    body["client_id_issued_at"] = json!(issued_at);
     Ok(body)
+}
+
+impl Registration {
+    /// The client's name and the registration as kept (RFC 7591 metadata, defaults applied),
+    /// once every member is checked.
+    pub fn document(&self) -> Result<(String, Value), OAuthError> {
+        let Checked {
+            grant_types,
+            response_types,
+            redirect_uris,
+            post_logout_redirect_uris,
+            name,
+        } = self.checked()?;
+        let mut doc = json!({"redirect_uris": redirect_uris, "grant_types": grant_types,
+            "response_types": response_types, "token_endpoint_auth_method": "none",
+            "client_name": name});
+        if let Some(scope) = &self.scope {
+            doc["scope"] = json!(scope);
+        }
+        if !post_logout_redirect_uris.is_empty() {
+            doc["post_logout_redirect_uris"] = json!(post_logout_redirect_uris);
+        }
+        Ok((name, doc))
+    }
+}
+
+/// A new user agent (a self-registered public client) of `zone`.
+pub fn user_agent(
+    zone: &ZoneEntry,
+    identifier: String,
+    name: String,
+    registration: Value,
+) -> Result<UserAgent, OAuthError> {
+    let now = Timestamp::now();
+    Ok(UserAgent {
+        zone_id: zone.zone.id.clone(),
+        id: UserAgentId::new(
+            latchkey_crypto::random::id().map_err(|_| OAuthError::server_error())?,
+        ),
+        organization_id: zone.zone.organization_id.clone(),
+        slug: text::slugify(&name, "client"),
+        identifier,
+        name,
+        registration: Some(registration),
+        created_at: now,
+        updated_at: now,
+    })
 }

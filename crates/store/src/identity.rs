@@ -135,6 +135,30 @@ impl IdentityStore for SqlStore {
         Ok(done)
     }
 
+    async fn update_user_agent_registration(
+        &self,
+        zone: &ZoneId,
+        id: &UserAgentId,
+        name: &str,
+        registration: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut w = self.db.write().await?;
+        let mut sql = Sql::new("UPDATE user_agents SET name = ");
+        sql.bind(name)
+            .push(", registration = ")
+            .bind(registration.to_string())
+            .push(", updated_at = ")
+            .bind(now.millis())
+            .push(" WHERE zone_id = ")
+            .bind(zone.as_str())
+            .push(" AND id = ")
+            .bind(id.as_str());
+        let done = touched(&mut *w.tx, &sql).await?;
+        w.commit().await?;
+        Ok(done)
+    }
+
     async fn find_user_agent(
         &self,
         zone: &ZoneId,

@@ -64,6 +64,16 @@ pub trait IdentityStore: Send + Sync {
         zone: &ZoneId,
         page: &PageRequest,
     ) -> StoreResult<Page<UserAgent>>;
+    /// Replaces a user agent's name and registration (a client metadata document that changed);
+    /// false when there is no such user agent.
+    async fn update_user_agent_registration(
+        &self,
+        zone: &ZoneId,
+        id: &UserAgentId,
+        name: &str,
+        registration: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
     /// Deletes a registered client with its sessions and consents; nothing issued to it can be
     /// refreshed afterwards.
     async fn delete_user_agent(&self, zone: &ZoneId, id: &UserAgentId) -> StoreResult<bool>;

@@ -8,16 +8,18 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_oauth::authorize::{self as protocol, AuthorizeQuery};
+use latchkey_oauth::cimd;
 
 use super::browser::{self, AuthRequest, client_error, failed};
 use super::cache::ZoneEntry;
 use super::pages;
-use crate::extract::QueryMap;
+use crate::extract::{QueryMap, client_ip};
 use crate::state::AppState;
 
 pub async fn authorize(
     State(s): State<AppState>,
     Path(zone): Path<String>,
+    ext: axum::http::Extensions,
     headers: HeaderMap,
     q: QueryMap,
 ) -> Response {
@@ -31,6 +33,11 @@ pub async fn authorize(
     };
     if let Some(uri) = q.request_uri.as_deref() {
         return pushed(&s, &zone, &headers, q.client_id.as_deref(), uri).await;
+    }
+    if let Some(id) = q.client_id.as_deref()
+        && let Err(refusal) = cimd::resolve(&s, &zone, id, client_ip(&ext)).await
+    {
+        return cimd_refused(refusal);
     }
     let client = match q.client_id.as_deref() {
         None => return pages::error(StatusCode::BAD_REQUEST, "The request has no client_id."),
@@ -55,6 +62,19 @@ pub async fn authorize(
         Err((error, description)) => {
             client_error(&zone, &redirect_uri, state.as_deref(), error, &description)
         }
+    }
+}
+
+/// The page for a client metadata document that cannot be used.
+pub fn cimd_refused(refusal: cimd::Refusal) -> Response {
+    match refusal {
+        cimd::Refusal::Bad(message) => pages::error(StatusCode::BAD_REQUEST, &message),
+        cimd::Refusal::Busy => pages::retry_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many new clients from this address; try again in a minute.",
+            60,
+        ),
+        cimd::Refusal::Failed => failed(),
     }
 }
 

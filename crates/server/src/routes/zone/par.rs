@@ -6,21 +6,34 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use latchkey_oauth::cimd::Refusal;
+use latchkey_oauth::error::OAuthError;
 use latchkey_oauth::requests::PushedRequest;
 
 use super::error::ZoneError;
 use super::token::{authorization, no_store};
+use crate::extract::client_ip;
 use crate::state::AppState;
 
 pub async fn push(
     State(s): State<AppState>,
     Path(zone): Path<String>,
+    ext: axum::http::Extensions,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ZoneError> {
     let zone = s.zone(&zone).await?;
     let mut request = PushedRequest::parse(&body)?;
     request.client.authorization(authorization(&headers));
+    if let Some(id) = request.client.client_id.as_deref() {
+        latchkey_oauth::cimd::resolve(&s, &zone, id, client_ip(&ext))
+            .await
+            .map_err(|refusal| match refusal {
+                Refusal::Bad(m) => OAuthError::bad("invalid_client", m),
+                Refusal::Busy => OAuthError::bad("slow_down", "too many new clients from this address"),
+                Refusal::Failed => OAuthError::server_error(),
+            })?;
+    }
     let pushed = latchkey_oauth::par::push(&s, &zone, request).await?;
     let mut res = no_store(pushed);
     *res.status_mut() = StatusCode::CREATED;
