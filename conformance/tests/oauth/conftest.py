@@ -9,7 +9,8 @@ here runs once per storage backend against the real binary.
 * `json_server` — loopback HTTP server for documents the zone fetches (JWKS, OIDC discovery,
   client-id documents).
 * `idp` — a workload-identity issuer publishing discovery + JWKS on `json_server`.
-* `asgi` — starts ASGI apps (Starlette + Keycard middleware) under uvicorn; stopped at teardown.
+* `asgi(app, sock=None, lifespan="off")` — starts ASGI apps (Starlette + Keycard middleware,
+  FastMCP, A2A) under uvicorn; stopped at teardown.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ def idp(json_server: JsonServer) -> Idp:
 def asgi() -> Iterator[Callable[[Any], AsgiServer]]:
     started: list[AsgiServer] = []
 
-    def start(app: Any) -> AsgiServer:
-        srv = AsgiServer(app)
+    def start(app: Any, **kw: Any) -> AsgiServer:
+        srv = AsgiServer(app, **kw)
         started.append(srv)
         return srv
 

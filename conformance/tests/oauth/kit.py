@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 import time
 import uuid
@@ -150,15 +151,28 @@ class JsonServer:
         self.httpd.server_close()
 
 
-class AsgiServer:
-    """An ASGI app served by uvicorn on 127.0.0.1 (an OS-chosen port) in a background thread."""
+def reserve_socket() -> socket.socket:
+    """A listening-ready TCP socket bound to 127.0.0.1 on an OS-chosen port, for an app that must
+    know its own URL before it is built (FastMCP's audience, an A2A agent card); pass it to
+    `AsgiServer(app, sock=...)`."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
-    def __init__(self, app: Any) -> None:
+
+class AsgiServer:
+    """An ASGI app served by uvicorn on 127.0.0.1 (an OS-chosen port, or the pre-bound `sock`) in a
+    background thread. `lifespan="on"` for apps that start work at startup (FastMCP's session
+    manager)."""
+
+    def __init__(self, app: Any, *, sock: Optional[socket.socket] = None, lifespan: str = "off") -> None:
         import uvicorn
 
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan)
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        sockets = [sock] if sock is not None else None
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": sockets}, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 15
         while not self.server.started:
