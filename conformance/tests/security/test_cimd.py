@@ -89,8 +89,8 @@ def test_a_metadata_document_client_signs_in_and_redeems(cimd_zone, docs, browse
     assert len(mine) == 1 and mine[0]["name"] == "Notes MCP client (127.0.0.1)", agents
 
     # The document's other members hold too: its post-logout redirect URI is the client's.
-    r = b.http.get(f"{z.url('/logout')}?" + httpx.QueryParams(
-        {"id_token_hint": t.raw["id_token"], "post_logout_redirect_uri": "https://rp.example/bye"}))
+    r = b.http.get(z.url("/logout"), params={
+        "id_token_hint": t.raw["id_token"], "post_logout_redirect_uri": "https://rp.example/bye"})
     assert r.status_code == 303 and r.headers["location"] == "https://rp.example/bye", r.headers.get("location")
 
 

@@ -27,7 +27,8 @@ pub enum Refusal {
 
 /// Whether `client_id` is a metadata-document client id for `zone`: CIMD on and URL-shaped.
 pub fn applies(zone: &ZoneEntry, client_id: &str) -> bool {
-    zone.zone.cimd.enabled && (client_id.starts_with("https://") || client_id.starts_with("http://"))
+    zone.zone.cimd.enabled
+        && (client_id.starts_with("https://") || client_id.starts_with("http://"))
 }
 
 /// Makes sure the client behind `client_id` is kept and current, when it is a metadata-document
@@ -191,17 +192,32 @@ mod tests {
     #[test]
     fn attack_only_the_listed_ids_and_one_label_under_a_wildcard_are_allowed() {
         assert!(allows(&["*"], "https://anything.example/c"));
-        assert!(allows(&["https://app.example.org/c.json"], "https://app.example.org/c.json"));
-        assert!(!allows(&["https://app.example.org/c.json"], "https://app.example.org/c.json?x"));
-        assert!(!allows(&["https://app.example.org/c.json"], "https://app.example.org/other"));
+        assert!(allows(
+            &["https://app.example.org/c.json"],
+            "https://app.example.org/c.json"
+        ));
+        assert!(!allows(
+            &["https://app.example.org/c.json"],
+            "https://app.example.org/c.json?x"
+        ));
+        assert!(!allows(
+            &["https://app.example.org/c.json"],
+            "https://app.example.org/other"
+        ));
         for wild in ["https://*.example.com", "https://_.example.com"] {
             assert!(allows(&[wild], "https://app.example.com/client"), "{wild}");
             assert!(!allows(&[wild], "https://a.b.example.com/client"), "{wild}");
             assert!(!allows(&[wild], "https://example.com/client"), "{wild}");
-            assert!(!allows(&[wild], "https://app.example.com.evil.net/client"), "{wild}");
+            assert!(
+                !allows(&[wild], "https://app.example.com.evil.net/client"),
+                "{wild}"
+            );
             assert!(!allows(&[wild], "https://appexample.com/client"), "{wild}");
             assert!(!allows(&[wild], "http://app.example.com/client"), "{wild}");
-            assert!(!allows(&[wild], "https://app.example.com:8443/client"), "{wild}");
+            assert!(
+                !allows(&[wild], "https://app.example.com:8443/client"),
+                "{wild}"
+            );
         }
         assert!(!allows(&[], "https://app.example.com/client"));
     }

@@ -30,7 +30,9 @@ pub async fn push(
             .await
             .map_err(|refusal| match refusal {
                 Refusal::Bad(m) => OAuthError::bad("invalid_client", m),
-                Refusal::Busy => OAuthError::bad("slow_down", "too many new clients from this address"),
+                Refusal::Busy => {
+                    OAuthError::bad("slow_down", "too many new clients from this address")
+                }
                 Refusal::Failed => OAuthError::server_error(),
             })?;
     }
