@@ -1018,3 +1018,56 @@ store_test!(
         assert!(flag && login.is_some() && p.is_some());
     }
 );
+
+store_test!(
+    a_user_agents_registration_is_replaced_in_its_zone_only,
+    |s: SqlStore, _url: String| async move {
+        use latchkey_domain::id::UserAgentId;
+        use latchkey_domain::model::identity::UserAgent;
+        use latchkey_domain::store::IdentityStore;
+        let org = org_with_zone(&s, "Agents").await;
+        let zone = s.create_zone(zone_in(&org.id, "cimd")).await.unwrap();
+        let other = s.create_zone(zone_in(&org.id, "other")).await.unwrap();
+        let url = "https://app.example.com/client.json";
+        let agent = |zone: &ZoneId| UserAgent {
+            zone_id: zone.clone(),
+            id: UserAgentId::new(new_id()),
+            organization_id: org.id.clone(),
+            identifier: url.into(),
+            name: "App (app.example.com)".into(),
+            slug: "app".into(),
+            registration: Some(
+                serde_json::json!({"redirect_uris": ["https://app.example.com/cb"]}),
+            ),
+            created_at: Timestamp::from_millis(1_000),
+            updated_at: Timestamp::from_millis(1_000),
+        };
+        let mine = s.insert_user_agent(agent(&zone.id)).await.unwrap();
+        let theirs = s.insert_user_agent(agent(&other.id)).await.unwrap();
+        assert!(matches!(
+            s.insert_user_agent(agent(&zone.id)).await,
+            Err(StoreError::Conflict(_))
+        ));
+
+        let changed = serde_json::json!({"redirect_uris": ["https://app.example.com/new"]});
+        let later = Timestamp::from_millis(2_000);
+        assert!(
+            s.update_user_agent_registration(&zone.id, &mine.id, "App 2", &changed, later)
+                .await
+                .unwrap()
+        );
+        let got = s.find_user_agent(&zone.id, url).await.unwrap().unwrap();
+        assert_eq!(
+            (got.name.as_str(), got.registration.as_ref(), got.updated_at),
+            ("App 2", Some(&changed), later)
+        );
+        let untouched = s.find_user_agent(&other.id, url).await.unwrap().unwrap();
+        assert_eq!(untouched.registration, theirs.registration);
+        assert!(
+            !s.update_user_agent_registration(&other.id, &mine.id, "x", &changed, later)
+                .await
+                .unwrap(),
+            "an id from another zone changes nothing"
+        );
+    }
+);
