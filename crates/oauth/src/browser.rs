@@ -34,7 +34,7 @@ pub struct BrowserClient {
 }
 
 /// Finds the client behind `client_id`: a registered user agent (dynamic registration, or a
-/// client metadata document already resolved by `cimd::resolve`) or an application credential.
+/// client metadata document already resolved by `cimd.rs`) or an application credential.
 pub async fn client(
     state: &Services,
     zone: &ZoneEntry,
@@ -43,7 +43,7 @@ pub async fn client(
     let zone_id = &zone.zone.id;
     let registered = client_id.starts_with("ua:");
     // A dynamically registered client (`ua:…`) or a client metadata document's (its URL).
-    let agent = if registered || crate::cimd::applies(zone, client_id) {
+    let agent = if registered || zone.cimd_client(client_id) {
         state
             .store
             .find_user_agent(zone_id, client_id)

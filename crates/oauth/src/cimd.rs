@@ -25,12 +25,6 @@ pub enum Refusal {
     Failed,
 }
 
-/// Whether `client_id` is a metadata-document client id for `zone`: CIMD on and URL-shaped.
-pub fn applies(zone: &ZoneEntry, client_id: &str) -> bool {
-    zone.zone.cimd.enabled
-        && (client_id.starts_with("https://") || client_id.starts_with("http://"))
-}
-
 /// Makes sure the client behind `client_id` is kept and current, when it is a metadata-document
 /// client of `zone`; nothing otherwise (the caller goes on to find the client as usual).
 pub async fn resolve(
@@ -39,7 +33,7 @@ pub async fn resolve(
     client_id: &str,
     source: IpAddr,
 ) -> Result<(), Refusal> {
-    if !applies(zone, client_id) {
+    if !zone.cimd_client(client_id) {
         return Ok(());
     }
     if !allowed(&zone.zone.cimd.allowed_client_ids, client_id) {

@@ -33,6 +33,13 @@ impl ZoneEntry {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
+
+    /// Whether `client_id` names a Client ID Metadata Document client here: CIMD on, and the
+    /// id a URL (`cimd.rs` resolves it).
+    pub fn cimd_client(&self, client_id: &str) -> bool {
+        self.zone.cimd.enabled
+            && (client_id.starts_with("https://") || client_id.starts_with("http://"))
+    }
 }
 
 #[derive(Clone)]
