@@ -7,7 +7,7 @@ The e2e kit needs the node packages (oidc-provider) that conformance/run.sh inst
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -56,3 +56,21 @@ def sso_zone(node_parts: None, make_zone: Any, tmp_path: Any) -> Iterator[tuple[
         yield z, idp, login
     finally:
         idp.close()
+
+
+@pytest.fixture
+def browsers(password_zone: kit.Zone) -> Iterator[Callable[[], Any]]:
+    """Makes attack-kit browsers of the password zone (each with its own cookie jars), closed at
+    teardown."""
+    from . import attack_kit as ak
+
+    made: list[ak.Browser] = []
+
+    def make() -> ak.Browser:
+        b = ak.Browser(password_zone)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.close()

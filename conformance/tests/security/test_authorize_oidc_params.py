@@ -13,7 +13,6 @@ an existing web session may answer without a new sign-in, and the attacks they s
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterator
 
 import pytest
 
@@ -22,20 +21,6 @@ import lk
 from e2e import kit
 
 from . import attack_kit as ak
-
-
-@pytest.fixture
-def browsers(password_zone: kit.Zone) -> Iterator[Callable[[], ak.Browser]]:
-    made: list[ak.Browser] = []
-
-    def make() -> ak.Browser:
-        b = ak.Browser(password_zone)
-        made.append(b)
-        return b
-
-    yield make
-    for b in made:
-        b.close()
 
 
 def _silent(b: ak.Browser, z: kit.Zone, client: kit.Client, listener, **kw: str) -> dict:

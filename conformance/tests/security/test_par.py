@@ -16,7 +16,6 @@ What must hold:
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
 from urllib.parse import urlencode
 
 import httpx
@@ -28,20 +27,6 @@ from e2e import kit
 from . import attack_kit as ak
 
 PREFIX = "urn:ietf:params:oauth:request_uri:"
-
-
-@pytest.fixture
-def browsers(password_zone: kit.Zone) -> Iterator[Callable[[], ak.Browser]]:
-    made: list[ak.Browser] = []
-
-    def make() -> ak.Browser:
-        b = ak.Browser(password_zone)
-        made.append(b)
-        return b
-
-    yield make
-    for b in made:
-        b.close()
 
 
 def _par(z: kit.Zone) -> str:

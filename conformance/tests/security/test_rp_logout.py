@@ -24,7 +24,6 @@ import base64
 import html
 import json
 import re
-from typing import Callable, Iterator
 from urllib.parse import urlencode, urljoin
 
 import httpx
@@ -37,20 +36,6 @@ from . import attack_kit as ak
 
 BYE = "https://rp.example/signed-out"
 OTHER_BYE = "https://other-rp.example/signed-out"
-
-
-@pytest.fixture
-def browsers(password_zone: kit.Zone) -> Iterator[Callable[[], ak.Browser]]:
-    made: list[ak.Browser] = []
-
-    def make() -> ak.Browser:
-        b = ak.Browser(password_zone)
-        made.append(b)
-        return b
-
-    yield make
-    for b in made:
-        b.close()
 
 
 def _client(z: kit.Zone, uris: list[str] = (BYE,)) -> kit.Client:
