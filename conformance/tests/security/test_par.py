@@ -16,6 +16,7 @@ What must hold:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import httpx
@@ -101,6 +102,21 @@ def test_attack_a_request_uri_works_once_for_its_own_client_only(password_zone, 
     first = b.http.get(_authorize(z, client_id=client.client_id, request_uri=uri))
     assert first.status_code == 303 and "/login?request=" in first.headers["location"], first.headers
     refused(b.http.get(_authorize(z, client_id=client.client_id, request_uri=uri)), "a spent request_uri")
+
+
+def test_attack_a_request_uri_raced_from_many_browsers_starts_one_flow(password_zone, listener):
+    z = password_zone
+    client = z.browser_client([ak.REGISTERED], consent="implicit")
+    uri = _push(z, client, listener, kit.Pkce()).json()["request_uri"]
+    url = _authorize(z, client_id=client.client_id, request_uri=uri)
+
+    def load(_: int) -> int:
+        with httpx.Client(timeout=30.0, follow_redirects=False) as h:
+            return h.get(url).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(pool.map(load, range(8)))
+    assert statuses == [303] + [400] * 7, statuses
 
 
 def test_attack_query_parameters_beside_the_request_uri_change_nothing(password_zone, browsers, listener):

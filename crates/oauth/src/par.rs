@@ -3,7 +3,7 @@
 //! `client_id`); the request is checked exactly as the authorization endpoint checks it, with
 //! errors answered in JSON, and kept for [`LIFETIME_SECONDS`] under a keyed hash of a random
 //! handle. The browser then brings only `client_id` and the `request_uri` to the authorization
-//! endpoint, which takes the request once, for that client only ([`take`]).
+//! endpoint, which takes the request once (atomically), for that client only ([`take`]).
 
 use latchkey_domain::Timestamp;
 use serde::Serialize;
@@ -63,7 +63,7 @@ pub async fn push(
     s.store
         .put_auth_request(
             &zone.zone.id,
-            &stored_id(s, &handle),
+            &stored_id(s, &req.client.client_id, &handle),
             &params,
             &csrf,
             expires,
@@ -77,7 +77,8 @@ pub async fn push(
 }
 
 /// The request `client_id` pushed under `request_uri`, unexpired; spent by this call. A
-/// `request_uri` of another client, unknown, expired or spent is `None`.
+/// `request_uri` unknown, expired, spent or of another client is `None` (and another client's
+/// attempt spends nothing: the stored id binds the handle to the client that pushed it).
 pub async fn take(
     s: &Services,
     zone: &ZoneEntry,
@@ -87,29 +88,29 @@ pub async fn take(
     let Some(handle) = request_uri.strip_prefix(REQUEST_URI_PREFIX) else {
         return Ok(None);
     };
-    let id = stored_id(s, handle);
     let Some((params, _)) = s
         .store
-        .get_auth_request(&zone.zone.id, &id, Timestamp::now())
+        .take_auth_request(
+            &zone.zone.id,
+            &stored_id(s, client_id, handle),
+            Timestamp::now(),
+        )
         .await
         .map_err(server)?
     else {
         return Ok(None);
     };
-    let Ok(req) = serde_json::from_str::<AuthRequest>(&params) else {
-        return Ok(None);
-    };
-    if req.client.client_id != client_id {
-        return Ok(None);
-    }
-    s.store
-        .delete_auth_request(&zone.zone.id, &id)
-        .await
-        .map_err(server)?;
-    Ok(Some(req))
+    Ok(serde_json::from_str::<AuthRequest>(&params)
+        .ok()
+        .filter(|req| req.client.client_id == client_id))
 }
 
-/// Where a pushed request is kept: a keyed hash of its handle, apart from pending sign-ins' ids.
-fn stored_id(s: &Services, handle: &str) -> String {
-    format!("par_{}", s.hasher.hash(&format!("pushed-request:{handle}")))
+/// Where a pushed request is kept: a keyed hash of the client and the handle, apart from pending
+/// sign-ins' ids.
+fn stored_id(s: &Services, client_id: &str, handle: &str) -> String {
+    format!(
+        "par_{}",
+        s.hasher
+            .hash(&format!("pushed-request:{client_id}\n{handle}"))
+    )
 }

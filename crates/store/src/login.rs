@@ -71,6 +71,29 @@ impl LoginStore for SqlStore {
         Ok(())
     }
 
+    async fn take_auth_request(
+        &self,
+        zone: &ZoneId,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let mut w = self.db.write().await?;
+        let row = sqlx::query(
+            "DELETE FROM authorization_requests WHERE zone_id = $1 AND id = $2 AND expires_at > $3 \
+             RETURNING params, csrf",
+        )
+        .bind(s(zone.as_str()))
+        .bind(s(id))
+        .bind(now.millis())
+        .fetch_optional(&mut *w.tx)
+        .await
+        .store()?;
+        w.commit().await?;
+        row.map(|r| Ok((r.try_get("params")?, r.try_get("csrf")?)))
+            .transpose()
+            .store()
+    }
+
     async fn put_code(
         &self,
         zone: &ZoneId,

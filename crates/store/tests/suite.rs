@@ -1071,3 +1071,47 @@ store_test!(
         );
     }
 );
+
+store_test!(
+    a_pending_request_is_taken_once_and_only_while_fresh,
+    |s: SqlStore, _url: String| async move {
+        use latchkey_domain::store::LoginStore;
+        let (zone, _) = zone_with_user(&s).await;
+        let now = Timestamp::now();
+        s.put_auth_request(&zone, "r1", "{}", "csrf1", now.plus_seconds(60))
+            .await
+            .unwrap();
+        s.put_auth_request(&zone, "old", "{}", "csrf2", now.plus_seconds(-1))
+            .await
+            .unwrap();
+        let takes = futures_take(&s, &zone, "r1", now).await;
+        assert_eq!(
+            takes.iter().filter(|t| t.is_some()).count(),
+            1,
+            "concurrent takes of one request: {takes:?}"
+        );
+        assert_eq!(
+            takes.into_iter().flatten().next(),
+            Some(("{}".to_owned(), "csrf1".to_owned()))
+        );
+        assert_eq!(s.take_auth_request(&zone, "old", now).await.unwrap(), None);
+        assert_eq!(s.get_auth_request(&zone, "r1", now).await.unwrap(), None);
+    }
+);
+
+/// Four takes of the same request at once.
+async fn futures_take(
+    s: &SqlStore,
+    zone: &ZoneId,
+    id: &str,
+    now: Timestamp,
+) -> Vec<Option<(String, String)>> {
+    use latchkey_domain::store::LoginStore;
+    let (a, b, c, d) = tokio::join!(
+        s.take_auth_request(zone, id, now),
+        s.take_auth_request(zone, id, now),
+        s.take_auth_request(zone, id, now),
+        s.take_auth_request(zone, id, now),
+    );
+    vec![a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap()]
+}

@@ -29,6 +29,14 @@ pub trait LoginStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<Option<(String, String)>>;
     async fn delete_auth_request(&self, zone: &ZoneId, id: &str) -> StoreResult<()>;
+    /// Deletes an unexpired request and answers its `(params, csrf)`: whoever calls this
+    /// concurrently for one request, at most one gets it.
+    async fn take_auth_request(
+        &self,
+        zone: &ZoneId,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<(String, String)>>;
 
     async fn put_code(
         &self,
