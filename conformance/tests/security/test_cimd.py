@@ -160,3 +160,23 @@ def test_with_cimd_off_a_url_client_id_is_an_unknown_client(password_zone, docs,
         r = h.get(z.authorize_url(kit.Client(url), listener.url, pkce=kit.Pkce()))
     _page(r, "not registered in this zone")
     assert docs.count(path) == 0, "the zone fetched a document with CIMD off"
+
+
+def test_a_metadata_document_client_may_start_a_device_authorization(cimd_zone, docs):
+    """RFC 8628 with a client metadata document: the document must list the device grant, as a
+    registration must."""
+    z = cimd_zone
+    device = "urn:ietf:params:oauth:grant-type:device_code"
+    with_grant, without = (f"/ok/{uuid.uuid4().hex[:8]}.json" for _ in range(2))
+    docs.publish(with_grant, _doc(docs.url(with_grant), grant_types=[device], redirect_uris=[]))
+    docs.publish(without, _doc(docs.url(without)))
+    _allow(z, docs, docs.url(with_grant), docs.url(without), docs.url("/ok/never-published.json"))
+    endpoint = z.url("/oauth/2/device_authorization")
+    with httpx.Client(timeout=30.0) as h:
+        ok = h.post(endpoint, data={"client_id": docs.url(with_grant)})
+        assert ok.status_code == 200 and ok.json()["device_code"], ok.text
+        refused = h.post(endpoint, data={"client_id": docs.url(without)})
+        assert refused.status_code in (400, 401) and refused.json()["error"] == "unauthorized_client", refused.text
+        missing = h.post(endpoint, data={"client_id": docs.url("/ok/never-published.json")})
+        assert missing.status_code == 400 and missing.json()["error"] == "invalid_client", missing.text
+        assert "could not be read" in missing.json()["error_description"]

@@ -30,12 +30,18 @@ use crate::state::AppState;
 pub async fn authorization(
     State(s): State<AppState>,
     Path(zone): Path<String>,
+    ext: Extensions,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ZoneError> {
     let zone = s.zone(&zone).await?;
     let mut request = DeviceAuthorizationRequest::parse(&body)?;
     request.client.authorization(auth_header(&headers));
+    if let Some(id) = request.client.client_id.as_deref() {
+        latchkey_oauth::cimd::resolve(&s, &zone, id, client_ip(&ext))
+            .await
+            .map_err(super::par::cimd_error)?;
+    }
     let started = grant::start(&s, &zone, request).await?;
     Ok(no_store(started))
 }

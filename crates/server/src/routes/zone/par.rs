@@ -28,16 +28,24 @@ pub async fn push(
     if let Some(id) = request.client.client_id.as_deref() {
         latchkey_oauth::cimd::resolve(&s, &zone, id, client_ip(&ext))
             .await
-            .map_err(|refusal| match refusal {
-                Refusal::Bad(m) => OAuthError::bad("invalid_client", m),
-                Refusal::Busy => {
-                    OAuthError::bad("slow_down", "too many new clients from this address")
-                }
-                Refusal::Failed => OAuthError::server_error(),
-            })?;
+            .map_err(cimd_error)?;
     }
     let pushed = latchkey_oauth::par::push(&s, &zone, request).await?;
     let mut res = no_store(pushed);
     *res.status_mut() = StatusCode::CREATED;
     Ok(res)
+}
+
+/// A client metadata document that cannot be used, as an OAuth error of a back-channel endpoint
+/// (pushed authorization, device authorization).
+pub fn cimd_error(refusal: Refusal) -> OAuthError {
+    match refusal {
+        Refusal::Bad(m) => OAuthError::bad("invalid_client", m),
+        Refusal::Busy => {
+            let mut e = OAuthError::bad("slow_down", "too many new clients from this address");
+            e.status = StatusCode::TOO_MANY_REQUESTS;
+            e
+        }
+        Refusal::Failed => OAuthError::server_error(),
+    }
 }
