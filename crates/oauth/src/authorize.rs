@@ -11,8 +11,8 @@ use latchkey_domain::model::identity::Session;
 
 use crate::browser::{self, AuthRequest, BrowserClient};
 use crate::error::OAuthError;
-use crate::prompt::PROMPTS;
 use crate::services::Services;
+use crate::supported::PROMPTS;
 use crate::targets::resolve_target;
 use crate::user_token::{MAX_HINT_BYTES, id_token_hint};
 use crate::zones::ZoneEntry;

@@ -15,7 +15,7 @@ use crate::decide::{Asker, decide_recorded};
 use crate::error::OAuthError;
 use crate::issued::Issued;
 use crate::mint;
-use crate::plans::{Basis, Head, Plan, PlanKey};
+use crate::plans::{Basis, Cnf, Head, Plan, PlanKey};
 use crate::policy::{self, Action, Principal};
 use crate::requests::{ClientParams, Grant, Targets, TokenRequest};
 use crate::scoped_cache::Ticket;
@@ -74,19 +74,27 @@ pub async fn grant(
     zone: &Arc<ZoneEntry>,
     form: &ClientParams,
     targets: &Targets,
+    dpop: Option<&str>,
     ticket: Ticket,
 ) -> Result<Issued, OAuthError> {
     let presented = client_auth::presented_secret(form)?;
     let client = client_auth::authenticate(state, zone, form).await?;
-    // (the client just authenticated with `id`: kept when a repeat can be proven the same way)
+    // (the client just authenticated with `id`: kept when a repeat can be proven the same way;
+    // a token bound to a DPoP key is never planned ahead)
     let key = presented
-        .filter(|(id, _)| client_auth::names(&client, id))
+        .filter(|(id, _)| client_auth::names(&client, id) && dpop.is_none())
         .and_then(|(id, _)| PlanKey::of(zone.zone.id.as_str(), &id, targets));
-    let plan = match work_out(state, zone, &client, targets, key.as_ref()).await? {
+    let plan = match work_out(state, zone, &client, targets, key.as_ref(), dpop).await? {
         Planning::Planned(plan) => plan,
         Planning::Answered(issued) => return Ok(issued),
     };
     let issued = issue(&plan);
+    if dpop.is_some() {
+        return issued.map(|mut i| {
+            i.token_type = crate::dpop::TOKEN_TYPE;
+            i
+        });
+    }
     if issued.is_ok() {
         state.directory.plans.insert(plan, ticket);
     }
@@ -107,6 +115,7 @@ async fn work_out(
     client: &Client,
     targets: &Targets,
     key: Option<&PlanKey>,
+    dpop: Option<&str>,
 ) -> Result<Planning, OAuthError> {
     let target = single_target(targets, default_target(state, zone).await?)?;
     let t = resolve_target(state, zone, &target).await?;
@@ -143,6 +152,7 @@ async fn work_out(
         sub_profile: "app",
         keycard_app_id: app.id.as_str(),
         scope: decision.scope.as_deref(),
+        cnf: dpop.map(|jkt| Cnf { jkt }),
     };
     let keys = state
         .keys

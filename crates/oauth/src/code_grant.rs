@@ -71,6 +71,7 @@ pub async fn authorization_code(
     params: &ClientParams,
     redeem: &CodeParams,
     targets: &Targets,
+    dpop: Option<&str>,
 ) -> Result<Issued, OAuthError> {
     let client = grant_client(s, zone, params).await?;
     let code = redeem
@@ -83,7 +84,7 @@ pub async fn authorization_code(
             "the code is invalid, expired or already used",
         )
     };
-    let grant = match s
+    let mut grant = match s
         .store
         .use_code(&zone.zone.id, &s.hasher.hash(code), Timestamp::now())
         .await
@@ -114,8 +115,21 @@ pub async fn authorization_code(
             "the PKCE code verifier does not match",
         ));
     }
+    // A public client's refresh tokens are bound to the key it redeemed the code with (RFC 9449
+    // §5); a confidential client's are bound to its authentication already.
+    if client.public {
+        grant.dpop_jkt = dpop.map(str::to_owned);
+    }
     let family = latchkey_crypto::random::id().map_err(|_| OAuthError::server_error())?;
-    issue(s, zone, &client, grant, targets, family, None).await
+    issue(s, zone, &client, grant, targets, Refresh::New(family), dpop).await
+}
+
+/// The refresh token a user grant answers with.
+pub(crate) enum Refresh {
+    /// A new family (a code or a device code redeemed).
+    New(String),
+    /// The token a rotation already stored (the grant's token session lives on).
+    Rotated(String),
 }
 
 /// Whether the web session a code was issued from is still active (a revoked or deleted session
@@ -144,6 +158,7 @@ pub async fn refresh_token(
     params: &ClientParams,
     refresh_token: Option<&str>,
     targets: &Targets,
+    dpop: Option<&str>,
 ) -> Result<Issued, OAuthError> {
     let client = grant_client(s, zone, params).await?;
     let presented =
@@ -157,6 +172,7 @@ pub async fn refresh_token(
         && grant.client_id == client.client_id
     {
         audiences(s, zone, &grant, targets).await?;
+        bound_key_held(&grant, dpop)?;
     }
     let next = latchkey_crypto::random::secret("lk_rt_").map_err(|_| OAuthError::server_error())?;
     let next_hash = s.hasher.hash(&next);
@@ -175,7 +191,18 @@ pub async fn refresh_token(
         .map_err(server)?
     {
         RefreshUse::Rotated(old) if old.client_id == client.client_id => {
-            issue(s, zone, &client, *old, targets, String::new(), Some(next)).await
+            // (checked before the rotation too; this one answers a race with a rebinding)
+            bound_key_held(&old, dpop)?;
+            issue(
+                s,
+                zone,
+                &client,
+                *old,
+                targets,
+                Refresh::Rotated(next),
+                dpop,
+            )
+            .await
         }
         RefreshUse::Rotated(_) => {
             let _ = s
@@ -193,24 +220,35 @@ pub async fn refresh_token(
     }
 }
 
-/// Mints the tokens of a user grant. With `rotated`, that refresh token was already stored by
-/// the rotation (and the grant's token session lives on); otherwise a new family starts with
-/// `family`, under a new token session.
+/// A refresh of a grant bound to a DPoP key needs a proof with that key.
+fn bound_key_held(grant: &GrantData, dpop: Option<&str>) -> Result<(), OAuthError> {
+    match &grant.dpop_jkt {
+        Some(bound) if dpop != Some(bound.as_str()) => Err(OAuthError::bad(
+            "invalid_dpop_proof",
+            "this refresh token is bound to a DPoP key: send a proof signed with it",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Mints the tokens of a user grant (access tokens bound to `dpop`'s key when given). With
+/// [`Refresh::Rotated`], that refresh token was already stored by the rotation (and the grant's
+/// token session lives on); otherwise a new family starts, under a new token session.
 pub(crate) async fn issue(
     s: &Services,
     zone: &ZoneEntry,
     client: &BrowserClient,
     mut grant: GrantData,
     targets: &Targets,
-    family: String,
-    rotated: Option<String>,
+    refresh: Refresh,
+    dpop: Option<&str>,
 ) -> Result<Issued, OAuthError> {
     let user = active_user(s, zone, &grant).await?;
     let audiences = audiences(s, zone, &grant, targets).await?;
     grant.scope = user_token_scope(s, zone, client, &user, &audiences, grant.scope.take()).await?;
     // A rotation already extended the grant's token session in its own transaction.
-    let session_id = match (&rotated, &grant.token_session_id) {
-        (Some(_), Some(id)) => id.clone(),
+    let session_id = match (&refresh, &grant.token_session_id) {
+        (Refresh::Rotated(_), Some(id)) => id.clone(),
         _ => token_session(s, zone, client, &user, &grant).await?,
     };
     grant.token_session_id = Some(session_id.clone());
@@ -219,10 +257,10 @@ pub(crate) async fn issue(
         user: &user,
         grant: &grant,
     };
-    let access = user_token::access_token(s, zone, &who, &audiences, &session_id).await?;
-    let refresh = match rotated {
-        Some(r) => r,
-        None => new_refresh(s, zone, family, &grant).await?,
+    let access = user_token::access_token(s, zone, &who, &audiences, &session_id, dpop).await?;
+    let refresh = match refresh {
+        Refresh::Rotated(r) => r,
+        Refresh::New(family) => new_refresh(s, zone, family, &grant).await?,
     };
     let wants_openid = grant
         .scope
@@ -236,7 +274,11 @@ pub(crate) async fn issue(
     s.audit.sign_in(&zone.zone, user.id.as_str(), &audiences);
     Ok(Issued {
         access_token: access.token,
-        token_type: "Bearer",
+        token_type: if dpop.is_some() {
+            crate::dpop::TOKEN_TYPE
+        } else {
+            "Bearer"
+        },
         expires_in: access.lifetime,
         issued_token_type: None,
         scope: grant.scope.clone(),

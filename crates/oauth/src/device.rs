@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::authorize::{checked_scope, requested_resources};
 use crate::browser::BrowserClient;
-use crate::code_grant::{grant_client, issue, web_session_active};
+use crate::code_grant::{Refresh, grant_client, issue, web_session_active};
 use crate::device_codes::{Poll, UserCode, poll_verdict};
 use crate::error::{OAuthError, server};
 use crate::issued::Issued;
@@ -141,6 +141,7 @@ pub async fn redeem(
     params: &ClientParams,
     device_code: Option<&str>,
     targets: &Targets,
+    dpop: Option<&str>,
 ) -> Result<Issued, OAuthError> {
     let client = grant_client(s, zone, params).await?;
     let device_code =
@@ -193,7 +194,7 @@ pub async fn redeem(
             {
                 return Err(invalid());
             }
-            redeem_approved(s, zone, &client, record, targets).await
+            redeem_approved(s, zone, &client, record, targets, dpop).await
         }
     }
 }
@@ -206,6 +207,7 @@ async fn redeem_approved(
     client: &BrowserClient,
     record: DeviceAuthorization,
     targets: &Targets,
+    dpop: Option<&str>,
 ) -> Result<Issued, OAuthError> {
     let (Some(user_id), Some(session_id)) = (record.user_id, record.session_id) else {
         return Err(OAuthError::server_error());
@@ -234,6 +236,8 @@ async fn redeem_approved(
         redirect_uri: None,
         code_challenge: None,
         code_challenge_method: None,
+        // (a public client's refresh tokens are bound to the key it polled with)
+        dpop_jkt: dpop.filter(|_| client.public).map(str::to_owned),
     };
     if !web_session_active(s, zone, &grant).await? {
         return Err(OAuthError::bad(
@@ -242,5 +246,5 @@ async fn redeem_approved(
         ));
     }
     let family = latchkey_crypto::random::id().map_err(|_| OAuthError::server_error())?;
-    issue(s, zone, client, grant, targets, family, None).await
+    issue(s, zone, client, grant, targets, Refresh::New(family), dpop).await
 }

@@ -69,6 +69,7 @@ pub async fn token_exchange(
     client: &Client,
     exchange: &ExchangeParams,
     targets: &Targets,
+    dpop: Option<&str>,
 ) -> Result<Issued, OAuthError> {
     let subject_token = exchange
         .subject_token
@@ -125,7 +126,22 @@ pub async fn token_exchange(
         ProviderType::KeycardVault => return upstream::vaulted(state, zone, resource).await,
         ProviderType::External => return upstream::delegated(state, zone, resource, sub).await,
     }
-    exchanged(state, zone, client, &subject, resource, aud, scope).await
+    let minting = Minting {
+        resource,
+        aud,
+        scope,
+        dpop,
+    };
+    exchanged(state, zone, client, &subject, minting).await
+}
+
+/// What an exchanged token is minted for.
+struct Minting<'a> {
+    resource: &'a latchkey_domain::model::directory::Resource,
+    aud: &'a str,
+    scope: Option<String>,
+    /// RFC 9449: the DPoP key it is bound to.
+    dpop: Option<&'a str>,
 }
 
 /// The claims of a zone token presented as the subject of an exchange, and the resource it
@@ -170,10 +186,14 @@ async fn exchanged(
     zone: &ZoneEntry,
     client: &Client,
     subject: &Value,
-    resource: &latchkey_domain::model::directory::Resource,
-    aud: &str,
-    scope: Option<String>,
+    minting: Minting<'_>,
 ) -> Result<Issued, OAuthError> {
+    let Minting {
+        resource,
+        aud,
+        scope,
+        dpop,
+    } = minting;
     let sub = subject
         .get("sub")
         .and_then(Value::as_str)
@@ -200,11 +220,16 @@ async fn exchanged(
         scope: scope.clone(),
         act: Some(act),
         sid: subject.get("sid").and_then(Value::as_str),
+        cnf: dpop.map(crate::dpop::cnf),
     };
     let minted = mint::sign(state, zone, &claims).await?;
     Ok(Issued {
         access_token: minted.token,
-        token_type: "Bearer",
+        token_type: if dpop.is_some() {
+            crate::dpop::TOKEN_TYPE
+        } else {
+            "Bearer"
+        },
         expires_in: minted.expires_in,
         issued_token_type: Some(TOKEN_TYPE_ACCESS),
         scope,

@@ -22,8 +22,14 @@ pub async fn introspect(
     let token = request.token()?;
     Ok(match verify_zone_token(s, zone, token).await {
         Some(Value::Object(mut claims)) => {
+            // (a token bound to a key keeps its `cnf`, RFC 9449 §6.2)
+            let kind = if claims.contains_key("cnf") {
+                crate::dpop::TOKEN_TYPE
+            } else {
+                "Bearer"
+            };
             claims.insert("active".into(), json!(true));
-            claims.insert("token_type".into(), json!("Bearer"));
+            claims.insert("token_type".into(), json!(kind));
             Value::Object(claims)
         }
         _ => json!({"active": false}),

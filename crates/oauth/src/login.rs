@@ -197,6 +197,7 @@ pub async fn issue_code(
         redirect_uri: Some(req.redirect_uri.clone()),
         code_challenge: req.code_challenge.clone(),
         code_challenge_method: req.code_challenge_method.clone(),
+        dpop_jkt: None,
     };
     let expires = Timestamp::now().plus_seconds(CODE_TTL_SECONDS);
     s.store

@@ -30,6 +30,9 @@ pub struct Claims<'a> {
     pub act: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<&'a str>,
+    /// RFC 9449: the DPoP key the token is bound to (`{"jkt": …}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Value>,
 }
 
 /// A signed token and its lifetime in seconds.

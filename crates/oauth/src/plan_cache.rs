@@ -171,6 +171,7 @@ mod tests {
             sub_profile: "app",
             keycard_app_id: "a",
             scope: None,
+            cnf: None,
         };
         let basis = Basis {
             proof: None,

@@ -116,6 +116,15 @@ pub struct Head<'a> {
     pub keycard_app_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<&'a str>,
+    /// RFC 9449: the DPoP key a one-off token is bound to (such plans are never kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Cnf<'a>>,
+}
+
+/// The confirmation claim of a DPoP-bound token.
+#[derive(Serialize)]
+pub struct Cnf<'a> {
+    pub jkt: &'a str,
 }
 
 impl Plan {
@@ -269,6 +278,7 @@ mod tests {
                 sub_profile: "app",
                 keycard_app_id: "app1",
                 scope,
+                cnf: None,
             };
             let basis = Basis {
                 proof: None,

@@ -37,6 +37,7 @@ pub async fn access_token(
     who: &UserToken<'_>,
     audiences: &[String],
     session_id: &str,
+    dpop: Option<&str>,
 ) -> Result<Minted, OAuthError> {
     let iat = mint::now_seconds();
     let lifetime = match audiences.first() {
@@ -64,6 +65,7 @@ pub async fn access_token(
         scope: who.grant.scope.clone(),
         act: None,
         sid: Some(session_id),
+        cnf: dpop.map(crate::dpop::cnf),
     };
     let mut value = serde_json::to_value(&claims).map_err(|_| OAuthError::server_error())?;
     value["aud"] = if audiences.len() == 1 {

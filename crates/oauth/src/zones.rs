@@ -98,7 +98,7 @@ fn build(issuer: String, zone: Zone) -> ZoneEntry {
             "urn:ietf:params:oauth:grant-type:device_code"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "prompt_values_supported": crate::prompt::PROMPTS,
+        "prompt_values_supported": crate::supported::PROMPTS,
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
@@ -109,6 +109,7 @@ fn build(issuer: String, zone: Zone) -> ZoneEntry {
         "id_token_signing_alg_values_supported": [zone.signing_alg],
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "email", "email_verified", "name"],
         "authorization_response_iss_parameter_supported": true,
+        "dpop_signing_alg_values_supported": crate::supported::DPOP_ALGS,
         "client_id_metadata_document_supported": zone.cimd.enabled,
     });
     let metadata: Arc<str> = metadata.to_string().into();

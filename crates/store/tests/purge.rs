@@ -90,6 +90,7 @@ impl Fixture {
             redirect_uri: None,
             code_challenge: None,
             code_challenge_method: None,
+            dpop_jkt: None,
         };
         let rec = RefreshRecord {
             token_hash: hash.into(),

@@ -407,6 +407,7 @@ fn grant_data(user: &str) -> latchkey_domain::model::login::GrantData {
         redirect_uri: Some("https://cb".into()),
         code_challenge: Some("x".into()),
         code_challenge_method: Some("S256".into()),
+        dpop_jkt: None,
     }
 }
 

@@ -5,7 +5,7 @@
 
 mod verify;
 
-pub use verify::{Compact, VerifyingKey};
+pub use verify::{Compact, VerifyingKey, thumbprint};
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
@@ -214,6 +214,24 @@ impl SigningKey {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn thumbprint_is_rfc_7638s_example() {
+        let jwk = serde_json::json!({"kty": "RSA", "e": "AQAB", "alg": "RS256", "kid": "2011-04-29",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"});
+        assert_eq!(
+            thumbprint(&jwk).as_deref(),
+            Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
+        );
+        assert_eq!(
+            thumbprint(&serde_json::json!({"kty": "oct", "k": "AAAA"})),
+            None
+        );
+        assert_eq!(
+            thumbprint(&serde_json::json!({"kty": "EC", "crv": "P-256", "x": "AA"})),
+            None
+        );
+    }
     use super::*;
 
     #[test]

@@ -114,6 +114,26 @@ impl VerifyingKey {
     }
 }
 
+/// The JWK SHA-256 thumbprint of a public key (RFC 7638), base64url: the hash of the key's
+/// required members only, in lexicographic order, without whitespace. `None` for a key of
+/// another type or with a member missing.
+pub fn thumbprint(jwk: &Value) -> Option<String> {
+    let s = |k: &str| jwk.get(k).and_then(Value::as_str);
+    let members: &[&str] = match s("kty")? {
+        "EC" => &["crv", "kty", "x", "y"],
+        "RSA" => &["e", "kty", "n"],
+        "OKP" => &["crv", "kty", "x"],
+        _ => return None,
+    };
+    let mut canonical = serde_json::Map::new();
+    for m in members {
+        canonical.insert((*m).to_owned(), Value::String(s(m)?.to_owned()));
+    }
+    // (serde_json writes a map's keys in their insertion order: lexicographic here)
+    let text = Value::Object(canonical).to_string();
+    Some(B64.encode(crate::keyed_hash::sha256(text.as_bytes())))
+}
+
 /// A compact JWS split into its parts, not yet verified.
 #[derive(Debug, Clone)]
 pub struct Compact {

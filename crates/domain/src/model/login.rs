@@ -22,6 +22,10 @@ pub struct GrantData {
     pub redirect_uri: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    /// The DPoP key (RFC 7638 thumbprint) a public client's refresh tokens are bound to (RFC 9449
+    /// §5): set when the code is redeemed with a proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// The outcome of redeeming a code.

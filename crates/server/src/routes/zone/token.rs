@@ -26,6 +26,15 @@ pub fn no_store(body: impl serde::Serialize) -> Response {
     res
 }
 
+/// The request's `DPoP` header values (RFC 9449); one that is not visible ASCII counts as empty.
+pub fn dpop_proofs(headers: &HeaderMap) -> Vec<&str> {
+    headers
+        .get_all(latchkey_oauth::dpop::HEADER)
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default())
+        .collect()
+}
+
 /// The request's `Authorization` header (empty when it is not visible ASCII: present, but no
 /// credentials).
 pub fn authorization(headers: &HeaderMap) -> Option<&str> {
@@ -47,7 +56,9 @@ pub async fn token(
         request.client.authorization(authorization(&headers));
         request
     });
-    if let Ok(request) = &parsed
+    let proofs = dpop_proofs(&headers);
+    if proofs.is_empty()
+        && let Ok(request) = &parsed
         && let Some(issued) = client_credentials::planned(&s, &zone, request)
     {
         return Ok(no_store(issued?));
@@ -59,7 +70,8 @@ pub async fn token(
         request_id: crate::audit::request_id::of(&ext),
         source_address: Some(crate::extract::client_ip(&ext).to_string()),
     };
-    let issue = latchkey_oauth::token::issue(&s, &zone, request, ticket);
+    let proof = latchkey_oauth::dpop::single(&proofs)?;
+    let issue = latchkey_oauth::token::issue(&s, &zone, request, proof, ticket);
     let issued = latchkey_oauth::audit_log::in_request(meta, issue).await?;
     Ok(no_store(issued))
 }
