@@ -172,7 +172,7 @@ pub async fn refresh_token(
         && grant.client_id == client.client_id
     {
         audiences(s, zone, &grant, targets).await?;
-        bound_key_held(&grant, dpop)?;
+        crate::dpop::key_held(&grant, dpop)?;
     }
     let next = latchkey_crypto::random::secret("lk_rt_").map_err(|_| OAuthError::server_error())?;
     let next_hash = s.hasher.hash(&next);
@@ -192,7 +192,7 @@ pub async fn refresh_token(
     {
         RefreshUse::Rotated(old) if old.client_id == client.client_id => {
             // (checked before the rotation too; this one answers a race with a rebinding)
-            bound_key_held(&old, dpop)?;
+            crate::dpop::key_held(&old, dpop)?;
             issue(
                 s,
                 zone,
@@ -217,17 +217,6 @@ pub async fn refresh_token(
         }
         RefreshUse::SessionEnded => Err(refused("the session of this refresh token has ended")),
         RefreshUse::Invalid => Err(refused("the refresh token is invalid or expired")),
-    }
-}
-
-/// A refresh of a grant bound to a DPoP key needs a proof with that key.
-fn bound_key_held(grant: &GrantData, dpop: Option<&str>) -> Result<(), OAuthError> {
-    match &grant.dpop_jkt {
-        Some(bound) if dpop != Some(bound.as_str()) => Err(OAuthError::bad(
-            "invalid_dpop_proof",
-            "this refresh token is bound to a DPoP key: send a proof signed with it",
-        )),
-        _ => Ok(()),
     }
 }
 

@@ -10,6 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use latchkey_crypto::jws::{Compact, VerifyingKey, thumbprint};
 use latchkey_domain::Timestamp;
+use latchkey_domain::model::login::GrantData;
 use serde_json::{Value, json};
 
 use crate::error::{OAuthError, server};
@@ -218,6 +219,17 @@ pub async fn presented(
             }
             Ok(())
         }
+    }
+}
+
+/// A refresh of a grant bound to a DPoP key needs a proof with that key (`jkt`: the key of this
+/// request's proof).
+pub fn key_held(grant: &GrantData, jkt: Option<&str>) -> Result<(), OAuthError> {
+    match &grant.dpop_jkt {
+        Some(bound) if jkt != Some(bound.as_str()) => Err(invalid(
+            "this refresh token is bound to a DPoP key: send a proof signed with it",
+        )),
+        _ => Ok(()),
     }
 }
 

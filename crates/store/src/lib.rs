@@ -9,6 +9,7 @@ pub mod admin;
 mod app_credentials;
 mod applications;
 mod audit;
+mod auth_requests;
 mod cluster;
 mod db;
 mod device;

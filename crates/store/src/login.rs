@@ -11,6 +11,7 @@ use latchkey_domain::{StoreError, Timestamp};
 use sqlx::Row;
 
 use crate::SqlStore;
+use crate::auth_requests;
 use crate::error::OrStore;
 use crate::sql::{Arg, insert_row};
 
@@ -26,21 +27,7 @@ impl LoginStore for SqlStore {
         csrf: &str,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
-        let now = Timestamp::now().millis();
-        let row = vec![
-            ("zone_id", zone.as_str().into()),
-            ("id", id.into()),
-            ("params", params.into()),
-            ("csrf", csrf.into()),
-            ("expires_at", expires_at.millis().into()),
-            ("created_at", now.into()),
-        ];
-        insert_row("authorization_requests", row)
-            .query()
-            .execute(self.db.pool())
-            .await
-            .store()?;
-        Ok(())
+        auth_requests::put(self, zone, id, params, csrf, expires_at).await
     }
 
     async fn get_auth_request(
@@ -49,26 +36,11 @@ impl LoginStore for SqlStore {
         id: &str,
         now: Timestamp,
     ) -> Result<Option<(String, String)>, StoreError> {
-        let row = sqlx::query("SELECT params, csrf FROM authorization_requests WHERE zone_id = $1 AND id = $2 AND expires_at > $3")
-            .bind(s(zone.as_str()))
-            .bind(s(id))
-            .bind(now.millis())
-            .fetch_optional(self.db.pool())
-            .await
-            .store()?;
-        row.map(|r| Ok((r.try_get("params")?, r.try_get("csrf")?)))
-            .transpose()
-            .store()
+        auth_requests::get(self, zone, id, now).await
     }
 
     async fn delete_auth_request(&self, zone: &ZoneId, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM authorization_requests WHERE zone_id = $1 AND id = $2")
-            .bind(s(zone.as_str()))
-            .bind(s(id))
-            .execute(self.db.pool())
-            .await
-            .store()?;
-        Ok(())
+        auth_requests::delete(self, zone, id).await
     }
 
     async fn take_auth_request(
@@ -77,21 +49,7 @@ impl LoginStore for SqlStore {
         id: &str,
         now: Timestamp,
     ) -> Result<Option<(String, String)>, StoreError> {
-        let mut w = self.db.write().await?;
-        let row = sqlx::query(
-            "DELETE FROM authorization_requests WHERE zone_id = $1 AND id = $2 AND expires_at > $3 \
-             RETURNING params, csrf",
-        )
-        .bind(s(zone.as_str()))
-        .bind(s(id))
-        .bind(now.millis())
-        .fetch_optional(&mut *w.tx)
-        .await
-        .store()?;
-        w.commit().await?;
-        row.map(|r| Ok((r.try_get("params")?, r.try_get("csrf")?)))
-            .transpose()
-            .store()
+        auth_requests::take(self, zone, id, now).await
     }
 
     async fn put_code(
