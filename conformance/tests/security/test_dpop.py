@@ -226,3 +226,30 @@ def test_proofs_of_every_advertised_algorithm_bind(password_zone: kit.Zone, alg:
     r = _cc(z, svc, api, signed)
     assert r.status_code == 200, r.text
     assert kit.jwt_claims(r.json()["access_token"])["cnf"] == {"jkt": key.thumbprint()}
+
+
+def test_attack_a_code_bound_at_the_authorization_request_needs_its_key(password_zone, browsers, listener):
+    """RFC 9449 §10: `dpop_jkt` on the authorization request binds the code; an intercepted code
+    redeems nothing without a proof of that key."""
+    z = password_zone
+    client = z.browser_client([ak.REGISTERED], consent="implicit")
+    key, thief = ECKey.generate_key("P-256"), ECKey.generate_key("P-256")
+    email = ak.unique_email("bound-code")
+
+    def redeem_with(dpop: Optional[str]) -> httpx.Response:
+        b, pkce = browsers(), kit.Pkce()
+        out = b.signup_and_authorize(
+            z.authorize_url(client, listener.url, pkce=pkce, state="b", dpop_jkt=key.thumbprint()), email)
+        data = {"grant_type": "authorization_code", "code": kit.query(out)["code"], "redirect_uri": listener.url,
+                "client_id": client.client_id, "code_verifier": pkce.verifier}
+        return b.http.post(z.token_endpoint, data=data, headers={"DPoP": dpop} if dpop else {})
+
+    kit.assert_oauth_error(redeem_with(None), 400, "invalid_dpop_proof")
+    kit.assert_oauth_error(redeem_with(proof(thief, "POST", z.token_endpoint)), 400, "invalid_dpop_proof")
+    ok = redeem_with(proof(key, "POST", z.token_endpoint))
+    assert ok.status_code == 200 and kit.jwt_claims(ok.json()["access_token"])["cnf"] == {"jkt": key.thumbprint()}
+
+    bad = browsers().get(z.authorize_url(client, listener.url, pkce=kit.Pkce(), state="m", dpop_jkt="short"))
+    assert isinstance(bad, str), ak.describe(bad)
+    q = kit.query(bad)
+    assert q.get("error") == "invalid_request" and "dpop_jkt" in q.get("error_description", ""), q

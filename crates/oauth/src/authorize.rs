@@ -50,6 +50,8 @@ pub struct AuthorizeQuery {
     pub request_uri: Option<String>,
     /// A request object (RFC 9101), which zones do not take.
     pub request: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is to be redeemed with.
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthorizeQuery {
@@ -99,6 +101,7 @@ impl AuthorizeQuery {
                 "login_hint" => &mut q.login_hint,
                 "request_uri" => &mut q.request_uri,
                 "request" => &mut q.request,
+                "dpop_jkt" => &mut q.dpop_jkt,
                 _ => continue,
             };
             slot.get_or_insert_with(|| value.to_owned());
@@ -166,6 +169,7 @@ pub async fn build_request(
     let (resources, offered) = requested_resources(s, zone, &client, &q.resources).await?;
     let scope = checked_scope(q.scope.as_deref(), &offered)?;
     let prompt = checked_prompt(q.prompt)?;
+    let dpop_jkt = q.dpop_jkt.map(checked_jkt).transpose()?;
     let max_age = q.max_age.as_deref().map(max_age).transpose()?;
     let hint_sub = match q.id_token_hint.as_deref() {
         None => None,
@@ -196,7 +200,24 @@ pub async fn build_request(
         login_hint: q
             .login_hint
             .filter(|h| h.len() <= 254 && !h.trim().is_empty()),
+        dpop_jkt,
     })
+}
+
+/// `dpop_jkt`: a JWK SHA-256 thumbprint, base64url (43 characters).
+fn checked_jkt(jkt: String) -> Result<String, Refusal> {
+    let ok = jkt.len() == 43
+        && jkt
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(jkt)
+    } else {
+        Err((
+            "invalid_request",
+            "`dpop_jkt` must be a base64url SHA-256 JWK thumbprint (43 characters)".to_owned(),
+        ))
+    }
 }
 
 /// `prompt`: known values only, and `none` alone.

@@ -211,6 +211,9 @@ pub struct AuthRequest {
     /// `login_hint`: the email the sign-in form starts with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_hint: Option<String>,
+    /// `dpop_jkt` (RFC 9449 §10): the DPoP key the code must be redeemed with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// Loads a pending request and its CSRF token.

@@ -115,11 +115,11 @@ pub async fn authorization_code(
             "the PKCE code verifier does not match",
         ));
     }
-    // A public client's refresh tokens are bound to the key it redeemed the code with (RFC 9449
-    // §5); a confidential client's are bound to its authentication already.
-    if client.public {
-        grant.dpop_jkt = dpop.map(str::to_owned);
-    }
+    // A code bound to a key at the authorization request (`dpop_jkt`) is redeemed only with a
+    // proof of it (RFC 9449 §10). A public client's refresh tokens are bound to the key it
+    // redeemed the code with (§5); a confidential client's are bound to its authentication.
+    crate::dpop::key_held(&grant, dpop)?;
+    grant.dpop_jkt = dpop.filter(|_| client.public).map(str::to_owned);
     let family = latchkey_crypto::random::id().map_err(|_| OAuthError::server_error())?;
     issue(s, zone, &client, grant, targets, Refresh::New(family), dpop).await
 }

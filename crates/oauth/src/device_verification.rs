@@ -84,6 +84,7 @@ pub fn sign_in_request(zone: &ZoneEntry, device: &PendingDevice) -> AuthRequest 
         max_age: None,
         hint_sub: None,
         login_hint: None,
+        dpop_jkt: None,
     }
 }
 

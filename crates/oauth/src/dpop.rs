@@ -222,12 +222,12 @@ pub async fn presented(
     }
 }
 
-/// A refresh of a grant bound to a DPoP key needs a proof with that key (`jkt`: the key of this
-/// request's proof).
+/// A code or refresh token of a grant bound to a DPoP key is redeemed only with a proof of that
+/// key (`jkt`: the key of this request's proof).
 pub fn key_held(grant: &GrantData, jkt: Option<&str>) -> Result<(), OAuthError> {
     match &grant.dpop_jkt {
         Some(bound) if jkt != Some(bound.as_str()) => Err(invalid(
-            "this refresh token is bound to a DPoP key: send a proof signed with it",
+            "this grant is bound to a DPoP key: send a proof signed with it",
         )),
         _ => Ok(()),
     }

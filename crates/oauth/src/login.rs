@@ -197,7 +197,8 @@ pub async fn issue_code(
         redirect_uri: Some(req.redirect_uri.clone()),
         code_challenge: req.code_challenge.clone(),
         code_challenge_method: req.code_challenge_method.clone(),
-        dpop_jkt: None,
+        // (RFC 9449 §10: the code is redeemed only with a proof of this key)
+        dpop_jkt: req.dpop_jkt.clone(),
     };
     let expires = Timestamp::now().plus_seconds(CODE_TTL_SECONDS);
     s.store
