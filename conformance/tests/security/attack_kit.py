@@ -14,7 +14,8 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -125,6 +126,23 @@ def upstream_sign_in(
     if not load_callback:
         return cb
     return b.get(cb)
+
+
+@contextmanager
+def browsers_of(zone: kit.Zone) -> Iterator[Callable[[], Browser]]:
+    """Makes browsers of `zone` (each with its own cookie jars); all closed on exit."""
+    made: list[Browser] = []
+
+    def make() -> Browser:
+        b = Browser(zone)
+        made.append(b)
+        return b
+
+    try:
+        yield make
+    finally:
+        for b in made:
+            b.close()
 
 
 def sso_tokens(b: Browser, zone: kit.Zone, client_: kit.Client, listener: Any, login: str, **kw: Any) -> dict:

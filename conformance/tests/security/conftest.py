@@ -64,13 +64,5 @@ def browsers(password_zone: kit.Zone) -> Iterator[Callable[[], Any]]:
     teardown."""
     from . import attack_kit as ak
 
-    made: list[ak.Browser] = []
-
-    def make() -> ak.Browser:
-        b = ak.Browser(password_zone)
-        made.append(b)
-        return b
-
-    yield make
-    for b in made:
-        b.close()
+    with ak.browsers_of(password_zone) as make:
+        yield make

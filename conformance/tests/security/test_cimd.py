@@ -49,16 +49,8 @@ def _allow(z: kit.Zone, docs: JsonServer, *urls: str) -> None:
 
 @pytest.fixture
 def browsers(cimd_zone: kit.Zone) -> Iterator[Callable[[], ak.Browser]]:
-    made: list[ak.Browser] = []
-
-    def make() -> ak.Browser:
-        b = ak.Browser(cimd_zone)
-        made.append(b)
-        return b
-
-    yield make
-    for b in made:
-        b.close()
+    with ak.browsers_of(cimd_zone) as make:
+        yield make
 
 
 def _doc(url: str, **extra) -> dict:
