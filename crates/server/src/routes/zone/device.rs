@@ -38,9 +38,7 @@ pub async fn authorization(
     let mut request = DeviceAuthorizationRequest::parse(&body)?;
     request.client.authorization(auth_header(&headers));
     if let Some(id) = request.client.client_id.as_deref() {
-        latchkey_oauth::cimd::resolve(&s, &zone, id, client_ip(&ext))
-            .await
-            .map_err(super::par::cimd_error)?;
+        latchkey_oauth::cimd::resolve(&s, &zone, id, client_ip(&ext)).await?;
     }
     let started = grant::start(&s, &zone, request).await?;
     Ok(no_store(started))

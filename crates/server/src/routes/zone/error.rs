@@ -43,6 +43,23 @@ impl From<latchkey_domain::StoreError> for ZoneError {
     }
 }
 
+/// A client metadata document that cannot be used, at a back-channel endpoint (pushed or device
+/// authorization): the client is unknown as far as OAuth goes.
+impl From<latchkey_oauth::cimd::Refusal> for ZoneError {
+    fn from(refusal: latchkey_oauth::cimd::Refusal) -> Self {
+        use latchkey_oauth::cimd::Refusal;
+        Self(match refusal {
+            Refusal::Bad(m) => OAuthError::bad("invalid_client", m),
+            Refusal::Busy => {
+                let mut e = OAuthError::bad("slow_down", "too many new clients from this address");
+                e.status = StatusCode::TOO_MANY_REQUESTS;
+                e
+            }
+            Refusal::Failed => OAuthError::server_error(),
+        })
+    }
+}
+
 impl IntoResponse for ZoneError {
     fn into_response(self) -> Response {
         crate::oauth_error::response(self.0)

@@ -6,8 +6,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use latchkey_oauth::cimd::Refusal;
-use latchkey_oauth::error::OAuthError;
 use latchkey_oauth::requests::PushedRequest;
 
 use super::error::ZoneError;
@@ -26,26 +24,10 @@ pub async fn push(
     let mut request = PushedRequest::parse(&body)?;
     request.client.authorization(authorization(&headers));
     if let Some(id) = request.client.client_id.as_deref() {
-        latchkey_oauth::cimd::resolve(&s, &zone, id, client_ip(&ext))
-            .await
-            .map_err(cimd_error)?;
+        latchkey_oauth::cimd::resolve(&s, &zone, id, client_ip(&ext)).await?;
     }
     let pushed = latchkey_oauth::par::push(&s, &zone, request).await?;
     let mut res = no_store(pushed);
     *res.status_mut() = StatusCode::CREATED;
     Ok(res)
-}
-
-/// A client metadata document that cannot be used, as an OAuth error of a back-channel endpoint
-/// (pushed authorization, device authorization).
-pub fn cimd_error(refusal: Refusal) -> OAuthError {
-    match refusal {
-        Refusal::Bad(m) => OAuthError::bad("invalid_client", m),
-        Refusal::Busy => {
-            let mut e = OAuthError::bad("slow_down", "too many new clients from this address");
-            e.status = StatusCode::TOO_MANY_REQUESTS;
-            e
-        }
-        Refusal::Failed => OAuthError::server_error(),
-    }
 }
