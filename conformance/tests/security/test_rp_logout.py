@@ -322,7 +322,7 @@ def test_attack_the_return_from_the_provider_goes_nowhere_it_was_not_bound_to(ss
 
         for what, value, st in (
             ("no cookie", None, state),
-            ("wrong state", cookie, "x" + state[1:]),
+            ("wrong state", cookie, ("y" if state[0] == "x" else "x") + state[1:]),
             ("no state", cookie, None),
             ("planted destination", f"{kept}.{mac}.{evil}", state),
             ("planted destination and binding", f"{kept}.{'0' * 64}.{evil}", state),
