@@ -12,58 +12,37 @@ from __future__ import annotations
 
 import html
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Iterator
 
 import httpx
 import pytest
 
 from e2e import kit
+from oauth.kit import JsonServer
 
 
-class RelyingPartyPage:
-    """Serves one page at http://localhost:{port}/bye (another site than the zone's 127.0.0.1)
-    whose script posts its form at once."""
-
-    def __init__(self, action: str, fields: dict[str, str]) -> None:
-        inputs = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in fields.items()
-        )
-        body = (f'<!doctype html><title>RP</title><form method="post" action="{html.escape(action)}">{inputs}'
-                "</form><script>document.forms[0].submit()</script>").encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://localhost:{self.httpd.server_address[1]}/bye"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def relying_party_page(pages: JsonServer, action: str, fields: dict[str, str]) -> str:
+    """Publishes a page whose script posts its form at once; answers its URL on
+    `http://localhost:{port}` (another site than the zone's 127.0.0.1)."""
+    inputs = "".join(
+        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in fields.items()
+    )
+    body = (f'<!doctype html><title>RP</title><form method="post" action="{html.escape(action)}">{inputs}'
+            "</form><script>document.forms[0].submit()</script>").encode()
+    path = f"/bye-{secrets.token_hex(4)}"
+    pages.publish(path, body)
+    return f"http://localhost:{pages.port}{path}"
 
 
 @pytest.fixture
-def rp_pages() -> Iterator[list[RelyingPartyPage]]:
-    made: list[RelyingPartyPage] = []
-    yield made
-    for p in made:
-        p.close()
+def pages() -> Iterator[JsonServer]:
+    srv = JsonServer()
+    yield srv
+    srv.close()
 
 
 def test_a_cross_site_logout_post_ends_the_browsers_session(
-    password_zone: kit.Zone, node_parts, listener, profile, admin_http: httpx.Client, rp_pages
+    password_zone: kit.Zone, node_parts, listener, profile, admin_http: httpx.Client, pages
 ):
     z = password_zone
     client = z.browser_client(["http://127.0.0.1/callback"], consent="implicit",
@@ -91,11 +70,10 @@ def test_a_cross_site_logout_post_ends_the_browsers_session(
     assert web_session()["status"] == "active"
 
     bye = secrets.token_urlsafe(8)
-    page = RelyingPartyPage(z.url("/logout"), {
+    start = relying_party_page(pages, z.url("/logout"), {
         "id_token_hint": id_token, "post_logout_redirect_uri": listener.url, "state": bye,
     })
-    rp_pages.append(page)
-    out = kit.run_flow(start=page.url, stop_at=listener.url, user_data_dir=str(profile), await_stop=True, plan={})
+    out = kit.run_flow(start=start, stop_at=listener.url, user_data_dir=str(profile), await_stop=True, plan={})
     assert out.outcome == "stopped", out
     assert listener.by_state(bye) == {"state": bye}, listener.hits
     assert web_session()["status"] == "revoked", "the cross-site logout left the browser's session alive"

@@ -109,9 +109,10 @@ class JsonServer:
                 path = self.path.split("?", 1)[0]
                 owner.hits.append(path)
                 status, doc = owner.routes.get(path, (404, {"error": "not_found"}))
-                body = json.dumps(doc).encode()
+                page = isinstance(doc, bytes)
+                body = doc if page else json.dumps(doc).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/html" if page else "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -133,6 +134,7 @@ class JsonServer:
         return self.base + path
 
     def publish(self, path: str, doc: Any, status: int = 200) -> str:
+        """Serves `doc` at `path`: JSON, or an HTML page when it is bytes."""
         self.routes[path] = (status, doc)
         return self.url(path)
 

@@ -206,11 +206,7 @@ pub async fn build_request(
 
 /// `dpop_jkt`: a JWK SHA-256 thumbprint, base64url (43 characters).
 fn checked_jkt(jkt: String) -> Result<String, Refusal> {
-    let ok = jkt.len() == 43
-        && jkt
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
+    if sha256_b64url(&jkt) {
         Ok(jkt)
     } else {
         Err((
@@ -218,6 +214,14 @@ fn checked_jkt(jkt: String) -> Result<String, Refusal> {
             "`dpop_jkt` must be a base64url SHA-256 JWK thumbprint (43 characters)".to_owned(),
         ))
     }
+}
+
+/// Whether `s` is a SHA-256 digest in unpadded base64url (43 characters): a PKCE challenge, a JWK
+/// thumbprint.
+fn sha256_b64url(s: &str) -> bool {
+    s.len() == 43
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `prompt`: known values only, and `none` alone.
@@ -315,10 +319,7 @@ fn check_pkce(
                 "PKCE is required: send `code_challenge` with method `S256`".into(),
             ));
         }
-        (Some(c), Some("S256"))
-            if c.len() == 43
-                && c.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {}
+        (Some(c), Some("S256")) if sha256_b64url(c) => {}
         (Some(_), Some("S256")) => {
             return Err((
                 "invalid_request",
